@@ -1,0 +1,1 @@
+"""The daemon side: configuration and the controller (the API arrives with seawayd)."""

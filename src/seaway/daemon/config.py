@@ -1,0 +1,47 @@
+"""Engine configuration: one frozen object, validated once, passed down (never global)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seaway.errors import InvalidParameter
+from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, PoolSpec
+
+DEFAULT_DATA_ROOT = Path("/var/lib/seaway")
+DEFAULT_EXEC_ROOT = Path("/run/seaway")
+DEFAULT_BRIDGE = "seaway0"  # Docker's docker0; "none" disables the default bridge
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    data_root: Path = DEFAULT_DATA_ROOT
+    exec_root: Path = DEFAULT_EXEC_ROOT
+    bridge: str = DEFAULT_BRIDGE
+    bip: str = ""  # CIDR of the default bridge's gateway, e.g. 172.17.0.1/16
+    mtu: int = 0
+    icc: bool = True
+    ip_masq: bool = True
+    default_address_pools: tuple[PoolSpec, ...] = field(default=DEFAULT_LOCAL_POOLS)
+
+    def __post_init__(self) -> None:
+        if self.bip:
+            try:
+                iface = ipaddress.ip_interface(self.bip)
+            except ValueError:
+                raise InvalidParameter(f"invalid --bip {self.bip!r}: expected CIDR like 172.17.0.1/16") from None
+            if iface.version != 4 or iface.ip == iface.network.network_address:
+                raise InvalidParameter(
+                    f"invalid --bip {self.bip}: expected the bridge's IPv4 address with a prefix length"
+                )
+        if self.mtu < 0:
+            raise InvalidParameter(f"invalid --mtu {self.mtu}: expected 0 or a positive number")
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_root / "seaway.db"
+
+    @property
+    def netns_dir(self) -> Path:
+        return self.exec_root / "netns"

@@ -1,0 +1,708 @@
+"""The controller: lifecycle of networks, sandboxes and endpoints on one host.
+
+Every operation runs the same sequence: validate everything (nothing touched yet) ->
+persist the intent (state ``creating``/``deleting``) -> program the kernel in steps, each
+pushing its undo onto an ``ExitStack`` -> mark the record ``ready`` (or delete it). A
+failure unwinds the stack, so a failed operation leaves nothing. A crash leaves records
+that are not ``ready``, which ``reconcile()`` finishes or undoes at the next start; it
+also recreates kernel objects the store says exist and removes Seaway-marked kernel
+objects the store does not know.
+
+Must run in the host's network namespace (the engine's own). Operations are serialised
+by one lock; they are short, and the daemon calls them from worker threads.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import threading
+from contextlib import ExitStack
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from seaway.daemon.config import EngineConfig
+from seaway.drivers.base import NetworkDriver
+from seaway.drivers.bridge import BridgeDriver, bridge_rules
+from seaway.drivers.null import HostDriver, NullDriver
+from seaway.errors import (
+    CleanupIncomplete,
+    Conflict,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    SeawayError,
+    Unavailable,
+    Unsupported,
+)
+from seaway.firewall import ruleset
+from seaway.ipam import pools
+from seaway.ipam.allocator import AddressAllocator, first_free
+from seaway.kernel import addresses, links, netns, nft, sandbox, sysctl
+from seaway.model import options as opts
+from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox, SandboxMode
+from seaway.model.gateway import pick_default_routes
+from seaway.model.ids import is_full_id, new_id, new_mac, short_id, validate_mac, validate_network_name
+from seaway.model.network import (
+    PREDEFINED_NETWORKS,
+    IPAddress,
+    IPAMConfigSpec,
+    IPNetwork,
+    Network,
+    NetworkSpec,
+    Subnet,
+)
+from seaway.state.store import CREATING, DELETING, READY, Store
+
+log = logging.getLogger(__name__)
+
+NOT_YET_DRIVERS = ("macvlan", "ipvlan", "overlay")
+HOST_ONLY = "container cannot be disconnected from host network or connected to host network"
+NONE_EXCLUSIVE = (
+    "container cannot be connected to multiple networks with one of the networks in private (none) mode"
+)
+
+
+class Controller:
+    """The engine of one host. Create with ``Controller.start(config)``."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self._lock = threading.RLock()
+        self._store = Store(config.store_path)
+        self._host = netns.route_socket(None)
+        bridge = BridgeDriver(self._host, config.mtu)
+        self._drivers: dict[str, NetworkDriver] = {
+            "bridge": bridge,
+            "host": HostDriver(),
+            "null": NullDriver(),
+        }
+        self._bridge = bridge
+        self._networks: dict[str, Network] = {}
+        self._names: dict[str, str] = {}
+        self._sandboxes: dict[str, Sandbox] = {}
+        self._endpoints: dict[str, Endpoint] = {}
+        self._by_sandbox: dict[str, dict[str, str]] = {}  # sandbox id -> network id -> endpoint id
+        self._by_network: dict[str, set[str]] = {}  # network id -> endpoint ids
+        self._allocators: dict[str, list[AddressAllocator]] = {}
+        self.host_id = ""
+
+    @classmethod
+    def start(cls, config: EngineConfig) -> Controller:
+        if not nft.available():
+            raise Unsupported("nftables: the nft command is not installed (Debian package nftables)")
+        engine = cls(config)
+        try:
+            engine.reconcile()
+        except BaseException:
+            engine.close()
+            raise
+        return engine
+
+    def close(self) -> None:
+        self._host.close()
+        self._store.close()
+
+    # ---------------------------------------------------------------- queries
+
+    def networks(self) -> list[Network]:
+        with self._lock:
+            return sorted(self._networks.values(), key=lambda n: n.name)
+
+    def network(self, term: str) -> Network:
+        """Resolve a network as Docker does: full ID, then exact name, then unique ID prefix."""
+        with self._lock:
+            if term in self._networks:
+                return self._networks[term]
+            if term in self._names:
+                return self._networks[self._names[term]]
+            matches = [n for i, n in self._networks.items() if term and i.startswith(term)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise InvalidParameter(
+                    f"network {term} is ambiguous ({len(matches)} matches found based on ID prefix)"
+                )
+            raise NotFound(f"network {term} not found")
+
+    def endpoints_of_network(self, network_id: str) -> list[Endpoint]:
+        with self._lock:
+            return [self._endpoints[e] for e in sorted(self._by_network.get(network_id, ()))]
+
+    def sandbox(self, sandbox_id: str) -> Sandbox:
+        with self._lock:
+            try:
+                return self._sandboxes[sandbox_id]
+            except KeyError:
+                raise NotFound(f"sandbox {sandbox_id} not found") from None
+
+    def sandboxes(self) -> list[Sandbox]:
+        with self._lock:
+            return list(self._sandboxes.values())
+
+    def endpoints_of_sandbox(self, sandbox_id: str) -> list[Endpoint]:
+        with self._lock:
+            return [self._endpoints[e] for e in self._by_sandbox.get(sandbox_id, {}).values()]
+
+    def endpoint(self, sandbox_id: str, network_term: str) -> Endpoint:
+        with self._lock:
+            net = self.network(network_term)
+            sb = self.sandbox(sandbox_id)
+            ep_id = self._by_sandbox.get(sb.id, {}).get(net.id)
+            if ep_id is None:
+                raise NotFound(f"container {sb.name} is not connected to network {net.name}")
+            return self._endpoints[ep_id]
+
+    # ---------------------------------------------------------------- networks
+
+    def create_network(self, spec: NetworkSpec) -> Network:
+        with self._lock:
+            net = self._plan_network(spec, predefined=False)
+            self._apply_network(net)
+            return net
+
+    def _apply_network(self, net: Network) -> None:
+        driver = self._drivers[net.driver]
+        with ExitStack() as undo:
+            with self._store.transaction():
+                self._store.put_network(net, CREATING)
+            undo.callback(self._drop_network_record, net.id)
+            driver.create_network(net, undo)
+            with self._store.transaction():
+                self._store.set_network_state(net.id, READY)
+            undo.pop_all()
+        self._index_network(net)
+        log.info("network created name=%s id=%s driver=%s", net.name, short_id(net.id), net.driver)
+
+    def _drop_network_record(self, network_id: str) -> None:
+        with self._store.transaction():
+            self._store.delete_network(network_id)
+
+    def remove_network(self, term: str) -> None:
+        with self._lock:
+            net = self.network(term)
+            if net.predefined:
+                raise Forbidden(f"{net.name} is a pre-defined network and cannot be removed")
+            self._remove_network(net)
+
+    def _remove_network(self, net: Network) -> None:
+        eps = self.endpoints_of_network(net.id)
+        if eps:
+            names = ", ".join(sorted(e.name for e in eps))
+            raise Forbidden(f"error while removing network: network {net.name} has active endpoints ({names})")
+        with self._store.transaction():
+            self._store.set_network_state(net.id, DELETING)
+        self._drivers[net.driver].delete_network(net)
+        with self._store.transaction():
+            self._store.delete_network(net.id)
+        self._unindex_network(net)
+        log.info("network removed name=%s id=%s", net.name, short_id(net.id))
+
+    def _index_network(self, net: Network) -> None:
+        self._networks[net.id] = net
+        self._names[net.name] = net.id
+        self._by_network.setdefault(net.id, set())
+        self._allocators[net.id] = [AddressAllocator(s) for s in net.subnets]
+
+    def _unindex_network(self, net: Network) -> None:
+        self._networks.pop(net.id, None)
+        self._names.pop(net.name, None)
+        self._by_network.pop(net.id, None)
+        self._allocators.pop(net.id, None)
+
+    def _plan_network(self, spec: NetworkSpec, *, predefined: bool) -> Network:
+        """Validate a create request and allocate its subnets; touches nothing."""
+        validate_network_name(spec.name)
+        if spec.name in PREDEFINED_NETWORKS and not predefined:
+            raise Forbidden(f"operation is not permitted on predefined {spec.name} network ")
+        if spec.name in self._names:
+            raise Conflict(f"network with name {spec.name} already exists")
+        driver = self._driver_for(spec.driver)
+        if spec.scope not in ("", "local"):
+            if spec.scope in ("swarm", "global"):
+                raise Forbidden(f"cannot create a {spec.scope} scoped network when swarm is not active")
+            raise InvalidParameter(f"invalid scope {spec.scope!r}: expected local, swarm or global")
+        if spec.ipam_driver not in ("", "default"):
+            raise NotFound(f'plugin "{spec.ipam_driver}" not found')
+        network_id = new_id()
+        bridge = driver.parse_options(spec, network_id)
+        enable_ipv6 = spec.enable_ipv6 or opts.parse_bool(
+            opts.ENABLE_IPV6, spec.options.get(opts.ENABLE_IPV6, "false")
+        )
+        internal = spec.internal or opts.parse_bool(opts.INTERNAL, spec.options.get(opts.INTERNAL, "false"))
+        if driver.has_interfaces:
+            subnets = self._plan_subnets(spec.ipam_configs, enable_ipv6)
+        else:
+            self._check_single_instance(spec.driver)
+            if spec.ipam_configs:
+                raise InvalidParameter(f"invalid network config: the {spec.driver} driver takes no IPAM config")
+            subnets = ()
+        if bridge is not None:
+            self._check_bridge_name(network_id, bridge.bridge_name)
+        return Network(
+            id=network_id,
+            name=spec.name,
+            driver=spec.driver,
+            scope="local",
+            created=datetime.now(timezone.utc).isoformat(),
+            subnets=subnets,
+            enable_ipv6=enable_ipv6,
+            internal=internal,
+            attachable=spec.attachable,
+            options=dict(spec.options),
+            labels=dict(spec.labels),
+            bridge=bridge,
+        )
+
+    def _driver_for(self, name: str) -> NetworkDriver:
+        if name in self._drivers:
+            return self._drivers[name]
+        if name in NOT_YET_DRIVERS:
+            raise Unsupported(f"driver {name!r} is not supported by Seaway yet")
+        raise NotFound(f'plugin "{name}" not found')
+
+    def _check_single_instance(self, driver: str) -> None:
+        if any(n.driver == driver for n in self._networks.values()):
+            raise Forbidden(f'only one instance of "{driver}" network is allowed')
+
+    def _check_bridge_name(self, network_id: str, name: str) -> None:
+        for other in self._networks.values():
+            if other.bridge is not None and other.bridge.bridge_name == name:
+                raise Forbidden(
+                    f"cannot create network {network_id} ({name}): conflicts with network "
+                    f"{other.id} ({name}): networks have same bridge name"
+                )
+
+    def _taken_subnets(self) -> list[IPNetwork]:
+        return [s.subnet for n in self._networks.values() for s in n.subnets]
+
+    def _plan_subnets(self, configs: tuple[IPAMConfigSpec, ...], enable_ipv6: bool) -> tuple[Subnet, ...]:
+        taken = self._taken_subnets()
+        host_routes = [r for r in addresses.onlink_routes(self._host, set()) if r not in set(taken)]
+        planned: list[Subnet] = []
+        for config in configs:
+            subnet = pools.parse_config(config)
+            if subnet.version == 6 and not enable_ipv6:
+                raise InvalidParameter(
+                    f"invalid network config:\nIPv6 subnet {subnet.subnet} given but IPv6 is not "
+                    f"enabled on this network (use --ipv6)"
+                )
+            pools.check_no_overlap(subnet.subnet, taken + [p.subnet for p in planned])
+            for route in host_routes:
+                if route.overlaps(subnet.subnet):  # type: ignore[arg-type]
+                    raise Forbidden(
+                        f"invalid pool request: subnet {subnet.subnet} overlaps with the host's route to {route}"
+                    )
+            if subnet.gateway is None:
+                subnet = replace(subnet, gateway=first_free(subnet))
+            planned.append(subnet)
+        versions = {s.version for s in planned}
+        if 4 not in versions:
+            planned.insert(0, self._auto_subnet(4, taken, host_routes))
+        if enable_ipv6 and 6 not in versions:
+            planned.append(self._auto_subnet(6, taken, []))
+        return tuple(planned)
+
+    def _auto_subnet(self, version: int, taken: list[IPNetwork], reserved: list[IPNetwork]) -> Subnet:
+        pool_list = self.config.default_address_pools if version == 4 else ()
+        v6 = tuple(p for p in self.config.default_address_pools if p.base.version == 6)
+        if version == 6:
+            pool_list = v6 or (pools.ula_pool(self.host_id),)
+        prefix = pools.choose_subnet(tuple(pool_list), version, taken, reserved)
+        bare = Subnet(prefix, None, None, {}, user_given=False)
+        return replace(bare, gateway=first_free(bare))
+
+    # ---------------------------------------------------------------- sandboxes
+
+    def create_sandbox(self, name: str, mode: str = SandboxMode.PRIVATE, hostname: str = "") -> Sandbox:
+        """A network sandbox: a namespace of its own (``private``, ``none``) or the host's."""
+        if mode not in (SandboxMode.PRIVATE, SandboxMode.HOST, SandboxMode.NONE):
+            raise InvalidParameter(f"invalid sandbox mode {mode!r}: expected private, host or none")
+        with self._lock:
+            sandbox_id = new_id()
+            key = self._default_key() if mode == SandboxMode.HOST else self._key_for(sandbox_id)
+            sb = Sandbox(id=sandbox_id, name=name, mode=mode, key=str(key), hostname=hostname)
+            with ExitStack() as undo:
+                with self._store.transaction():
+                    self._store.put_sandbox(sb, CREATING)
+                undo.callback(self._drop_sandbox_record, sb.id)
+                if mode != SandboxMode.HOST:
+                    netns.create(key)
+                    undo.callback(netns.remove, key)
+                    sandbox.init_loopback(str(key))
+                with self._store.transaction():
+                    self._store.set_sandbox_state(sb.id, READY)
+                undo.pop_all()
+            self._sandboxes[sb.id] = sb
+            self._by_sandbox[sb.id] = {}
+            return sb
+
+    def _drop_sandbox_record(self, sandbox_id: str) -> None:
+        with self._store.transaction():
+            self._store.delete_sandbox(sandbox_id)
+
+    def _key_for(self, sandbox_id: str) -> Path:
+        return self.config.netns_dir / short_id(sandbox_id)
+
+    def _default_key(self) -> Path:
+        return self.config.netns_dir / "default"
+
+    def remove_sandbox(self, sandbox_id: str) -> None:
+        """Disconnect every endpoint and remove the namespace; tries every step."""
+        with self._lock:
+            sb = self.sandbox(sandbox_id)
+            with self._store.transaction():
+                self._store.set_sandbox_state(sb.id, DELETING)
+            failures: list[BaseException] = []
+            for ep in self.endpoints_of_sandbox(sb.id):
+                try:
+                    self._disconnect(sb, self._networks[ep.network_id], ep, update_routes=False)
+                except SeawayError as exc:
+                    failures.append(exc)
+            if sb.mode != SandboxMode.HOST:
+                try:
+                    netns.remove(Path(sb.key))
+                except SeawayError as exc:
+                    failures.append(exc)
+            if failures:
+                raise CleanupIncomplete(f"remove sandbox {sb.name}", failures)
+            self._drop_sandbox_record(sb.id)
+            self._sandboxes.pop(sb.id, None)
+            self._by_sandbox.pop(sb.id, None)
+
+    # ---------------------------------------------------------------- endpoints
+
+    def connect(self, sandbox_id: str, network_term: str, spec: EndpointSpec | None = None) -> Endpoint:
+        """Attach a sandbox to a network: an endpoint with addresses, up, routed."""
+        spec = spec or EndpointSpec()
+        with self._lock:
+            sb = self.sandbox(sandbox_id)
+            net = self.network(network_term)
+            self._check_connect(sb, net, spec)
+            ep = self._plan_endpoint(sb, net, spec)
+            try:
+                self._apply_endpoint(sb, net, ep)
+            except BaseException:
+                self._release(ep)
+                raise
+            return ep
+
+    def _check_connect(self, sb: Sandbox, net: Network, spec: EndpointSpec) -> None:
+        joined = self._by_sandbox[sb.id]
+        if net.id in joined:
+            raise Conflict(f"container {sb.name} is already attached to network {net.name}")
+        if (net.driver == "host") != (sb.mode == SandboxMode.HOST):
+            raise Forbidden(HOST_ONLY)
+        if sb.mode == SandboxMode.NONE and net.driver != "null":
+            raise Forbidden(NONE_EXCLUSIVE)
+        if net.driver == "null" and (joined or sb.mode != SandboxMode.NONE):
+            raise Forbidden(NONE_EXCLUSIVE)
+        if any(self._networks[n].driver == "null" for n in joined):
+            raise Forbidden(NONE_EXCLUSIVE)
+        is_default = net.bridge is not None and net.bridge.default_bridge
+        if (spec.ipv4_address or spec.ipv6_address) and (net.predefined or is_default):
+            raise Forbidden("user specified IP address is supported on user defined networks only")
+        if spec.aliases and (net.predefined or is_default):
+            raise Forbidden("network-scoped alias is supported only for containers in user defined networks")
+        if spec.ipv4_address and not any(s.user_given and s.version == 4 for s in net.subnets):
+            raise Forbidden(
+                "user specified IP address is supported only when connecting to networks with user configured subnets"
+            )
+        if spec.ipv6_address and not any(s.user_given and s.version == 6 for s in net.subnets):
+            raise Forbidden(
+                "user specified IP address is supported only when connecting to networks with user configured subnets"
+            )
+
+    def _plan_endpoint(self, sb: Sandbox, net: Network, spec: EndpointSpec) -> Endpoint:
+        mac = validate_mac(spec.mac_address) if spec.mac_address else new_mac()
+        static4 = _parse_ip(spec.ipv4_address, 4) if spec.ipv4_address else None
+        static6 = _parse_ip(spec.ipv6_address, 6) if spec.ipv6_address else None
+        endpoint_id = new_id()
+        while any(e.host_ifname == f"veth{endpoint_id[:7]}" for e in self._endpoints.values()):
+            endpoint_id = new_id()
+        ifname = ""
+        if self._drivers[net.driver].has_interfaces:
+            assert net.bridge is not None
+            ifname = self._free_ifname(sb, net.bridge.iface_prefix)
+        ipv4, len4 = self._allocate(net, 4, static4)
+        try:
+            ipv6, len6 = self._allocate(net, 6, static6) if net.enable_ipv6 else (None, 0)
+        except BaseException:
+            if ipv4 is not None:
+                self._release_address(net.id, ipv4)
+            raise
+        return Endpoint(
+            id=endpoint_id,
+            network_id=net.id,
+            sandbox_id=sb.id,
+            name=sb.name,
+            ifname=ifname,
+            host_ifname=f"veth{endpoint_id[:7]}" if ifname else "",
+            mac_address=mac if ifname else "",
+            ipv4=ipv4,
+            ipv6=ipv6,
+            ipv4_prefixlen=len4,
+            ipv6_prefixlen=len6,
+            aliases=tuple(spec.aliases),
+            gw_priority=spec.gw_priority,
+            static_ipv4=static4 is not None,
+            static_ipv6=static6 is not None,
+        )
+
+    def _free_ifname(self, sb: Sandbox, prefix: str) -> str:
+        used = {self._endpoints[e].ifname for e in self._by_sandbox[sb.id].values()}
+        index = 0
+        while f"{prefix}{index}" in used:
+            index += 1
+        return links.check_ifname(f"{prefix}{index}")
+
+    def _allocate(self, net: Network, version: int, static: IPAddress | None) -> tuple[IPAddress | None, int]:
+        candidates = [a for a in self._allocators[net.id] if a.subnet.version == version]
+        if not candidates:
+            if static is not None:
+                raise InvalidParameter(
+                    f"invalid address {static}: it does not belong to any of this network's subnets"
+                )
+            return None, 0
+        if static is not None:
+            for alloc in candidates:
+                if static in alloc.subnet.subnet:
+                    return alloc.request(static), alloc.subnet.subnet.prefixlen
+            raise InvalidParameter(f"invalid address {static}: it does not belong to any of this network's subnets")
+        for alloc in candidates:
+            try:
+                return alloc.allocate(), alloc.subnet.subnet.prefixlen
+            except Unavailable:
+                continue
+        raise Unavailable(
+            f"no available IPv{version} addresses on this network's address pools: {net.name} ({net.id})"
+        )
+
+    def _release_address(self, network_id: str, address: IPAddress) -> None:
+        for alloc in self._allocators.get(network_id, ()):
+            if address in alloc.subnet.subnet:
+                alloc.release(address)
+
+    def _release(self, ep: Endpoint) -> None:
+        for address in (ep.ipv4, ep.ipv6):
+            if address is not None:
+                self._release_address(ep.network_id, address)
+
+    def _apply_endpoint(self, sb: Sandbox, net: Network, ep: Endpoint) -> None:
+        with ExitStack() as undo:
+            with self._store.transaction():
+                self._store.put_endpoint(ep, CREATING)
+            undo.callback(self._drop_endpoint_record, ep.id)
+            self._drivers[net.driver].join(net, ep, sb.key, undo)
+            self._index_endpoint(ep)
+            undo.callback(self._unindex_endpoint, ep)
+            self._update_routes(sb)
+            with self._store.transaction():
+                self._store.set_endpoint_state(ep.id, READY)
+            undo.pop_all()
+        log.debug("endpoint ready sandbox=%s network=%s ifname=%s", sb.name, net.name, ep.ifname)
+
+    def _drop_endpoint_record(self, endpoint_id: str) -> None:
+        with self._store.transaction():
+            self._store.delete_endpoint(endpoint_id)
+
+    def _index_endpoint(self, ep: Endpoint) -> None:
+        self._endpoints[ep.id] = ep
+        self._by_sandbox.setdefault(ep.sandbox_id, {})[ep.network_id] = ep.id
+        self._by_network.setdefault(ep.network_id, set()).add(ep.id)
+
+    def _unindex_endpoint(self, ep: Endpoint) -> None:
+        self._endpoints.pop(ep.id, None)
+        self._by_sandbox.get(ep.sandbox_id, {}).pop(ep.network_id, None)
+        self._by_network.get(ep.network_id, set()).discard(ep.id)
+
+    def _update_routes(self, sb: Sandbox) -> None:
+        if sb.mode != SandboxMode.PRIVATE:
+            return
+        members = [(ep, self._networks[ep.network_id]) for ep in self.endpoints_of_sandbox(sb.id)]
+        sandbox.set_default_routes(sb.key, pick_default_routes(m for m in members if m[0].ifname))
+
+    def disconnect(self, sandbox_id: str, network_term: str) -> None:
+        with self._lock:
+            sb = self.sandbox(sandbox_id)
+            net = self.network(network_term)
+            ep_id = self._by_sandbox[sb.id].get(net.id)
+            if ep_id is None:
+                raise Forbidden(f"container {sb.name} is not connected to network {net.name}")
+            if net.driver == "host":
+                raise Forbidden(HOST_ONLY)
+            self._disconnect(sb, net, self._endpoints[ep_id], update_routes=True)
+
+    def _disconnect(self, sb: Sandbox, net: Network, ep: Endpoint, *, update_routes: bool) -> None:
+        with self._store.transaction():
+            self._store.set_endpoint_state(ep.id, DELETING)
+        self._drivers[net.driver].leave(net, ep)
+        self._unindex_endpoint(ep)
+        if update_routes and netns.is_pinned(Path(sb.key)):
+            self._update_routes(sb)
+        self._drop_endpoint_record(ep.id)
+        self._release(ep)
+
+    # ---------------------------------------------------------------- reconcile
+
+    def reconcile(self) -> None:
+        """Make the kernel match the store, finishing or undoing interrupted operations."""
+        with self._lock:
+            netns.pin_self(self._default_key())
+            sysctl.write("net/ipv4/ip_forward", "1")
+            with self._store.transaction():
+                host_id = self._store.get_meta("host_id")
+                if host_id is None:
+                    host_id = new_id()
+                    self._store.set_meta("host_id", host_id)
+            self.host_id = host_id
+            self._reset_memory()
+            networks = self._reconcile_networks()
+            sandboxes = self._reconcile_sandboxes()
+            self._reconcile_endpoints(networks, sandboxes)
+            self._remove_stale_kernel_objects()
+            icc_off = [
+                e.host_ifname
+                for e in self._endpoints.values()
+                if (b := self._networks[e.network_id].bridge) is not None and not b.enable_icc
+            ]
+            bridges = [bridge_rules(n) for n in self._networks.values() if n.bridge is not None]
+            nft.apply(ruleset.full(bridges, icc_off), "start-up ruleset")
+            self._ensure_predefined()
+
+    def _reset_memory(self) -> None:
+        for container in (self._networks, self._names, self._sandboxes, self._endpoints):
+            container.clear()
+        self._by_sandbox.clear()
+        self._by_network.clear()
+        self._allocators.clear()
+
+    def _reconcile_networks(self) -> dict[str, Network]:
+        ready: dict[str, Network] = {}
+        for net, state in self._store.networks():
+            driver = self._drivers[net.driver]
+            if state != READY:
+                log.warning("finishing interrupted %s of network %s", state, net.name)
+                self._quietly(driver.delete_network, net)
+                self._drop_network_record(net.id)
+                continue
+            if isinstance(driver, BridgeDriver):
+                with ExitStack() as undo:
+                    driver.repair_network(net, undo)
+                    undo.pop_all()
+            self._index_network(net)
+            ready[net.id] = net
+        return ready
+
+    def _reconcile_sandboxes(self) -> dict[str, Sandbox]:
+        ready: dict[str, Sandbox] = {}
+        for sb, state in self._store.sandboxes():
+            alive = sb.mode == SandboxMode.HOST or netns.is_pinned(Path(sb.key))
+            if state != READY or not alive:
+                log.warning("removing sandbox %s (state %s, namespace present: %s)", sb.name, state, alive)
+                if sb.mode != SandboxMode.HOST:
+                    self._quietly(netns.remove, Path(sb.key))
+                self._drop_sandbox_record(sb.id)
+                continue
+            ready[sb.id] = sb
+            self._sandboxes[sb.id] = sb
+            self._by_sandbox[sb.id] = {}
+        return ready
+
+    def _reconcile_endpoints(self, networks: dict[str, Network], sandboxes: dict[str, Sandbox]) -> None:
+        rerouted: set[str] = set()
+        for ep, state in self._store.endpoints():
+            net = networks.get(ep.network_id)
+            sb = sandboxes.get(ep.sandbox_id)
+            if state != READY or net is None or sb is None:
+                log.warning("removing endpoint %s (state %s)", ep.name, state)
+                if net is not None:
+                    self._quietly(self._drivers[net.driver].leave, net, ep)
+                elif ep.host_ifname:
+                    self._quietly(links.delete_link, self._host, ep.host_ifname)
+                self._drop_endpoint_record(ep.id)
+                continue
+            driver = self._drivers[net.driver]
+            if not driver.endpoint_present(net, ep):
+                log.warning("recreating endpoint %s on network %s", ep.name, net.name)
+                try:
+                    with ExitStack() as undo:
+                        if ep.ifname in sandbox.interface_names(sb.key):
+                            raise InvalidParameter(f"interface {ep.ifname} is taken in sandbox {sb.name}")
+                        driver.join(net, ep, sb.key, undo)
+                        undo.pop_all()
+                    rerouted.add(sb.id)
+                except SeawayError as exc:
+                    log.error("could not recreate endpoint %s: %s; removing it", ep.name, exc)
+                    self._drop_endpoint_record(ep.id)
+                    continue
+            self._index_endpoint(ep)
+            for alloc in self._allocators[net.id]:
+                for address in (ep.ipv4, ep.ipv6):
+                    if address is not None and address in alloc.subnet.subnet:
+                        alloc.request(address)
+        for sandbox_id in rerouted:
+            self._update_routes(self._sandboxes[sandbox_id])
+
+    def _remove_stale_kernel_objects(self) -> None:
+        known = {links.alias_for("net", i) for i in self._networks} | {
+            links.alias_for("ep", i) for i in self._endpoints
+        }
+        for name, alias in links.owned_links(self._host).items():
+            if alias not in known:
+                log.warning("removing stale link %s (%s)", name, alias)
+                self._quietly(links.delete_link, self._host, name)
+        keys = {Path(sb.key).name for sb in self._sandboxes.values()} | {"default"}
+        if self.config.netns_dir.is_dir():
+            for entry in os.scandir(self.config.netns_dir):
+                if entry.name not in keys:
+                    log.warning("removing stale network namespace %s", entry.path)
+                    self._quietly(netns.remove, Path(entry.path))
+
+    def _quietly(self, fn, *args) -> None:  # type: ignore[no-untyped-def]
+        """Run a clean-up step whose failure must not stop reconciliation; log it."""
+        try:
+            fn(*args)
+        except SeawayError as exc:
+            log.error("clean-up step failed: %s", exc)
+
+    def _ensure_predefined(self) -> None:
+        if "none" not in self._names:
+            self._apply_network(self._plan_network(NetworkSpec(name="none", driver="null"), predefined=True))
+        if "host" not in self._names:
+            self._apply_network(self._plan_network(NetworkSpec(name="host", driver="host"), predefined=True))
+        default = self._names.get("bridge")
+        if self.config.bridge == "none":
+            if default is not None and not self._by_network.get(default):
+                self._remove_network(self._networks[default])
+            return
+        if default is None:
+            self._apply_network(self._plan_network(self._default_bridge_spec(), predefined=True))
+
+    def _default_bridge_spec(self) -> NetworkSpec:
+        options = {
+            opts.DEFAULT_BRIDGE: "true",
+            opts.BRIDGE_NAME: self.config.bridge,
+            opts.ENABLE_ICC: str(self.config.icc).lower(),
+            opts.ENABLE_MASQ: str(self.config.ip_masq).lower(),
+            opts.HOST_BINDING: "0.0.0.0",
+        }
+        if self.config.mtu:
+            options[opts.MTU] = str(self.config.mtu)
+        configs: tuple[IPAMConfigSpec, ...] = ()
+        if self.config.bip:
+            iface = ipaddress.ip_interface(self.config.bip)
+            configs = (IPAMConfigSpec(subnet=str(iface.network), gateway=str(iface.ip)),)
+        return NetworkSpec(name="bridge", driver="bridge", ipam_configs=configs, options=options)
+
+
+def _parse_ip(text: str, version: int) -> IPAddress:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise InvalidParameter(f"invalid IPv{version} address {text!r}") from None
+    if address.version != version:
+        raise InvalidParameter(f"invalid IPv{version} address {text!r}")
+    return address

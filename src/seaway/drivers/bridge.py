@@ -1,0 +1,113 @@
+"""The ``bridge`` driver: a Linux bridge per network, a veth pair per endpoint.
+
+Must run in the host's namespace (the engine's own). The bridge carries the gateway
+address of each subnet; each endpoint's veth has its host side enslaved to the bridge
+and its peer created directly in the sandbox. Isolation, ICC, internal networks and
+masquerade are set elements in Seaway's nftables tables (``seaway.firewall.ruleset``).
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+from pyroute2 import IPRoute
+
+from seaway.errors import KernelError
+from seaway.firewall import ruleset
+from seaway.kernel import addresses, links, nft, sandbox, sysctl
+from seaway.model import options as opts
+from seaway.model.endpoint import Endpoint
+from seaway.model.ids import short_id
+from seaway.model.network import BridgeOptions, Network, NetworkSpec
+
+
+def bridge_rules(net: Network) -> ruleset.NetworkRules:
+    assert net.bridge is not None
+    return ruleset.NetworkRules(
+        bridge=net.bridge.bridge_name,
+        internal=net.internal,
+        icc=net.bridge.enable_icc,
+        masquerade=net.bridge.enable_ip_masquerade,
+        subnets=tuple(s.subnet for s in net.subnets),
+    )
+
+
+class BridgeDriver:
+    name = "bridge"
+    has_interfaces = True
+
+    def __init__(self, host: IPRoute, default_mtu: int) -> None:
+        self._host = host
+        self._default_mtu = default_mtu
+
+    def parse_options(self, spec: NetworkSpec, network_id: str) -> BridgeOptions:
+        parsed = opts.parse_bridge_options(spec.options, f"br-{short_id(network_id)}", self._default_mtu)
+        links.check_ifname(parsed.bridge_name)
+        return parsed
+
+    # networks
+
+    def create_network(self, net: Network, undo: ExitStack) -> None:
+        self.repair_network(net, undo)
+        nft.apply(ruleset.add_network(bridge_rules(net)), f"network {net.name}")
+        undo.callback(nft.apply, ruleset.remove_network(bridge_rules(net)), f"network {net.name}")
+
+    def repair_network(self, net: Network, undo: ExitStack) -> None:
+        """Bridge present, addressed and up (idempotent; no firewall work)."""
+        assert net.bridge is not None
+        name = net.bridge.bridge_name
+        index, created = links.ensure_bridge(
+            self._host, name, mtu=net.bridge.mtu, alias=links.alias_for("net", net.id)
+        )
+        if created:
+            undo.callback(links.delete_link, self._host, name)
+        if net.enable_ipv6:
+            sysctl.write(f"net/ipv6/conf/{name}/accept_ra", "0")
+            sysctl.write("net/ipv6/conf/all/forwarding", "1")
+        for subnet in net.subnets:
+            if subnet.gateway is None or (subnet.version == 4 and net.bridge.inhibit_ipv4):
+                continue
+            addresses.add_address(self._host, index, name, subnet.gateway, subnet.subnet.prefixlen)
+        links.set_up(self._host, index, name)
+
+    def delete_network(self, net: Network) -> None:
+        assert net.bridge is not None
+        nft.apply(ruleset.remove_network(bridge_rules(net)), f"network {net.name}")
+        name = net.bridge.bridge_name
+        # a bridge Seaway did not create (no alias mark) is left alone, as Docker does
+        if links.owned(links.link_alias(self._host, name)):
+            links.delete_link(self._host, name)
+
+    # endpoints
+
+    def join(self, net: Network, ep: Endpoint, sandbox_key: str, undo: ExitStack) -> None:
+        assert net.bridge is not None
+        master = links.link_index(self._host, net.bridge.bridge_name)
+        if master is None:
+            raise KernelError("attach to bridge", net.bridge.bridge_name, None, "bridge is missing")
+        with sandbox.netns_fd(sandbox_key) as fd:
+            links.create_veth(
+                self._host,
+                ep.host_ifname,
+                peer_name=ep.ifname,
+                peer_netns_fd=fd,
+                master=master,
+                mtu=net.bridge.mtu,
+                peer_mac=ep.mac_address,
+                alias=links.alias_for("ep", ep.id),
+            )
+        undo.callback(links.delete_link, self._host, ep.host_ifname)
+        addrs = [(a, p) for a, p in ((ep.ipv4, ep.ipv4_prefixlen), (ep.ipv6, ep.ipv6_prefixlen)) if a]
+        sandbox.configure_interface(sandbox_key, ep.ifname, addrs)
+        if not net.bridge.enable_icc:
+            nft.apply(ruleset.add_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+            undo.callback(nft.apply, ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+
+    def leave(self, net: Network, ep: Endpoint) -> None:
+        assert net.bridge is not None
+        links.delete_link(self._host, ep.host_ifname)
+        if not net.bridge.enable_icc:
+            nft.apply(ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+
+    def endpoint_present(self, net: Network, ep: Endpoint) -> bool:
+        return links.link_index(self._host, ep.host_ifname) is not None

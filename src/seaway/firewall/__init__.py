@@ -1,0 +1,1 @@
+"""nftables: the desired ruleset as data (pure), golden-tested."""

@@ -1,0 +1,24 @@
+"""The only place Seaway's nftables names are built. Pure.
+
+Seaway owns two tables: ``inet seaway`` (routing-level filter and NAT) and
+``bridge seaway`` (frames switched inside one bridge, for ICC). It never reads or writes
+any other table.
+"""
+
+TABLE = "seaway"
+INET = "inet"
+BRIDGE = "bridge"
+
+# inet seaway
+USER_CHAIN = "user"  # created once, never flushed, evaluated first: Seaway's DOCKER-USER
+FORWARD_CHAIN = "filter-FORWARD"
+POSTROUTING_CHAIN = "nat-POSTROUTING"
+SET_BRIDGES = "bridges"  # every Seaway bridge
+SET_INTERNAL = "internal"  # bridges of --internal networks
+SET_SAME_BRIDGE = "same-bridge"  # <br> . <br> for every bridge: routing within one bridge
+SET_MASQ4 = "masquerade-v4"  # subnets whose traffic leaving their bridge is masqueraded
+SET_MASQ6 = "masquerade-v6"
+
+# bridge seaway
+BRIDGE_FORWARD_CHAIN = "filter-FORWARD"
+SET_ICC_OFF_PORTS = "icc-off-ports"  # bridge ports (host veths) of ICC-off networks

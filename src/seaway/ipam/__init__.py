@@ -1,0 +1,1 @@
+"""Address management: pools, subnets and addresses. Pure (layer 1): no I/O, no logging."""

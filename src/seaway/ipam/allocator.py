@@ -1,0 +1,84 @@
+"""Addresses inside one subnet: lowest-free dynamic allocation, static requests, release.
+
+Pure. Never handed out: the network address, the IPv4 broadcast address (for prefixes
+shorter than /31), the IPv6 subnet-router anycast address (the all-zero host part, which
+is the network address), the gateway and the auxiliary addresses. Dynamic allocations
+come from the ``ip_range`` when there is one; static requests may be anywhere in the
+subnet. Allocation is first-fit with a low-water mark, so each call is amortised O(1)
+however many addresses are in use.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from seaway.errors import Forbidden, InvalidParameter, Unavailable
+from seaway.model.network import IPAddress, Subnet
+
+ADDRESS_IN_USE = "Address already in use"
+POOL_FULL = "no available addresses on this pool"
+
+
+class AddressAllocator:
+    def __init__(self, subnet: Subnet, in_use: Iterable[IPAddress] = ()) -> None:
+        self.subnet = subnet
+        net = subnet.subnet
+        self._first = int(net.network_address)
+        self._last = int(net.broadcast_address)
+        dynamic = subnet.ip_range or net
+        self._dyn_first = max(int(dynamic.network_address), self._first + 1)
+        self._dyn_last = int(dynamic.broadcast_address)
+        self._never: set[int] = {self._first}
+        if net.version == 4 and net.prefixlen < 31:
+            self._never.add(self._last)
+            self._dyn_last = min(self._dyn_last, self._last - 1)
+        if net.version == 4 and net.prefixlen >= 31:
+            self._never.discard(self._first)
+            self._dyn_first = int(dynamic.network_address)
+        self._used: set[int] = {int(a) for a in subnet.reserved()}
+        self._used.update(int(a) for a in in_use)
+        self._low = self._dyn_first
+
+    def allocate(self) -> IPAddress:
+        """The lowest free address of the dynamic range."""
+        cursor = self._low
+        while cursor <= self._dyn_last and (cursor in self._used or cursor in self._never):
+            cursor += 1
+        if cursor > self._dyn_last:
+            self._low = cursor
+            raise Unavailable(POOL_FULL)
+        self._used.add(cursor)
+        self._low = cursor + 1
+        return self._address(cursor)
+
+    def request(self, address: IPAddress) -> IPAddress:
+        """Reserve one given address (a static ``--ip``)."""
+        value = int(address)
+        if address.version != self.subnet.version or not self._first <= value <= self._last:
+            raise InvalidParameter(
+                f"invalid address {address}: it does not belong to any of this network's subnets"
+            )
+        if value in self._never:
+            raise InvalidParameter(f"invalid address {address}: requested address is out of range")
+        if value in self._used:
+            raise Forbidden(ADDRESS_IN_USE)
+        self._used.add(value)
+        return address
+
+    def release(self, address: IPAddress) -> None:
+        value = int(address)
+        if value in self._used and address not in self.subnet.reserved():
+            self._used.discard(value)
+            self._low = min(self._low, max(value, self._dyn_first))
+
+    def in_use(self) -> int:
+        return len(self._used)
+
+    def _address(self, value: int) -> IPAddress:
+        return ipaddress.ip_address(value)
+
+
+def first_free(subnet: Subnet) -> IPAddress:
+    """The gateway Docker's default IPAM picks: the first free address of the (sub)pool."""
+    return AddressAllocator(subnet).allocate()

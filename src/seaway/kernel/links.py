@@ -1,0 +1,172 @@
+"""Links: bridges and veth pairs, looked up with kernel-side filtered requests.
+
+Names (documented once, here):
+
+* bridge of a user-defined network: ``br-<network id[:12]>`` (or the
+  ``com.docker.network.bridge.name`` option); the default bridge: ``seaway0`` unless
+  configured (Docker's ``docker0``);
+* host side of an endpoint's veth: ``veth<endpoint id[:7]>`` (deterministic, so an
+  interrupted attach can be found and undone after a crash);
+* container side: ``eth<N>``, the lowest free index in the sandbox, created directly in
+  the sandbox's namespace (never moved there afterwards).
+
+Every link Seaway creates carries an alias (``IFLA_IFALIAS``) of the form
+``seaway:<kind>:<id>``; reconciliation removes only links with that mark.
+"""
+
+from __future__ import annotations
+
+from pyroute2 import IPRoute
+
+from seaway.errors import InvalidParameter, KernelError
+from seaway.kernel.errors import is_exists, is_missing, translating
+
+IFNAMSIZ = 15
+ALIAS_PREFIX = "seaway:"
+
+
+def check_ifname(name: str) -> str:
+    """The kernel's rules for an interface name (at most 15 bytes, no '/', ':' or space)."""
+    if not name or len(name.encode()) > IFNAMSIZ or any(c in name for c in "/: \t\n") or name in (
+        ".",
+        "..",
+    ):
+        raise InvalidParameter(
+            f"invalid interface name {name!r}: at most {IFNAMSIZ} characters, "
+            f"without '/', ':' or whitespace"
+        )
+    return name
+
+
+def alias_for(kind: str, object_id: str) -> str:
+    return f"{ALIAS_PREFIX}{kind}:{object_id}"
+
+
+def link_index(ipr: IPRoute, name: str) -> int | None:
+    """The index of link ``name``, asked of the kernel by name (no dump)."""
+    try:
+        with translating("look up link", name):
+            reply = ipr.link("get", ifname=name)
+    except KernelError as exc:
+        if is_missing(exc):
+            return None
+        raise
+    return int(reply[0]["index"])
+
+
+def link_alias(ipr: IPRoute, name: str) -> str | None:
+    """The alias of link ``name``; None if it has none or does not exist."""
+    try:
+        with translating("look up link", name):
+            reply = ipr.link("get", ifname=name)
+    except KernelError as exc:
+        if is_missing(exc):
+            return None
+        raise
+    return reply[0].get_attr("IFLA_IFALIAS")  # type: ignore[no-any-return]
+
+
+def owned(alias: str | None) -> bool:
+    """The alias marks a link Seaway created."""
+    return bool(alias) and alias.startswith(ALIAS_PREFIX)  # type: ignore[union-attr]
+
+
+def link_kind(ipr: IPRoute, index: int) -> str | None:
+    with translating("look up link", str(index)):
+        msg = ipr.link("get", index=index)[0]
+    info = msg.get_attr("IFLA_LINKINFO")
+    return None if info is None else info.get_attr("IFLA_INFO_KIND")
+
+
+def ensure_bridge(ipr: IPRoute, name: str, *, mtu: int, alias: str) -> tuple[int, bool]:
+    """Create bridge ``name`` if absent; return its index and whether it was created."""
+    index = link_index(ipr, name)
+    if index is not None:
+        if link_kind(ipr, index) != "bridge":
+            raise InvalidParameter(f"create bridge {name}: a link of that name exists and is not a bridge")
+        return index, False
+    attrs: dict[str, object] = {"ifname": name, "kind": "bridge"}
+    if mtu:
+        attrs["mtu"] = mtu
+    with translating("create bridge", name):
+        ipr.link("add", **attrs)
+    index = link_index(ipr, name)
+    assert index is not None
+    # the kernel ignores IFLA_IFALIAS in RTM_NEWLINK: mark the link in a second step
+    with translating("mark bridge", name):
+        ipr.link("set", index=index, ifalias=alias)
+    return index, True
+
+
+def set_up(ipr: IPRoute, index: int, name: str) -> None:
+    with translating("set link up", name):
+        ipr.link("set", index=index, state="up")
+
+
+def delete_link(ipr: IPRoute, name: str) -> None:
+    """Delete link ``name``; an absent link counts as deleted."""
+    try:
+        with translating("delete link", name):
+            ipr.link("del", ifname=name)
+    except KernelError as exc:
+        if not is_missing(exc):
+            raise
+
+
+def create_veth(
+    ipr: IPRoute,
+    host_name: str,
+    *,
+    peer_name: str,
+    peer_netns_fd: int,
+    master: int,
+    mtu: int,
+    peer_mac: str,
+    alias: str,
+) -> None:
+    """One veth pair: the host side enslaved to ``master`` and up, the peer created
+    directly inside the namespace given by ``peer_netns_fd``."""
+    peer: dict[str, object] = {"ifname": peer_name, "net_ns_fd": peer_netns_fd, "address": peer_mac}
+    attrs: dict[str, object] = {
+        "ifname": host_name,
+        "kind": "veth",
+        "peer": peer,
+        "master": master,
+    }
+    if mtu:
+        attrs["mtu"] = mtu
+        peer["mtu"] = mtu
+    try:
+        with translating("create veth", host_name):
+            ipr.link("add", **attrs)
+    except KernelError as exc:
+        if is_exists(exc):
+            raise KernelError("create veth", host_name, exc.errno, "a link of that name exists") from exc
+        raise
+    # the kernel ignores IFLA_IFALIAS in RTM_NEWLINK: mark and raise the link in one step
+    index = link_index(ipr, host_name)
+    if index is None:
+        raise KernelError("create veth", host_name, None, "the new link vanished")
+    with translating("set up veth", host_name):
+        ipr.link("set", index=index, state="up", ifalias=alias)
+
+
+def owned_links(ipr: IPRoute) -> dict[str, str]:
+    """Every link carrying Seaway's alias mark, as ``{name: alias}``.
+
+    This dumps the namespace's links, so it is for start-up reconciliation only.
+    """
+    with translating("list links of", "host namespace"):
+        links = ipr.get_links()
+    out: dict[str, str] = {}
+    for msg in links:
+        alias = msg.get_attr("IFLA_IFALIAS")
+        if owned(alias):
+            out[msg.get_attr("IFLA_IFNAME")] = alias
+    return out
+
+
+def link_names(ipr: IPRoute) -> set[str]:
+    """The names of every link in a (small) namespace: a sandbox's."""
+    with translating("list links of", "sandbox"):
+        return {msg.get_attr("IFLA_IFNAME") for msg in ipr.get_links()}

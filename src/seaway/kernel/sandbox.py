@@ -1,0 +1,85 @@
+"""Work done inside a sandbox's namespace, each call on one throwaway thread.
+
+One attach enters the sandbox once: ``configure_interface`` adds the addresses, sets
+the IPv6 sysctl and brings the link up in a single visit; ``set_default_routes``
+applies the gateway choice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pyroute2 import IPRoute
+
+from seaway.errors import KernelError
+from seaway.kernel import addresses, links, netns, sysctl
+from seaway.kernel.errors import translating
+from seaway.model.network import IPAddress
+
+
+@contextmanager
+def netns_fd(path: str) -> Iterator[int]:
+    """An open file descriptor of the namespace at ``path`` (for IFLA_NET_NS_FD)."""
+    with translating("open network namespace", path):
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _inside(path: str, fn, *args):  # type: ignore[no-untyped-def]
+    def body():  # type: ignore[no-untyped-def]
+        with IPRoute() as ipr:
+            return fn(ipr, *args)
+
+    return netns.run(path, body)
+
+
+def init_loopback(path: str) -> None:
+    def body(ipr: IPRoute) -> None:
+        index = links.link_index(ipr, "lo")
+        if index is not None:
+            links.set_up(ipr, index, "lo")
+
+    _inside(path, body)
+
+
+def configure_interface(path: str, ifname: str, addrs: list[tuple[IPAddress, int]]) -> None:
+    """Addresses on ``ifname``, IPv6 off on it when it has no IPv6 address, link up."""
+
+    def body(ipr: IPRoute) -> None:
+        index = links.link_index(ipr, ifname)
+        if index is None:
+            raise KernelError("configure interface", ifname, None, "not found in the sandbox")
+        if not any(a.version == 6 for a, _ in addrs):
+            # current Docker: an interface without an IPv6 address gets no link-local one
+            sysctl.write(f"net/ipv6/conf/{ifname}/disable_ipv6", "1")
+        for address, prefixlen in addrs:
+            addresses.add_address(ipr, index, ifname, address, prefixlen)
+        links.set_up(ipr, index, ifname)
+
+    _inside(path, body)
+
+
+def set_default_routes(path: str, routes: dict[int, tuple[IPAddress, str] | None]) -> None:
+    """Per IP version, ``(gateway, ifname)`` to route through, or None for no default route."""
+
+    def body(ipr: IPRoute) -> None:
+        for version, choice in routes.items():
+            if choice is None:
+                addresses.delete_default_route(ipr, version)
+                continue
+            gateway, ifname = choice
+            index = links.link_index(ipr, ifname)
+            if index is not None:
+                addresses.replace_default_route(ipr, gateway, index, ifname)
+
+    _inside(path, body)
+
+
+def interface_names(path: str) -> set[str]:
+    return _inside(path, links.link_names)  # type: ignore[no-any-return]
+

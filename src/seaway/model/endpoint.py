@@ -1,0 +1,53 @@
+"""Endpoints (a sandbox's membership in a network) and sandboxes. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from seaway.model.network import IPAddress
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    """What a connect request asks for (Docker's ``EndpointSettings`` input)."""
+
+    ipv4_address: str = ""
+    ipv6_address: str = ""
+    mac_address: str = ""
+    aliases: tuple[str, ...] = ()
+    gw_priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    id: str
+    network_id: str
+    sandbox_id: str
+    name: str
+    ifname: str
+    host_ifname: str
+    mac_address: str
+    ipv4: IPAddress | None
+    ipv6: IPAddress | None
+    ipv4_prefixlen: int
+    ipv6_prefixlen: int
+    aliases: tuple[str, ...]
+    gw_priority: int
+    static_ipv4: bool = False
+    static_ipv6: bool = False
+
+
+class SandboxMode:
+    PRIVATE = "private"  # a network namespace of its own
+    HOST = "host"  # the host's namespace
+    NONE = "none"  # a namespace with loopback only
+
+
+@dataclass(frozen=True, slots=True)
+class Sandbox:
+    id: str
+    name: str
+    mode: str
+    key: str  # the path of the network namespace file
+    hostname: str = ""
+    endpoints: tuple[str, ...] = field(default=())

@@ -1,0 +1,104 @@
+"""Networks: what the user asks for (``NetworkSpec``) and what was validated and
+allocated (``Network``). Pure.
+
+A ``NetworkSpec`` carries Docker's create request with strings as the user gave them;
+``Network`` carries parsed addresses, resolved subnets and typed driver options.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Union
+
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+
+PREDEFINED_NETWORKS = ("bridge", "host", "none")
+DRIVERS = ("bridge", "host", "null")
+
+
+@dataclass(frozen=True, slots=True)
+class IPAMConfigSpec:
+    """One entry of ``IPAM.Config`` as given by the user (all strings, all optional)."""
+
+    subnet: str = ""
+    ip_range: str = ""
+    gateway: str = ""
+    aux_addresses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpec:
+    """A network create request (Docker's ``POST /networks/create`` body)."""
+
+    name: str
+    driver: str = "bridge"
+    ipam_driver: str = "default"
+    ipam_configs: tuple[IPAMConfigSpec, ...] = ()
+    ipam_options: dict[str, str] = field(default_factory=dict)
+    enable_ipv6: bool = False
+    internal: bool = False
+    attachable: bool = False
+    options: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    scope: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Subnet:
+    """An allocated pool: subnet, dynamic range, gateway and reserved aux addresses."""
+
+    subnet: IPNetwork
+    ip_range: IPNetwork | None
+    gateway: IPAddress | None
+    aux_addresses: dict[str, IPAddress]
+    user_given: bool
+
+    @property
+    def version(self) -> int:
+        return self.subnet.version
+
+    def reserved(self) -> set[IPAddress]:
+        """Addresses never handed to an endpoint dynamically."""
+        out: set[IPAddress] = set(self.aux_addresses.values())
+        if self.gateway is not None:
+            out.add(self.gateway)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeOptions:
+    """The ``com.docker.network.*`` options of a bridge network, parsed."""
+
+    bridge_name: str
+    enable_icc: bool = True
+    enable_ip_masquerade: bool = True
+    host_binding_ipv4: IPAddress = ipaddress.IPv4Address("0.0.0.0")
+    mtu: int = 0
+    inhibit_ipv4: bool = False
+    iface_prefix: str = "eth"
+    default_bridge: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    id: str
+    name: str
+    driver: str
+    scope: str
+    created: str
+    subnets: tuple[Subnet, ...]
+    enable_ipv6: bool
+    internal: bool
+    attachable: bool
+    options: dict[str, str]
+    labels: dict[str, str]
+    bridge: BridgeOptions | None = None
+
+    @property
+    def predefined(self) -> bool:
+        return self.name in PREDEFINED_NETWORKS
+
+    def subnets_of(self, version: int) -> tuple[Subnet, ...]:
+        return tuple(s for s in self.subnets if s.version == version)

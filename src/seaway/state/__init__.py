@@ -1,0 +1,1 @@
+"""Persistent desired state (layer 2)."""

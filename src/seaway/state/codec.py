@@ -1,0 +1,79 @@
+"""Model objects to and from JSON documents for the store. Pure."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import asdict
+from typing import Any
+
+from seaway.model.endpoint import Endpoint, Sandbox
+from seaway.model.network import BridgeOptions, Network, Subnet
+
+
+def _addr(text: str | None) -> Any:
+    return ipaddress.ip_address(text) if text else None
+
+
+def network_to_doc(net: Network) -> dict[str, Any]:
+    doc = asdict(net)
+    doc["subnets"] = [
+        {
+            "subnet": str(s.subnet),
+            "ip_range": str(s.ip_range) if s.ip_range else None,
+            "gateway": str(s.gateway) if s.gateway else None,
+            "aux_addresses": {k: str(v) for k, v in s.aux_addresses.items()},
+            "user_given": s.user_given,
+        }
+        for s in net.subnets
+    ]
+    if net.bridge is not None:
+        doc["bridge"]["host_binding_ipv4"] = str(net.bridge.host_binding_ipv4)
+    return doc
+
+
+def network_from_doc(doc: dict[str, Any]) -> Network:
+    subnets = tuple(
+        Subnet(
+            subnet=ipaddress.ip_network(s["subnet"]),
+            ip_range=ipaddress.ip_network(s["ip_range"]) if s["ip_range"] else None,
+            gateway=_addr(s["gateway"]),
+            aux_addresses={k: ipaddress.ip_address(v) for k, v in s["aux_addresses"].items()},
+            user_given=s["user_given"],
+        )
+        for s in doc["subnets"]
+    )
+    bridge = None
+    if doc.get("bridge"):
+        b = dict(doc["bridge"])
+        b["host_binding_ipv4"] = ipaddress.ip_address(b["host_binding_ipv4"])
+        bridge = BridgeOptions(**b)
+    fields = {k: v for k, v in doc.items() if k not in ("subnets", "bridge")}
+    return Network(subnets=subnets, bridge=bridge, **fields)
+
+
+def endpoint_to_doc(ep: Endpoint) -> dict[str, Any]:
+    doc = asdict(ep)
+    doc["ipv4"] = str(ep.ipv4) if ep.ipv4 else None
+    doc["ipv6"] = str(ep.ipv6) if ep.ipv6 else None
+    doc["aliases"] = list(ep.aliases)
+    return doc
+
+
+def endpoint_from_doc(doc: dict[str, Any]) -> Endpoint:
+    fields = dict(doc)
+    fields["ipv4"] = _addr(doc["ipv4"])
+    fields["ipv6"] = _addr(doc["ipv6"])
+    fields["aliases"] = tuple(doc["aliases"])
+    return Endpoint(**fields)
+
+
+def sandbox_to_doc(sb: Sandbox) -> dict[str, Any]:
+    doc = asdict(sb)
+    doc["endpoints"] = list(sb.endpoints)
+    return doc
+
+
+def sandbox_from_doc(doc: dict[str, Any]) -> Sandbox:
+    fields = dict(doc)
+    fields["endpoints"] = tuple(doc.get("endpoints", ()))
+    return Sandbox(**fields)
