@@ -13,10 +13,11 @@ Packet path (``inet seaway filter-FORWARD``, priority filter, policy accept)::
 
     jump user                                   the user's rules come first
     oifname @bridges ct state est,rel accept    replies to containers
-    iifname @internal drop                      internal networks reach nothing routed
+    iifname . oifname @same-bridge accept       within one network (bridged frames reach
+                                                this hook when br_netfilter is on)
+    iifname @internal drop                      internal networks reach nothing else
     oifname @internal drop
-    iifname @bridges oifname @bridges
-        iifname . oifname != @same-bridge drop  isolation between networks
+    iifname @bridges oifname @bridges drop      isolation between networks
     iifname @bridges accept                     containers reach the outside
     oifname @bridges drop                       nothing reaches a container unasked
 
@@ -37,6 +38,11 @@ from typing import Any
 from seaway.firewall import naming as n
 
 Command = dict[str, Any]
+
+#: hook priorities, a contract documented in docs/firewall.md
+FORWARD_PRIORITY = 0  # filter
+POSTROUTING_PRIORITY = 100  # srcnat
+BRIDGE_FORWARD_PRIORITY = -200
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +101,11 @@ def _structure() -> list[Command]:
         {"add": {"table": {"family": br, "name": n.TABLE}}},
         {"add": {"chain": {"family": inet, "table": n.TABLE, "name": n.USER_CHAIN}}},
     ]
-    cmds += _base_chain(inet, n.FORWARD_CHAIN, "filter", "forward", 0)
-    cmds += _base_chain(inet, n.POSTROUTING_CHAIN, "nat", "postrouting", 100)
-    cmds += _base_chain(br, n.BRIDGE_FORWARD_CHAIN, "filter", "forward", 0)
+    cmds += _base_chain(inet, n.FORWARD_CHAIN, "filter", "forward", FORWARD_PRIORITY)
+    cmds += _base_chain(inet, n.POSTROUTING_CHAIN, "nat", "postrouting", POSTROUTING_PRIORITY)
+    # before br_netfilter (NF_BR_PRI_BRNF = 0), which re-injects IP frames past every
+    # bridge hook of its own priority: a chain at 0 would never see them
+    cmds += _base_chain(br, n.BRIDGE_FORWARD_CHAIN, "filter", "forward", BRIDGE_FORWARD_PRIORITY)
     cmds += _set(inet, n.SET_BRIDGES, "ifname")
     cmds += _set(inet, n.SET_INTERNAL, "ifname")
     cmds += _set(inet, n.SET_SAME_BRIDGE, ["ifname", "ifname"])
@@ -123,17 +131,18 @@ def _rules() -> list[Command]:
             ],
             "replies to containers",
         ),
+        _rule(
+            inet,
+            fwd,
+            [_match({"concat": [iif, oif]}, "@" + n.SET_SAME_BRIDGE), {"accept": None}],
+            "within one network",
+        ),
         _rule(inet, fwd, [_match(iif, "@" + n.SET_INTERNAL), {"drop": None}], "internal: no way out"),
         _rule(inet, fwd, [_match(oif, "@" + n.SET_INTERNAL), {"drop": None}], "internal: no way in"),
         _rule(
             inet,
             fwd,
-            [
-                _match(iif, "@" + n.SET_BRIDGES),
-                _match(oif, "@" + n.SET_BRIDGES),
-                _match({"concat": [iif, oif]}, "@" + n.SET_SAME_BRIDGE, "!="),
-                {"drop": None},
-            ],
+            [_match(iif, "@" + n.SET_BRIDGES), _match(oif, "@" + n.SET_BRIDGES), {"drop": None}],
             "isolation between networks",
         ),
         _rule(inet, fwd, [_match(iif, "@" + n.SET_BRIDGES), {"accept": None}], "containers reach out"),

@@ -1,0 +1,51 @@
+"""What a user can observe of a fake host: links, nft set elements, namespace files."""
+
+from __future__ import annotations
+
+import json
+
+from seaway.testing.sandbox import FakeHost, in_ns
+
+
+def host_links(host: FakeHost) -> set[str]:
+    out = in_ns(host.host_ns, "ip", "-j", "link", "show", check=True).stdout
+    return {link["ifname"] for link in json.loads(out)}
+
+
+def set_elements(host: FakeHost, family: str, name: str) -> list[object]:
+    out = in_ns(host.host_ns, "nft", "-j", "list", "set", family, "seaway", name, check=True).stdout
+    for item in json.loads(out)["nftables"]:
+        if "set" in item:
+            return list(item["set"].get("elem", []))
+    return []
+
+
+def all_elements(host: FakeHost) -> dict[str, list[object]]:
+    names = ["bridges", "internal", "same-bridge", "masquerade-v4", "masquerade-v6"]
+    out = {n: set_elements(host, "inet", n) for n in names}
+    out["icc-off-ports"] = set_elements(host, "bridge", "icc-off-ports")
+    return out
+
+
+def rule_count(host: FakeHost) -> int:
+    total = 0
+    for family in ("inet", "bridge"):
+        out = in_ns(host.host_ns, "nft", "-j", "list", "table", family, "seaway", check=True).stdout
+        total += sum(1 for item in json.loads(out)["nftables"] if "rule" in item)
+    return total
+
+
+def addresses_in(key: str, ifname: str) -> list[str]:
+    out = in_ns(key, "ip", "-j", "addr", "show", "dev", ifname, check=True).stdout
+    return [f"{a['local']}/{a['prefixlen']}" for a in json.loads(out)[0]["addr_info"] if a["scope"] == "global"]
+
+
+def default_route(key: str, version: int = 4) -> str | None:
+    out = in_ns(key, "ip", f"-{version}", "-j", "route", "show", "default", check=True).stdout
+    routes = json.loads(out)
+    return f"{routes[0]['gateway']} dev {routes[0]['dev']}" if routes else None
+
+
+def interface_names(key: str) -> set[str]:
+    out = in_ns(key, "ip", "-j", "link", "show", check=True).stdout
+    return {link["ifname"] for link in json.loads(out)}
