@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from tests.integration import checks
 
 from seaway.daemon.controller import Controller
 from seaway.model.endpoint import EndpointSpec
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
 from seaway.testing.sandbox import FAR_ADDR, HOST_UPLINK, OUTSIDE_ADDR, FakeHost, in_ns, ping
-from tests.integration import checks
 
 pytestmark = pytest.mark.netns
 
@@ -56,9 +56,7 @@ def test_outside_cannot_reach_container_addresses_directly(engine: Controller, f
     assert not ping(fake_host.outside_ns, str(ep.ipv4))
 
 
-def test_internal_network_members_talk_but_reach_nothing_outside(
-    engine: Controller, fake_host: FakeHost
-) -> None:
+def test_internal_network_members_talk_but_reach_nothing_outside(engine: Controller, fake_host: FakeHost) -> None:
     engine.create_network(NetworkSpec(name="vault", internal=True))
     s1, s2 = engine.create_sandbox("s1"), engine.create_sandbox("s2")
     engine.connect(s1.id, "vault")
@@ -80,9 +78,7 @@ def test_internal_network_gets_no_way_out_even_with_a_manual_route(engine: Contr
 
 
 def test_icc_off_blocks_neighbours_while_gateway_answers(engine: Controller) -> None:
-    net = engine.create_network(
-        NetworkSpec(name="solo", options={"com.docker.network.bridge.enable_icc": "false"})
-    )
+    net = engine.create_network(NetworkSpec(name="solo", options={"com.docker.network.bridge.enable_icc": "false"}))
     s1, s2 = engine.create_sandbox("s1"), engine.create_sandbox("s2")
     engine.connect(s1.id, "solo")
     ep2 = engine.connect(s2.id, "solo")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from tests.integration import checks
 
 from seaway.daemon.controller import Controller
 from seaway.errors import Forbidden
 from seaway.model.endpoint import SandboxMode
 from seaway.model.network import NetworkSpec
 from seaway.testing.sandbox import FakeHost, in_ns
-from tests.integration import checks
 
 pytestmark = pytest.mark.netns
 
@@ -102,7 +102,9 @@ def test_host_sandbox_uses_the_host_namespace_and_only_the_host_network(engine: 
     engine.create_network(NetworkSpec(name="n1"))
 
     assert "uplink0" in checks.interface_names(sb.key)
-    with pytest.raises(Forbidden, match="^container cannot be disconnected from host network or connected to host network$"):
+    with pytest.raises(
+        Forbidden, match="^container cannot be disconnected from host network or connected to host network$"
+    ):
         engine.connect(sb.id, "n1")
     other = engine.create_sandbox("c2")
     with pytest.raises(Forbidden):

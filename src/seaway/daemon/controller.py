@@ -20,7 +20,7 @@ import os
 import threading
 from contextlib import ExitStack
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from seaway.daemon.config import EngineConfig
@@ -44,7 +44,7 @@ from seaway.kernel import addresses, links, netns, nft, sandbox, sysctl
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox, SandboxMode
 from seaway.model.gateway import pick_default_routes
-from seaway.model.ids import is_full_id, new_id, new_mac, short_id, validate_mac, validate_network_name
+from seaway.model.ids import new_id, new_mac, short_id, validate_mac, validate_network_name
 from seaway.model.network import (
     PREDEFINED_NETWORKS,
     IPAddress,
@@ -60,9 +60,7 @@ log = logging.getLogger(__name__)
 
 NOT_YET_DRIVERS = ("macvlan", "ipvlan", "overlay")
 HOST_ONLY = "container cannot be disconnected from host network or connected to host network"
-NONE_EXCLUSIVE = (
-    "container cannot be connected to multiple networks with one of the networks in private (none) mode"
-)
+NONE_EXCLUSIVE = "container cannot be connected to multiple networks with one of the networks in private (none) mode"
 
 
 class Controller:
@@ -122,9 +120,7 @@ class Controller:
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
-                raise InvalidParameter(
-                    f"network {term} is ambiguous ({len(matches)} matches found based on ID prefix)"
-                )
+                raise InvalidParameter(f"network {term} is ambiguous ({len(matches)} matches found based on ID prefix)")
             raise NotFound(f"network {term} not found")
 
     def endpoints_of_network(self, network_id: str) -> list[Endpoint]:
@@ -228,9 +224,7 @@ class Controller:
             raise NotFound(f'plugin "{spec.ipam_driver}" not found')
         network_id = new_id()
         bridge = driver.parse_options(spec, network_id)
-        enable_ipv6 = spec.enable_ipv6 or opts.parse_bool(
-            opts.ENABLE_IPV6, spec.options.get(opts.ENABLE_IPV6, "false")
-        )
+        enable_ipv6 = spec.enable_ipv6 or opts.parse_bool(opts.ENABLE_IPV6, spec.options.get(opts.ENABLE_IPV6, "false"))
         internal = spec.internal or opts.parse_bool(opts.INTERNAL, spec.options.get(opts.INTERNAL, "false"))
         if driver.has_interfaces:
             subnets = self._plan_subnets(spec.ipam_configs, enable_ipv6)
@@ -246,7 +240,7 @@ class Controller:
             name=spec.name,
             driver=spec.driver,
             scope="local",
-            created=datetime.now(timezone.utc).isoformat(),
+            created=datetime.now(UTC).isoformat(),
             subnets=subnets,
             enable_ipv6=enable_ipv6,
             internal=internal,
@@ -462,9 +456,7 @@ class Controller:
         candidates = [a for a in self._allocators[net.id] if a.subnet.version == version]
         if not candidates:
             if static is not None:
-                raise InvalidParameter(
-                    f"invalid address {static}: it does not belong to any of this network's subnets"
-                )
+                raise InvalidParameter(f"invalid address {static}: it does not belong to any of this network's subnets")
             return None, 0
         if static is not None:
             for alloc in candidates:
@@ -476,9 +468,7 @@ class Controller:
                 return alloc.allocate(), alloc.subnet.subnet.prefixlen
             except Unavailable:
                 continue
-        raise Unavailable(
-            f"no available IPv{version} addresses on this network's address pools: {net.name} ({net.id})"
-        )
+        raise Unavailable(f"no available IPv{version} addresses on this network's address pools: {net.name} ({net.id})")
 
     def _release_address(self, network_id: str, address: IPAddress) -> None:
         for alloc in self._allocators.get(network_id, ()):
@@ -629,6 +619,7 @@ class Controller:
                 log.warning("recreating endpoint %s on network %s", ep.name, net.name)
                 try:
                     with ExitStack() as undo:
+                        driver.leave(net, ep)  # whatever half of the pair is left
                         if ep.ifname in sandbox.interface_names(sb.key):
                             raise InvalidParameter(f"interface {ep.ifname} is taken in sandbox {sb.name}")
                         driver.join(net, ep, sb.key, undo)

@@ -56,9 +56,7 @@ class BridgeDriver:
         """Bridge present, addressed and up (idempotent; no firewall work)."""
         assert net.bridge is not None
         name = net.bridge.bridge_name
-        index, created = links.ensure_bridge(
-            self._host, name, mtu=net.bridge.mtu, alias=links.alias_for("net", net.id)
-        )
+        index, created = links.ensure_bridge(self._host, name, mtu=net.bridge.mtu, alias=links.alias_for("net", net.id))
         if created:
             undo.callback(links.delete_link, self._host, name)
         if net.enable_ipv6:
@@ -110,4 +108,7 @@ class BridgeDriver:
             nft.apply(ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
 
     def endpoint_present(self, net: Network, ep: Endpoint) -> bool:
-        return links.link_index(self._host, ep.host_ifname) is not None
+        """The host-side veth exists and is still a port of the network's bridge."""
+        assert net.bridge is not None
+        master = links.link_master(self._host, ep.host_ifname)
+        return master is not None and master == links.link_index(self._host, net.bridge.bridge_name)

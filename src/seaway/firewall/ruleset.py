@@ -65,11 +65,7 @@ def _match(left: Any, right: Any, op: str = "==") -> dict[str, Any]:
 
 
 def _rule(family: str, chain: str, expr: list[dict[str, Any]], comment: str) -> Command:
-    return {
-        "add": {
-            "rule": {"family": family, "table": n.TABLE, "chain": chain, "expr": expr, "comment": comment}
-        }
-    }
+    return {"add": {"rule": {"family": family, "table": n.TABLE, "chain": chain, "expr": expr, "comment": comment}}}
 
 
 def _set(family: str, name: str, set_type: str | list[str], interval: bool = False) -> list[Command]:

@@ -56,9 +56,7 @@ class AddressAllocator:
         """Reserve one given address (a static ``--ip``)."""
         value = int(address)
         if address.version != self.subnet.version or not self._first <= value <= self._last:
-            raise InvalidParameter(
-                f"invalid address {address}: it does not belong to any of this network's subnets"
-            )
+            raise InvalidParameter(f"invalid address {address}: it does not belong to any of this network's subnets")
         if value in self._never:
             raise InvalidParameter(f"invalid address {address}: requested address is out of range")
         if value in self._used:
@@ -76,7 +74,10 @@ class AddressAllocator:
         return len(self._used)
 
     def _address(self, value: int) -> IPAddress:
-        return ipaddress.ip_address(value)
+        # ip_address(int) would turn a small IPv6 value (below 2**32) into an IPv4Address
+        if self.subnet.version == 4:
+            return ipaddress.IPv4Address(value)
+        return ipaddress.IPv6Address(value)
 
 
 def first_free(subnet: Subnet) -> IPAddress:

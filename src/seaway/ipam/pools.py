@@ -57,9 +57,7 @@ def parse_pool(text: str) -> PoolSpec:
     for part in text.split(","):
         key, sep, value = part.partition("=")
         if not sep or key.strip() not in ("base", "size"):
-            raise InvalidParameter(
-                f"invalid default address pool {text!r}: expected base=CIDR,size=N"
-            )
+            raise InvalidParameter(f"invalid default address pool {text!r}: expected base=CIDR,size=N")
         fields[key.strip()] = value.strip()
     if set(fields) != {"base", "size"}:
         raise InvalidParameter(f"invalid default address pool {text!r}: expected base=CIDR,size=N")
@@ -148,14 +146,11 @@ def parse_config(spec: IPAMConfigSpec) -> Subnet:
         if ip_range is not None:
             _check_range(subnet, ip_range, problems)
         if gateway is not None and gateway not in subnet:
-            problems.append(
-                f"invalid gateway {gateway}: parent subnet {subnet} doesn't contain this address"
-            )
+            problems.append(f"invalid gateway {gateway}: parent subnet {subnet} doesn't contain this address")
         for name, addr in aux.items():
             if addr not in subnet:
                 problems.append(
-                    f"invalid auxiliary address {name}: parent subnet {subnet} "
-                    f"doesn't contain this address"
+                    f"invalid auxiliary address {name}: parent subnet {subnet} doesn't contain this address"
                 )
     if problems:
         raise InvalidParameter("invalid network config:\n" + "\n".join(problems))
@@ -188,13 +183,9 @@ def _parse_address(what: str, text: str, problems: list[str]) -> IPAddress | Non
 
 def _check_range(subnet: IPNetwork, ip_range: IPNetwork, problems: list[str]) -> None:
     if ip_range.version != subnet.version:
-        problems.append(
-            f"invalid ip-range {ip_range}: parent subnet is an IPv{subnet.version} block"
-        )
+        problems.append(f"invalid ip-range {ip_range}: parent subnet is an IPv{subnet.version} block")
     elif ip_range.prefixlen < subnet.prefixlen:
-        problems.append(
-            f"invalid ip-range {ip_range}: CIDR block is bigger than its parent subnet {subnet}"
-        )
+        problems.append(f"invalid ip-range {ip_range}: CIDR block is bigger than its parent subnet {subnet}")
     elif not ip_range.subnet_of(subnet):  # type: ignore[arg-type]
         problems.append(f"invalid ip-range {ip_range}: parent subnet {subnet} doesn't contain ip-range")
 

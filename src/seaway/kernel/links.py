@@ -27,13 +27,18 @@ ALIAS_PREFIX = "seaway:"
 
 def check_ifname(name: str) -> str:
     """The kernel's rules for an interface name (at most 15 bytes, no '/', ':' or space)."""
-    if not name or len(name.encode()) > IFNAMSIZ or any(c in name for c in "/: \t\n") or name in (
-        ".",
-        "..",
+    if (
+        not name
+        or len(name.encode()) > IFNAMSIZ
+        or any(c in name for c in "/: \t\n")
+        or name
+        in (
+            ".",
+            "..",
+        )
     ):
         raise InvalidParameter(
-            f"invalid interface name {name!r}: at most {IFNAMSIZ} characters, "
-            f"without '/', ':' or whitespace"
+            f"invalid interface name {name!r}: at most {IFNAMSIZ} characters, without '/', ':' or whitespace"
         )
     return name
 
@@ -64,6 +69,18 @@ def link_alias(ipr: IPRoute, name: str) -> str | None:
             return None
         raise
     return reply[0].get_attr("IFLA_IFALIAS")  # type: ignore[no-any-return]
+
+
+def link_master(ipr: IPRoute, name: str) -> int | None:
+    """The index of the bridge ``name`` is enslaved to; None if none or no such link."""
+    try:
+        with translating("look up link", name):
+            reply = ipr.link("get", ifname=name)
+    except KernelError as exc:
+        if is_missing(exc):
+            return None
+        raise
+    return reply[0].get_attr("IFLA_MASTER")  # type: ignore[no-any-return]
 
 
 def owned(alias: str | None) -> bool:

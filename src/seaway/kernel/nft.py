@@ -27,9 +27,7 @@ def apply(commands: list[dict[str, Any]], what: str) -> None:
         return
     payload = json.dumps({"nftables": commands})
     try:
-        proc = subprocess.run(
-            [NFT, "-j", "-f", "-"], input=payload, capture_output=True, text=True, check=False
-        )
+        proc = subprocess.run([NFT, "-j", "-f", "-"], input=payload, capture_output=True, text=True, check=False)
     except FileNotFoundError as exc:
         raise Unsupported("nftables: the nft command is not installed (Debian package nftables)") from exc
     if proc.returncode != 0:
@@ -39,9 +37,7 @@ def apply(commands: list[dict[str, Any]], what: str) -> None:
 
 def list_table(family: str, name: str) -> dict[str, Any] | None:
     """``nft -j list table FAMILY NAME`` parsed, or None when the table does not exist."""
-    proc = subprocess.run(
-        [NFT, "-j", "list", "table", family, name], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([NFT, "-j", "list", "table", family, name], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return None
     return json.loads(proc.stdout)  # type: ignore[no-any-return]

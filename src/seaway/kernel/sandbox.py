@@ -82,4 +82,3 @@ def set_default_routes(path: str, routes: dict[int, tuple[IPAddress, str] | None
 
 def interface_names(path: str) -> set[str]:
     return _inside(path, links.link_names)  # type: ignore[no-any-return]
-

@@ -61,8 +61,7 @@ def parse_bridge_options(options: dict[str, str], default_name: str, default_mtu
     unknown = sorted(set(options) - set(BRIDGE_KEYS))
     if unknown:
         raise InvalidParameter(
-            f"invalid option {unknown[0]!r} for driver bridge: accepted options are "
-            + ", ".join(BRIDGE_KEYS)
+            f"invalid option {unknown[0]!r} for driver bridge: accepted options are " + ", ".join(BRIDGE_KEYS)
         )
     try:
         host_binding = ipaddress.ip_address(options.get(HOST_BINDING, "0.0.0.0"))

@@ -58,8 +58,7 @@ class Store:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
         elif int(row[0]) != SCHEMA_VERSION:
             raise InternalError(
-                f"open store: schema version {row[0]} is not {SCHEMA_VERSION}, "
-                f"which this Seaway understands"
+                f"open store: schema version {row[0]} is not {SCHEMA_VERSION}, which this Seaway understands"
             )
 
     def close(self) -> None:
@@ -129,8 +128,7 @@ class Store:
     # endpoints
     def put_endpoint(self, ep: Endpoint, state: str) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO endpoints (id, network_id, sandbox_id, state, doc) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO endpoints (id, network_id, sandbox_id, state, doc) VALUES (?, ?, ?, ?, ?)",
             (ep.id, ep.network_id, ep.sandbox_id, state, json.dumps(codec.endpoint_to_doc(ep))),
         )
 

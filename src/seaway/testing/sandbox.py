@@ -40,10 +40,7 @@ def in_ns(path: str, *cmd: str, check: bool = False, timeout: float = 30) -> sub
 
 def ping(path: str, address: str, tries: int = 1) -> bool:
     """One ICMP echo from the namespace at ``path``; True when answered."""
-    for _ in range(tries):
-        if in_ns(path, "ping", "-n", "-q", "-c", "1", "-W", "1", address).returncode == 0:
-            return True
-    return False
+    return any(in_ns(path, "ping", "-n", "-q", "-c", "1", "-W", "1", address).returncode == 0 for _ in range(tries))
 
 
 class FakeHost:

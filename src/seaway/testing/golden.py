@@ -1,0 +1,63 @@
+"""Golden files: compare generated text with a reviewed copy under ``tests/testdata/golden``.
+
+``assert_golden(name, text)`` fails with a unified diff when the text differs from the
+file, and with the command that creates it when the file is missing. When the environment
+has ``SEAWAY_UPDATE_GOLDENS=1`` (``pytest --update-goldens`` sets it) the file is
+rewritten instead, and the diff is reviewed in the pull request.
+
+Without ``golden_dir``, the directory is the first ``testdata/golden`` found walking up
+from the calling test file, so ``tests/golden/test_x.py`` uses ``tests/testdata/golden``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import os
+from pathlib import Path
+
+UPDATE_ENV = "SEAWAY_UPDATE_GOLDENS"
+
+
+def updating() -> bool:
+    return os.environ.get(UPDATE_ENV) == "1"
+
+
+def assert_golden(name: str, text: str, golden_dir: Path | None = None) -> None:
+    """Check ``text`` against ``<golden_dir>/<name>``, or rewrite the file when updating."""
+    if golden_dir is None:
+        golden_dir = _golden_dir_of(Path(inspect.stack()[1].filename))
+    path = golden_dir / name
+    if updating():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        return
+    if not path.exists():
+        raise AssertionError(
+            f"golden file {path} is missing: create it with `pytest --update-goldens` "
+            f"(or {UPDATE_ENV}=1), then review it before committing"
+        )
+    expected = path.read_text()
+    if expected == text:
+        return
+    diff = "".join(
+        difflib.unified_diff(
+            expected.splitlines(keepends=True),
+            text.splitlines(keepends=True),
+            fromfile=f"{path} (golden)",
+            tofile=f"{name} (actual)",
+        )
+    )
+    raise AssertionError(
+        f"output differs from golden file {path}; if the change is intended, "
+        f"rerun with `pytest --update-goldens` and review the diff:\n{diff}"
+    )
+
+
+def _golden_dir_of(caller: Path) -> Path:
+    for parent in caller.resolve().parents:
+        candidate = parent / "testdata" / "golden"
+        if candidate.is_dir():
+            return candidate
+    raise AssertionError(f"no testdata/golden directory above {caller}: pass golden_dir explicitly")
