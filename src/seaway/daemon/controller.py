@@ -71,6 +71,7 @@ class Controller:
         self._lock = threading.RLock()
         self._store = Store(config.store_path)
         self._host = netns.route_socket(None)
+        self._host_dumps = netns.route_socket(None, strict=True)
         bridge = BridgeDriver(self._host, config.mtu)
         self._drivers: dict[str, NetworkDriver] = {
             "bridge": bridge,
@@ -101,6 +102,7 @@ class Controller:
 
     def close(self) -> None:
         self._host.close()
+        self._host_dumps.close()
         self._store.close()
 
     # ---------------------------------------------------------------- queries
@@ -274,7 +276,7 @@ class Controller:
 
     def _plan_subnets(self, configs: tuple[IPAMConfigSpec, ...], enable_ipv6: bool) -> tuple[Subnet, ...]:
         taken = self._taken_subnets()
-        host_routes = [r for r in addresses.onlink_routes(self._host, set()) if r not in set(taken)]
+        host_routes = addresses.onlink_routes(self._host_dumps)
         planned: list[Subnet] = []
         for config in configs:
             subnet = pools.parse_config(config)
@@ -485,10 +487,12 @@ class Controller:
             with self._store.transaction():
                 self._store.put_endpoint(ep, CREATING)
             undo.callback(self._drop_endpoint_record, ep.id)
-            self._drivers[net.driver].join(net, ep, sb.key, undo)
+            interface = self._drivers[net.driver].join(net, ep, sb.key, undo)
             self._index_endpoint(ep)
             undo.callback(self._unindex_endpoint, ep)
-            self._update_routes(sb)
+            routes = self._routes_for(sb)
+            if interface is not None or routes is not None:
+                sandbox.configure(sb.key, interface, routes)
             with self._store.transaction():
                 self._store.set_endpoint_state(ep.id, READY)
             undo.pop_all()
@@ -508,11 +512,16 @@ class Controller:
         self._by_sandbox.get(ep.sandbox_id, {}).pop(ep.network_id, None)
         self._by_network.get(ep.network_id, set()).discard(ep.id)
 
-    def _update_routes(self, sb: Sandbox) -> None:
+    def _routes_for(self, sb: Sandbox) -> sandbox.Routes | None:
         if sb.mode != SandboxMode.PRIVATE:
-            return
+            return None
         members = [(ep, self._networks[ep.network_id]) for ep in self.endpoints_of_sandbox(sb.id)]
-        sandbox.set_default_routes(sb.key, pick_default_routes(m for m in members if m[0].ifname))
+        return pick_default_routes(m for m in members if m[0].ifname)
+
+    def _update_routes(self, sb: Sandbox) -> None:
+        routes = self._routes_for(sb)
+        if routes is not None:
+            sandbox.configure(sb.key, None, routes)
 
     def disconnect(self, sandbox_id: str, network_term: str) -> None:
         with self._lock:
@@ -622,7 +631,9 @@ class Controller:
                         driver.leave(net, ep)  # whatever half of the pair is left
                         if ep.ifname in sandbox.interface_names(sb.key):
                             raise InvalidParameter(f"interface {ep.ifname} is taken in sandbox {sb.name}")
-                        driver.join(net, ep, sb.key, undo)
+                        interface = driver.join(net, ep, sb.key, undo)
+                        if interface is not None:
+                            sandbox.configure(sb.key, interface, None)
                         undo.pop_all()
                     rerouted.add(sb.id)
                 except SeawayError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import Protocol
 
+from seaway.kernel.sandbox import Interface
 from seaway.model.endpoint import Endpoint
 from seaway.model.network import BridgeOptions, Network, NetworkSpec
 
@@ -29,8 +30,9 @@ class NetworkDriver(Protocol):
 
     def delete_network(self, net: Network) -> None: ...
 
-    def join(self, net: Network, ep: Endpoint, sandbox_key: str, undo: ExitStack) -> None:
-        """Give the sandbox its interface on this network, configured."""
+    def join(self, net: Network, ep: Endpoint, sandbox_key: str, undo: ExitStack) -> Interface | None:
+        """Give the sandbox its interface on this network; return what the controller
+        must configure inside the sandbox (it does so in one visit, with the routes)."""
 
     def leave(self, net: Network, ep: Endpoint) -> None: ...
 

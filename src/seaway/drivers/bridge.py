@@ -15,6 +15,7 @@ from pyroute2 import IPRoute
 from seaway.errors import KernelError
 from seaway.firewall import ruleset
 from seaway.kernel import addresses, links, nft, sandbox, sysctl
+from seaway.kernel.sandbox import Interface
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint
 from seaway.model.ids import short_id
@@ -62,11 +63,15 @@ class BridgeDriver:
         if net.enable_ipv6:
             sysctl.write(f"net/ipv6/conf/{name}/accept_ra", "0")
             sysctl.write("net/ipv6/conf/all/forwarding", "1")
+        links.set_up(self._host, index, name)
         for subnet in net.subnets:
             if subnet.gateway is None or (subnet.version == 4 and net.bridge.inhibit_ipv4):
                 continue
-            addresses.add_address(self._host, index, name, subnet.gateway, subnet.subnet.prefixlen)
-        links.set_up(self._host, index, name)
+            own_route = subnet.version == 4  # see addresses.RTPROT_SEAWAY
+            prefixlen = subnet.subnet.prefixlen
+            addresses.add_address(self._host, index, name, subnet.gateway, prefixlen, prefix_route=not own_route)
+            if own_route:
+                addresses.ensure_subnet_route(self._host, subnet.subnet, index, name, subnet.gateway)
 
     def delete_network(self, net: Network) -> None:
         assert net.bridge is not None
@@ -78,9 +83,9 @@ class BridgeDriver:
 
     # endpoints
 
-    def join(self, net: Network, ep: Endpoint, sandbox_key: str, undo: ExitStack) -> None:
+    def join(self, net: Network, ep: Endpoint, sandbox_key: str, undo: ExitStack) -> Interface:
         assert net.bridge is not None
-        master = links.link_index(self._host, net.bridge.bridge_name)
+        master = links.index_here(net.bridge.bridge_name)
         if master is None:
             raise KernelError("attach to bridge", net.bridge.bridge_name, None, "bridge is missing")
         with sandbox.netns_fd(sandbox_key) as fd:
@@ -95,11 +100,11 @@ class BridgeDriver:
                 alias=links.alias_for("ep", ep.id),
             )
         undo.callback(links.delete_link, self._host, ep.host_ifname)
-        addrs = [(a, p) for a, p in ((ep.ipv4, ep.ipv4_prefixlen), (ep.ipv6, ep.ipv6_prefixlen)) if a]
-        sandbox.configure_interface(sandbox_key, ep.ifname, addrs)
         if not net.bridge.enable_icc:
             nft.apply(ruleset.add_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
             undo.callback(nft.apply, ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+        addrs = [(a, p) for a, p in ((ep.ipv4, ep.ipv4_prefixlen), (ep.ipv6, ep.ipv6_prefixlen)) if a]
+        return ep.ifname, addrs
 
     def leave(self, net: Network, ep: Endpoint) -> None:
         assert net.bridge is not None
@@ -111,4 +116,4 @@ class BridgeDriver:
         """The host-side veth exists and is still a port of the network's bridge."""
         assert net.bridge is not None
         master = links.link_master(self._host, ep.host_ifname)
-        return master is not None and master == links.link_index(self._host, net.bridge.bridge_name)
+        return master is not None and master == links.index_here(net.bridge.bridge_name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 
 from seaway.errors import InvalidParameter
+from seaway.kernel.sandbox import Interface
 from seaway.model.endpoint import Endpoint
 from seaway.model.network import BridgeOptions, Network, NetworkSpec
 
@@ -29,7 +30,7 @@ class _NoKernelDriver:
     def delete_network(self, net: Network) -> None:
         return None
 
-    def join(self, net: Network, ep: Endpoint, sandbox_key: str, undo: ExitStack) -> None:
+    def join(self, net: Network, ep: Endpoint, sandbox_key: str, undo: ExitStack) -> Interface | None:
         return None
 
     def leave(self, net: Network, ep: Endpoint) -> None:

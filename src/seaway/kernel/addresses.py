@@ -12,13 +12,32 @@ from seaway.kernel.errors import is_exists, is_missing, translating
 from seaway.model.network import IPAddress, IPNetwork
 
 RT_SCOPE_LINK = 253
+IFA_F_NODAD = 0x02
+IFA_F_NOPREFIXROUTE = 0x200
+
+#: The route protocol number on Seaway's own subnet routes (``ip route`` shows
+#: ``proto 211``). Marking them lets the host-route overlap check ask the kernel for
+#: everyone else's routes only, so its cost does not grow with Seaway's networks.
+RTPROT_SEAWAY = 211
+#: Protocols whose on-link routes count as the host's own: addresses' prefix routes
+#: (kernel), ``ip route add`` (boot), static, router advertisements, DHCP and the
+#: common routing daemons (zebra, bird, babel, bgp, isis, ospf, rip, eigrp).
+FOREIGN_PROTOCOLS = (2, 3, 4, 9, 11, 12, 16, 42, 186, 187, 188, 189, 192)
 
 
-def add_address(ipr: IPRoute, index: int, ifname: str, address: IPAddress, prefixlen: int) -> None:
-    """Add ``address/prefixlen``; already present counts as done. IPv6 without DAD."""
+def add_address(
+    ipr: IPRoute, index: int, ifname: str, address: IPAddress, prefixlen: int, *, prefix_route: bool = True
+) -> None:
+    """Add ``address/prefixlen``; already present counts as done. IPv6 without DAD.
+
+    With ``prefix_route=False`` the kernel adds no subnet route (``ensure_subnet_route``
+    adds Seaway's own)."""
     attrs: dict[str, object] = {"index": index, "address": str(address), "prefixlen": prefixlen}
+    flags = 0 if prefix_route else IFA_F_NOPREFIXROUTE
     if address.version == 6:
-        attrs["flags"] = 0x02  # IFA_F_NODAD: usable at once, as Docker does
+        flags |= IFA_F_NODAD  # usable at once, as Docker does
+    if flags:
+        attrs["flags"] = flags
     try:
         with translating("add address", f"{address}/{prefixlen} to {ifname}"):
             ipr.addr("add", **attrs)
@@ -45,19 +64,36 @@ def delete_default_route(ipr: IPRoute, version: int) -> None:
             raise
 
 
-def onlink_routes(ipr: IPRoute, exclude_ifindexes: set[int]) -> list[IPNetwork]:
-    """IPv4 routes with scope link of this namespace, except those on the given links.
+def ensure_subnet_route(ipr: IPRoute, subnet: IPNetwork, index: int, ifname: str, src: IPAddress) -> None:
+    """The on-link route to ``subnet`` via ``ifname``, marked with Seaway's protocol."""
+    family = socket.AF_INET if subnet.version == 4 else socket.AF_INET6
+    with translating("set route", f"{subnet} dev {ifname}"):
+        ipr.route(
+            "replace",
+            dst=str(subnet),
+            oif=index,
+            family=family,
+            proto=RTPROT_SEAWAY,
+            scope=RT_SCOPE_LINK,
+            prefsrc=str(src),
+        )
+
+
+def onlink_routes(strict: IPRoute) -> list[IPNetwork]:
+    """IPv4 on-link (scope link) routes of the host's main table that are not Seaway's.
 
     Docker reserves these when choosing and checking subnets, so a new network never
-    shadows a subnet the host already reaches directly.
+    shadows a subnet the host already reaches directly. ``strict`` must be a socket with
+    NETLINK_GET_STRICT_CHK set: the kernel then filters each dump by table and protocol,
+    so Seaway's own routes (one per network) are never sent, let alone parsed.
     """
-    with translating("list routes of", "host namespace"):
-        routes = ipr.route("dump", family=socket.AF_INET, table=254, scope=RT_SCOPE_LINK)
     out: list[IPNetwork] = []
-    for msg in routes:
-        if msg.get_attr("RTA_OIF") in exclude_ifindexes or msg["dst_len"] == 0:
-            continue
-        dst = msg.get_attr("RTA_DST")
-        if dst:
-            out.append(ipaddress.ip_network(f"{dst}/{msg['dst_len']}", strict=False))
+    with translating("list routes of", "host namespace"):
+        for proto in FOREIGN_PROTOCOLS:
+            for msg in strict.route("dump", family=socket.AF_INET, table=254, proto=proto):
+                if msg["scope"] != RT_SCOPE_LINK or msg["dst_len"] == 0:
+                    continue
+                dst = msg.get_attr("RTA_DST")
+                if dst:
+                    out.append(ipaddress.ip_network(f"{dst}/{msg['dst_len']}", strict=False))
     return out

@@ -16,6 +16,8 @@ Every link Seaway creates carries an alias (``IFLA_IFALIAS``) of the form
 
 from __future__ import annotations
 
+import socket
+
 from pyroute2 import IPRoute
 
 from seaway.errors import InvalidParameter, KernelError
@@ -57,6 +59,18 @@ def link_index(ipr: IPRoute, name: str) -> int | None:
             return None
         raise
     return int(reply[0]["index"])
+
+
+def index_here(name: str) -> int | None:
+    """The index of link ``name`` in the *calling thread's* namespace, or None.
+
+    One SIOCGIFINDEX ioctl: the kernel looks the name up, nothing is dumped or parsed,
+    which makes it the lookup for hot paths (a netlink get costs a parse of every
+    attribute of the link)."""
+    try:
+        return socket.if_nametoindex(name)
+    except OSError:
+        return None
 
 
 def link_alias(ipr: IPRoute, name: str) -> str | None:
@@ -131,7 +145,7 @@ def delete_link(ipr: IPRoute, name: str) -> None:
 
 
 def create_veth(
-    ipr: IPRoute,
+    ipr: IPRoute,  # must be a socket of the calling thread's namespace
     host_name: str,
     *,
     peer_name: str,
@@ -161,7 +175,7 @@ def create_veth(
             raise KernelError("create veth", host_name, exc.errno, "a link of that name exists") from exc
         raise
     # the kernel ignores IFLA_IFALIAS in RTM_NEWLINK: mark and raise the link in one step
-    index = link_index(ipr, host_name)
+    index = index_here(host_name)
     if index is None:
         raise KernelError("create veth", host_name, None, "the new link vanished")
     with translating("set up veth", host_name):

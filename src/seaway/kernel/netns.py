@@ -108,10 +108,12 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def route_socket(path: str | None) -> IPRoute:
-    """An rtnetlink socket bound inside the namespace at ``path`` (None: this one)."""
+def route_socket(path: str | None, *, strict: bool = False) -> IPRoute:
+    """An rtnetlink socket bound inside the namespace at ``path`` (None: this one).
+
+    ``strict`` sets NETLINK_GET_STRICT_CHK, so dumps are filtered by the kernel."""
     with translating("open netlink socket in", path or "host namespace"):
-        return run(path, IPRoute)
+        return run(path, lambda: IPRoute(strict_check=strict))
 
 
 def pin_self(path: Path) -> None:

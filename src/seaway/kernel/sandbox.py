@@ -40,44 +40,54 @@ def _inside(path: str, fn, *args):  # type: ignore[no-untyped-def]
 
 def init_loopback(path: str) -> None:
     def body(ipr: IPRoute) -> None:
-        index = links.link_index(ipr, "lo")
+        index = links.index_here("lo")
         if index is not None:
             links.set_up(ipr, index, "lo")
 
     _inside(path, body)
 
 
-def configure_interface(path: str, ifname: str, addrs: list[tuple[IPAddress, int]]) -> None:
+#: per IP version, the (gateway, ifname) of the default route, or None for none
+Routes = dict[int, "tuple[IPAddress, str] | None"]
+#: a new interface to configure: its name and its addresses with prefix lengths
+Interface = tuple[str, list[tuple[IPAddress, int]]]
+
+
+def configure(path: str, interface: Interface | None, routes: Routes | None) -> None:
+    """One visit: configure a new interface, then apply the default-route choice."""
+
+    def body(ipr: IPRoute) -> None:
+        if interface is not None:
+            _configure_interface(ipr, *interface)
+        if routes is not None:
+            _set_default_routes(ipr, routes)
+
+    _inside(path, body)
+
+
+def _configure_interface(ipr: IPRoute, ifname: str, addrs: list[tuple[IPAddress, int]]) -> None:
     """Addresses on ``ifname``, IPv6 off on it when it has no IPv6 address, link up."""
-
-    def body(ipr: IPRoute) -> None:
-        index = links.link_index(ipr, ifname)
-        if index is None:
-            raise KernelError("configure interface", ifname, None, "not found in the sandbox")
-        if not any(a.version == 6 for a, _ in addrs):
-            # current Docker: an interface without an IPv6 address gets no link-local one
-            sysctl.write(f"net/ipv6/conf/{ifname}/disable_ipv6", "1")
-        for address, prefixlen in addrs:
-            addresses.add_address(ipr, index, ifname, address, prefixlen)
-        links.set_up(ipr, index, ifname)
-
-    _inside(path, body)
+    index = links.index_here(ifname)
+    if index is None:
+        raise KernelError("configure interface", ifname, None, "not found in the sandbox")
+    if not any(a.version == 6 for a, _ in addrs):
+        # current Docker: an interface without an IPv6 address gets no link-local one
+        sysctl.write(f"net/ipv6/conf/{ifname}/disable_ipv6", "1")
+    for address, prefixlen in addrs:
+        addresses.add_address(ipr, index, ifname, address, prefixlen)
+    links.set_up(ipr, index, ifname)
 
 
-def set_default_routes(path: str, routes: dict[int, tuple[IPAddress, str] | None]) -> None:
+def _set_default_routes(ipr: IPRoute, routes: Routes) -> None:
     """Per IP version, ``(gateway, ifname)`` to route through, or None for no default route."""
-
-    def body(ipr: IPRoute) -> None:
-        for version, choice in routes.items():
-            if choice is None:
-                addresses.delete_default_route(ipr, version)
-                continue
-            gateway, ifname = choice
-            index = links.link_index(ipr, ifname)
-            if index is not None:
-                addresses.replace_default_route(ipr, gateway, index, ifname)
-
-    _inside(path, body)
+    for version, choice in routes.items():
+        if choice is None:
+            addresses.delete_default_route(ipr, version)
+            continue
+        gateway, ifname = choice
+        index = links.index_here(ifname)
+        if index is not None:
+            addresses.replace_default_route(ipr, gateway, index, ifname)
 
 
 def interface_names(path: str) -> set[str]:

@@ -18,6 +18,9 @@ from pathlib import Path
 
 UPDATE_ENV = "SEAWAY_UPDATE_GOLDENS"
 
+# what this process wrote, so scenarios sharing one file cannot overwrite each other
+_written: dict[Path, str] = {}
+
 
 def updating() -> bool:
     return os.environ.get(UPDATE_ENV) == "1"
@@ -26,9 +29,16 @@ def updating() -> bool:
 def assert_golden(name: str, text: str, golden_dir: Path | None = None) -> None:
     """Check ``text`` against ``<golden_dir>/<name>``, or rewrite the file when updating."""
     if golden_dir is None:
-        golden_dir = _golden_dir_of(Path(inspect.stack()[1].filename))
+        caller = inspect.currentframe().f_back  # type: ignore[union-attr]
+        golden_dir = _golden_dir_of(Path(caller.f_code.co_filename))  # type: ignore[union-attr]
     path = golden_dir / name
     if updating():
+        earlier = _written.setdefault(path.resolve(), text)
+        if earlier != text:
+            raise AssertionError(
+                f"scenarios sharing golden file {path} disagree; give them separate files:\n"
+                + _diff(earlier, text, f"{name} (written earlier)", f"{name} (this scenario)")
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
@@ -41,17 +51,16 @@ def assert_golden(name: str, text: str, golden_dir: Path | None = None) -> None:
     expected = path.read_text()
     if expected == text:
         return
-    diff = "".join(
-        difflib.unified_diff(
-            expected.splitlines(keepends=True),
-            text.splitlines(keepends=True),
-            fromfile=f"{path} (golden)",
-            tofile=f"{name} (actual)",
-        )
-    )
+    diff = _diff(expected, text, f"{path} (golden)", f"{name} (actual)")
     raise AssertionError(
         f"output differs from golden file {path}; if the change is intended, "
         f"rerun with `pytest --update-goldens` and review the diff:\n{diff}"
+    )
+
+
+def _diff(old: str, new: str, old_name: str, new_name: str) -> str:
+    return "".join(
+        difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), old_name, new_name)
     )
 
 

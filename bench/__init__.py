@@ -1,0 +1,1 @@
+"""Seaway's benchmarks: ``python -m bench`` (see bench/README.md)."""

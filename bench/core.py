@@ -1,0 +1,124 @@
+"""Core engine figures: attach/detach latency as sandboxes grow, network create as
+networks grow, and the nftables rule count as both grow."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench.stats import summarize
+from seaway.daemon.config import EngineConfig
+from seaway.daemon.controller import Controller
+from seaway.ipam.pools import PoolSpec
+from seaway.model.network import NetworkSpec
+from seaway.testing.sandbox import FakeHost, in_ns
+
+Log = Callable[[str], None]
+WINDOW = 20  # samples per measuring point
+
+
+def _engine(host: FakeHost) -> Controller:
+    # a wide pool so hundreds of networks fit (Docker's defaults hold 31)
+    pools = (PoolSpec(ipaddress.ip_network("10.128.0.0/9"), 24),)
+    return Controller.start(
+        EngineConfig(data_root=host.data_root, exec_root=host.exec_root, default_address_pools=pools)
+    )
+
+
+def _rules(host: FakeHost) -> int:
+    total = 0
+    for family in ("inet", "bridge"):
+        out = in_ns(host.host_ns, "nft", "-j", "list", "table", family, "seaway", check=True).stdout
+        total += sum(1 for item in json.loads(out)["nftables"] if "rule" in item)
+    return total
+
+
+def attach(quick: bool, log: Log) -> dict[str, Any]:
+    """Attach latency (connect only; the sandbox exists) at the 1st, 100th, 1,000th sandbox."""
+    points = [1, 100] if quick else [1, 100, 1000]
+    host = FakeHost()
+    try:
+        with host.entered():
+            engine = _engine(host)
+            engine.create_network(NetworkSpec(name="bench"))
+            attach_ns: list[int] = []
+            detach_at: dict[int, list[int]] = {}
+            rules: dict[int, int] = {}
+            for i in range(1, points[-1] + WINDOW):
+                sb = engine.create_sandbox(f"c{i}")
+                t0 = time.perf_counter_ns()
+                engine.connect(sb.id, "bench")
+                attach_ns.append(time.perf_counter_ns() - t0)
+                if i in points:
+                    rules[i] = _rules(host)
+                    log(f"attach: {i} sandboxes")
+            for point in points:
+                # detach a sandbox attached just after the point and attach it again
+                samples = []
+                for sb in engine.sandboxes()[point : point + WINDOW]:
+                    t0 = time.perf_counter_ns()
+                    engine.disconnect(sb.id, "bench")
+                    samples.append(time.perf_counter_ns() - t0)
+                    engine.connect(sb.id, "bench")
+                detach_at[point] = samples
+            engine.close()
+    finally:
+        host.close()
+    return {
+        "attach": {str(p): summarize(attach_ns[p - 1 : p - 1 + WINDOW]) for p in points},
+        "detach": {str(p): summarize(detach_at[p]) for p in points},
+        "nft_rules_at_sandboxes": {str(k): v for k, v in rules.items()},
+    }
+
+
+def network_create(quick: bool, log: Log) -> dict[str, Any]:
+    """Network create latency with 1 and with 300 existing networks."""
+    points = [1, 30] if quick else [1, 300]
+    host = FakeHost()
+    try:
+        with host.entered():
+            engine = _engine(host)
+            created: dict[int, list[int]] = {}
+            rules: dict[int, int] = {}
+            count = 0
+            for point in points:
+                while count < point:
+                    engine.create_network(NetworkSpec(name=f"fill{count}"))
+                    count += 1
+                samples = []
+                for j in range(WINDOW):
+                    t0 = time.perf_counter_ns()
+                    engine.create_network(NetworkSpec(name=f"m{point}-{j}"))
+                    samples.append(time.perf_counter_ns() - t0)
+                for j in range(WINDOW):
+                    engine.remove_network(f"m{point}-{j}")
+                created[point] = samples
+                rules[point] = _rules(host)
+                log(f"network create: {point} networks")
+            engine.close()
+    finally:
+        host.close()
+    return {
+        "create": {str(p): summarize(s) for p, s in created.items()},
+        "nft_rules_at_networks": {str(k): v for k, v in rules.items()},
+    }
+
+
+def run_all(quick: bool, log: Log) -> dict[str, Any]:
+    return {"attach": attach(quick, log), "network_create": network_create(quick, log)}
+
+
+def summary(results: dict[str, Any]) -> str:
+    lines = []
+    for point, s in results["attach"]["attach"].items():
+        lines.append(f"attach at sandbox {point:>5}: p50 {s['p50_ms']:7.2f} ms  p99 {s['p99_ms']:7.2f} ms")
+    for point, s in results["attach"]["detach"].items():
+        lines.append(f"detach at sandbox {point:>5}: p50 {s['p50_ms']:7.2f} ms  p99 {s['p99_ms']:7.2f} ms")
+    for point, s in results["network_create"]["create"].items():
+        lines.append(f"network create with {point:>4} networks: p50 {s['p50_ms']:7.2f} ms  p99 {s['p99_ms']:7.2f} ms")
+    lines.append(f"nft rules by sandboxes: {results['attach']['nft_rules_at_sandboxes']}")
+    lines.append(f"nft rules by networks: {results['network_create']['nft_rules_at_networks']}")
+    return "\n".join(lines)
