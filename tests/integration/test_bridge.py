@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from tests.integration import checks
 
@@ -190,3 +192,16 @@ def test_ipv4_only_endpoint_has_ipv6_disabled_on_its_interface(engine: Controlle
     engine.connect(sb.id, "v4")
 
     assert in_ns(sb.key, "cat", "/proc/sys/net/ipv6/conf/eth0/disable_ipv6").stdout.strip() == "1"
+
+
+def test_icc_off_also_blocks_neighbours_reached_through_the_gateway(engine: Controller, fake_host: FakeHost) -> None:
+    net = engine.create_network(NetworkSpec(name="solo", options={"com.docker.network.bridge.enable_icc": "false"}))
+    s1, s2 = engine.create_sandbox("s1"), engine.create_sandbox("s2")
+    engine.connect(s1.id, "solo")
+    ep2 = engine.connect(s2.id, "solo")
+    assert net.bridge is not None
+    bridge = json.loads(in_ns(fake_host.host_ns, "ip", "-j", "link", "show", net.bridge.bridge_name).stdout)
+    # send frames for the neighbour to the gateway's MAC, so the host routes them
+    in_ns(s1.key, "ip", "neigh", "replace", str(ep2.ipv4), "lladdr", bridge[0]["address"], "dev", "eth0", check=True)
+
+    assert not ping(s1.key, str(ep2.ipv4))

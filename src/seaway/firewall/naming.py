@@ -16,6 +16,7 @@ POSTROUTING_CHAIN = "nat-POSTROUTING"
 SET_BRIDGES = "bridges"  # every Seaway bridge
 SET_INTERNAL = "internal"  # bridges of --internal networks
 SET_SAME_BRIDGE = "same-bridge"  # <br> . <br> for every bridge: routing within one bridge
+SET_ICC_OFF_PAIRS = "icc-off-pairs"  # <br> . <br> for bridges with ICC off
 SET_MASQ4 = "masquerade-v4"  # subnets whose traffic leaving their bridge is masqueraded
 SET_MASQ6 = "masquerade-v6"
 

@@ -13,6 +13,7 @@ Packet path (``inet seaway filter-FORWARD``, priority filter, policy accept)::
 
     jump user                                   the user's rules come first
     oifname @bridges ct state est,rel accept    replies to containers
+    iifname . oifname @icc-off-pairs drop       ICC off: not even routed through the gateway
     iifname . oifname @same-bridge accept       within one network (bridged frames reach
                                                 this hook when br_netfilter is on)
     iifname @internal drop                      internal networks reach nothing else
@@ -105,6 +106,7 @@ def _structure() -> list[Command]:
     cmds += _set(inet, n.SET_BRIDGES, "ifname")
     cmds += _set(inet, n.SET_INTERNAL, "ifname")
     cmds += _set(inet, n.SET_SAME_BRIDGE, ["ifname", "ifname"])
+    cmds += _set(inet, n.SET_ICC_OFF_PAIRS, ["ifname", "ifname"])
     cmds += _set(inet, n.SET_MASQ4, "ipv4_addr", interval=True)
     cmds += _set(inet, n.SET_MASQ6, "ipv6_addr", interval=True)
     cmds += _set(br, n.SET_ICC_OFF_PORTS, "ifname")
@@ -126,6 +128,12 @@ def _rules() -> list[Command]:
                 {"accept": None},
             ],
             "replies to containers",
+        ),
+        _rule(
+            inet,
+            fwd,
+            [_match({"concat": [iif, oif]}, "@" + n.SET_ICC_OFF_PAIRS), {"drop": None}],
+            "icc off: no routing within the network",
         ),
         _rule(
             inet,
@@ -178,6 +186,8 @@ def _elements(op: str, net: NetworkRules) -> list[Command]:
     ]
     if net.internal:
         cmds.append(element(n.INET, n.SET_INTERNAL, [net.bridge]))
+    if not net.icc:
+        cmds.append(element(n.INET, n.SET_ICC_OFF_PAIRS, [{"concat": [net.bridge, net.bridge]}]))
     if net.masquerade and not net.internal:
         for version, set_name in ((4, n.SET_MASQ4), (6, n.SET_MASQ6)):
             prefixes = [

@@ -58,6 +58,8 @@ def parse_pool(text: str) -> PoolSpec:
         key, sep, value = part.partition("=")
         if not sep or key.strip() not in ("base", "size"):
             raise InvalidParameter(f"invalid default address pool {text!r}: expected base=CIDR,size=N")
+        if key.strip() in fields:
+            raise InvalidParameter(f"invalid default address pool {text!r}: {key.strip()} given twice")
         fields[key.strip()] = value.strip()
     if set(fields) != {"base", "size"}:
         raise InvalidParameter(f"invalid default address pool {text!r}: expected base=CIDR,size=N")
@@ -147,6 +149,8 @@ def parse_config(spec: IPAMConfigSpec) -> Subnet:
             _check_range(subnet, ip_range, problems)
         if gateway is not None and gateway not in subnet:
             problems.append(f"invalid gateway {gateway}: parent subnet {subnet} doesn't contain this address")
+        elif gateway is not None and gateway == subnet.network_address and subnet.num_addresses > 2:
+            problems.append(f"invalid gateway {gateway}: it is the network address of subnet {subnet}")
         for name, addr in aux.items():
             if addr not in subnet:
                 problems.append(

@@ -7,6 +7,7 @@ error naming the key and the accepted form, and nothing past this point sees str
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from seaway.errors import InvalidParameter
 from seaway.model.network import BridgeOptions
@@ -46,10 +47,9 @@ def parse_bool(key: str, value: str) -> bool:
 
 
 def parse_mtu(value: str) -> int:
-    try:
-        mtu = int(value)
-    except ValueError:
-        raise InvalidParameter(f"failed to parse {MTU} value: {value!r} (expected a number)") from None
+    if not re.fullmatch(r"[+-]?[0-9]+", value):  # Go's strconv.Atoi: no spaces or underscores
+        raise InvalidParameter(f"failed to parse {MTU} value: {value!r} (expected a number)")
+    mtu = int(value)
     if mtu < 0:
         raise InvalidParameter(f"invalid MTU number: {mtu}")
     if mtu and not 68 <= mtu <= 65535:

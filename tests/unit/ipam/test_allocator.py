@@ -84,8 +84,8 @@ def subnets(draw: st.DrawFn, version: int | None = None) -> Subnet:
         range_len = draw(st.integers(prefixlen, bits))
         step = 1 << (bits - range_len)
         start = int(net.network_address) + draw(st.integers(0, size // step - 1)) * step
-        ip_range = ipaddress.ip_network((start, range_len)) if version == 4 else ipaddress.IPv6Network(
-            (start, range_len)
+        ip_range = (
+            ipaddress.ip_network((start, range_len)) if version == 4 else ipaddress.IPv6Network((start, range_len))
         )
     gateway = address() if draw(st.booleans()) else None
     aux = {f"host{i}": address() for i in range(draw(st.integers(0, 3)))}
