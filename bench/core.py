@@ -13,8 +13,8 @@ from bench.stats import summarize
 from seaway.daemon.config import EngineConfig
 from seaway.daemon.controller import Controller
 from seaway.ipam.pools import PoolSpec
+from seaway.lab.fakehost import FakeHost, in_ns
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
-from seaway.testing.sandbox import FakeHost, in_ns
 
 Log = Callable[[str], None]
 WINDOW = 20  # samples per measuring point

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from seaway.daemon.config import EngineConfig
 from seaway.daemon.controller import Controller
 from seaway.errors import Unsupported
+from seaway.lab.fakehost import FAR_ADDR, HOST_UPLINK, OUTSIDE_ADDR, FakeHost, in_ns, ping
 from seaway.model.network import NetworkSpec
-from seaway.testing.sandbox import FAR_ADDR, HOST_UPLINK, OUTSIDE_ADDR, FakeHost, in_ns, ping
 
 LAYOUT = {
     "web": ("frontend", "backend"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from seaway.testing.sandbox import FakeHost, in_ns
+from seaway.lab.fakehost import FakeHost, in_ns
 
 
 def host_links(host: FakeHost) -> set[str]:

@@ -7,9 +7,9 @@ from tests.integration import checks
 
 from seaway.daemon.controller import Controller
 from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
+from seaway.lab.fakehost import FakeHost
 from seaway.model.endpoint import EndpointSpec
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
-from seaway.testing.sandbox import FakeHost
 
 pytestmark = pytest.mark.netns
 
@@ -157,7 +157,7 @@ def test_connecting_twice_is_a_conflict(engine: Controller) -> None:
 def test_a_kernel_failure_midway_undoes_every_step(engine: Controller, fake_host: FakeHost) -> None:
     engine.create_network(NetworkSpec(name="n1"))
     sb = engine.create_sandbox("c1")
-    from seaway.testing.sandbox import in_ns
+    from seaway.lab.fakehost import in_ns
 
     # an interface already named eth0 in the sandbox makes the veth creation fail late
     in_ns(sb.key, "ip", "link", "add", "eth0", "type", "bridge", check=True)

@@ -8,9 +8,9 @@ import pytest
 from tests.integration import checks
 
 from seaway.daemon.controller import Controller
+from seaway.lab.fakehost import FAR_ADDR, HOST_UPLINK, OUTSIDE_ADDR, FakeHost, in_ns, ping
 from seaway.model.endpoint import EndpointSpec
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
-from seaway.testing.sandbox import FAR_ADDR, HOST_UPLINK, OUTSIDE_ADDR, FakeHost, in_ns, ping
 
 pytestmark = pytest.mark.netns
 

@@ -7,9 +7,9 @@ from tests.integration import checks
 
 from seaway.daemon.controller import Controller
 from seaway.errors import Forbidden
+from seaway.lab.fakehost import FakeHost, in_ns
 from seaway.model.endpoint import SandboxMode
 from seaway.model.network import NetworkSpec
-from seaway.testing.sandbox import FakeHost, in_ns
 
 pytestmark = pytest.mark.netns
 

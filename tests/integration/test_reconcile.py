@@ -12,8 +12,8 @@ from tests.integration import checks
 
 from seaway.daemon.controller import Controller
 from seaway.kernel import links, netns
+from seaway.lab.fakehost import OUTSIDE_ADDR, FakeHost, in_ns, ping
 from seaway.model.network import NetworkSpec
-from seaway.testing.sandbox import OUTSIDE_ADDR, FakeHost, in_ns, ping
 
 pytestmark = pytest.mark.netns
 

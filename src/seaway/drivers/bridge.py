@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from pyroute2 import IPRoute
-
 from seaway.errors import KernelError
 from seaway.firewall import ruleset
 from seaway.kernel import addresses, links, nft, sandbox, sysctl
+from seaway.kernel.netns import RouteSocket
 from seaway.kernel.sandbox import Interface
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint
@@ -37,7 +36,7 @@ class BridgeDriver:
     name = "bridge"
     has_interfaces = True
 
-    def __init__(self, host: IPRoute, default_mtu: int) -> None:
+    def __init__(self, host: RouteSocket, default_mtu: int) -> None:
         self._host = host
         self._default_mtu = default_mtu
 

@@ -27,6 +27,9 @@ from seaway.kernel.errors import translating
 
 T = TypeVar("T")
 
+#: an rtnetlink socket bound to one namespace (layers above use this name, not pyroute2's)
+RouteSocket = IPRoute
+
 CLONE_NEWNET = 0x40000000
 MS_BIND = 4096
 MNT_DETACH = 2

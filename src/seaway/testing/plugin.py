@@ -13,7 +13,7 @@ import pytest
 
 from seaway.daemon.config import EngineConfig
 from seaway.daemon.controller import Controller
-from seaway.testing.sandbox import FakeHost, leftovers
+from seaway.lab.fakehost import FakeHost, leftovers
 
 
 def pytest_configure(config: pytest.Config) -> None:
