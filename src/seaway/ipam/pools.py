@@ -80,31 +80,27 @@ def ula_pool(host_id: str) -> PoolSpec:
 
 
 class Occupancy:
-    """Prefixes that are taken, sorted by first address, answering overlap questions."""
+    """Taken prefixes merged into disjoint runs of addresses, answering "what blocks this
+    range, and where does the blockage end?" with one bisect."""
 
     def __init__(self, prefixes: list[IPNetwork]) -> None:
-        spans = sorted((int(p.network_address), int(p.broadcast_address), p) for p in prefixes)
-        self._starts = [s for s, _, _ in spans]
-        self._spans = spans
-        # running maximum of ends lets one bisect find any span reaching into a range
-        self._max_end: list[int] = []
-        best = -1
-        for _, end, _ in spans:
-            best = max(best, end)
-            self._max_end.append(best)
+        runs: list[list[int]] = []
+        for start, end in sorted((int(p.network_address), int(p.broadcast_address)) for p in prefixes):
+            if runs and start <= runs[-1][1] + 1:  # overlapping or adjacent: one run
+                runs[-1][1] = max(runs[-1][1], end)
+            else:
+                runs.append([start, end])
+        self._starts = [r[0] for r in runs]
+        self._ends = [r[1] for r in runs]
 
-    def blocker(self, first: int, last: int) -> IPNetwork | None:
-        """A taken prefix overlapping [first, last], or None; the one ending last if several."""
+    def blocked_until(self, first: int, last: int) -> int | None:
+        """The last address of the run of taken addresses overlapping [first, last], or
+        None when the range is free. A first-fit search jumps past a whole run at once,
+        so its cost does not grow with the number of contiguous networks."""
         i = bisect.bisect_right(self._starts, last) - 1
-        if i < 0 or self._max_end[i] < first:
+        if i < 0 or self._ends[i] < first:
             return None
-        # walk back to the span that produced the running maximum
-        while i >= 0 and self._max_end[i] >= first:
-            start, end, prefix = self._spans[i]
-            if end >= first and start <= last:
-                return prefix
-            i -= 1
-        return None
+        return self._ends[i]
 
 
 def choose_subnet(
@@ -117,11 +113,10 @@ def choose_subnet(
         cursor = int(pool.base.network_address)
         end = int(pool.base.broadcast_address)
         while cursor + step - 1 <= end:
-            hit = occupied.blocker(cursor, cursor + step - 1)
-            if hit is None:
+            blocked = occupied.blocked_until(cursor, cursor + step - 1)
+            if blocked is None:
                 return ipaddress.ip_network((cursor, pool.size))
-            past = int(hit.broadcast_address) + 1
-            cursor = max(cursor + step, (past + step - 1) // step * step)
+            cursor = max(cursor + step, (blocked + 1 + step - 1) // step * step)
     raise InvalidParameter(POOLS_EXHAUSTED)
 
 

@@ -20,9 +20,9 @@ IFA_F_NOPREFIXROUTE = 0x200
 #: everyone else's routes only, so its cost does not grow with Seaway's networks.
 RTPROT_SEAWAY = 211
 #: Protocols whose on-link routes count as the host's own: addresses' prefix routes
-#: (kernel), ``ip route add`` (boot), static, router advertisements, DHCP and the
-#: common routing daemons (zebra, bird, babel, bgp, isis, ospf, rip, eigrp).
-FOREIGN_PROTOCOLS = (2, 3, 4, 9, 11, 12, 16, 42, 186, 187, 188, 189, 192)
+#: (kernel), ``ip route add`` (boot), static, router advertisements and DHCP. (On-link
+#: routes of routing daemons are not considered: one dump per protocol is the price.)
+FOREIGN_PROTOCOLS = (2, 3, 4, 9, 16)
 
 
 def add_address(
