@@ -100,6 +100,11 @@ class Controller:
             raise
         return engine
 
+    @property
+    def store(self) -> Store:
+        """The store, shared with the container manager (one SQLite file per daemon)."""
+        return self._store
+
     def close(self) -> None:
         self._host.close()
         self._host_dumps.close()

@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS endpoints (
     id TEXT PRIMARY KEY, network_id TEXT NOT NULL, sandbox_id TEXT NOT NULL,
     state TEXT NOT NULL, doc TEXT NOT NULL, UNIQUE (network_id, sandbox_id));
 CREATE INDEX IF NOT EXISTS endpoints_by_sandbox ON endpoints (sandbox_id);
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 """
 
 
@@ -141,3 +143,16 @@ class Store:
     def endpoints(self) -> list[tuple[Endpoint, str]]:
         rows = self._db.execute("SELECT doc, state FROM endpoints").fetchall()
         return [(codec.endpoint_from_doc(json.loads(doc)), state) for doc, state in rows]
+
+    # containers (their records are owned by daemon.containers; the store only keeps them)
+    def put_container(self, container_id: str, name: str, doc: dict[str, object]) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO containers (id, name, doc) VALUES (?, ?, ?)",
+            (container_id, name, json.dumps(doc)),
+        )
+
+    def delete_container(self, container_id: str) -> None:
+        self._db.execute("DELETE FROM containers WHERE id=?", (container_id,))
+
+    def containers(self) -> list[dict[str, object]]:
+        return [json.loads(doc) for (doc,) in self._db.execute("SELECT doc FROM containers").fetchall()]

@@ -1,0 +1,69 @@
+"""What the routes need from the daemon: the engine, the containers, exec sessions,
+and the views that join them (a network's containers, a container's networks)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from seaway.daemon.api import schemas
+from seaway.daemon.config import EngineConfig
+from seaway.daemon.containers import ContainerManager
+from seaway.daemon.controller import Controller
+from seaway.model.container import Container
+
+T = TypeVar("T")
+
+
+@dataclass
+class ExecSession:
+    id: str
+    container_id: str
+    cmd: list[str]
+    env: list[str]
+    tty: bool
+    workdir: str
+    attach_stdout: bool
+    attach_stderr: bool
+    running: bool = False
+    exit_code: int | None = None
+    pid: int = 0
+
+
+@dataclass
+class Backend:
+    config: EngineConfig
+    engine: Controller
+    containers: ContainerManager
+    version: str
+    execs: dict[str, ExecSession] = field(default_factory=dict)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Blocking engine work, off the event loop."""
+        return await asyncio.to_thread(fn, *args)
+
+    def network_containers(self, network_id: str) -> dict[str, dict[str, Any]]:
+        out = {}
+        for ep in self.engine.endpoints_of_network(network_id):
+            ctr = self.containers.container_of_sandbox(ep.sandbox_id)
+            key = ctr.id if ctr else f"ep-{ep.id}"
+            out[key] = schemas.network_container_entry(ctr.name if ctr else ep.name, ep)
+        return out
+
+    def container_networks(self, ctr: Container) -> dict[str, dict[str, Any]]:
+        endpoints = {}
+        if ctr.sandbox_id:
+            endpoints = {e.network_id: e for e in self.engine.endpoints_of_sandbox(ctr.sandbox_id)}
+        out = {}
+        for network_id, spec in ctr.networks.items():
+            try:
+                net = self.engine.network(network_id)
+            except Exception:  # removed meanwhile
+                continue
+            out[net.name] = schemas.endpoint_settings(net, spec, endpoints.get(network_id), ctr)
+        return out
+
+    def image_ref(self, ctr: Container) -> str:
+        return ctr.spec.image

@@ -1,0 +1,48 @@
+"""Exceptions to HTTP answers: the only mapping (``{"message": …}``, Docker's statuses)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+from seaway.errors import InvalidParameter, SeawayError, status_for
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, message: str) -> web.Response:
+    return web.json_response({"message": message}, status=status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    try:
+        return await handler(request)
+    except SeawayError as exc:
+        return error_response(status_for(exc), str(exc))
+    except json.JSONDecodeError as exc:
+        return error_response(400, f"invalid JSON: {exc}")
+    except web.HTTPNotFound:
+        return error_response(501, f"{request.method} {request.path} is not implemented by Seaway")
+    except web.HTTPMethodNotAllowed:
+        return error_response(501, f"{request.method} {request.path} is not implemented by Seaway")
+    except web.HTTPException:
+        raise
+    except (ConnectionResetError, BrokenPipeError):
+        raise
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "internal error in Seaway; the daemon's log has the details")
+
+
+async def json_body(request: web.Request) -> dict[str, object]:
+    """The request's JSON object (an empty body is an empty object)."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    body = json.loads(raw)
+    if not isinstance(body, dict):
+        raise InvalidParameter("invalid JSON: expected an object")
+    return body

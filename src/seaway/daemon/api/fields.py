@@ -1,0 +1,111 @@
+"""Typed reads of Docker JSON bodies and query parameters: a wrong type is a 400 that
+names the field, never a crash."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from seaway.errors import InvalidParameter
+
+
+def _wrong(key: str, expected: str, value: Any) -> InvalidParameter:
+    return InvalidParameter(f"json: cannot unmarshal {type(value).__name__} into field {key} of type {expected}")
+
+
+def string(body: dict[str, Any], key: str, default: str = "") -> str:
+    value = body.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise _wrong(key, "string", value)
+    return value
+
+
+def boolean(body: dict[str, Any], key: str, default: bool = False) -> bool:
+    value = body.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise _wrong(key, "bool", value)
+    return value
+
+
+def integer(body: dict[str, Any], key: str, default: int = 0) -> int:
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _wrong(key, "int", value)
+    return value
+
+
+def obj(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _wrong(key, "object", value)
+    return value
+
+
+def str_map(body: dict[str, Any], key: str) -> dict[str, str]:
+    value = obj(body, key)
+    for k, v in value.items():
+        if not isinstance(v, str):
+            raise _wrong(f"{key}.{k}", "string", v)
+    return dict(value)
+
+
+def str_list(body: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = body.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):  # Docker accepts a string for Cmd/Entrypoint
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _wrong(key, "[]string", value)
+    return tuple(value)
+
+
+def query_bool(request: web.Request, key: str, default: bool = False) -> bool:
+    value = request.query.get(key)
+    if value is None or value == "":
+        return default
+    return value.lower() not in ("0", "false", "no")
+
+
+def query_int(request: web.Request, key: str, default: int | None = None) -> int | None:
+    value = request.query.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidParameter(f"invalid value for {key}: {value!r} is not a number") from None
+
+
+def filters(request: web.Request, accepted: tuple[str, ...]) -> dict[str, list[str]]:
+    """Docker's ``filters`` query parameter: ``{"k": {"v": true}}`` or ``{"k": ["v"]}``."""
+    raw = request.query.get("filters")
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise InvalidParameter(f"invalid filter: {raw}") from None
+    if not isinstance(parsed, dict):
+        raise InvalidParameter(f"invalid filter: {raw}")
+    out: dict[str, list[str]] = {}
+    for key, value in parsed.items():
+        if key not in accepted:
+            raise InvalidParameter(f"invalid filter '{key}'")
+        if isinstance(value, dict):
+            out[key] = [k for k, v in value.items() if v]
+        elif isinstance(value, list):
+            out[key] = [str(v) for v in value]
+        else:
+            raise InvalidParameter(f"invalid filter: {raw}")
+    return out

@@ -1,0 +1,232 @@
+"""``/containers``: create, start, stop, kill, restart, wait, delete, inspect, list,
+logs, attach."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from seaway.daemon.api import fields as f
+from seaway.daemon.api import schemas, streams
+from seaway.daemon.api.backend import Backend
+from seaway.daemon.api.errors import json_body
+from seaway.errors import InvalidParameter, NotFound
+from seaway.model.container import Container
+
+FILTERS = ("id", "name", "status", "label", "network", "exited", "ancestor")
+STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+def _matches(backend: Backend, ctr: Container, filters: dict[str, list[str]]) -> bool:
+    for key, values in filters.items():
+        if key == "id" and not any(ctr.id.startswith(v) for v in values):
+            return False
+        if key == "name" and not any(v.lstrip("/") in ctr.name for v in values):
+            return False
+        if key == "status":
+            bad = [v for v in values if v not in STATUSES]
+            if bad:
+                raise InvalidParameter(f"invalid filter 'status={bad[0]}'")
+            if ctr.state.status not in values:
+                return False
+        if key == "exited" and (ctr.state.status != "exited" or str(ctr.state.exit_code) not in values):
+            return False
+        if key == "ancestor" and ctr.spec.image not in values and ctr.image_id not in values:
+            return False
+        if key == "network":
+            names = set(backend.container_networks(ctr))
+            ids = set(ctr.networks)
+            if not any(v in names or any(i.startswith(v) for i in ids) for v in values):
+                return False
+        if key == "label":
+            for label in values:
+                k, sep, v = label.partition("=")
+                if k not in ctr.spec.labels or (sep and ctr.spec.labels[k] != v):
+                    return False
+    return True
+
+
+def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
+    manager = backend.containers
+
+    def image_cmd(ctr: Container) -> list[str]:
+        try:
+            return manager.images.get(ctr.image_id).cmd
+        except NotFound:
+            return []
+
+    def inspect_json(ctr: Container) -> dict[str, Any]:
+        d = manager.dir(ctr.id)
+        files = {
+            "resolv.conf": str(d / "resolv.conf"),
+            "hostname": str(d / "hostname"),
+            "hosts": str(d / "hosts"),
+            "log": str(d / "ctr.log"),
+        }
+        key = ""
+        if ctr.sandbox_id:
+            try:
+                key = backend.engine.sandbox(ctr.sandbox_id).key
+            except NotFound:
+                key = ""
+        networks = backend.container_networks(ctr)
+        return schemas.container_inspect(ctr, image_cmd(ctr), files, key, networks, networks.get("bridge"))
+
+    async def create(request: web.Request) -> web.Response:
+        spec = schemas.parse_container_create(await json_body(request))
+        ctr = await backend.run(manager.create, request.query.get("name", ""), spec)
+        return web.json_response({"Id": ctr.id, "Warnings": []}, status=201)
+
+    async def list_containers(request: web.Request) -> web.Response:
+        filters = f.filters(request, FILTERS)
+        show_all = f.query_bool(request, "all")
+        out = []
+        for ctr in manager.list():
+            if not show_all and ctr.state.status != "running" and "status" not in filters:
+                continue
+            if not _matches(backend, ctr, filters):
+                continue
+            out.append(schemas.container_summary(ctr, ctr.spec.image, image_cmd(ctr), backend.container_networks(ctr)))
+        limit = f.query_int(request, "limit")
+        if limit is not None and limit > 0:
+            out = out[:limit]
+        return web.json_response(out)
+
+    async def inspect(request: web.Request) -> web.Response:
+        return web.json_response(inspect_json(manager.get(request.match_info["id"])))
+
+    async def start(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        if ctr.state.status == "running":
+            return web.Response(status=304)
+        await backend.run(manager.start, ctr.id)
+        return web.Response(status=204)
+
+    async def stop(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        timeout = f.query_int(request, "t")
+        stopped = await backend.run(manager.stop, ctr.id, timeout, request.query.get("signal"))
+        return web.Response(status=204 if stopped else 304)
+
+    async def restart(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        await backend.run(manager.restart, ctr.id, f.query_int(request, "t"))
+        return web.Response(status=204)
+
+    async def kill(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        await backend.run(manager.kill, ctr.id, request.query.get("signal") or "SIGKILL")
+        return web.Response(status=204)
+
+    async def delete(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        await backend.run(manager.remove, ctr.id, f.query_bool(request, "force"))
+        return web.Response(status=204)
+
+    async def wait(request: web.Request) -> web.StreamResponse:
+        ctr = manager.get(request.match_info["id"])
+        condition = request.query.get("condition") or "not-running"
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise InvalidParameter(f"invalid condition: {condition!r}")
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await resp.prepare(request)  # headers now, the body when the condition holds
+        exits_seen = ctr.state.finished_at
+        while True:
+            # exits are noticed by the daemon's watcher task; this only reads the state
+            if condition == "removed" and manager.removed(ctr.id):
+                break
+            if condition == "next-exit" and ctr.state.finished_at != exits_seen:
+                break
+            if condition == "not-running" and not ctr.running:
+                break
+            await asyncio.sleep(0.05)
+        error = {"Message": ctr.state.error} if ctr.state.error else None
+        await resp.write((json.dumps({"StatusCode": ctr.state.exit_code, "Error": error}) + "\n").encode())
+        await resp.write_eof()
+        return resp
+
+    async def logs(request: web.Request) -> web.StreamResponse:
+        ctr = manager.get(request.match_info["id"])
+        want = {streams.STDOUT: f.query_bool(request, "stdout"), streams.STDERR: f.query_bool(request, "stderr")}
+        if not any(want.values()):
+            raise InvalidParameter("Bad parameters: you must choose at least one stream")
+        follow = f.query_bool(request, "follow")
+        timestamps = f.query_bool(request, "timestamps")
+        tail = request.query.get("tail", "all")
+        path = manager.log_path(ctr.id)
+        content_type = streams.RAW if ctr.spec.tty else streams.MULTIPLEXED
+        resp = web.StreamResponse(status=200, headers={"Content-Type": content_type})
+        await resp.prepare(request)
+        lines = []
+        async for item in streams.follow_log(path, 0, lambda: True):
+            lines.append(item)
+        if tail not in ("all", ""):
+            try:
+                count = int(tail)
+            except ValueError:
+                count = -1
+            if count >= 0:
+                lines = lines[len(lines) - count :] if count else []
+        for stream, data, ts in lines:
+            await _emit(resp, ctr, want, stream, data, ts, timestamps)
+        if follow and ctr.running:
+            async for stream, data, ts in streams.follow_log(path, streams.size_of(path), lambda: not ctr.running):
+                await _emit(resp, ctr, want, stream, data, ts, timestamps)
+        await resp.write_eof()
+        return resp
+
+    async def attach(request: web.Request) -> web.StreamResponse:
+        ctr = manager.get(request.match_info["id"])
+        want = {streams.STDOUT: f.query_bool(request, "stdout"), streams.STDERR: f.query_bool(request, "stderr")}
+        path = manager.log_path(ctr.id)
+        start = streams.size_of(path)
+        content_type = streams.RAW if ctr.spec.tty else streams.MULTIPLEXED
+        resp = await streams.stream_response(request, content_type)
+        if f.query_bool(request, "logs"):
+            async for stream, data, ts in streams.follow_log(path, 0, lambda: True):
+                await _emit(resp, ctr, want, stream, data, ts, False)
+        if f.query_bool(request, "stream", True):
+            # wait for the start that follows (docker run attaches before starting)
+            was_started = ctr.state.started_at
+            while not ctr.running and ctr.state.started_at == was_started and not manager.removed(ctr.id):
+                await asyncio.sleep(0.02)
+            async for stream, data, ts in streams.follow_log(path, start, lambda: not ctr.running):
+                await _emit(resp, ctr, want, stream, data, ts, False)
+        await resp.write_eof()
+        return resp
+
+    async def resize(request: web.Request) -> web.Response:
+        manager.get(request.match_info["id"])
+        return web.Response(status=200)
+
+    add("POST", "/containers/create", create)
+    add("GET", "/containers/json", list_containers)
+    add("GET", "/containers/{id}/json", inspect)
+    add("POST", "/containers/{id}/start", start)
+    add("POST", "/containers/{id}/stop", stop)
+    add("POST", "/containers/{id}/restart", restart)
+    add("POST", "/containers/{id}/kill", kill)
+    add("POST", "/containers/{id}/wait", wait)
+    add("POST", "/containers/{id}/resize", resize)
+    add("DELETE", "/containers/{id}", delete)
+    add("GET", "/containers/{id}/logs", logs)
+    add("POST", "/containers/{id}/attach", attach)
+
+
+async def _emit(
+    resp: web.StreamResponse,
+    ctr: Container,
+    want: dict[int, bool],
+    stream: int,
+    data: bytes,
+    ts: str,
+    timestamps: bool,
+) -> None:
+    if not want.get(stream):
+        return
+    if timestamps:
+        data = ts.encode() + b" " + data
+    await resp.write(data if ctr.spec.tty else streams.frame(stream, data))

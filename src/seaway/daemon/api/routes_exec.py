@@ -1,0 +1,124 @@
+"""``/containers/{id}/exec`` and ``/exec/{id}``: processes run inside a running container."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from aiohttp import web
+
+from seaway.daemon.api import fields as f
+from seaway.daemon.api import streams
+from seaway.daemon.api.backend import Backend, ExecSession
+from seaway.daemon.api.errors import json_body
+from seaway.errors import Conflict, InvalidParameter, NotFound
+
+
+def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
+    manager = backend.containers
+
+    def session(exec_id: str) -> ExecSession:
+        try:
+            return backend.execs[exec_id]
+        except KeyError:
+            raise NotFound(f"No such exec instance: {exec_id}") from None
+
+    async def create(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        body = await json_body(request)
+        cmd = list(f.str_list(body, "Cmd"))
+        if not cmd:
+            raise InvalidParameter("No exec command specified")
+        if not ctr.running or ctr.state.status != "running":
+            raise Conflict(f"Container {ctr.id} is not running")
+        exec_id = secrets.token_hex(32)
+        backend.execs[exec_id] = ExecSession(
+            id=exec_id,
+            container_id=ctr.id,
+            cmd=cmd,
+            env=list(f.str_list(body, "Env")),
+            tty=f.boolean(body, "Tty"),
+            workdir=f.string(body, "WorkingDir"),
+            attach_stdout=f.boolean(body, "AttachStdout", True),
+            attach_stderr=f.boolean(body, "AttachStderr", True),
+        )
+        return web.json_response({"Id": exec_id}, status=201)
+
+    async def start(request: web.Request) -> web.StreamResponse:
+        ex = session(request.match_info["id"])
+        body = await json_body(request)
+        if ex.running or ex.exit_code is not None:
+            raise Conflict(f"exec {ex.id} has already run")
+        ctr = manager.get(ex.container_id)
+        if ctr.state.status != "running":
+            raise Conflict(f"Container {ctr.id} is not running")
+        tty = f.boolean(body, "Tty", ex.tty)
+        # TTY sessions are run without a terminal (output merged, raw stream)
+        argv = manager.runtime.exec_command(ctr.id, ex.cmd, ex.env, False, ex.workdir)
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT if tty else asyncio.subprocess.PIPE,
+        )
+        ex.running, ex.pid = True, proc.pid
+        if f.boolean(body, "Detach"):
+            asyncio.get_running_loop().create_task(_finish(ex, proc, None, tty))
+            return web.Response(status=200)
+        resp = await streams.stream_response(request, streams.RAW if tty else streams.MULTIPLEXED)
+        await _finish(ex, proc, resp, tty)
+        await resp.write_eof()
+        return resp
+
+    async def inspect(request: web.Request) -> web.Response:
+        ex = session(request.match_info["id"])
+        return web.json_response(
+            {
+                "ID": ex.id,
+                "Running": ex.running,
+                "ExitCode": ex.exit_code,
+                "ProcessConfig": {
+                    "tty": ex.tty,
+                    "entrypoint": ex.cmd[0],
+                    "arguments": ex.cmd[1:],
+                    "privileged": False,
+                    "user": "",
+                },
+                "OpenStdin": False,
+                "OpenStderr": ex.attach_stderr,
+                "OpenStdout": ex.attach_stdout,
+                "CanRemove": False,
+                "ContainerID": ex.container_id,
+                "DetachKeys": "",
+                "Pid": ex.pid,
+            }
+        )
+
+    async def resize(request: web.Request) -> web.Response:
+        session(request.match_info["id"])
+        return web.Response(status=201)
+
+    add("POST", "/containers/{id}/exec", create)
+    add("POST", "/exec/{id}/start", start)
+    add("POST", "/exec/{id}/resize", resize)
+    add("GET", "/exec/{id}/json", inspect)
+
+
+async def _finish(
+    ex: ExecSession, proc: asyncio.subprocess.Process, resp: web.StreamResponse | None, tty: bool
+) -> None:
+    async def pump(reader: asyncio.StreamReader | None, stream: int, wanted: bool) -> None:
+        if reader is None:
+            return
+        while chunk := await reader.read(65536):
+            if resp is not None and wanted:
+                await resp.write(chunk if tty else streams.frame(stream, chunk))
+
+    try:
+        await asyncio.gather(
+            pump(proc.stdout, streams.STDOUT, ex.attach_stdout),
+            pump(proc.stderr, streams.STDERR, ex.attach_stderr),
+        )
+    finally:
+        ex.exit_code = await proc.wait()
+        ex.running = False

@@ -1,0 +1,99 @@
+"""``/images``: import (``docker import``), list, inspect, remove. Pulling is not offered."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from seaway.daemon.api import fields as f
+from seaway.daemon.api.backend import Backend
+from seaway.daemon.api.schemas import _unix
+from seaway.errors import Unsupported
+from seaway.runtime.images import Image
+
+
+def summary(image: Image) -> dict[str, Any]:
+    return {
+        "Id": image.id,
+        "ParentId": "",
+        "RepoTags": image.repo_tags or ["<none>:<none>"],
+        "RepoDigests": [],
+        "Created": _unix(image.created),
+        "Size": image.size,
+        "SharedSize": -1,
+        "VirtualSize": image.size,
+        "Labels": {},
+        "Containers": -1,
+    }
+
+
+def inspect_json(image: Image) -> dict[str, Any]:
+    config = {"Env": image.env or None, "Cmd": image.cmd or None, "Labels": None, "WorkingDir": "", "Entrypoint": None}
+    return {
+        "Id": image.id,
+        "RepoTags": image.repo_tags,
+        "RepoDigests": [],
+        "Parent": "",
+        "Comment": image.comment,
+        "Created": image.created,
+        "DockerVersion": "",
+        "Author": "",
+        "Config": config,
+        "Architecture": "amd64",
+        "Os": "linux",
+        "Size": image.size,
+        "VirtualSize": image.size,
+        "GraphDriver": {"Name": "overlay", "Data": {}},
+        "RootFS": {"Type": "layers", "Layers": []},
+        "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
+    }
+
+
+def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
+    images = backend.containers.images
+
+    async def create(request: web.Request) -> web.StreamResponse:
+        if request.query.get("fromImage"):
+            raise Unsupported(
+                "pulling images is not supported by Seaway: import a root filesystem tarball "
+                "(docker import) or use the built-in seaway/host image"
+            )
+        if request.query.get("fromSrc") != "-":
+            raise Unsupported("importing from a URL is not supported by Seaway: send the tarball (fromSrc=-)")
+        repo = request.query.get("repo", "")
+        tag = request.query.get("tag", "")
+        reference = f"{repo}:{tag}" if repo and tag else repo
+        upload = images.root / f".upload-{secrets.token_hex(8)}"
+        try:
+            with upload.open("wb") as fh:  # streamed to disk: tarballs can be large
+                while chunk := await request.content.read(1 << 20):
+                    fh.write(chunk)
+            with upload.open("rb") as fh:
+                image = await backend.run(images.import_tar, fh, reference, request.query.get("message", ""))
+        finally:
+            upload.unlink(missing_ok=True)
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        await resp.write((json.dumps({"status": image.id}) + "\r\n").encode())
+        await resp.write_eof()
+        return resp
+
+    async def list_images(request: web.Request) -> web.Response:
+        return web.json_response([summary(i) for i in images.list()])
+
+    async def inspect(request: web.Request) -> web.Response:
+        return web.json_response(inspect_json(images.get(request.match_info["name"])))
+
+    async def delete(request: web.Request) -> web.Response:
+        image = images.get(request.match_info["name"])
+        users = [c.id for c in backend.containers.list() if c.image_id == image.id]
+        answer = await backend.run(images.remove, image.id, users, f.query_bool(request, "force"))
+        return web.json_response(answer)
+
+    add("POST", "/images/create", create)
+    add("GET", "/images/json", list_images)
+    add("GET", "/images/{name:.+}/json", inspect)
+    add("DELETE", "/images/{name:.+}", delete)

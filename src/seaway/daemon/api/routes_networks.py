@@ -1,0 +1,109 @@
+"""``/networks``: list, inspect, create, connect, disconnect, delete, prune."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from seaway.daemon.api import fields as f
+from seaway.daemon.api import schemas
+from seaway.daemon.api.backend import Backend
+from seaway.daemon.api.errors import json_body
+from seaway.errors import InvalidParameter, NotFound
+from seaway.model.network import Network
+
+FILTERS = ("dangling", "driver", "id", "label", "name", "scope", "type")
+
+
+def _matches(net: Network, filters: dict[str, list[str]], in_use: bool) -> bool:
+    for key, values in filters.items():
+        if key == "driver" and net.driver not in values:
+            return False
+        if key == "id" and not any(net.id.startswith(v) for v in values):
+            return False
+        if key == "name" and not any(v in net.name for v in values):
+            return False
+        if key == "scope" and net.scope not in values:
+            return False
+        if key == "type":
+            kinds = {"builtin" if net.predefined else "custom"}
+            if not kinds & set(values):
+                return False
+        if key == "dangling":
+            want = values[0].lower() in ("true", "1")
+            if (not in_use and not net.predefined) != want:
+                return False
+        if key == "label":
+            for label in values:
+                k, sep, v = label.partition("=")
+                if k not in net.labels or (sep and net.labels[k] != v):
+                    return False
+    return True
+
+
+def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
+    engine = backend.engine
+
+    async def list_networks(request: web.Request) -> web.Response:
+        filters = f.filters(request, FILTERS)
+        out = [
+            schemas.network_json(n, None)
+            for n in engine.networks()
+            if _matches(n, filters, bool(engine.endpoints_of_network(n.id)))
+        ]
+        return web.json_response(out)
+
+    async def inspect(request: web.Request) -> web.Response:
+        net = engine.network(request.match_info["id"])
+        return web.json_response(schemas.network_json(net, backend.network_containers(net.id)))
+
+    async def create(request: web.Request) -> web.Response:
+        spec = schemas.parse_network_create(await json_body(request))
+        net = await backend.run(engine.create_network, spec)
+        return web.json_response({"Id": net.id, "Warning": ""}, status=201)
+
+    async def connect(request: web.Request) -> web.Response:
+        body = await json_body(request)
+        net = engine.network(request.match_info["id"])
+        container = f.string(body, "Container")
+        if not container:
+            raise InvalidParameter("a container name or ID is required")
+        endpoint = schemas.parse_endpoint(f.obj(body, "EndpointConfig"))
+        await backend.run(backend.containers.connect, container, net.id, endpoint)
+        return web.Response(status=200)
+
+    async def disconnect(request: web.Request) -> web.Response:
+        body = await json_body(request)
+        net = engine.network(request.match_info["id"])
+        container = f.string(body, "Container")
+        await backend.run(backend.containers.disconnect, container, net.id, f.boolean(body, "Force"))
+        return web.Response(status=200)
+
+    async def delete(request: web.Request) -> web.Response:
+        net = engine.network(request.match_info["id"])
+        await backend.run(engine.remove_network, net.id)
+        await backend.run(backend.containers.forget_network, net.id)
+        return web.Response(status=204)
+
+    async def prune(request: web.Request) -> web.Response:
+        filters = f.filters(request, ("label", "label!", "until"))
+        deleted = []
+        for net in engine.networks():
+            if net.predefined or (net.bridge and net.bridge.default_bridge) or engine.endpoints_of_network(net.id):
+                continue
+            if "label" in filters and not _matches(net, {"label": filters["label"]}, False):
+                continue
+            try:
+                await backend.run(engine.remove_network, net.id)
+            except NotFound:
+                continue
+            await backend.run(backend.containers.forget_network, net.id)
+            deleted.append(net.name)
+        return web.json_response({"NetworksDeleted": deleted})
+
+    add("GET", "/networks", list_networks)
+    add("GET", "/networks/{id}", inspect)
+    add("POST", "/networks/create", create)
+    add("POST", "/networks/prune", prune)
+    add("POST", "/networks/{id}/connect", connect)
+    add("POST", "/networks/{id}/disconnect", disconnect)
+    add("DELETE", "/networks/{id}", delete)

@@ -1,0 +1,107 @@
+"""``/_ping``, ``/version``, ``/info``: what clients read to negotiate."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+from aiohttp import web
+
+from seaway.daemon.api.backend import Backend
+
+API_VERSION = "1.50"  # what the docker 28 client asks for
+MIN_API_VERSION = "1.24"
+
+
+def headers(backend: Backend) -> dict[str, str]:
+    return {
+        "API-Version": API_VERSION,
+        "OSType": "linux",
+        "Docker-Experimental": "false",
+        "Server": f"Seaway/{backend.version} (linux)",
+        "Cache-Control": "no-cache, no-store, must-revalidate",
+        "Pragma": "no-cache",
+    }
+
+
+def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
+    async def ping(request: web.Request) -> web.Response:
+        body = None if request.method == "HEAD" else "OK"
+        return web.Response(text=body, content_type="text/plain", headers=headers(backend))
+
+    async def version(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "Platform": {"Name": "Seaway"},
+                "Components": [{"Name": "Seaway", "Version": backend.version, "Details": {}}],
+                "Version": backend.version,
+                "ApiVersion": API_VERSION,
+                "MinAPIVersion": MIN_API_VERSION,
+                "GitCommit": "",
+                "GoVersion": "",
+                "Os": "linux",
+                "Arch": _arch(),
+                "KernelVersion": platform.release(),
+                "BuildTime": "",
+            },
+            headers=headers(backend),
+        )
+
+    async def info(request: web.Request) -> web.Response:
+        ctrs = backend.containers.list()
+        running = sum(1 for c in ctrs if c.state.status == "running")
+        return web.json_response(
+            {
+                "ID": backend.engine.host_id,
+                "Containers": len(ctrs),
+                "ContainersRunning": running,
+                "ContainersPaused": 0,
+                "ContainersStopped": len(ctrs) - running,
+                "Images": len(backend.containers.images.list()),
+                "Driver": "overlay",
+                "DriverStatus": [],
+                "DockerRootDir": str(backend.config.data_root),
+                "Name": os.uname().nodename,
+                "NCPU": os.cpu_count(),
+                "MemTotal": _mem_total(),
+                "KernelVersion": platform.release(),
+                "OperatingSystem": "Seaway",
+                "OSType": "linux",
+                "OSVersion": "",
+                "Architecture": platform.machine(),
+                "ServerVersion": backend.version,
+                "Plugins": {
+                    "Volume": [],
+                    "Network": ["bridge", "host", "null"],
+                    "Authorization": None,
+                    "Log": ["k8s-file"],
+                },
+                "Swarm": {"LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": False},
+                "Runtimes": {"runc": {"path": backend.containers.runtime.runc}},
+                "DefaultRuntime": "runc",
+                "CgroupDriver": "cgroupfs",
+                "CgroupVersion": "1",
+                "SecurityOptions": [],
+                "Labels": [],
+                "ExperimentalBuild": False,
+                "Warnings": [],
+            },
+            headers=headers(backend),
+        )
+
+    add("GET", "/_ping", ping)
+    add("HEAD", "/_ping", ping)
+    add("GET", "/version", version)
+    add("GET", "/info", info)
+
+
+def _arch() -> str:
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
+
+def _mem_total() -> int:
+    try:
+        with open("/proc/meminfo") as fh:
+            return int(fh.readline().split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0

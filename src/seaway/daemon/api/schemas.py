@@ -1,0 +1,369 @@
+"""Docker's JSON shapes <-> Seaway's model. Pure: no I/O, no state.
+
+Inputs are read with ``fields`` (a wrong type is a 400 naming the field); outputs follow
+the Engine API (1.41 shapes, plus the fields newer clients read, such as ``GwPriority``,
+``DNSNames`` and ``EnableIPv4``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from seaway.daemon.api import fields as f
+from seaway.errors import InvalidParameter, Unsupported
+from seaway.model.container import RESTART_POLICIES, Container, ContainerSpec, RestartPolicy
+from seaway.model.endpoint import Endpoint, EndpointSpec
+from seaway.model.network import IPAMConfigSpec, Network, NetworkSpec
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+# ------------------------------------------------------------------ networks
+
+
+def parse_network_create(body: dict[str, Any]) -> NetworkSpec:
+    name = f.string(body, "Name")
+    if not name:
+        raise InvalidParameter("invalid name: a network needs a name")
+    for key in ("ConfigOnly", "Ingress"):
+        if f.boolean(body, key):
+            raise Unsupported(f"{key} networks are not supported by Seaway yet")
+    if f.string(f.obj(body, "ConfigFrom"), "Network"):
+        raise Unsupported("ConfigFrom networks are not supported by Seaway yet")
+    ipam = f.obj(body, "IPAM")
+    raw_configs = ipam.get("Config") or []
+    if not isinstance(raw_configs, list):
+        raise InvalidParameter("json: cannot unmarshal into field IPAM.Config of type []IPAMConfig")
+    configs = []
+    for raw in raw_configs:
+        if not isinstance(raw, dict):
+            raise InvalidParameter("json: cannot unmarshal into field IPAM.Config of type IPAMConfig")
+        configs.append(
+            IPAMConfigSpec(
+                subnet=f.string(raw, "Subnet"),
+                ip_range=f.string(raw, "IPRange"),
+                gateway=f.string(raw, "Gateway"),
+                aux_addresses=f.str_map(raw, "AuxiliaryAddresses"),
+            )
+        )
+    if any(not c.subnet for c in configs):
+        raise InvalidParameter("invalid network config:\nIPAM config without a subnet is not supported")
+    return NetworkSpec(
+        name=name,
+        driver=f.string(body, "Driver") or "bridge",
+        ipam_driver=f.string(ipam, "Driver") or "default",
+        ipam_configs=tuple(configs),
+        ipam_options=f.str_map(ipam, "Options"),
+        enable_ipv6=f.boolean(body, "EnableIPv6"),
+        internal=f.boolean(body, "Internal"),
+        attachable=f.boolean(body, "Attachable"),
+        options=f.str_map(body, "Options"),
+        labels=f.str_map(body, "Labels"),
+        scope=f.string(body, "Scope"),
+    )
+
+
+def network_json(net: Network, containers: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    configs = []
+    for s in net.subnets:
+        entry: dict[str, Any] = {"Subnet": str(s.subnet)}
+        if s.gateway is not None:
+            entry["Gateway"] = str(s.gateway)
+        if s.ip_range is not None:
+            entry["IPRange"] = str(s.ip_range)
+        if s.aux_addresses:
+            entry["AuxiliaryAddresses"] = {k: str(v) for k, v in s.aux_addresses.items()}
+        configs.append(entry)
+    return {
+        "Name": net.name,
+        "Id": net.id,
+        "Created": net.created,
+        "Scope": net.scope,
+        "Driver": net.driver,
+        "EnableIPv4": True,
+        "EnableIPv6": net.enable_ipv6,
+        "IPAM": {"Driver": "default", "Options": None, "Config": configs},
+        "Internal": net.internal,
+        "Attachable": net.attachable,
+        "Ingress": False,
+        "ConfigFrom": {"Network": ""},
+        "ConfigOnly": False,
+        "Containers": containers or {},
+        "Options": dict(net.options),
+        "Labels": dict(net.labels),
+    }
+
+
+def network_container_entry(name: str, ep: Endpoint) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "EndpointID": ep.id,
+        "MacAddress": ep.mac_address,
+        "IPv4Address": f"{ep.ipv4}/{ep.ipv4_prefixlen}" if ep.ipv4 else "",
+        "IPv6Address": f"{ep.ipv6}/{ep.ipv6_prefixlen}" if ep.ipv6 else "",
+    }
+
+
+def parse_endpoint(body: dict[str, Any]) -> EndpointSpec:
+    """Docker's ``EndpointSettings`` (connect body, ``NetworkingConfig.EndpointsConfig``)."""
+    ipam = f.obj(body, "IPAMConfig")
+    return EndpointSpec(
+        ipv4_address=f.string(ipam, "IPv4Address"),
+        ipv6_address=f.string(ipam, "IPv6Address"),
+        mac_address=f.string(body, "MacAddress"),
+        aliases=f.str_list(body, "Aliases"),
+        gw_priority=f.integer(body, "GwPriority"),
+    )
+
+
+def endpoint_settings(net: Network, spec: EndpointSpec, ep: Endpoint | None, ctr: Container) -> dict[str, Any]:
+    gateway4 = next((s.gateway for s in net.subnets if s.version == 4 and s.gateway and not net.internal), None)
+    gateway6 = next((s.gateway for s in net.subnets if s.version == 6 and s.gateway and not net.internal), None)
+    ipam = None
+    if spec.ipv4_address or spec.ipv6_address:
+        ipam = {"IPv4Address": spec.ipv4_address, "IPv6Address": spec.ipv6_address}
+    named = net.driver == "bridge" and not (net.bridge and net.bridge.default_bridge)
+    return {
+        "IPAMConfig": ipam,
+        "Links": None,
+        "Aliases": list(spec.aliases) or None,
+        "MacAddress": ep.mac_address if ep else "",
+        "DriverOpts": None,
+        "GwPriority": spec.gw_priority,
+        "NetworkID": net.id,
+        "EndpointID": ep.id if ep else "",
+        "Gateway": str(gateway4) if ep and ep.ipv4 and gateway4 else "",
+        "IPAddress": str(ep.ipv4) if ep and ep.ipv4 else "",
+        "IPPrefixLen": ep.ipv4_prefixlen if ep and ep.ipv4 else 0,
+        "IPv6Gateway": str(gateway6) if ep and ep.ipv6 and gateway6 else "",
+        "GlobalIPv6Address": str(ep.ipv6) if ep and ep.ipv6 else "",
+        "GlobalIPv6PrefixLen": ep.ipv6_prefixlen if ep and ep.ipv6 else 0,
+        "DNSNames": [ctr.name, ctr.id[:12], *spec.aliases] if named else None,
+    }
+
+
+# ------------------------------------------------------------------ containers
+
+
+def parse_container_create(body: dict[str, Any]) -> ContainerSpec:
+    host = f.obj(body, "HostConfig")
+    image = f.string(body, "Image")
+    if not image:
+        raise InvalidParameter("config cannot be empty in order to create a container")
+    policy = f.obj(host, "RestartPolicy")
+    policy_name = f.string(policy, "Name") or "no"
+    if policy_name not in RESTART_POLICIES:
+        raise InvalidParameter(f"invalid restart policy '{policy_name}'")
+    retries = f.integer(policy, "MaximumRetryCount")
+    if retries and policy_name != "on-failure":
+        raise InvalidParameter("invalid restart policy: maximum retry count can only be used with 'on-failure'")
+    if retries < 0:
+        raise InvalidParameter("invalid restart policy: maximum retry count cannot be negative")
+    auto_remove = f.boolean(host, "AutoRemove")
+    if auto_remove and policy_name != "no":
+        raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
+    networking = f.obj(f.obj(body, "NetworkingConfig"), "EndpointsConfig")
+    endpoints = {}
+    for name, settings in networking.items():
+        if not isinstance(settings, dict):
+            settings = {}
+        endpoints[name] = parse_endpoint(settings)
+    mode = f.string(host, "NetworkMode") or "default"
+    exposed = f.obj(body, "ExposedPorts")
+    bindings = f.obj(host, "PortBindings")
+    if (bindings or f.boolean(host, "PublishAllPorts")) and any(bindings.values()):
+        raise Unsupported("published ports (-p, -P) are not supported by Seaway yet")
+    return ContainerSpec(
+        image=image,
+        cmd=f.str_list(body, "Cmd"),
+        entrypoint=f.str_list(body, "Entrypoint"),
+        env=f.str_list(body, "Env"),
+        working_dir=f.string(body, "WorkingDir"),
+        hostname=f.string(body, "Hostname"),
+        domainname=f.string(body, "Domainname"),
+        tty=f.boolean(body, "Tty"),
+        open_stdin=f.boolean(body, "OpenStdin"),
+        labels=f.str_map(body, "Labels"),
+        network_mode=mode,
+        endpoints=endpoints,
+        dns=f.str_list(host, "Dns"),
+        dns_search=f.str_list(host, "DnsSearch"),
+        dns_options=f.str_list(host, "DnsOptions"),
+        extra_hosts=f.str_list(host, "ExtraHosts"),
+        restart_policy=RestartPolicy(policy_name, retries),
+        auto_remove=auto_remove,
+        stop_signal=f.string(body, "StopSignal") or "SIGTERM",
+        stop_timeout=f.integer(body, "StopTimeout", 10),
+        exposed_ports=tuple(exposed),
+        mac_address=f.string(body, "MacAddress"),
+    )
+
+
+def _unix(ts: str) -> int:
+    try:
+        return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return 0
+
+
+def _ago(ts: str) -> str:
+    try:
+        then = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    seconds = int((datetime.now(UTC) - then).total_seconds())
+    if seconds < 1:
+        return "Less than a second"
+    if seconds < 60:
+        return f"{seconds} seconds"
+    if seconds < 3600:
+        return f"{seconds // 60} minutes"
+    if seconds < 86400:
+        return f"{seconds // 3600} hours"
+    return f"{seconds // 86400} days"
+
+
+def status_text(ctr: Container) -> str:
+    st = ctr.state
+    if st.status == "running":
+        return f"Up {_ago(st.started_at)}"
+    if st.status == "restarting":
+        return f"Restarting ({st.exit_code}) {_ago(st.finished_at)} ago"
+    if st.status == "exited":
+        return f"Exited ({st.exit_code}) {_ago(st.finished_at)} ago"
+    return st.status.capitalize()
+
+
+def _command(ctr: Container, image_cmd: list[str]) -> tuple[str, list[str]]:
+    args = list(ctr.spec.entrypoint) + list(ctr.spec.cmd or (image_cmd if not ctr.spec.entrypoint else []))
+    return (args[0] if args else ""), args[1:]
+
+
+def host_config(spec: ContainerSpec) -> dict[str, Any]:
+    return {
+        "NetworkMode": spec.network_mode,
+        "RestartPolicy": {
+            "Name": spec.restart_policy.name,
+            "MaximumRetryCount": spec.restart_policy.maximum_retry_count,
+        },
+        "AutoRemove": spec.auto_remove,
+        "Dns": list(spec.dns),
+        "DnsSearch": list(spec.dns_search),
+        "DnsOptions": list(spec.dns_options),
+        "ExtraHosts": list(spec.extra_hosts) or None,
+        "PortBindings": {},
+        "PublishAllPorts": False,
+        "Binds": None,
+        "Privileged": False,
+        "LogConfig": {"Type": "k8s-file", "Config": {}},
+    }
+
+
+def container_summary(
+    ctr: Container, image_ref: str, image_cmd: list[str], networks: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    path, args = _command(ctr, image_cmd)
+    return {
+        "Id": ctr.id,
+        "Names": [f"/{ctr.name}"],
+        "Image": image_ref,
+        "ImageID": ctr.image_id,
+        "Command": " ".join([path, *args]),
+        "Created": _unix(ctr.created),
+        "Ports": [],
+        "Labels": dict(ctr.spec.labels),
+        "State": ctr.state.status,
+        "Status": status_text(ctr),
+        "HostConfig": {"NetworkMode": ctr.spec.network_mode},
+        "NetworkSettings": {"Networks": networks},
+        "Mounts": [],
+    }
+
+
+def container_inspect(
+    ctr: Container,
+    image_cmd: list[str],
+    files: dict[str, str],
+    sandbox_key: str,
+    networks: dict[str, dict[str, Any]],
+    default_bridge: dict[str, Any] | None,
+) -> dict[str, Any]:
+    path, args = _command(ctr, image_cmd)
+    st = ctr.state
+    legacy = default_bridge or {}
+    spec = ctr.spec
+    return {
+        "Id": ctr.id,
+        "Created": ctr.created,
+        "Path": path,
+        "Args": args,
+        "State": {
+            "Status": st.status,
+            "Running": st.status == "running",
+            "Paused": False,
+            "Restarting": st.status == "restarting",
+            "OOMKilled": False,
+            "Dead": st.status == "dead",
+            "Pid": st.pid,
+            "ExitCode": st.exit_code,
+            "Error": st.error,
+            "StartedAt": st.started_at,
+            "FinishedAt": st.finished_at,
+        },
+        "Image": ctr.image_id,
+        "ResolvConfPath": files["resolv.conf"],
+        "HostnamePath": files["hostname"],
+        "HostsPath": files["hosts"],
+        "LogPath": files["log"],
+        "Name": f"/{ctr.name}",
+        "RestartCount": st.restart_count,
+        "Driver": "overlay",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": None,
+        "HostConfig": host_config(spec),
+        "Mounts": [],
+        "Config": {
+            "Hostname": spec.hostname,
+            "Domainname": spec.domainname,
+            "User": "",
+            "AttachStdin": False,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Tty": spec.tty,
+            "OpenStdin": spec.open_stdin,
+            "StdinOnce": False,
+            "Env": list(spec.env),
+            "Cmd": list(spec.cmd) or None,
+            "Image": spec.image,
+            "Volumes": None,
+            "WorkingDir": spec.working_dir,
+            "Entrypoint": list(spec.entrypoint) or None,
+            "OnBuild": None,
+            "Labels": dict(spec.labels),
+            "StopSignal": spec.stop_signal,
+            "ExposedPorts": {p: {} for p in spec.exposed_ports} or None,
+        },
+        "NetworkSettings": {
+            "Bridge": "",
+            "SandboxID": ctr.sandbox_id,
+            "HairpinMode": False,
+            "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0,
+            "Ports": {},
+            "SandboxKey": sandbox_key,
+            "SecondaryIPAddresses": None,
+            "SecondaryIPv6Addresses": None,
+            "EndpointID": legacy.get("EndpointID", ""),
+            "Gateway": legacy.get("Gateway", ""),
+            "GlobalIPv6Address": legacy.get("GlobalIPv6Address", ""),
+            "GlobalIPv6PrefixLen": legacy.get("GlobalIPv6PrefixLen", 0),
+            "IPAddress": legacy.get("IPAddress", ""),
+            "IPPrefixLen": legacy.get("IPPrefixLen", 0),
+            "IPv6Gateway": legacy.get("IPv6Gateway", ""),
+            "MacAddress": legacy.get("MacAddress", ""),
+            "Networks": networks,
+        },
+    }

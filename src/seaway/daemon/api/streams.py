@@ -1,0 +1,120 @@
+"""Output streams: conmon's k8s-file log, Docker's multiplexed frames, hijacked answers."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+STDOUT, STDERR = 1, 2
+MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
+RAW = "application/vnd.docker.raw-stream"
+
+
+def frame(stream: int, data: bytes) -> bytes:
+    """Docker's stream frame: [stream, 0, 0, 0, size32 big-endian] + data."""
+    return struct.pack(">BxxxL", stream, len(data)) + data
+
+
+def parse_line(line: bytes) -> tuple[int, bytes, str] | None:
+    """A k8s-file log line -> (stream, data, timestamp); None if malformed."""
+    try:
+        timestamp, stream, tag, content = line.rstrip(b"\n").split(b" ", 3)
+    except ValueError:
+        if line.count(b" ") == 2:  # an empty line: "<ts> <stream> F"
+            timestamp, stream, tag = line.rstrip(b"\n").split(b" ")
+            content = b""
+        else:
+            return None
+    data = content + (b"\n" if tag == b"F" else b"")
+    return (STDERR if stream == b"stderr" else STDOUT), data, timestamp.decode()
+
+
+class Hijacked(web.StreamResponse):
+    """A ``101 UPGRADED`` answer followed by a raw byte stream (Docker's hijacked
+    connection); no chunked encoding, closed at the end."""
+
+    _length_check = False
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(
+            status=101,
+            reason="UPGRADED",
+            headers={"Content-Type": content_type, "Connection": "Upgrade", "Upgrade": "tcp"},
+        )
+        self.force_close()
+
+
+class _HijackedProtocol(asyncio.Protocol):
+    """Stands in for aiohttp's protocol once a connection is hijacked. The docker CLI
+    half-closes its side when it has no stdin to send: asyncio would close the whole
+    transport on that EOF, so it is acknowledged and our side stays open. Bytes from
+    the client (stdin) are not supported yet and are dropped rather than parsed as HTTP."""
+
+    def __init__(self, inner: asyncio.BaseProtocol) -> None:
+        self._inner = inner
+
+    def eof_received(self) -> bool:
+        return True
+
+    def data_received(self, data: bytes) -> None:
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+
+async def stream_response(request: web.Request, content_type: str) -> web.StreamResponse:
+    """Hijack when the client asked to upgrade; otherwise a plain streamed 200."""
+    if request.headers.get("Upgrade", "").lower() == "tcp":
+        resp: web.StreamResponse = Hijacked(content_type)
+        transport = request.transport
+        if transport is not None:
+            transport.set_protocol(_HijackedProtocol(transport.get_protocol()))  # type: ignore[arg-type]
+    else:
+        resp = web.StreamResponse(status=200, headers={"Content-Type": content_type})
+    await resp.prepare(request)
+    return resp
+
+
+async def follow_log(
+    path: Path, start: int, done: Callable[[], bool], poll: float = 0.05
+) -> AsyncIterator[tuple[int, bytes, str]]:
+    """Lines appended to ``path`` from byte ``start``, until ``done()`` and drained."""
+    offset = start
+    pending = b""
+    while True:
+        finished = done()  # read after checking, so nothing written before exit is lost
+        try:
+            with path.open("rb") as fh:
+                fh.seek(offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            chunk = b""
+        offset += len(chunk)
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            parsed = parse_line(line + b"\n")
+            if parsed is not None:
+                yield parsed
+        if finished and not chunk:
+            return
+        if not chunk:
+            await asyncio.sleep(poll)
+
+
+def size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0

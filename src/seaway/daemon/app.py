@@ -1,0 +1,247 @@
+"""``seawayd``: the composition root. Parses flags and ``--config-file``, takes the data
+root's lock, starts the engine (which reconciles), recovers containers, serves the
+Docker Engine API on a unix socket, and owns every long-lived task.
+
+Exit status: 0 after SIGTERM/SIGINT (containers keep running); 1 when it cannot start,
+with one line on stderr saying why (socket in use, another daemon on the data root, a
+missing kernel feature or program, a bad flag or config key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import grp
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from seaway import __version__
+from seaway.daemon.api.backend import Backend
+from seaway.daemon.api.server import build_app
+from seaway.daemon.config import DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineConfig
+from seaway.daemon.containers import ContainerManager
+from seaway.daemon.controller import Controller
+from seaway.errors import InvalidParameter, SeawayError
+from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, parse_pool
+
+log = logging.getLogger("seawayd")
+
+DEFAULT_HOST = "unix:///run/seaway.sock"
+EXIT_WATCH_INTERVAL = 0.05
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    engine: EngineConfig
+    host: str = DEFAULT_HOST
+    pidfile: Path | None = None
+    group: str = ""
+    log_level: str = "info"
+    dns: tuple[str, ...] = field(default=())
+
+    @property
+    def socket_path(self) -> Path:
+        if not self.host.startswith("unix://"):
+            raise InvalidParameter(
+                f"invalid -H {self.host}: only unix:///path sockets are supported "
+                f"(a TCP listener needs TLS with client certificates, which Seaway does not offer yet)"
+            )
+        return Path(self.host.removeprefix("unix://"))
+
+
+CONFIG_KEYS = {
+    "data-root", "exec-root", "hosts", "pidfile", "bip", "default-address-pools", "mtu", "dns",
+    "log-level", "bridge", "icc", "ip-masq", "group",
+}  # fmt: skip
+
+
+def parse_args(argv: list[str]) -> DaemonConfig:
+    p = argparse.ArgumentParser(prog="seawayd", description="Seaway's daemon: the Docker Engine API for networks")
+    p.add_argument("--data-root", type=Path)
+    p.add_argument("--exec-root", type=Path)
+    p.add_argument("-H", "--host", action="append", default=[])
+    p.add_argument("--pidfile", type=Path)
+    p.add_argument("--config-file", type=Path)
+    p.add_argument("--bip")
+    p.add_argument("-b", "--bridge")
+    p.add_argument("--default-address-pool", action="append", default=[])
+    p.add_argument("--mtu", type=int)
+    p.add_argument("--dns", action="append", default=[])
+    p.add_argument("--icc", choices=("true", "false"))
+    p.add_argument("--ip-masq", choices=("true", "false"))
+    p.add_argument("-G", "--group")
+    p.add_argument("-l", "--log-level", choices=("debug", "info", "warn", "error", "fatal"))
+    p.add_argument("--version", action="version", version=f"seawayd {__version__}")
+    args = p.parse_args(argv)
+    file_conf: dict[str, Any] = {}
+    if args.config_file:
+        try:
+            file_conf = json.loads(args.config_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise InvalidParameter(f"unable to configure the daemon with file {args.config_file}: {exc}") from None
+        unknown = sorted(set(file_conf) - CONFIG_KEYS)
+        if unknown:
+            raise InvalidParameter(
+                f"the following directives don't match any configuration option: {', '.join(unknown)}"
+            )
+
+    def pick(flag: Any, key: str, default: Any) -> Any:
+        if flag not in (None, []):
+            if key in file_conf:
+                raise InvalidParameter(
+                    f"the following directives are specified both as a flag and in the configuration file: {key}"
+                )
+            return flag
+        return file_conf.get(key, default)
+
+    pools_raw = pick(args.default_address_pool, "default-address-pools", [])
+    pools = tuple(
+        parse_pool(p if isinstance(p, str) else f"base={p.get('base')},size={p.get('size')}") for p in pools_raw
+    )
+    hosts = pick(args.host, "hosts", [DEFAULT_HOST])
+    if len(hosts) != 1:
+        raise InvalidParameter("seawayd listens on exactly one -H unix:///path socket")
+    engine = EngineConfig(
+        data_root=Path(pick(args.data_root, "data-root", DEFAULT_DATA_ROOT)),
+        exec_root=Path(pick(args.exec_root, "exec-root", DEFAULT_EXEC_ROOT)),
+        bridge=pick(args.bridge, "bridge", "seaway0"),
+        bip=pick(args.bip, "bip", ""),
+        mtu=int(pick(args.mtu, "mtu", 0)),
+        icc=str(pick(args.icc, "icc", "true")).lower() == "true",
+        ip_masq=str(pick(args.ip_masq, "ip-masq", "true")).lower() == "true",
+        default_address_pools=pools or DEFAULT_LOCAL_POOLS,
+    )
+    pidfile = pick(args.pidfile, "pidfile", None)
+    return DaemonConfig(
+        engine=engine,
+        host=hosts[0],
+        pidfile=Path(pidfile) if pidfile else None,
+        group=pick(args.group, "group", ""),
+        log_level=pick(args.log_level, "log-level", "info"),
+        dns=tuple(pick(args.dns, "dns", [])),
+    )
+
+
+class StartError(Exception):
+    """seawayd cannot start; the message says why."""
+
+
+def _lock_data_root(data_root: Path) -> int:
+    data_root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_root / "seawayd.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        other = os.read(fd, 32).decode().strip() or "?"
+        os.close(fd)
+        raise StartError(f"another seawayd (pid {other}) is using the data root {data_root}") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def _check_socket(path: Path) -> None:
+    if not path.exists():
+        return
+    probe = socket.socket(socket.AF_UNIX)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink()  # stale: nobody listens
+        return
+    finally:
+        probe.close()
+    raise StartError(f"the API socket {path} is in use by another process")
+
+
+async def serve(config: DaemonConfig) -> None:
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="seawayd"))
+    sock_path = config.socket_path
+    lock_fd = _lock_data_root(config.engine.data_root)
+    engine: Controller | None = None
+    runner: web.AppRunner | None = None
+    try:
+        _check_socket(sock_path)
+        engine = await asyncio.to_thread(Controller.start, config.engine)
+        manager = ContainerManager(config.engine, engine, engine.store, Path("/etc/resolv.conf"), dns=config.dns)
+        await asyncio.to_thread(manager.load)
+        await asyncio.to_thread(manager.recover)
+        backend = Backend(config=config.engine, engine=engine, containers=manager, version=__version__)
+        runner = web.AppRunner(build_app(backend), access_log=None, handle_signals=False)
+        await runner.setup()
+        sock_path.parent.mkdir(parents=True, exist_ok=True)
+        await web.UnixSite(runner, str(sock_path)).start()
+        os.chmod(sock_path, 0o660)
+        if config.group:
+            os.chown(sock_path, -1, grp.getgrnam(config.group).gr_gid)
+        if config.pidfile:
+            config.pidfile.write_text(f"{os.getpid()}\n")
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("seawayd %s ready on %s (data root %s)", __version__, sock_path, config.engine.data_root)
+        async with asyncio.TaskGroup() as tasks:
+            watcher = tasks.create_task(_watch_exits(manager, stop))
+            await stop.wait()
+            watcher.cancel()
+        log.info("shutting down; containers keep running")
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        with contextlib.suppress(FileNotFoundError):
+            sock_path.unlink()
+        if engine is not None:
+            engine.close()
+        if config.pidfile:
+            with contextlib.suppress(FileNotFoundError):
+                config.pidfile.unlink()
+        os.close(lock_fd)
+
+
+async def _watch_exits(manager: ContainerManager, stop: asyncio.Event) -> None:
+    """Notice container exits (conmon's exit files) and due restarts; log and go on."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(manager.watch_exits)
+        except SeawayError as exc:
+            log.error("handling container exits: %s", exc)
+        await asyncio.sleep(EXIT_WATCH_INTERVAL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        config = parse_args(sys.argv[1:] if argv is None else argv)
+    except SeawayError as exc:
+        print(f"seawayd: {exc}", file=sys.stderr)
+        return 1
+    level = {"warn": "WARNING", "fatal": "CRITICAL"}.get(config.log_level, config.log_level.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if os.geteuid() != 0:
+        print("seawayd: must run as root (it programs the kernel)", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(serve(config))
+    except StartError as exc:
+        print(f"seawayd: {exc}", file=sys.stderr)
+        return 1
+    except SeawayError as exc:
+        print(f"seawayd: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,582 @@
+"""Containers: lifecycle, restart policies and exit handling, on top of the controller.
+
+A container gets its network sandbox when it starts and loses it when it stops, as in
+Docker (endpoints, and so addresses, are released at stop). Its process runs under
+conmon, which outlives the daemon; the daemon learns of exits from conmon's exit files
+(``watch_exits`` is called periodically by the daemon) and applies restart policies and
+auto-removal there. Records are persisted at every state change, so after a daemon
+restart ``recover()`` can tell which containers still run, which exited meanwhile (with
+their real exit code), and which must be started again (``always``, ``unless-stopped``,
+``on-failure``).
+
+Methods block (they call runc and the kernel) and are called from worker threads; one
+lock guards the records, and long waits (stop) happen outside it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal as signals
+import threading
+import time
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from seaway.daemon.config import EngineConfig
+from seaway.daemon.controller import Controller
+from seaway.dns import hosts as hostsfile
+from seaway.dns import resolvconf
+from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
+from seaway.model.container import Container, ContainerSpec, ContainerState, RestartPolicy
+from seaway.model.endpoint import EndpointSpec, SandboxMode
+from seaway.model.ids import new_id
+from seaway.model.network import Network
+from seaway.runtime import oci, rootfs
+from seaway.runtime import spec as ocispec
+from seaway.runtime.images import ImageStore
+from seaway.state.store import Store
+
+log = logging.getLogger(__name__)
+
+NAME_ADJECTIVES = ("brave", "calm", "eager", "fond", "keen", "lucid", "merry", "quiet", "sharp", "tidy")
+NAME_NOUNS = ("albatross", "cormorant", "gannet", "heron", "kittiwake", "petrel", "puffin", "tern")
+ZERO_TIME = "0001-01-01T00:00:00Z"
+SPECIAL_MODES = ("default", "bridge", "host", "none")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class ContainerManager:
+    def __init__(
+        self,
+        config: EngineConfig,
+        engine: Controller,
+        store: Store,
+        host_resolv_conf: Path,
+        dns: tuple[str, ...] = (),
+    ) -> None:
+        self.config = config
+        self._dns = dns
+        self.engine = engine
+        self._store = store
+        self._lock = threading.RLock()
+        self.images = ImageStore(config.data_root / "images")
+        self.runtime = oci.Runtime(config.exec_root / "runc")
+        self._containers: dict[str, Container] = {}
+        self._host_resolv_conf = host_resolv_conf
+        self._restart_due: dict[str, float] = {}
+        self._removed: set[str] = set()
+
+    # ------------------------------------------------------------- paths and records
+
+    def dir(self, container_id: str) -> Path:
+        return self.config.data_root / "containers" / container_id
+
+    def _paths(self, container_id: str) -> oci.Paths:
+        d = self.dir(container_id)
+        return oci.Paths(
+            bundle=d,
+            log=d / "ctr.log",
+            pidfile=d / "pid",
+            conmon_pidfile=d / "conmon.pid",
+            exit_dir=self.config.exec_root / "exits",
+            socket_dir=self.config.exec_root / "conmon",
+        )
+
+    def log_path(self, container_id: str) -> Path:
+        return self.dir(container_id) / "ctr.log"
+
+    def _save(self, ctr: Container) -> None:
+        with self._store.transaction():
+            self._store.put_container(ctr.id, ctr.name, _to_doc(ctr))
+
+    def load(self) -> None:
+        with self._lock:
+            for doc in self._store.containers():
+                ctr = _from_doc(doc)
+                self._containers[ctr.id] = ctr
+
+    # ------------------------------------------------------------- queries
+
+    def list(self) -> list[Container]:
+        with self._lock:
+            return sorted(self._containers.values(), key=lambda c: c.created, reverse=True)
+
+    def get(self, term: str) -> Container:
+        """By full ID, name (with or without ``/``) or unique ID prefix."""
+        with self._lock:
+            if term in self._containers:
+                return self._containers[term]
+            name = term.lstrip("/")
+            for ctr in self._containers.values():
+                if ctr.name == name:
+                    return ctr
+            matches = [c for i, c in self._containers.items() if term and i.startswith(term)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise InvalidParameter(f"multiple IDs found with provided prefix: {term}")
+            raise NotFound(f"No such container: {term}")
+
+    def removed(self, container_id: str) -> bool:
+        return container_id in self._removed
+
+    def container_of_sandbox(self, sandbox_id: str) -> Container | None:
+        with self._lock:
+            for ctr in self._containers.values():
+                if ctr.sandbox_id == sandbox_id:
+                    return ctr
+            return None
+
+    # ------------------------------------------------------------- create
+
+    def create(self, name: str, spec: ContainerSpec) -> Container:
+        with self._lock:
+            if name:
+                if not _valid_name(name):
+                    raise InvalidParameter(
+                        f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    )
+                for other in self._containers.values():
+                    if other.name == name:
+                        raise Conflict(
+                            f'Conflict. The container name "/{name}" is already in use by container '
+                            f'"{other.id}". You have to remove (or rename) that container to be able to reuse that name.'
+                        )
+            else:
+                name = self._random_name()
+            image = self.images.get(spec.image)
+            if not (spec.cmd or spec.entrypoint or image.cmd):
+                raise InvalidParameter("no command specified")
+            networks = self._plan_networks(spec)
+            container_id = new_id()
+            if not spec.hostname and spec.network_mode != "host":
+                spec = replace(spec, hostname=container_id[:12])
+            ctr = Container(id=container_id, name=name, created=_now(), spec=spec, image_id=image.id, networks=networks)
+            self.dir(ctr.id).mkdir(parents=True, exist_ok=True)
+            self._save(ctr)
+            self._containers[ctr.id] = ctr
+            log.info("container created name=%s id=%s", name, ctr.id[:12])
+            return ctr
+
+    def _random_name(self) -> str:
+        taken = {c.name for c in self._containers.values()}
+        while True:
+            name = f"{secrets.choice(NAME_ADJECTIVES)}_{secrets.choice(NAME_NOUNS)}"
+            if name not in taken:
+                return name
+            name = f"{name}{secrets.randbelow(100)}"
+            if name not in taken:
+                return name
+
+    def _plan_networks(self, spec: ContainerSpec) -> dict[str, EndpointSpec]:
+        """Check the network mode and endpoint config; the networks to join, by ID."""
+        mode = spec.network_mode or "default"
+        if mode.startswith("container:"):
+            raise Unsupported("network mode container:<name> is not supported by Seaway yet")
+        primary = "bridge" if mode == "default" else mode
+        net = self.engine.network(primary)
+        out = {net.id: spec.endpoints.get(primary) or spec.endpoints.get(net.id) or spec.endpoints.get(net.name)}
+        for term, endpoint in spec.endpoints.items():
+            other = self.engine.network(term)
+            if other.id == net.id:
+                continue
+            if net.driver in ("host", "null") or other.driver in ("host", "null"):
+                if "host" in (net.driver, other.driver):
+                    raise Forbidden("container cannot be disconnected from host network or connected to host network")
+                raise Forbidden(
+                    "container cannot be connected to multiple networks with one of the networks in private (none) mode"
+                )
+            out[other.id] = endpoint
+        return {k: v or EndpointSpec() for k, v in out.items()}
+
+    # ------------------------------------------------------------- start
+
+    def start(self, term: str) -> Container:
+        with self._lock:
+            ctr = self.get(term)
+            if ctr.running:
+                return ctr
+            ctr.state.stopped_by_user = False
+            self._restart_due.pop(ctr.id, None)
+            self._start(ctr)
+            return ctr
+
+    def _start(self, ctr: Container) -> None:
+        """Sandbox, endpoints, files, root filesystem, process; undone if any step fails."""
+        image = self.images.get(ctr.image_id)
+        sandbox_id = ""
+        try:
+            nets = [self.engine.network(n) for n in ctr.networks]
+            mode = self._sandbox_mode(nets)
+            sb = self.engine.create_sandbox(ctr.name, mode=mode, hostname=ctr.spec.hostname)
+            sandbox_id = sb.id
+            for net in nets:
+                self.engine.connect(sb.id, net.id, ctr.networks[net.id])
+            self._write_files(ctr, sb.id, nets)
+            extra = rootfs.prepare(self.dir(ctr.id), image, self.images.rootfs(image), [self.config.data_root])
+            self._write_bundle(ctr, image.cmd, image.env, sb.key if mode != SandboxMode.HOST else None, extra)
+            ctr.sandbox_id = sb.id
+            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty)
+            self.runtime.start(ctr.id)
+        except BaseException as exc:
+            log.warning("start of %s failed: %s", ctr.name, exc)
+            self._teardown(ctr, sandbox_id)
+            ctr.state.error = str(exc)
+            ctr.state.status = "created" if ctr.state.status == "created" else "exited"
+            ctr.state.exit_code = 128 if ctr.state.status == "exited" else ctr.state.exit_code
+            self._save(ctr)
+            raise
+        ctr.state = replace(ctr.state, status="running", pid=pid, started_at=_now(), error="", exit_code=0)
+        self._save(ctr)
+        log.info("container started name=%s pid=%d", ctr.name, pid)
+
+    @staticmethod
+    def _sandbox_mode(nets: list[Network]) -> str:
+        if nets and nets[0].driver == "host":
+            return SandboxMode.HOST
+        if nets and nets[0].driver == "null":
+            return SandboxMode.NONE
+        return SandboxMode.PRIVATE
+
+    def _write_files(self, ctr: Container, sandbox_id: str, nets: list[Network]) -> None:
+        d = self.dir(ctr.id)
+        if nets and nets[0].driver == "host":
+            hostname = os.uname().nodename
+            (d / "hostname").write_text(hostname + "\n")
+            _copy_or_default(Path("/etc/hosts"), d / "hosts", hostsfile.hosts_file(hostname, [], ()))
+        else:
+            addresses = [str(e.ipv4) for e in self.engine.endpoints_of_sandbox(sandbox_id) if e.ipv4]
+            addresses += [str(e.ipv6) for e in self.engine.endpoints_of_sandbox(sandbox_id) if e.ipv6]
+            (d / "hostname").write_text(hostsfile.hostname_file(ctr.spec.hostname))
+            (d / "hosts").write_text(hostsfile.hosts_file(ctr.spec.hostname, addresses[:1], ctr.spec.extra_hosts))
+        try:
+            host_text = self._host_resolv_conf.read_text()
+        except OSError:
+            host_text = ""
+        spec = ctr.spec
+        (d / "resolv.conf").write_text(
+            resolvconf.container_resolv_conf(host_text, spec.dns or self._dns, spec.dns_search, spec.dns_options)
+        )
+
+    def _write_bundle(
+        self, ctr: Container, image_cmd: list[str], image_env: list[str], netns: str | None, extra: list[Any]
+    ) -> None:
+        d = self.dir(ctr.id)
+        spec = ctr.spec
+        process = ocispec.process_spec(
+            tuple(image_env),
+            tuple(image_cmd),
+            spec.entrypoint,
+            spec.cmd,
+            spec.env,
+            spec.working_dir,
+            spec.hostname or os.uname().nodename,
+            spec.tty,
+        )
+        mounts = [
+            *extra,
+            ocispec.bind("/etc/hostname", str(d / "hostname")),
+            ocispec.bind("/etc/hosts", str(d / "hosts")),
+            ocispec.bind("/etc/resolv.conf", str(d / "resolv.conf")),
+        ]
+        hostname = spec.hostname if netns is not None else os.uname().nodename
+        config = ocispec.runtime_spec(
+            process, rootfs=str(d / "rootfs"), hostname=hostname, netns_path=netns, extra_mounts=mounts
+        )
+        (d / "config.json").write_text(json.dumps(config, indent=1))
+
+    # ------------------------------------------------------------- stop, kill, exits
+
+    def kill(self, term: str, signal: str = "SIGKILL") -> Container:
+        with self._lock:
+            ctr = self.get(term)
+            if not ctr.running:
+                raise Conflict(f"Cannot kill container: {term}: Container {ctr.id} is not running")
+            sig = _signal_name(signal)
+            if sig in ("SIGKILL", "SIGTERM", "SIGINT"):
+                ctr.state.stopped_by_user = True
+            self.runtime.kill(ctr.id, sig)
+            return ctr
+
+    def stop(self, term: str, timeout: int | None = None, signal: str | None = None) -> bool:
+        """SIGTERM (or the stop signal), then SIGKILL after the timeout. False if it was
+        not running (Docker's 304)."""
+        with self._lock:
+            ctr = self.get(term)
+            self._restart_due.pop(ctr.id, None)
+            if not ctr.running:
+                return False
+            ctr.state.stopped_by_user = True
+            self._save(ctr)
+            if ctr.state.status == "restarting":
+                ctr.state.status = "exited"
+                self._save(ctr)
+                return True
+            self.runtime.kill(ctr.id, _signal_name(signal or ctr.spec.stop_signal))
+        wait = ctr.spec.stop_timeout if timeout is None or timeout < 0 else timeout
+        if not self._wait_exited(ctr, wait):
+            self.runtime.kill(ctr.id, "SIGKILL")
+            self._wait_exited(ctr, 30)
+        return True
+
+    def _wait_exited(self, ctr: Container, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.watch_exits()
+            if not ctr.running:
+                return True
+            time.sleep(0.02)
+        return not ctr.running
+
+    def restart(self, term: str, timeout: int | None = None) -> Container:
+        self.stop(term, timeout)
+        return self.start(term)
+
+    def watch_exits(self) -> list[Container]:
+        """Handle every container whose process has exited; start those whose restart
+        delay is over. Cheap when nothing happened: one directory listing."""
+        exit_dir = self.config.exec_root / "exits"
+        done: list[Container] = []
+        with self._lock:
+            try:
+                names = os.listdir(exit_dir)
+            except FileNotFoundError:
+                names = []
+            for container_id in names:
+                ctr = self._containers.get(container_id)
+                if ctr is None or ctr.state.status != "running":
+                    continue
+                code = oci.read_exit_code(exit_dir, container_id)
+                if code is None:
+                    continue
+                self._on_exit(ctr, code)
+                done.append(ctr)
+            now = time.monotonic()
+            for container_id, due in list(self._restart_due.items()):
+                if due <= now:
+                    del self._restart_due[container_id]
+                    ctr2 = self._containers.get(container_id)
+                    if ctr2 is not None and ctr2.state.status == "restarting":
+                        self._restart_now(ctr2)
+        return done
+
+    def _on_exit(self, ctr: Container, code: int) -> None:
+        ctr.state = replace(ctr.state, status="exited", exit_code=code, pid=0, finished_at=_now())
+        (self.config.exec_root / "exits" / ctr.id).unlink(missing_ok=True)
+        self._teardown(ctr, ctr.sandbox_id)
+        log.info("container exited name=%s code=%d", ctr.name, code)
+        if self._should_restart(ctr):
+            ctr.state.status = "restarting"
+            delay = min(0.1 * (2 ** min(ctr.state.restart_count, 10)), 60.0)
+            self._restart_due[ctr.id] = time.monotonic() + delay
+            self._save(ctr)
+            return
+        self._save(ctr)
+        if ctr.spec.auto_remove:
+            self._remove(ctr)
+
+    def _should_restart(self, ctr: Container) -> bool:
+        policy = ctr.spec.restart_policy
+        if ctr.state.stopped_by_user or policy.name == "no":
+            return False
+        if policy.name == "on-failure":
+            if ctr.state.exit_code == 0:
+                return False
+            return policy.maximum_retry_count == 0 or ctr.state.restart_count < policy.maximum_retry_count
+        return policy.name in ("always", "unless-stopped")
+
+    def _restart_now(self, ctr: Container) -> None:
+        ctr.state.restart_count += 1
+        try:
+            self._start(ctr)
+        except SeawayError as exc:
+            log.error("restart of %s failed: %s", ctr.name, exc)
+
+    def _teardown(self, ctr: Container, sandbox_id: str) -> None:
+        """Remove the process's traces, the root filesystem mount and the sandbox; tries all."""
+        for step, args in (
+            (self.runtime.delete, (ctr.id,)),
+            (rootfs.release, (self.dir(ctr.id),)),
+        ):
+            try:
+                step(*args)  # type: ignore[operator]
+            except SeawayError as exc:
+                log.error("teardown of %s: %s", ctr.name, exc)
+        if sandbox_id:
+            try:
+                self.engine.remove_sandbox(sandbox_id)
+            except SeawayError as exc:
+                log.error("teardown of %s: %s", ctr.name, exc)
+        ctr.sandbox_id = ""
+
+    # ------------------------------------------------------------- remove
+
+    def remove(self, term: str, force: bool = False) -> None:
+        with self._lock:
+            ctr = self.get(term)
+            if ctr.running and not force:
+                raise Conflict(
+                    f"You cannot remove a running container {ctr.id}. Stop the container before "
+                    f"attempting removal or force remove"
+                )
+            if ctr.running:
+                ctr.state.stopped_by_user = True
+                self._restart_due.pop(ctr.id, None)
+                self.runtime.kill(ctr.id, "SIGKILL")
+        if ctr.running:
+            self._wait_exited(ctr, 30)
+        with self._lock:
+            if ctr.running:  # the exit never arrived: take it down anyway
+                self._teardown(ctr, ctr.sandbox_id)
+            self._remove(ctr)
+
+    def _remove(self, ctr: Container) -> None:
+        ctr.state.status = "removing"
+        self._containers.pop(ctr.id, None)
+        with self._store.transaction():
+            self._store.delete_container(ctr.id)
+        rootfs.release(self.dir(ctr.id))
+        shutil.rmtree(self.dir(ctr.id), ignore_errors=True)
+        self._removed.add(ctr.id)
+        log.info("container removed name=%s", ctr.name)
+
+    # ------------------------------------------------------------- networks of a container
+
+    def connect(self, term: str, network_term: str, endpoint: EndpointSpec) -> None:
+        with self._lock:
+            ctr = self.get(term)
+            net = self.engine.network(network_term)
+            if net.id in ctr.networks:
+                raise Forbidden(f"endpoint with name {ctr.name} already exists in network {net.name}")
+            current = [self.engine.network(n) for n in ctr.networks]
+            if net.driver == "host" or any(n.driver == "host" for n in current):
+                raise Forbidden("container cannot be disconnected from host network or connected to host network")
+            if net.driver == "null" or any(n.driver == "null" for n in current):
+                raise Forbidden(
+                    "container cannot be connected to multiple networks with one of the networks in private (none) mode"
+                )
+            if ctr.running and ctr.sandbox_id:
+                self.engine.connect(ctr.sandbox_id, net.id, endpoint)
+            ctr.networks[net.id] = endpoint
+            self._save(ctr)
+
+    def disconnect(self, term: str, network_term: str, force: bool = False) -> None:
+        with self._lock:
+            net = self.engine.network(network_term)
+            try:
+                ctr = self.get(term)
+            except NotFound:
+                if force:
+                    return
+                raise
+            if net.id not in ctr.networks:
+                raise Forbidden(f"container {ctr.id} is not connected to network {net.name}")
+            if net.driver == "host":
+                raise Forbidden("container cannot be disconnected from host network or connected to host network")
+            if ctr.running and ctr.sandbox_id:
+                self.engine.disconnect(ctr.sandbox_id, net.id)
+            del ctr.networks[net.id]
+            self._save(ctr)
+
+    def forget_network(self, network_id: str) -> None:
+        """A network was removed: stopped containers no longer refer to it."""
+        with self._lock:
+            for ctr in self._containers.values():
+                if network_id in ctr.networks and not ctr.running:
+                    del ctr.networks[network_id]
+                    self._save(ctr)
+
+    # ------------------------------------------------------------- after a daemon restart
+
+    def recover(self) -> None:
+        """Match records with what runc knows; exited meanwhile -> real exit code;
+        restart-policy containers -> started again."""
+        with self._lock:
+            for ctr in list(self._containers.values()):
+                if ctr.state.status not in ("running", "restarting"):
+                    continue
+                status = self.runtime.status(ctr.id)
+                if status == "running" and ctr.state.status == "running":
+                    continue
+                code = oci.read_exit_code(self.config.exec_root / "exits", ctr.id)
+                if ctr.state.status == "running":
+                    self._on_exit(ctr, code if code is not None else 255)
+                if ctr.state.status == "restarting":
+                    self._restart_due[ctr.id] = time.monotonic()
+            for ctr in list(self._containers.values()):
+                policy = ctr.spec.restart_policy.name
+                if (
+                    ctr.state.status == "exited"
+                    and not ctr.running
+                    and policy == "always"
+                    and ctr.state.stopped_by_user
+                ):
+                    # Docker: "always" containers stopped by hand start again with the daemon
+                    ctr.state.stopped_by_user = False
+                    ctr.state.status = "restarting"
+                    self._restart_due[ctr.id] = time.monotonic()
+        self.watch_exits()
+
+
+def _valid_name(name: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]*", name))
+
+
+def _signal_name(signal: str) -> str:
+    """Docker accepts ``SIGTERM``, ``TERM`` or ``15``; runc wants a name."""
+    text = str(signal).strip().upper()
+    if text.isdigit():
+        try:
+            return signals.Signals(int(text)).name
+        except ValueError:
+            raise InvalidParameter(f"Invalid signal: {signal}") from None
+    name = text if text.startswith("SIG") else f"SIG{text}"
+    if name not in signals.Signals.__members__:
+        raise InvalidParameter(f"Invalid signal: {signal}")
+    return name
+
+
+def _copy_or_default(source: Path, target: Path, default: str) -> None:
+    try:
+        target.write_text(source.read_text())
+    except OSError:
+        target.write_text(default)
+
+
+def _to_doc(ctr: Container) -> dict[str, Any]:
+    return asdict(ctr)
+
+
+def _from_doc(doc: dict[str, Any]) -> Container:
+    spec_doc = dict(doc["spec"])
+    spec_doc["restart_policy"] = RestartPolicy(**spec_doc["restart_policy"])
+    spec_doc["endpoints"] = {k: _endpoint(v) for k, v in spec_doc["endpoints"].items()}
+    for key in ("cmd", "entrypoint", "env", "dns", "dns_search", "dns_options", "extra_hosts", "exposed_ports"):
+        spec_doc[key] = tuple(spec_doc[key])
+    return Container(
+        id=doc["id"],
+        name=doc["name"],
+        created=doc["created"],
+        spec=ContainerSpec(**spec_doc),
+        image_id=doc["image_id"],
+        state=ContainerState(**doc["state"]),
+        sandbox_id=doc["sandbox_id"],
+        networks={k: _endpoint(v) for k, v in doc["networks"].items()},
+    )
+
+
+def _endpoint(doc: dict[str, Any]) -> EndpointSpec:
+    fields = dict(doc)
+    fields["aliases"] = tuple(fields.get("aliases", ()))
+    return EndpointSpec(**fields)

@@ -1,0 +1,1 @@
+"""Names: the files Seaway writes into containers (and, with issue 4, the embedded DNS)."""

@@ -1,0 +1,80 @@
+"""Containers: the create request and the record. Pure.
+
+A container is a sandbox (its network stack, made when it starts) plus a process run by
+the OCI runtime. Field names follow Docker's API where the API has them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from seaway.model.endpoint import EndpointSpec
+
+RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
+
+
+@dataclass(frozen=True, slots=True)
+class RestartPolicy:
+    name: str = "no"
+    maximum_retry_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSpec:
+    """What ``POST /containers/create`` asks for, validated and typed."""
+
+    image: str
+    cmd: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    working_dir: str = ""
+    hostname: str = ""
+    domainname: str = ""
+    tty: bool = False
+    open_stdin: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    network_mode: str = "default"
+    endpoints: dict[str, EndpointSpec] = field(default_factory=dict)
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
+    extra_hosts: tuple[str, ...] = ()
+    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
+    auto_remove: bool = False
+    stop_signal: str = "SIGTERM"
+    stop_timeout: int = 10
+    exposed_ports: tuple[str, ...] = ()
+    port_bindings: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    mac_address: str = ""
+
+
+@dataclass(slots=True)
+class ContainerState:
+    """Mutable run state, persisted on every change."""
+
+    status: str = "created"  # created | running | restarting | exited | removing | dead
+    pid: int = 0
+    exit_code: int = 0
+    error: str = ""
+    started_at: str = "0001-01-01T00:00:00Z"
+    finished_at: str = "0001-01-01T00:00:00Z"
+    restart_count: int = 0
+    stopped_by_user: bool = False  # for unless-stopped and for a stop during a restart
+
+
+@dataclass(slots=True)
+class Container:
+    id: str
+    name: str
+    created: str
+    spec: ContainerSpec
+    image_id: str
+    state: ContainerState = field(default_factory=ContainerState)
+    sandbox_id: str = ""
+    #: networks this container is on, by network ID, with their endpoint configuration
+    #: (kept while stopped, as Docker keeps NetworkSettings.Networks)
+    networks: dict[str, EndpointSpec] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.state.status in ("running", "restarting")

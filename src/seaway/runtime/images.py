@@ -1,0 +1,159 @@
+"""Images: root filesystems imported from tarballs (``docker import``), and the built-in
+``seaway/host`` image, which shows the host's own programs read-only.
+
+An imported image is its extracted rootfs under ``<data-root>/images/<id>/rootfs`` plus
+a record (ID, tags, creation time, size, default command and environment). Image IDs are
+``sha256:`` + the hash of the image's configuration, which includes its creation time,
+so importing the same tarball twice gives two images, as Docker does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tarfile
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from seaway.errors import Conflict, InvalidParameter, NotFound
+
+HOST_IMAGE = "seaway/host:latest"
+HOST_IMAGE_ID = "sha256:" + hashlib.sha256(b"seaway/host").hexdigest()
+#: top-level host directories the host image shows (each as an overlay: read-only below,
+#: writable above); the rest of its root is a fresh writable directory with /tmp a tmpfs
+HOST_DIRS = ("usr", "etc", "opt", "root", "srv", "home")
+
+
+@dataclass(slots=True)
+class Image:
+    id: str
+    repo_tags: list[str]
+    created: str
+    size: int
+    cmd: list[str] = field(default_factory=list)
+    env: list[str] = field(default_factory=list)
+    comment: str = ""
+
+    @property
+    def is_host(self) -> bool:
+        return self.id == HOST_IMAGE_ID
+
+
+def normalize_tag(reference: str) -> str:
+    """``busybox`` -> ``busybox:latest``; a digest or an ID is returned as given."""
+    if not reference or "@" in reference:
+        return reference
+    last = reference.rsplit("/", 1)[-1]
+    return reference if ":" in last else f"{reference}:latest"
+
+
+class ImageStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self._images: dict[str, Image] = {HOST_IMAGE_ID: self._host_image()}
+        for meta in root.glob("*/image.json"):
+            image = Image(**json.loads(meta.read_text()))
+            self._images[image.id] = image
+
+    @staticmethod
+    def _host_image() -> Image:
+        return Image(
+            id=HOST_IMAGE_ID,
+            repo_tags=[HOST_IMAGE],
+            created="2026-01-01T00:00:00Z",
+            size=0,
+            cmd=["/bin/sh"],
+            comment="the host's own programs, read-only, with a writable overlay",
+        )
+
+    def list(self) -> list[Image]:
+        return sorted(self._images.values(), key=lambda i: i.created, reverse=True)
+
+    def get(self, reference: str) -> Image:
+        """By tag, full ID (with or without ``sha256:``) or unique ID prefix."""
+        tag = normalize_tag(reference)
+        for image in self._images.values():
+            if tag in image.repo_tags:
+                return image
+        bare = reference.removeprefix("sha256:")
+        matches = [i for i in self._images.values() if bare and i.id.removeprefix("sha256:").startswith(bare)]
+        if len(matches) == 1 and len(bare) >= 1 and all(c in "0123456789abcdef" for c in bare):
+            return matches[0]
+        raise NotFound(f"No such image: {reference}")
+
+    def rootfs(self, image: Image) -> Path:
+        return self.root / image.id.removeprefix("sha256:") / "rootfs"
+
+    def import_tar(self, stream: IO[bytes], tag: str, message: str = "") -> Image:
+        """Extract a rootfs tarball (plain or compressed) into a new image."""
+        created = datetime.now(UTC).isoformat()
+        staging = self.root / f".import-{hashlib.sha256(created.encode()).hexdigest()[:12]}"
+        rootfs = staging / "rootfs"
+        rootfs.mkdir(parents=True)
+        digest = hashlib.sha256()
+        try:
+            reader = _HashingReader(stream, digest)
+            try:
+                with tarfile.open(fileobj=reader, mode="r|*") as archive:
+                    archive.extractall(rootfs, filter="tar")
+            except (tarfile.TarError, EOFError, OSError) as exc:
+                raise InvalidParameter(f"import image: not a valid tar archive: {exc}") from None
+            config = {"created": created, "layer": digest.hexdigest(), "comment": message}
+            image_id = "sha256:" + hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+            tags = [normalize_tag(tag)] if tag else []
+            image = Image(id=image_id, repo_tags=tags, created=created, size=reader.count, comment=message)
+            final = self.root / image_id.removeprefix("sha256:")
+            staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        for other in self._images.values():  # a tag moves to the newest image
+            if tags and tags[0] in other.repo_tags:
+                other.repo_tags.remove(tags[0])
+                self._save(other)
+        self._images[image.id] = image
+        self._save(image)
+        return image
+
+    def _save(self, image: Image) -> None:
+        if image.is_host:
+            return
+        path = self.root / image.id.removeprefix("sha256:") / "image.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(image)))
+        tmp.replace(path)
+
+    def remove(self, reference: str, in_use_by: list[str], force: bool) -> list[dict[str, str]]:
+        """Untag or delete; Docker's ``[{"Untagged": …}, {"Deleted": …}]`` answer."""
+        image = self.get(reference)
+        if image.is_host:
+            raise Conflict(f"conflict: unable to remove {HOST_IMAGE}: it is built into Seaway")
+        if in_use_by and not force:
+            raise Conflict(
+                f"conflict: unable to delete {image.id.removeprefix('sha256:')[:12]} (must be forced) - "
+                f"image is being used by stopped container {in_use_by[0][:12]}"
+            )
+        answer = [{"Untagged": t} for t in image.repo_tags]
+        shutil.rmtree(self.root / image.id.removeprefix("sha256:"), ignore_errors=True)
+        del self._images[image.id]
+        answer.append({"Deleted": image.id})
+        return answer
+
+
+class _HashingReader:
+    """A file-like wrapper that hashes and counts what passes through."""
+
+    def __init__(self, stream: IO[bytes], digest: hashlib._Hash) -> None:
+        self._stream = stream
+        self._digest = digest
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._digest.update(data)
+        self.count += len(data)
+        return data

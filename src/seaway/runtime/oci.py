@@ -1,0 +1,167 @@
+"""The OCI runtime (runc) and its monitor (conmon): create, start, signal, delete, exec.
+
+conmon is started in a session of its own, so it and the container survive the daemon;
+it writes the container's output to a k8s-file log and its exit code to
+``<exit-dir>/<id>``. The daemon learns that a container was created from conmon's sync
+pipe (``{"data": <pid>}`` or a negative ``data`` with a message).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from seaway.errors import InternalError, Unsupported
+
+RUNC = "runc"
+CONMON = "conmon"
+
+
+def find_tools() -> tuple[str, str]:
+    """Paths of runc and conmon; Unsupported naming the Debian package if one is missing."""
+    runc = shutil.which(RUNC) or shutil.which(RUNC, path="/usr/sbin:/sbin")
+    conmon = shutil.which(CONMON) or shutil.which(CONMON, path="/usr/libexec/podman:/usr/bin")
+    if not runc:
+        raise Unsupported("runc is not installed (Debian package runc): seawayd needs it to run containers")
+    if not conmon:
+        raise Unsupported("conmon is not installed (Debian package conmon): seawayd needs it to run containers")
+    return runc, conmon
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    """Where one container's runtime files live."""
+
+    bundle: Path
+    log: Path
+    pidfile: Path
+    conmon_pidfile: Path
+    exit_dir: Path
+    socket_dir: Path
+
+
+class Runtime:
+    def __init__(self, runc_root: Path) -> None:
+        self.runc, self.conmon = find_tools()
+        self.root = runc_root
+        runc_root.mkdir(parents=True, exist_ok=True)
+
+    def _runc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([self.runc, "--root", str(self.root), *args], capture_output=True, text=True, check=False)
+        if check and proc.returncode != 0:
+            raise InternalError(f"runc {args[0]} {args[-1]}: {_runc_error(proc.stderr)}")
+        return proc
+
+    def create(self, container_id: str, name: str, paths: Paths, tty: bool) -> int:
+        """Create the container under conmon; return the container's pid."""
+        paths.exit_dir.mkdir(parents=True, exist_ok=True)
+        paths.socket_dir.mkdir(parents=True, exist_ok=True)
+        (paths.exit_dir / container_id).unlink(missing_ok=True)
+        read_end, write_end = os.pipe()
+        cmd = [
+            self.conmon, "--api-version", "1", "-c", container_id, "-u", container_id, "-n", name,
+            "-r", self.runc, "-b", str(paths.bundle), "-p", str(paths.pidfile),
+            "-P", str(paths.conmon_pidfile), "-l", f"k8s-file:{paths.log}",
+            "--exit-dir", str(paths.exit_dir), "--socket-dir-path", str(paths.socket_dir),
+            "--log-level", "error", "--runtime-arg", f"--root={self.root}",
+        ]  # fmt: skip
+        if tty:
+            cmd.append("-t")
+        try:
+            launcher = subprocess.Popen(
+                cmd,
+                pass_fds=(write_end,),
+                env={**os.environ, "_OCI_SYNCPIPE": str(write_end)},
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        finally:
+            os.close(write_end)
+        try:
+            launcher.wait(timeout=60)
+            # conmon keeps the pipe open (it reports the exit there too): read one message
+            reply = _read_line(read_end)
+        finally:
+            os.close(read_end)
+        err = launcher.stderr.read() if launcher.stderr and reply == "" else b""
+        if launcher.stderr:
+            launcher.stderr.close()
+        try:
+            data = json.loads(reply.splitlines()[0]) if reply else {}
+        except ValueError:
+            data = {}
+        pid = int(data.get("data", -1))
+        if pid <= 0:
+            message = data.get("message") or err.decode(errors="replace").strip() or "conmon failed"
+            self._runc("delete", "--force", container_id, check=False)
+            raise InternalError(f"create container {name}: {_runc_error(message)}")
+        return pid
+
+    def start(self, container_id: str) -> None:
+        self._runc("start", container_id)
+
+    def kill(self, container_id: str, signal: str) -> None:
+        """Send a signal; a container that is not running is not an error."""
+        proc = self._runc("kill", container_id, signal, check=False)
+        if proc.returncode != 0 and "not running" not in proc.stderr and "does not exist" not in proc.stderr:
+            raise InternalError(f"kill container {container_id[:12]}: {_runc_error(proc.stderr)}")
+
+    def delete(self, container_id: str) -> None:
+        proc = self._runc("delete", "--force", container_id, check=False)
+        if proc.returncode != 0 and "does not exist" not in proc.stderr:
+            raise InternalError(f"delete container {container_id[:12]}: {_runc_error(proc.stderr)}")
+
+    def status(self, container_id: str) -> str | None:
+        """runc's status (created, running, stopped), or None if runc does not know it."""
+        proc = self._runc("state", container_id, check=False)
+        if proc.returncode != 0:
+            return None
+        return str(json.loads(proc.stdout).get("status"))
+
+    def exec_command(self, container_id: str, args: list[str], env: list[str], tty: bool, workdir: str) -> list[str]:
+        """The argv of ``runc exec`` for a process in the container (run by the caller)."""
+        cmd = [self.runc, "--root", str(self.root), "exec"]
+        for item in env:
+            cmd += ["--env", item]
+        if workdir:
+            cmd += ["--cwd", workdir]
+        if tty:
+            cmd.append("--tty")
+        return [*cmd, container_id, *args]
+
+
+def read_exit_code(exit_dir: Path, container_id: str) -> int | None:
+    try:
+        text = (exit_dir / container_id).read_text().strip()
+    except FileNotFoundError:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _read_line(fd: int) -> str:
+    """One newline-terminated message (or what there is before EOF)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")
+
+
+def _runc_error(text: str) -> str:
+    """The readable part of runc's logfmt error output."""
+    text = text.strip()
+    marker = 'msg="'
+    if marker in text:
+        text = text[text.rindex(marker) + len(marker) :].rsplit('"', 1)[0]
+    return text.replace('\\"', '"') or "unknown error"
