@@ -180,7 +180,7 @@ async def serve(config: DaemonConfig) -> None:
         await asyncio.to_thread(manager.load)
         await asyncio.to_thread(manager.recover)
         backend = Backend(config=config.engine, engine=engine, containers=manager, version=__version__)
-        runner = web.AppRunner(build_app(backend), access_log=None, handle_signals=False)
+        runner = web.AppRunner(build_app(backend), access_log=logging.getLogger("seawayd.access"), handle_signals=False)
         await runner.setup()
         sock_path.parent.mkdir(parents=True, exist_ok=True)
         await web.UnixSite(runner, str(sock_path)).start()

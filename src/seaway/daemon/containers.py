@@ -184,8 +184,9 @@ class ContainerManager:
             raise Unsupported("network mode container:<name> is not supported by Seaway yet")
         primary = "bridge" if mode == "default" else mode
         net = self.engine.network(primary)
-        out = {net.id: spec.endpoints.get(primary) or spec.endpoints.get(net.id) or spec.endpoints.get(net.name)}
-        for term, endpoint in spec.endpoints.items():
+        endpoints = {("bridge" if k == "default" else k): v for k, v in spec.endpoints.items()}
+        out = {net.id: endpoints.get(primary) or endpoints.get(net.id) or endpoints.get(net.name)}
+        for term, endpoint in endpoints.items():
             other = self.engine.network(term)
             if other.id == net.id:
                 continue

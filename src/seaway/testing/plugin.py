@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from seaway.daemon.config import EngineConfig
 from seaway.daemon.controller import Controller
 from seaway.lab.fakehost import FakeHost, leftovers
+from seaway.testing.daemon import SeawayDaemon
+from seaway.testing.images import busybox_rootfs_tar
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,3 +76,21 @@ def engine_factory(fake_host: FakeHost) -> Iterator[EngineFactory]:
 @pytest.fixture
 def engine(engine_factory: EngineFactory) -> Controller:
     return engine_factory()
+
+
+@pytest.fixture
+def seawayd(fake_host: FakeHost) -> Iterator[SeawayDaemon]:
+    """A running seawayd inside the fake host (docker CLI: ``seawayd.docker(...)``;
+    docker-py: ``seawayd.client()``); stopped, with its containers, at the end."""
+    daemon = SeawayDaemon(fake_host)
+    try:
+        daemon.start()
+        yield daemon
+    finally:
+        daemon.close()
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A busybox root filesystem tarball for ``docker import``."""
+    return busybox_rootfs_tar(tmp_path_factory.mktemp("images") / "busybox.tar")

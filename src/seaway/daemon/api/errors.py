@@ -12,8 +12,15 @@ from seaway.errors import InvalidParameter, SeawayError, status_for
 log = logging.getLogger(__name__)
 
 
+def json_response(data: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """JSON with ``Content-Type: application/json`` exactly: the docker CLI compares the
+    header verbatim and shows the raw body when a charset is appended."""
+    body = json.dumps(data).encode()
+    return web.Response(body=body, status=status, headers={**(headers or {}), "Content-Type": "application/json"})
+
+
 def error_response(status: int, message: str) -> web.Response:
-    return web.json_response({"message": message}, status=status)
+    return json_response({"message": message}, status=status)
 
 
 @web.middleware
@@ -31,7 +38,9 @@ async def errors_middleware(request: web.Request, handler):  # type: ignore[no-u
     except web.HTTPException:
         raise
     except (ConnectionResetError, BrokenPipeError):
-        raise
+        # the client went away while we streamed (a wait or attach it gave up on)
+        log.debug("client of %s %s went away", request.method, request.path)
+        return web.Response(status=204)
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "internal error in Seaway; the daemon's log has the details")

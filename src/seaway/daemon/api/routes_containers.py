@@ -12,7 +12,7 @@ from aiohttp import web
 from seaway.daemon.api import fields as f
 from seaway.daemon.api import schemas, streams
 from seaway.daemon.api.backend import Backend
-from seaway.daemon.api.errors import json_body
+from seaway.daemon.api.errors import json_body, json_response
 from seaway.errors import InvalidParameter, NotFound
 from seaway.model.container import Container
 
@@ -78,7 +78,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     async def create(request: web.Request) -> web.Response:
         spec = schemas.parse_container_create(await json_body(request))
         ctr = await backend.run(manager.create, request.query.get("name", ""), spec)
-        return web.json_response({"Id": ctr.id, "Warnings": []}, status=201)
+        return json_response({"Id": ctr.id, "Warnings": []}, status=201)
 
     async def list_containers(request: web.Request) -> web.Response:
         filters = f.filters(request, FILTERS)
@@ -93,10 +93,10 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         limit = f.query_int(request, "limit")
         if limit is not None and limit > 0:
             out = out[:limit]
-        return web.json_response(out)
+        return json_response(out)
 
     async def inspect(request: web.Request) -> web.Response:
-        return web.json_response(inspect_json(manager.get(request.match_info["id"])))
+        return json_response(inspect_json(manager.get(request.match_info["id"])))
 
     async def start(request: web.Request) -> web.Response:
         ctr = manager.get(request.match_info["id"])

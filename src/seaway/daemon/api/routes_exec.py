@@ -10,7 +10,7 @@ from aiohttp import web
 from seaway.daemon.api import fields as f
 from seaway.daemon.api import streams
 from seaway.daemon.api.backend import Backend, ExecSession
-from seaway.daemon.api.errors import json_body
+from seaway.daemon.api.errors import json_body, json_response
 from seaway.errors import Conflict, InvalidParameter, NotFound
 
 
@@ -42,7 +42,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             attach_stdout=f.boolean(body, "AttachStdout", True),
             attach_stderr=f.boolean(body, "AttachStderr", True),
         )
-        return web.json_response({"Id": exec_id}, status=201)
+        return json_response({"Id": exec_id}, status=201)
 
     async def start(request: web.Request) -> web.StreamResponse:
         ex = session(request.match_info["id"])
@@ -72,7 +72,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
 
     async def inspect(request: web.Request) -> web.Response:
         ex = session(request.match_info["id"])
-        return web.json_response(
+        return json_response(
             {
                 "ID": ex.id,
                 "Running": ex.running,

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from seaway.daemon.api import fields as f
 from seaway.daemon.api.backend import Backend
+from seaway.daemon.api.errors import json_response
 from seaway.daemon.api.schemas import _unix
 from seaway.errors import Unsupported
 from seaway.runtime.images import Image
@@ -82,16 +83,16 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         return resp
 
     async def list_images(request: web.Request) -> web.Response:
-        return web.json_response([summary(i) for i in images.list()])
+        return json_response([summary(i) for i in images.list()])
 
     async def inspect(request: web.Request) -> web.Response:
-        return web.json_response(inspect_json(images.get(request.match_info["name"])))
+        return json_response(inspect_json(images.get(request.match_info["name"])))
 
     async def delete(request: web.Request) -> web.Response:
         image = images.get(request.match_info["name"])
         users = [c.id for c in backend.containers.list() if c.image_id == image.id]
         answer = await backend.run(images.remove, image.id, users, f.query_bool(request, "force"))
-        return web.json_response(answer)
+        return json_response(answer)
 
     add("POST", "/images/create", create)
     add("GET", "/images/json", list_images)

@@ -7,7 +7,7 @@ from aiohttp import web
 from seaway.daemon.api import fields as f
 from seaway.daemon.api import schemas
 from seaway.daemon.api.backend import Backend
-from seaway.daemon.api.errors import json_body
+from seaway.daemon.api.errors import json_body, json_response
 from seaway.errors import InvalidParameter, NotFound
 from seaway.model.network import Network
 
@@ -50,16 +50,16 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             for n in engine.networks()
             if _matches(n, filters, bool(engine.endpoints_of_network(n.id)))
         ]
-        return web.json_response(out)
+        return json_response(out)
 
     async def inspect(request: web.Request) -> web.Response:
         net = engine.network(request.match_info["id"])
-        return web.json_response(schemas.network_json(net, backend.network_containers(net.id)))
+        return json_response(schemas.network_json(net, backend.network_containers(net.id)))
 
     async def create(request: web.Request) -> web.Response:
         spec = schemas.parse_network_create(await json_body(request))
         net = await backend.run(engine.create_network, spec)
-        return web.json_response({"Id": net.id, "Warning": ""}, status=201)
+        return json_response({"Id": net.id, "Warning": ""}, status=201)
 
     async def connect(request: web.Request) -> web.Response:
         body = await json_body(request)
@@ -98,7 +98,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 continue
             await backend.run(backend.containers.forget_network, net.id)
             deleted.append(net.name)
-        return web.json_response({"NetworksDeleted": deleted})
+        return json_response({"NetworksDeleted": deleted})
 
     add("GET", "/networks", list_networks)
     add("GET", "/networks/{id}", inspect)

@@ -8,6 +8,7 @@ import platform
 from aiohttp import web
 
 from seaway.daemon.api.backend import Backend
+from seaway.daemon.api.errors import json_response
 
 API_VERSION = "1.50"  # what the docker 28 client asks for
 MIN_API_VERSION = "1.24"
@@ -30,7 +31,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         return web.Response(text=body, content_type="text/plain", headers=headers(backend))
 
     async def version(request: web.Request) -> web.Response:
-        return web.json_response(
+        return json_response(
             {
                 "Platform": {"Name": "Seaway"},
                 "Components": [{"Name": "Seaway", "Version": backend.version, "Details": {}}],
@@ -50,7 +51,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     async def info(request: web.Request) -> web.Response:
         ctrs = backend.containers.list()
         running = sum(1 for c in ctrs if c.state.status == "running")
-        return web.json_response(
+        return json_response(
             {
                 "ID": backend.engine.host_id,
                 "Containers": len(ctrs),
