@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import fcntl
 import grp
 import json
@@ -173,6 +174,7 @@ async def serve(config: DaemonConfig) -> None:
     lock_fd = _lock_data_root(config.engine.data_root)
     engine: Controller | None = None
     runner: web.AppRunner | None = None
+    serving = False  # only a socket and pidfile of our own are removed on the way out
     try:
         _check_socket(sock_path)
         engine = await asyncio.to_thread(Controller.start, config.engine)
@@ -184,6 +186,7 @@ async def serve(config: DaemonConfig) -> None:
         await runner.setup()
         sock_path.parent.mkdir(parents=True, exist_ok=True)
         await web.UnixSite(runner, str(sock_path)).start()
+        serving = True
         os.chmod(sock_path, 0o660)
         if config.group:
             os.chown(sock_path, -1, grp.getgrnam(config.group).gr_gid)
@@ -192,23 +195,34 @@ async def serve(config: DaemonConfig) -> None:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGUSR2, _dump_tasks)  # `kill -USR2`: every task's stack
         log.info("seawayd %s ready on %s (data root %s)", __version__, sock_path, config.engine.data_root)
         async with asyncio.TaskGroup() as tasks:
             watcher = tasks.create_task(_watch_exits(manager, stop))
             await stop.wait()
             watcher.cancel()
         log.info("shutting down; containers keep running")
+        backend.stopping.set()
     finally:
         if runner is not None:
+            log.debug("closing the API")
             await runner.cleanup()
-        with contextlib.suppress(FileNotFoundError):
-            sock_path.unlink()
+            log.debug("API closed")
+        if serving:
+            with contextlib.suppress(FileNotFoundError):
+                sock_path.unlink()
         if engine is not None:
             engine.close()
-        if config.pidfile:
+            log.debug("engine closed")
+        if config.pidfile and serving:
             with contextlib.suppress(FileNotFoundError):
                 config.pidfile.unlink()
         os.close(lock_fd)
+
+
+def _dump_tasks() -> None:
+    for task in asyncio.all_tasks():
+        task.print_stack(file=sys.stderr)
 
 
 async def _watch_exits(manager: ContainerManager, stop: asyncio.Event) -> None:
@@ -229,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     level = {"warn": "WARNING", "fatal": "CRITICAL"}.get(config.log_level, config.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1` prints every thread's stack to stderr
     if os.geteuid() != 0:
         print("seawayd: must run as root (it programs the kernel)", file=sys.stderr)
         return 1

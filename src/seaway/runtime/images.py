@@ -83,7 +83,7 @@ class ImageStore:
         matches = [i for i in self._images.values() if bare and i.id.removeprefix("sha256:").startswith(bare)]
         if len(matches) == 1 and len(bare) >= 1 and all(c in "0123456789abcdef" for c in bare):
             return matches[0]
-        raise NotFound(f"No such image: {reference}")
+        raise NotFound(f"No such image: {tag if tag and not reference.startswith('sha256:') else reference}")
 
     def rootfs(self, image: Image) -> Path:
         return self.root / image.id.removeprefix("sha256:") / "rootfs"

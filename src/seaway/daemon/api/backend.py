@@ -39,6 +39,8 @@ class Backend:
     containers: ContainerManager
     version: str
     execs: dict[str, ExecSession] = field(default_factory=dict)
+    #: set when the daemon shuts down: streaming handlers (wait, attach, logs -f) end
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Blocking engine work, off the event loop."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +16,8 @@ from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.errors import json_body, json_response
 from seaway.errors import InvalidParameter, NotFound
 from seaway.model.container import Container
+
+log = logging.getLogger(__name__)
 
 FILTERS = ("id", "name", "status", "label", "network", "exited", "ancestor")
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
@@ -51,6 +54,10 @@ def _matches(backend: Backend, ctr: Container, filters: dict[str, list[str]]) ->
 
 def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     manager = backend.containers
+
+    def gone(request: web.Request) -> bool:
+        """The client left or the daemon is stopping: a streaming handler should end."""
+        return backend.stopping.is_set() or request.transport is None or request.transport.is_closing()
 
     def image_cmd(ctr: Container) -> list[str]:
         try:
@@ -134,7 +141,10 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         await resp.prepare(request)  # headers now, the body when the condition holds
         exits_seen = ctr.state.finished_at
+        log.debug("wait %s condition=%s", ctr.name, condition)
         while True:
+            if gone(request):
+                return resp
             # exits are noticed by the daemon's watcher task; this only reads the state
             if condition == "removed" and manager.removed(ctr.id):
                 break
@@ -173,7 +183,8 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         for stream, data, ts in lines:
             await _emit(resp, ctr, want, stream, data, ts, timestamps)
         if follow and ctr.running:
-            async for stream, data, ts in streams.follow_log(path, streams.size_of(path), lambda: not ctr.running):
+            follow_until = lambda: not ctr.running or gone(request)  # noqa: E731
+            async for stream, data, ts in streams.follow_log(path, streams.size_of(path), follow_until):
                 await _emit(resp, ctr, want, stream, data, ts, timestamps)
         await resp.write_eof()
         return resp
@@ -192,8 +203,10 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             # wait for the start that follows (docker run attaches before starting)
             was_started = ctr.state.started_at
             while not ctr.running and ctr.state.started_at == was_started and not manager.removed(ctr.id):
+                if gone(request):
+                    return resp
                 await asyncio.sleep(0.02)
-            async for stream, data, ts in streams.follow_log(path, start, lambda: not ctr.running):
+            async for stream, data, ts in streams.follow_log(path, start, lambda: not ctr.running or gone(request)):
                 await _emit(resp, ctr, want, stream, data, ts, False)
         await resp.write_eof()
         return resp

@@ -255,7 +255,9 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "PublishAllPorts": False,
         "Binds": None,
         "Privileged": False,
-        "LogConfig": {"Type": "k8s-file", "Config": {}},
+        # conmon writes a k8s-file log; clients read it through /logs exactly as they read
+        # Docker's default json-file driver (docker-py only collects output for json-file)
+        "LogConfig": {"Type": "json-file", "Config": {}},
     }
 
 

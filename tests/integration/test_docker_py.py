@@ -1,0 +1,52 @@
+"""docker-py (7.x) against seawayd: the same scenarios as the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import pytest
+
+from seaway.testing.daemon import SeawayDaemon
+
+pytestmark = pytest.mark.netns
+
+
+def test_networks_containers_exec_logs_through_docker_py(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    client = seawayd.client()
+    with busybox_tar.open("rb") as fh:
+        client.api.import_image(src=fh.read(), repository="busybox")
+    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.61.0.0/24", gateway="10.61.0.1")])
+    net = client.networks.create("pynet", driver="bridge", ipam=ipam, labels={"k": "v"})
+    assert client.networks.get("pynet").attrs["Labels"] == {"k": "v"}
+
+    out = client.containers.run("busybox", ["sh", "-c", "echo hello"], remove=True, network="pynet")
+    assert out == b"hello\n"
+
+    ctr = client.containers.run("busybox", ["sleep", "300"], detach=True, name="pyc", network="pynet")
+    ctr.reload()
+    assert ctr.status == "running"
+    assert ctr.attrs["NetworkSettings"]["Networks"]["pynet"]["IPAddress"] == "10.61.0.2"
+    code, output = ctr.exec_run(["sh", "-c", "echo in-container; exit 4"])
+    assert (code, output) == (4, b"in-container\n")
+    assert [c.name for c in client.containers.list()] == ["pyc"]
+    net.reload()
+    assert list(net.attrs["Containers"]) == [ctr.id]
+
+    ctr.stop(timeout=1)
+    ctr.reload()
+    assert ctr.status == "exited"
+    ctr.remove(force=True)
+    net.remove()
+    assert [n.name for n in client.networks.list()] == ["bridge", "host", "none"]
+
+
+def test_docker_py_errors_carry_dockers_status_and_message(seawayd: SeawayDaemon) -> None:
+    client = seawayd.client()
+
+    with pytest.raises(docker.errors.NotFound, match="network nope not found"):
+        client.networks.get("nope")
+    with pytest.raises(docker.errors.NotFound, match="No such container: ghost"):
+        client.containers.get("ghost")
+    with pytest.raises(docker.errors.ImageNotFound):
+        client.containers.create("no-such-image", ["true"])
