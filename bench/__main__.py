@@ -14,27 +14,38 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import core, machine
+from bench import core, daemon, machine
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
-    parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-core[-quick].json)")
+    parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-<suite>[-quick].json)")
+    parser.add_argument("--suite", choices=("core", "daemon", "all"), default="all", help="which benchmarks to run")
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
     results = {
         "started": started.isoformat(),
         "quick": args.quick,
         "machine": machine.describe(),
-        "benchmarks": core.run_all(quick=args.quick, log=lambda msg: print(msg, file=sys.stderr)),
+        "benchmarks": {},
     }
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    if args.suite in ("core", "all"):
+        results["benchmarks"].update(core.run_all(quick=args.quick, log=log))
+    if args.suite in ("daemon", "all"):
+        results["benchmarks"]["daemon"] = daemon.run(quick=args.quick, log=log)
     suffix = "-quick" if args.quick else ""
-    out = args.out or Path(__file__).parent / "results" / f"{started:%Y-%m-%d}-core{suffix}.json"
+    out = args.out or Path(__file__).parent / "results" / f"{started:%Y-%m-%d}-{args.suite}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}", file=sys.stderr)
-    print(core.summary(results["benchmarks"]))
+    lines = []
+    if "attach" in results["benchmarks"]:
+        lines.append(core.summary(results["benchmarks"]))
+    if "daemon" in results["benchmarks"]:
+        lines += daemon.summary(results["benchmarks"]["daemon"])
+    print("\n".join(lines))
     return 0
 
 
