@@ -122,3 +122,21 @@ def test_seaway_host_image_runs_host_programs(seawayd: SeawayDaemon) -> None:
 
     assert result.returncode == 0, result.stderr
     assert not Path("/usr/seaway-probe").exists()  # the write went to the container's overlay
+
+
+def test_http_server_in_the_host_image_is_reached_from_another_container(
+    seawayd: SeawayDaemon, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "--subnet", "10.90.0.0/24", "web")
+    ok(seawayd, "run", "-d", "--name", "srv", "--network", "web", "--ip", "10.90.0.10", "seaway/host",
+       "python3", "-m", "http.server", "--directory", "/etc", "8000")  # fmt: skip
+
+    fetch = ["run", "--rm", "--network", "web", "busybox", "sh", "-c"]
+    script = (
+        "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://10.90.0.10:8000/hostname && exit 0; sleep 0.5; done; exit 1"
+    )
+    result = seawayd.docker(*fetch, script)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == json.loads(ok(seawayd, "inspect", "srv"))[0]["Config"]["Hostname"]

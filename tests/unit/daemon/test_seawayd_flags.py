@@ -1,0 +1,59 @@
+"""seawayd's flags and --config-file, as dockerd reads them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from seaway.daemon.app import parse_args
+from seaway.errors import InvalidParameter
+
+
+def test_flags_fill_the_engine_config() -> None:
+    config = parse_args(
+        ["--data-root", "/d", "--exec-root", "/e", "-H", "unix:///s.sock", "--bip", "10.9.0.1/24", "--mtu", "1400",
+         "--default-address-pool", "base=10.10.0.0/16,size=24", "--dns", "192.0.2.53", "--icc", "false"]
+    )  # fmt: skip
+
+    assert (str(config.engine.data_root), str(config.engine.exec_root)) == ("/d", "/e")
+    assert config.socket_path == Path("/s.sock")
+    assert (config.engine.bip, config.engine.mtu, config.engine.icc) == ("10.9.0.1/24", 1400, False)
+    assert [(str(p.base), p.size) for p in config.engine.default_address_pools] == [("10.10.0.0/16", 24)]
+    assert config.dns == ("192.0.2.53",)
+
+
+def test_config_file_is_read_like_daemon_json(tmp_path: Path) -> None:
+    path = tmp_path / "daemon.json"
+    path.write_text(
+        json.dumps({"data-root": "/var/x", "default-address-pools": [{"base": "10.20.0.0/16", "size": 26}]})
+    )
+
+    config = parse_args(["--config-file", str(path)])
+
+    assert str(config.engine.data_root) == "/var/x"
+    assert [(str(p.base), p.size) for p in config.engine.default_address_pools] == [("10.20.0.0/16", 26)]
+
+
+def test_unknown_config_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "daemon.json"
+    path.write_text(json.dumps({"data-root": "/x", "iptables": False}))
+
+    with pytest.raises(InvalidParameter, match="don't match any configuration option: iptables"):
+        parse_args(["--config-file", str(path)])
+
+
+def test_a_key_given_as_flag_and_in_the_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "daemon.json"
+    path.write_text(json.dumps({"data-root": "/x"}))
+
+    with pytest.raises(InvalidParameter, match="both as a flag and in the configuration file: data-root"):
+        parse_args(["--config-file", str(path), "--data-root", "/y"])
+
+
+def test_tcp_listener_is_refused() -> None:
+    config = parse_args(["-H", "tcp://0.0.0.0:2375"])
+
+    with pytest.raises(InvalidParameter, match="only unix:///path sockets are supported"):
+        _ = config.socket_path
