@@ -1,7 +1,10 @@
 """``seaway``: argument parsing, dispatch and exit codes.
 
-Errors are printed as ``Error response from daemon: <message>`` on stderr with exit
-status 1, as the docker CLI does; ``--debug`` adds the traceback.
+Docker-style commands (``network``, ``run``, ``ps``, ``exec``, ``logs``, ``image`` …) are
+requests to seawayd, chosen by ``-H``/``--host``, else ``SEAWAY_HOST``, else
+``unix:///run/seaway.sock``. Errors are printed as ``Error response from daemon:
+<message>`` on stderr with exit status 1, as the docker CLI does; ``--debug`` adds the
+traceback. ``version`` and ``demo`` need no daemon.
 """
 
 from __future__ import annotations
@@ -11,20 +14,43 @@ import logging
 import sys
 
 from seaway import __version__
+from seaway.cli.client import DEFAULT_HOST, HOST_ENV, Client, DaemonError, DaemonUnreachable, resolve_host
+from seaway.cli.commands import container, image, network, run
+from seaway.cli.output import UsageError
 from seaway.errors import SeawayError
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seaway", description="Docker's networking model on the Linux kernel")
-    parser.add_argument("--debug", action="store_true", help="log debug lines and show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("-D", "--debug", action="store_true", help="log debug lines and show tracebacks")
+    parser.add_argument("-H", "--host", help=f"daemon socket to connect to (default: ${HOST_ENV}, else {DEFAULT_HOST})")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("version", help="print the version")
     demo = sub.add_parser(
         "demo",
         help="build a sandboxed host, create two networks, attach sandboxes and show what reaches what",
     )
     demo.add_argument("--keep", action="store_true", help="wait for Enter before tearing the demo down")
+    for module in (run, container, network, image):
+        module.register(sub)
     return parser
+
+
+def _local(args: argparse.Namespace) -> int:
+    if args.command == "version":
+        print(f"seaway {__version__}")
+    elif args.command == "demo":
+        from seaway.demo import run as run_demo
+
+        run_demo(keep=args.keep)
+    return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command in ("version", "demo"):
+        return _local(args)
+    client = Client(resolve_host(args.host))
+    return int(args.func(client, args))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,20 +61,21 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        if args.command == "version":
-            print(f"seaway {__version__}")
-        elif args.command == "demo":
-            from seaway.demo import run
-
-            run(keep=args.keep)
-    except SeawayError as exc:
+        return _dispatch(args)
+    except (SeawayError, DaemonError) as exc:
         if args.debug:
             raise
         print(f"Error response from daemon: {exc}", file=sys.stderr)
         return 1
+    except (DaemonUnreachable, UsageError) as exc:
+        if args.debug:
+            raise
+        print(str(exc), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
-    return 0
+    except BrokenPipeError:
+        return 141  # stdout closed early (seaway ps | head)
 
 
 if __name__ == "__main__":
