@@ -166,6 +166,12 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         follow = f.query_bool(request, "follow")
         timestamps = f.query_bool(request, "timestamps")
         tail = request.query.get("tail", "all")
+        count: int | None = None
+        if tail not in ("all", ""):
+            try:
+                count = int(tail)
+            except ValueError:
+                raise InvalidParameter(f"invalid value for tail: {tail!r} (a number or all)") from None
         path = manager.log_path(ctr.id)
         content_type = streams.RAW if ctr.spec.tty else streams.MULTIPLEXED
         resp = web.StreamResponse(status=200, headers={"Content-Type": content_type})
@@ -173,13 +179,8 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         lines = []
         async for item in streams.follow_log(path, 0, lambda: True):
             lines.append(item)
-        if tail not in ("all", ""):
-            try:
-                count = int(tail)
-            except ValueError:
-                count = -1
-            if count >= 0:
-                lines = lines[len(lines) - count :] if count else []
+        if count is not None and count >= 0:
+            lines = lines[len(lines) - count :] if count else []
         for stream, data, ts in lines:
             await _emit(resp, ctr, want, stream, data, ts, timestamps)
         if follow and ctr.running:

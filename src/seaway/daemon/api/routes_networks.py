@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from aiohttp import web
 
 from seaway.daemon.api import fields as f
@@ -38,6 +40,23 @@ def _matches(net: Network, filters: dict[str, list[str]], in_use: bool) -> bool:
                 if k not in net.labels or (sep and net.labels[k] != v):
                     return False
     return True
+
+
+def _created_before(net: Network, until: str) -> bool:
+    """Docker's ``until``: a Unix timestamp, an RFC 3339 time, or a duration like ``10m``."""
+    now = datetime.now(UTC)
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if until[-1:] in units and until[:-1].replace(".", "", 1).isdigit():
+            limit = now - timedelta(seconds=float(until[:-1]) * units[until[-1]])
+        elif until.replace(".", "", 1).isdigit():
+            limit = datetime.fromtimestamp(float(until), UTC)
+        else:
+            limit = datetime.fromisoformat(until.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter(f"invalid filter 'until={until}'") from None
+    created = datetime.fromisoformat(net.created.replace("Z", "+00:00"))
+    return created < limit
 
 
 def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
@@ -91,6 +110,10 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             if net.predefined or (net.bridge and net.bridge.default_bridge) or engine.endpoints_of_network(net.id):
                 continue
             if "label" in filters and not _matches(net, {"label": filters["label"]}, False):
+                continue
+            if "label!" in filters and any(_matches(net, {"label": [v]}, False) for v in filters["label!"]):
+                continue
+            if "until" in filters and not _created_before(net, filters["until"][0]):
                 continue
             try:
                 await backend.run(engine.remove_network, net.id)
