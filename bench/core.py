@@ -4,7 +4,6 @@ networks grow, and the nftables rule count as both grow."""
 from __future__ import annotations
 
 import ipaddress
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +12,7 @@ from bench.stats import summarize
 from seaway.daemon.config import EngineConfig
 from seaway.daemon.controller import Controller
 from seaway.ipam.pools import PoolSpec
-from seaway.lab.fakehost import FakeHost, in_ns
+from seaway.lab.fakehost import FakeHost
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
 
 Log = Callable[[str], None]
@@ -26,14 +25,6 @@ def _engine(host: FakeHost) -> Controller:
     return Controller.start(
         EngineConfig(data_root=host.data_root, exec_root=host.exec_root, default_address_pools=pools)
     )
-
-
-def _rules(host: FakeHost) -> int:
-    total = 0
-    for family in ("inet", "bridge"):
-        out = in_ns(host.host_ns, "nft", "-j", "list", "table", family, "seaway", check=True).stdout
-        total += sum(1 for item in json.loads(out)["nftables"] if "rule" in item)
-    return total
 
 
 def attach(quick: bool, log: Log) -> dict[str, Any]:
@@ -67,7 +58,7 @@ def attach(quick: bool, log: Log) -> dict[str, Any]:
                     engine.connect(sb.id, "bench")
                     attach_at[point].append(time.perf_counter_ns() - t0)
                 attached += WINDOW
-                rules[point] = _rules(host)
+                rules[point] = host.nft_rule_count()
                 log(f"attach: {point} sandboxes")
             for point in points:
                 # detach a sandbox attached just after the point and attach it again
@@ -111,7 +102,7 @@ def network_create(quick: bool, log: Log) -> dict[str, Any]:
                 for j in range(WINDOW):
                     engine.remove_network(f"m{point}-{j}")
                 created[point] = samples
-                rules[point] = _rules(host)
+                rules[point] = host.nft_rule_count()
                 log(f"network create: {point} networks")
             engine.close()
     finally:

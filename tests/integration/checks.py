@@ -28,11 +28,7 @@ def all_elements(host: FakeHost) -> dict[str, list[object]]:
 
 
 def rule_count(host: FakeHost) -> int:
-    total = 0
-    for family in ("inet", "bridge"):
-        out = in_ns(host.host_ns, "nft", "-j", "list", "table", family, "seaway", check=True).stdout
-        total += sum(1 for item in json.loads(out)["nftables"] if "rule" in item)
-    return total
+    return host.nft_rule_count()
 
 
 def addresses_in(key: str, ifname: str) -> list[str]:

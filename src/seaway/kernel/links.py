@@ -49,16 +49,21 @@ def alias_for(kind: str, object_id: str) -> str:
     return f"{ALIAS_PREFIX}{kind}:{object_id}"
 
 
-def link_index(ipr: IPRoute, name: str) -> int | None:
-    """The index of link ``name``, asked of the kernel by name (no dump)."""
+def _get(ipr: IPRoute, name: str):  # type: ignore[no-untyped-def]
+    """The kernel's RTM_NEWLINK answer for link ``name`` (asked by name, no dump), or None."""
     try:
         with translating("look up link", name):
-            reply = ipr.link("get", ifname=name)
+            return ipr.link("get", ifname=name)[0]
     except KernelError as exc:
         if is_missing(exc):
             return None
         raise
-    return int(reply[0]["index"])
+
+
+def link_index(ipr: IPRoute, name: str) -> int | None:
+    """The index of link ``name``."""
+    msg = _get(ipr, name)
+    return None if msg is None else int(msg["index"])
 
 
 def index_here(name: str) -> int | None:
@@ -75,26 +80,14 @@ def index_here(name: str) -> int | None:
 
 def link_alias(ipr: IPRoute, name: str) -> str | None:
     """The alias of link ``name``; None if it has none or does not exist."""
-    try:
-        with translating("look up link", name):
-            reply = ipr.link("get", ifname=name)
-    except KernelError as exc:
-        if is_missing(exc):
-            return None
-        raise
-    return reply[0].get_attr("IFLA_IFALIAS")  # type: ignore[no-any-return]
+    msg = _get(ipr, name)
+    return None if msg is None else msg.get_attr("IFLA_IFALIAS")
 
 
 def link_master(ipr: IPRoute, name: str) -> int | None:
     """The index of the bridge ``name`` is enslaved to; None if none or no such link."""
-    try:
-        with translating("look up link", name):
-            reply = ipr.link("get", ifname=name)
-    except KernelError as exc:
-        if is_missing(exc):
-            return None
-        raise
-    return reply[0].get_attr("IFLA_MASTER")  # type: ignore[no-any-return]
+    msg = _get(ipr, name)
+    return None if msg is None else msg.get_attr("IFLA_MASTER")
 
 
 def owned(alias: str | None) -> bool:

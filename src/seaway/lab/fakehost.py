@@ -13,6 +13,7 @@ failure, and unmounts any namespace file the engine left under the exec root.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import socket
@@ -106,6 +107,14 @@ class FakeHost:
         finally:
             rx.close()
             tx.close()
+
+    def nft_rule_count(self) -> int:
+        """Rules in Seaway's tables of the fake host (they must not grow with objects)."""
+        total = 0
+        for family in ("inet", "bridge"):
+            out = in_ns(self.host_ns, "nft", "-j", "list", "table", family, "seaway", check=True).stdout
+            total += sum(1 for item in json.loads(out)["nftables"] if "rule" in item)
+        return total
 
     def close(self) -> None:
         """Remove everything this host made, by name; tries every step."""
