@@ -34,12 +34,17 @@ from seaway.daemon.api.server import build_app
 from seaway.daemon.config import DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineConfig
 from seaway.daemon.containers import ContainerManager
 from seaway.daemon.controller import Controller
+from seaway.dns.records import Records
 from seaway.errors import InvalidParameter, SeawayError
 from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, parse_pool
+from seaway.resolver.server import Resolver
+from seaway.resolver.stats import Stats
+from seaway.resolver.upstreams import HostResolvConf
 
 log = logging.getLogger("seawayd")
 
 DEFAULT_HOST = "unix:///run/seaway.sock"
+HOST_RESOLV_CONF = Path("/etc/resolv.conf")
 EXIT_WATCH_INTERVAL = 0.05
 
 
@@ -178,10 +183,16 @@ async def serve(config: DaemonConfig) -> None:
     try:
         _check_socket(sock_path)
         engine = await asyncio.to_thread(Controller.start, config.engine)
-        manager = ContainerManager(config.engine, engine, engine.store, Path("/etc/resolv.conf"), dns=config.dns)
+        host_resolv = HostResolvConf(HOST_RESOLV_CONF, override=config.dns)
+        resolver = Resolver(loop, Records(), host_resolv.servers, Stats())
+        manager = ContainerManager(
+            config.engine, engine, engine.store, HOST_RESOLV_CONF, dns=config.dns, resolver=resolver
+        )
         await asyncio.to_thread(manager.load)
         await asyncio.to_thread(manager.recover)
-        backend = Backend(config=config.engine, engine=engine, containers=manager, version=__version__)
+        backend = Backend(
+            config=config.engine, engine=engine, containers=manager, version=__version__, resolver=resolver
+        )
         runner = web.AppRunner(build_app(backend), access_log=logging.getLogger("seawayd.access"), handle_signals=False)
         await runner.setup()
         sock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -203,6 +214,7 @@ async def serve(config: DaemonConfig) -> None:
             watcher.cancel()
         log.info("shutting down; containers keep running")
         backend.stopping.set()
+        await resolver.close_all()
     finally:
         if runner is not None:
             log.debug("closing the API")

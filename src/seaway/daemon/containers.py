@@ -32,11 +32,13 @@ from seaway.daemon.config import EngineConfig
 from seaway.daemon.controller import Controller
 from seaway.dns import hosts as hostsfile
 from seaway.dns import resolvconf
+from seaway.dns.records import Member
 from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
 from seaway.model.container import Container, ContainerSpec, ContainerState, RestartPolicy
 from seaway.model.endpoint import EndpointSpec, SandboxMode
 from seaway.model.ids import new_id
 from seaway.model.network import Network
+from seaway.resolver.server import Resolver, View
 from seaway.runtime import oci, rootfs
 from seaway.runtime import spec as ocispec
 from seaway.runtime.images import ImageStore
@@ -62,9 +64,11 @@ class ContainerManager:
         store: Store,
         host_resolv_conf: Path,
         dns: tuple[str, ...] = (),
+        resolver: Resolver | None = None,
     ) -> None:
         self.config = config
         self._dns = dns
+        self.resolver = resolver
         self.engine = engine
         self._store = store
         self._lock = threading.RLock()
@@ -222,6 +226,8 @@ class ContainerManager:
             sandbox_id = sb.id
             for net in nets:
                 self.engine.connect(sb.id, net.id, ctr.networks[net.id])
+            ctr.sandbox_id = sb.id
+            self._start_resolver(ctr, sb.key, nets)
             self._write_files(ctr, sb.id, nets)
             extra = rootfs.prepare(self.dir(ctr.id), image, self.images.rootfs(image), [self.config.data_root])
             self._write_bundle(ctr, image.cmd, image.env, sb.key if mode != SandboxMode.HOST else None, extra)
@@ -238,6 +244,7 @@ class ContainerManager:
             raise
         ctr.state = replace(ctr.state, status="running", pid=pid, started_at=_now(), error="", exit_code=0)
         self._save(ctr)
+        self._refresh_records(list(ctr.networks))
         log.info("container started name=%s pid=%d", ctr.name, pid)
 
     @staticmethod
@@ -258,15 +265,23 @@ class ContainerManager:
             addresses = [str(e.ipv4) for e in self.engine.endpoints_of_sandbox(sandbox_id) if e.ipv4]
             addresses += [str(e.ipv6) for e in self.engine.endpoints_of_sandbox(sandbox_id) if e.ipv6]
             (d / "hostname").write_text(hostsfile.hostname_file(ctr.spec.hostname))
-            (d / "hosts").write_text(hostsfile.hosts_file(ctr.spec.hostname, addresses[:1], ctr.spec.extra_hosts))
+            _write_unless_edited(
+                d / "hosts", hostsfile.hosts_file(ctr.spec.hostname, addresses[:1], ctr.spec.extra_hosts)
+            )
         try:
             host_text = self._host_resolv_conf.read_text()
         except OSError:
             host_text = ""
         spec = ctr.spec
-        (d / "resolv.conf").write_text(
-            resolvconf.container_resolv_conf(host_text, spec.dns or self._dns, spec.dns_search, spec.dns_options)
-        )
+        if _embedded_dns(nets):
+            content = resolvconf.embedded_resolv_conf(
+                host_text, str(self._host_resolv_conf), spec.dns or self._dns, spec.dns_search, spec.dns_options
+            )
+        else:
+            content = resolvconf.container_resolv_conf(
+                host_text, spec.dns or self._dns, spec.dns_search, spec.dns_options
+            )
+        _write_unless_edited(d / "resolv.conf", content)
 
     def _write_bundle(
         self, ctr: Container, image_cmd: list[str], image_env: list[str], netns: str | None, extra: list[Any]
@@ -294,6 +309,57 @@ class ContainerManager:
             process, rootfs=str(d / "rootfs"), hostname=hostname, netns_path=netns, extra_mounts=mounts
         )
         (d / "config.json").write_text(json.dumps(config, indent=1))
+
+    # ------------------------------------------------------------- embedded DNS
+
+    def _view(self, ctr: Container) -> View:
+        nets = [self.engine.network(n) for n in ctr.networks]
+        named = [n.id for n in nets if _is_user_network(n)]
+        may_forward = any(not n.internal for n in nets if n.driver == "bridge")
+        return View(named, may_forward, tuple(ctr.spec.dns or self._dns))
+
+    def _start_resolver(self, ctr: Container, key: str, nets: list[Network]) -> None:
+        """Docker starts the resolver when the first endpoint that needs it joins."""
+        if self.resolver is None or not _embedded_dns(nets):
+            return
+        if self.resolver.attached(ctr.sandbox_id):
+            self.resolver.set_view(ctr.sandbox_id, self._view(ctr))
+        else:
+            self.resolver.attach(ctr.sandbox_id, key, self._view(ctr))
+
+    def _reattach_resolver(self, ctr: Container) -> None:
+        """After a daemon restart the old sockets are gone: listen again, re-point the NAT."""
+        if not ctr.sandbox_id:
+            return
+        try:
+            nets = [self.engine.network(n) for n in ctr.networks]
+            self._start_resolver(ctr, self.engine.sandbox(ctr.sandbox_id).key, nets)
+            self._refresh_records(list(ctr.networks))
+        except SeawayError as exc:
+            log.error("embedded DNS for %s: %s", ctr.name, exc)
+
+    def _refresh_records(self, network_ids: list[str]) -> None:
+        """Rebuild the resolver's index of these networks from their endpoints."""
+        if self.resolver is None:
+            return
+        by_sandbox = {c.sandbox_id: c for c in self._containers.values() if c.sandbox_id}
+        for network_id in network_ids:
+            try:
+                net = self.engine.network(network_id)
+            except NotFound:
+                self.resolver.records.drop_network(network_id)
+                continue
+            if not _is_user_network(net):
+                continue
+            members = []
+            for ep in self.engine.endpoints_of_network(net.id):
+                ctr = by_sandbox.get(ep.sandbox_id)
+                if ctr is None:
+                    continue
+                aliases = ctr.networks.get(net.id, EndpointSpec()).aliases
+                names = (ctr.name, *aliases, ctr.id[:12], ctr.spec.hostname)
+                members.append(Member(ctr.name, names, ep.ipv4, ep.ipv6))  # type: ignore[arg-type]
+            self.resolver.records.set_network(net.id, net.name, members)
 
     # ------------------------------------------------------------- stop, kill, exits
 
@@ -412,12 +478,15 @@ class ContainerManager:
                 step(*args)  # type: ignore[operator]
             except SeawayError as exc:
                 log.error("teardown of %s: %s", ctr.name, exc)
+        if sandbox_id and self.resolver is not None:
+            self.resolver.detach(sandbox_id)
         if sandbox_id:
             try:
                 self.engine.remove_sandbox(sandbox_id)
             except SeawayError as exc:
                 log.error("teardown of %s: %s", ctr.name, exc)
         ctr.sandbox_id = ""
+        self._refresh_records(list(ctr.networks))
 
     # ------------------------------------------------------------- remove
 
@@ -469,6 +538,9 @@ class ContainerManager:
                 self.engine.connect(ctr.sandbox_id, net.id, endpoint)
             ctr.networks[net.id] = endpoint
             self._save(ctr)
+            if ctr.running and ctr.sandbox_id:
+                self._start_resolver(ctr, self.engine.sandbox(ctr.sandbox_id).key, [*current, net])
+                self._refresh_records([net.id])
 
     def disconnect(self, term: str, network_term: str, force: bool = False) -> None:
         with self._lock:
@@ -487,6 +559,9 @@ class ContainerManager:
                 self.engine.disconnect(ctr.sandbox_id, net.id)
             del ctr.networks[net.id]
             self._save(ctr)
+            if ctr.running and ctr.sandbox_id and self.resolver is not None:
+                self.resolver.set_view(ctr.sandbox_id, self._view(ctr))
+            self._refresh_records([net.id])
 
     def forget_network(self, network_id: str) -> None:
         """A network was removed: stopped containers no longer refer to it."""
@@ -507,6 +582,7 @@ class ContainerManager:
                     continue
                 status = self.runtime.status(ctr.id)
                 if status == "running" and ctr.state.status == "running":
+                    self._reattach_resolver(ctr)
                     continue
                 code = oci.read_exit_code(self.config.exec_root / "exits", ctr.id)
                 if ctr.state.status == "running":
@@ -526,6 +602,27 @@ class ContainerManager:
                     ctr.state.status = "restarting"
                     self._restart_due[ctr.id] = time.monotonic()
         self.watch_exits()
+
+
+def _is_user_network(net: Network) -> bool:
+    """Networks whose members get names: user-defined bridges (not the default bridge)."""
+    return net.driver == "bridge" and not (net.bridge is not None and net.bridge.default_bridge)
+
+
+def _embedded_dns(nets: list[Network]) -> bool:
+    return any(_is_user_network(n) for n in nets)
+
+
+def _write_unless_edited(path: Path, content: str) -> None:
+    """Write a file Seaway owns, unless the user changed what Seaway last wrote (a
+    ``.hash`` file beside it remembers that), as Docker does for resolv.conf."""
+    import hashlib
+
+    stamp = path.with_name(path.name + ".hash")
+    if path.exists() and stamp.exists() and hashlib.sha256(path.read_bytes()).hexdigest() != stamp.read_text().strip():
+        return
+    path.write_text(content)
+    stamp.write_text(hashlib.sha256(content.encode()).hexdigest())
 
 
 def _valid_name(name: str) -> bool:

@@ -13,6 +13,7 @@ from seaway.daemon.config import EngineConfig
 from seaway.daemon.containers import ContainerManager
 from seaway.daemon.controller import Controller
 from seaway.model.container import Container
+from seaway.resolver.server import Resolver
 
 T = TypeVar("T")
 
@@ -38,6 +39,7 @@ class Backend:
     engine: Controller
     containers: ContainerManager
     version: str
+    resolver: Resolver | None = None
     execs: dict[str, ExecSession] = field(default_factory=dict)
     #: set when the daemon shuts down: streaming handlers (wait, attach, logs -f) end
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

@@ -90,6 +90,12 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             headers=headers(backend),
         )
 
+    async def dns_stats(request: web.Request) -> web.Response:
+        """Seaway extension: the embedded resolver's counters."""
+        stats = backend.resolver.stats.snapshot() if backend.resolver is not None else {}
+        return json_response(stats)
+
+    add("GET", "/seaway/dns/stats", dns_stats)
     add("GET", "/_ping", ping)
     add("HEAD", "/_ping", ping)
     add("GET", "/version", version)

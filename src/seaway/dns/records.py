@@ -1,0 +1,133 @@
+"""The embedded resolver's names, scoped by network, and the lookup rules. Pure.
+
+Each network holds its members' ``DNSNames`` (container name, aliases, short ID,
+hostname) and addresses. A query is answered from the networks the asking container
+is attached to only; ``name.network`` pins one of them. Docker's answers:
+
+* A/AAAA: every matching address (aliases may be shared), shuffled by the server, TTL 600;
+* a known name without an address of the asked family: NOERROR with no answer;
+* MX for a known name: NOERROR with no answer;
+* PTR of a member's address: ``<container name>.<network name>.``;
+* anything else: forwarded upstream (or SERVFAIL when the container may not forward).
+
+Updates replace one network's index at a time (one dict assignment), so lookups never
+see a half-made network while containers come and go.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from enum import Enum
+
+from seaway.model.network import IPAddress
+
+TTL = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One container on one network, as the resolver sees it."""
+
+    container: str
+    names: tuple[str, ...]
+    ipv4: ipaddress.IPv4Address | None
+    ipv6: ipaddress.IPv6Address | None
+
+
+class Outcome(Enum):
+    ANSWER = "answer"  # addresses or a PTR name
+    EMPTY = "empty"  # NOERROR, no records
+    FORWARD = "forward"  # not ours: ask upstream
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: Outcome
+    addresses: tuple[IPAddress, ...] = ()
+    ptr: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    name: str
+    by_name: dict[str, tuple[Member, ...]]
+    by_address: dict[IPAddress, str]
+
+
+class Records:
+    def __init__(self) -> None:
+        self._networks: dict[str, _Index] = {}
+
+    def set_network(self, network_id: str, network_name: str, members: list[Member]) -> None:
+        by_name: dict[str, list[Member]] = {}
+        by_address: dict[IPAddress, str] = {}
+        for member in members:
+            for name in dict.fromkeys(n.lower() for n in member.names if n):
+                by_name.setdefault(name, []).append(member)
+            for address in (member.ipv4, member.ipv6):
+                if address is not None:
+                    by_address[address] = f"{member.container}.{network_name}."
+        self._networks[network_id] = _Index(network_name.lower(), {k: tuple(v) for k, v in by_name.items()}, by_address)
+
+    def drop_network(self, network_id: str) -> None:
+        self._networks.pop(network_id, None)
+
+    def lookup(self, networks: list[str], qname: str, qtype: str) -> Result:
+        """Answer ``qname`` (any case, with or without the final dot) for a container
+        attached to ``networks`` (network IDs)."""
+        name = qname.rstrip(".").lower()
+        if qtype == "PTR":
+            return self._ptr(networks, name)
+        members = self._members(networks, name)
+        if not members:
+            return Result(Outcome.FORWARD)
+        if qtype in ("A", "AAAA"):
+            attr = "ipv4" if qtype == "A" else "ipv6"
+            found = tuple(dict.fromkeys(getattr(m, attr) for m in members if getattr(m, attr) is not None))
+            return Result(Outcome.ANSWER, found) if found else Result(Outcome.EMPTY)
+        if qtype == "MX":
+            return Result(Outcome.EMPTY)
+        return Result(Outcome.FORWARD)
+
+    def _members(self, networks: list[str], name: str) -> list[Member]:
+        indexes = [self._networks[n] for n in networks if n in self._networks]
+        found = [m for idx in indexes for m in idx.by_name.get(name, ())]
+        if found:
+            return found
+        labels = name.split(".")
+        for cut in range(1, len(labels)):  # name.network: strip labels, the rest is a network
+            host, network = ".".join(labels[:cut]), ".".join(labels[cut:])
+            for idx in indexes:
+                if idx.name == network and host in idx.by_name:
+                    return list(idx.by_name[host])
+        return []
+
+    def _ptr(self, networks: list[str], name: str) -> Result:
+        address = reverse_pointer_address(name)
+        if address is None:
+            return Result(Outcome.FORWARD)
+        for network_id in networks:
+            idx = self._networks.get(network_id)
+            if idx is not None and address in idx.by_address:
+                return Result(Outcome.ANSWER, ptr=idx.by_address[address])
+        return Result(Outcome.FORWARD)
+
+
+def reverse_pointer_address(name: str) -> IPAddress | None:
+    """``4.3.2.1.in-addr.arpa`` -> 1.2.3.4 (and ip6.arpa nibbles); None if not one."""
+    if name.endswith(".in-addr.arpa"):
+        parts = name.removesuffix(".in-addr.arpa").split(".")
+        if len(parts) == 4:
+            try:
+                return ipaddress.IPv4Address(".".join(reversed(parts)))
+            except ValueError:
+                return None
+    if name.endswith(".ip6.arpa"):
+        nibbles = name.removesuffix(".ip6.arpa").split(".")
+        if len(nibbles) == 32 and all(len(n) == 1 for n in nibbles):
+            try:
+                return ipaddress.IPv6Address(int("".join(reversed(nibbles)), 16))
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,44 @@
+"""Counters a user can read: queries, answers by rcode, forwards, failures, latency."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from typing import Any
+
+
+class Stats:
+    def __init__(self, window: int = 4096) -> None:
+        self._lock = threading.Lock()
+        self.queries = 0
+        self.rcodes: Counter[str] = Counter()
+        self.forwarded = 0
+        self.forward_failures = 0
+        self._latency_us: deque[int] = deque(maxlen=window)  # the latest answers only
+
+    def answered(self, rcode: str, latency_us: int) -> None:
+        with self._lock:
+            self.queries += 1
+            self.rcodes[rcode] += 1
+            self._latency_us.append(latency_us)
+
+    def forward(self, ok: bool) -> None:
+        with self._lock:
+            self.forwarded += 1
+            if not ok:
+                self.forward_failures += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            ordered = sorted(self._latency_us)
+
+        def q(p: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] / 1000, 3) if ordered else 0.0
+
+        return {
+            "Queries": self.queries,
+            "Answers": dict(self.rcodes),
+            "Forwarded": self.forwarded,
+            "ForwardFailures": self.forward_failures,
+            "LatencyMs": {"p50": q(0.5), "p99": q(0.99), "max": q(1.0), "samples": len(ordered)},
+        }
