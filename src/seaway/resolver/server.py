@@ -157,7 +157,7 @@ class Resolver:
         qname, qtype = str(q.qname), QTYPE.get(q.qtype)
         result = self.records.lookup(view.networks, qname, str(qtype))
         if result.outcome is Outcome.FORWARD:
-            if not view.may_forward and not view.upstreams:
+            if not view.may_forward:  # attached only to internal networks: no way out
                 return _rcode(request, RCODE.SERVFAIL)
             return await self._forward(raw, view, tcp)
         reply = request.reply()
