@@ -226,3 +226,21 @@ def test_names_never_fail_while_containers_churn(dns_world: tuple[SeawayDaemon, 
             client.containers.get(f"churn{i - 5}").remove(force=True)
 
     assert failures == []
+
+
+def test_seaway_dns_stats_shows_the_counters(dns_world: tuple[SeawayDaemon, OutsideDns]) -> None:
+    import subprocess
+    import sys
+
+    daemon, _ = dns_world
+    daemon.docker("network", "create", "front")
+    run(daemon, "--name", "a", "--network", "front", "busybox", "sleep", "300")
+    query(key_of(daemon, "a"), "a")
+    query(key_of(daemon, "a"), "www.example.test")
+
+    cli = [sys.executable, "-m", "seaway.cli.main", "-H", daemon.docker_host, "dns", "stats"]
+    table = subprocess.run(cli, capture_output=True, text=True, check=True).stdout
+    data = json.loads(subprocess.run([*cli, "--format", "json"], capture_output=True, text=True, check=True).stdout)
+
+    assert data["Queries"] >= 2 and data["Forwarded"] >= 1 and data["Answers"]["NOERROR"] >= 2
+    assert "Queries" in table and "Forward failures" in table
