@@ -14,14 +14,16 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import core, daemon, machine
+from bench import core, daemon, dns, machine
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-<suite>[-quick].json)")
-    parser.add_argument("--suite", choices=("core", "daemon", "all"), default="all", help="which benchmarks to run")
+    parser.add_argument(
+        "--suite", choices=("core", "daemon", "dns", "all"), default="all", help="which benchmarks to run"
+    )
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
     results = {
@@ -35,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         results["benchmarks"].update(core.run_all(quick=args.quick, log=log))
     if args.suite in ("daemon", "all"):
         results["benchmarks"]["daemon"] = daemon.run(quick=args.quick, log=log)
+    if args.suite in ("dns", "all"):
+        results["benchmarks"]["dns"] = dns.run(quick=args.quick, log=log)
     suffix = "-quick" if args.quick else ""
     out = args.out or Path(__file__).parent / "results" / f"{started:%Y-%m-%d}-{args.suite}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -45,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(core.summary(results["benchmarks"]))
     if "daemon" in results["benchmarks"]:
         lines += daemon.summary(results["benchmarks"]["daemon"])
+    if "dns" in results["benchmarks"]:
+        lines += dns.summary(results["benchmarks"]["dns"])
     print("\n".join(lines))
     return 0
 
