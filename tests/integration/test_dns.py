@@ -244,3 +244,28 @@ def test_seaway_dns_stats_shows_the_counters(dns_world: tuple[SeawayDaemon, Outs
 
     assert data["Queries"] >= 2 and data["Forwarded"] >= 1 and data["Answers"]["NOERROR"] >= 2
     assert "Queries" in table and "Forward failures" in table
+
+
+def test_a_changed_host_resolv_conf_is_followed_without_restarting(fake_host: FakeHost, busybox_tar: Path) -> None:
+    host_file = fake_host.root / "host-resolv.conf"
+    host_file.write_text(f"nameserver {UPSTREAM}\nsearch corp.test\n")
+    upstream = OutsideDns(fake_host, {"www.example.test": "198.51.100.80"})
+    daemon = SeawayDaemon(fake_host, "--host-resolv-conf", str(host_file), "--dns-opt", "ndots:1")
+    try:
+        daemon.start()
+        assert daemon.docker("import", str(busybox_tar), "busybox").returncode == 0
+        daemon.docker("network", "create", "front")
+        run(daemon, "--name", "c", "--network", "front", "busybox", "sleep", "300")
+        key = key_of(daemon, "c")
+        resolv = daemon.docker("exec", "c", "cat", "/etc/resolv.conf").stdout
+        assert "search corp.test" in resolv and "options ndots:1" in resolv
+        assert addresses(query(key, "www.example.test")) == ["198.51.100.80"]
+
+        host_file.write_text(f"nameserver {BLACKHOLE}\n")
+        assert query(key, "www.example.test", timeout=8).header.rcode == RCODE.SERVFAIL
+
+        host_file.write_text(f"nameserver {UPSTREAM}\n")
+        assert addresses(query(key, "www.example.test")) == ["198.51.100.80"]
+    finally:
+        daemon.close()
+        upstream.close()

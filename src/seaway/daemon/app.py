@@ -44,7 +44,6 @@ from seaway.resolver.upstreams import HostResolvConf
 log = logging.getLogger("seawayd")
 
 DEFAULT_HOST = "unix:///run/seaway.sock"
-HOST_RESOLV_CONF = Path("/etc/resolv.conf")
 EXIT_WATCH_INTERVAL = 0.05
 
 
@@ -56,6 +55,9 @@ class DaemonConfig:
     group: str = ""
     log_level: str = "info"
     dns: tuple[str, ...] = field(default=())
+    dns_search: tuple[str, ...] = field(default=())
+    dns_options: tuple[str, ...] = field(default=())
+    host_resolv_conf: Path = Path("/etc/resolv.conf")
 
     @property
     def socket_path(self) -> Path:
@@ -69,7 +71,7 @@ class DaemonConfig:
 
 CONFIG_KEYS = {
     "data-root", "exec-root", "hosts", "pidfile", "bip", "default-address-pools", "mtu", "dns",
-    "log-level", "bridge", "icc", "ip-masq", "group",
+    "log-level", "bridge", "icc", "ip-masq", "group", "dns-search", "dns-opts", "host-resolv-conf",
 }  # fmt: skip
 
 
@@ -85,6 +87,11 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     p.add_argument("--default-address-pool", action="append", default=[])
     p.add_argument("--mtu", type=int)
     p.add_argument("--dns", action="append", default=[])
+    p.add_argument("--dns-search", action="append", default=[])
+    p.add_argument("--dns-opt", action="append", default=[])
+    p.add_argument(
+        "--host-resolv-conf", type=Path, help="Seaway: the host resolv.conf to follow (default /etc/resolv.conf)"
+    )
     p.add_argument("--icc", choices=("true", "false"))
     p.add_argument("--ip-masq", choices=("true", "false"))
     p.add_argument("-G", "--group")
@@ -137,6 +144,9 @@ def parse_args(argv: list[str]) -> DaemonConfig:
         group=pick(args.group, "group", ""),
         log_level=pick(args.log_level, "log-level", "info"),
         dns=tuple(pick(args.dns, "dns", [])),
+        dns_search=tuple(pick(args.dns_search, "dns-search", [])),
+        dns_options=tuple(pick(args.dns_opt, "dns-opts", [])),
+        host_resolv_conf=Path(pick(args.host_resolv_conf, "host-resolv-conf", "/etc/resolv.conf")),
     )
 
 
@@ -183,10 +193,17 @@ async def serve(config: DaemonConfig) -> None:
     try:
         _check_socket(sock_path)
         engine = await asyncio.to_thread(Controller.start, config.engine)
-        host_resolv = HostResolvConf(HOST_RESOLV_CONF, override=config.dns)
+        host_resolv = HostResolvConf(config.host_resolv_conf, override=config.dns)
         resolver = Resolver(loop, Records(), host_resolv.servers, Stats())
         manager = ContainerManager(
-            config.engine, engine, engine.store, HOST_RESOLV_CONF, dns=config.dns, resolver=resolver
+            config.engine,
+            engine,
+            engine.store,
+            config.host_resolv_conf,
+            dns=config.dns,
+            dns_search=config.dns_search,
+            dns_options=config.dns_options,
+            resolver=resolver,
         )
         await asyncio.to_thread(manager.load)
         await asyncio.to_thread(manager.recover)

@@ -64,10 +64,14 @@ class ContainerManager:
         store: Store,
         host_resolv_conf: Path,
         dns: tuple[str, ...] = (),
+        dns_search: tuple[str, ...] = (),
+        dns_options: tuple[str, ...] = (),
         resolver: Resolver | None = None,
     ) -> None:
         self.config = config
         self._dns = dns
+        self._dns_search = dns_search
+        self._dns_options = dns_options
         self.resolver = resolver
         self.engine = engine
         self._store = store
@@ -110,35 +114,36 @@ class ContainerManager:
 
     # ------------------------------------------------------------- queries
 
+    # Reads take no lock: they run on the daemon's event loop, which must never wait for
+    # a worker thread in the middle of a start or a stop. A snapshot of the dict is enough.
+
     def list(self) -> list[Container]:
-        with self._lock:
-            return sorted(self._containers.values(), key=lambda c: c.created, reverse=True)
+        return sorted(list(self._containers.values()), key=lambda c: c.created, reverse=True)
 
     def get(self, term: str) -> Container:
         """By full ID, name (with or without ``/``) or unique ID prefix."""
-        with self._lock:
-            if term in self._containers:
-                return self._containers[term]
-            name = term.lstrip("/")
-            for ctr in self._containers.values():
-                if ctr.name == name:
-                    return ctr
-            matches = [c for i, c in self._containers.items() if term and i.startswith(term)]
-            if len(matches) == 1:
-                return matches[0]
-            if len(matches) > 1:
-                raise InvalidParameter(f"multiple IDs found with provided prefix: {term}")
-            raise NotFound(f"No such container: {term}")
+        containers = dict(self._containers)
+        if term in containers:
+            return containers[term]
+        name = term.lstrip("/")
+        for ctr in containers.values():
+            if ctr.name == name:
+                return ctr
+        matches = [c for i, c in containers.items() if term and i.startswith(term)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidParameter(f"multiple IDs found with provided prefix: {term}")
+        raise NotFound(f"No such container: {term}")
 
     def removed(self, container_id: str) -> bool:
         return container_id in self._removed
 
     def container_of_sandbox(self, sandbox_id: str) -> Container | None:
-        with self._lock:
-            for ctr in self._containers.values():
-                if ctr.sandbox_id == sandbox_id:
-                    return ctr
-            return None
+        for ctr in list(self._containers.values()):
+            if ctr.sandbox_id == sandbox_id:
+                return ctr
+        return None
 
     # ------------------------------------------------------------- create
 
@@ -275,11 +280,18 @@ class ContainerManager:
         spec = ctr.spec
         if _embedded_dns(nets):
             content = resolvconf.embedded_resolv_conf(
-                host_text, str(self._host_resolv_conf), spec.dns or self._dns, spec.dns_search, spec.dns_options
+                host_text,
+                str(self._host_resolv_conf),
+                spec.dns or self._dns,
+                spec.dns_search or self._dns_search,
+                spec.dns_options or self._dns_options,
             )
         else:
             content = resolvconf.container_resolv_conf(
-                host_text, spec.dns or self._dns, spec.dns_search, spec.dns_options
+                host_text,
+                spec.dns or self._dns,
+                spec.dns_search or self._dns_search,
+                spec.dns_options or self._dns_options,
             )
         _write_unless_edited(d / "resolv.conf", content)
 
