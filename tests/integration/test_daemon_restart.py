@@ -107,3 +107,32 @@ def test_a_socket_in_use_is_refused_before_anything_is_touched(seawayd: SeawayDa
     assert result.returncode == 1
     assert f"the API socket {seawayd.socket} is in use by another process" in result.stderr
     assert seawayd.ping()
+
+
+def test_kill_ends_a_crash_loop_and_rm_force_removes_it(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "run", "-d", "--name", "looper", "--restart", "always", "busybox", "sh", "-c", "exit 1")
+    count = lambda: json.loads(ok(seawayd, "inspect", "looper"))[0]["RestartCount"]  # noqa: E731
+    assert wait_until(lambda: count() >= 2)
+
+    seawayd.docker("kill", "looper")  # it may be between runs: Docker accepts that too
+    assert wait_until(lambda: state(seawayd, "looper")["Status"] == "exited")
+    settled = count()
+    time.sleep(1.5)
+
+    assert state(seawayd, "looper")["Status"] == "exited"
+    assert count() == settled
+    ok(seawayd, "run", "-d", "--name", "looper2", "--restart", "always", "busybox", "sh", "-c", "exit 1")
+    assert wait_until(lambda: json.loads(ok(seawayd, "inspect", "looper2"))[0]["RestartCount"] >= 1)
+    ok(seawayd, "rm", "-f", "looper2")
+    assert "looper2" not in ok(seawayd, "ps", "-a", "--format", "{{.Names}}")
+
+
+def test_wait_not_running_returns_when_a_restarting_container_exits(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "run", "-d", "--name", "flappy", "--restart", "on-failure", "busybox", "sh", "-c", "sleep 1; exit 3")
+
+    result = seawayd.docker("wait", "flappy", timeout=30)
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == "3"

@@ -232,6 +232,10 @@ async def serve(config: DaemonConfig) -> None:
         log.info("shutting down; containers keep running")
         backend.stopping.set()
         await resolver.close_all()
+        await runner.cleanup()  # no new requests
+        runner = None
+        # let operations already running in worker threads finish before the store closes
+        await loop.shutdown_default_executor()
     finally:
         if runner is not None:
             log.debug("closing the API")
@@ -259,7 +263,7 @@ async def _watch_exits(manager: ContainerManager, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             await asyncio.to_thread(manager.watch_exits)
-        except SeawayError as exc:
+        except Exception as exc:  # a long-running loop logs and goes on
             log.error("handling container exits: %s", exc)
         await asyncio.sleep(EXIT_WATCH_INTERVAL)
 

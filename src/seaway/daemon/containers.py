@@ -81,6 +81,7 @@ class ContainerManager:
         self._containers: dict[str, Container] = {}
         self._host_resolv_conf = host_resolv_conf
         self._restart_due: dict[str, float] = {}
+        self._backoff: dict[str, int] = {}  # restarts since the last run of 10 s or more
         self._removed: set[str] = set()
 
     # ------------------------------------------------------------- paths and records
@@ -216,6 +217,8 @@ class ContainerManager:
             if ctr.running:
                 return ctr
             ctr.state.stopped_by_user = False
+            ctr.state.restart_count = 0  # a start by hand gives on-failure:N its retries back
+            self._backoff.pop(ctr.id, None)
             self._restart_due.pop(ctr.id, None)
             self._start(ctr)
             return ctr
@@ -229,23 +232,26 @@ class ContainerManager:
             mode = self._sandbox_mode(nets)
             sb = self.engine.create_sandbox(ctr.name, mode=mode, hostname=ctr.spec.hostname)
             sandbox_id = sb.id
+            ctr.sandbox_id = sb.id
+            self._save(ctr)  # a crash from here on leaves a record recover() can undo
             for net in nets:
                 self.engine.connect(sb.id, net.id, ctr.networks[net.id])
-            ctr.sandbox_id = sb.id
             self._start_resolver(ctr, sb.key, nets)
             self._write_files(ctr, sb.id, nets)
             extra = rootfs.prepare(self.dir(ctr.id), image, self.images.rootfs(image), [self.config.data_root])
             self._write_bundle(ctr, image.cmd, image.env, sb.key if mode != SandboxMode.HOST else None, extra)
-            ctr.sandbox_id = sb.id
             pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty)
             self.runtime.start(ctr.id)
         except BaseException as exc:
             log.warning("start of %s failed: %s", ctr.name, exc)
             self._teardown(ctr, sandbox_id)
             ctr.state.error = str(exc)
-            ctr.state.status = "created" if ctr.state.status == "created" else "exited"
-            ctr.state.exit_code = 128 if ctr.state.status == "exited" else ctr.state.exit_code
+            if ctr.state.status != "created":
+                ctr.state.status = "exited"
+            ctr.state.exit_code = 128  # Docker's code for a container that could not start
             self._save(ctr)
+            if ctr.spec.auto_remove:
+                self._remove(ctr)
             raise
         ctr.state = replace(ctr.state, status="running", pid=pid, started_at=_now(), error="", exit_code=0)
         self._save(ctr)
@@ -383,6 +389,11 @@ class ContainerManager:
             sig = _signal_name(signal)
             if sig in ("SIGKILL", "SIGTERM", "SIGINT"):
                 ctr.state.stopped_by_user = True
+            if ctr.state.status == "restarting":  # nothing runs: it just stays down
+                self._restart_due.pop(ctr.id, None)
+                ctr.state.status = "exited"
+                self._save(ctr)
+                return ctr
             self.runtime.kill(ctr.id, sig)
             return ctr
 
@@ -444,22 +455,27 @@ class ContainerManager:
                 if due <= now:
                     del self._restart_due[container_id]
                     ctr2 = self._containers.get(container_id)
-                    if ctr2 is not None and ctr2.state.status == "restarting":
+                    if ctr2 is not None and ctr2.state.status == "restarting" and not ctr2.state.stopped_by_user:
                         self._restart_now(ctr2)
         return done
 
     def _on_exit(self, ctr: Container, code: int) -> None:
-        ctr.state = replace(ctr.state, status="exited", exit_code=code, pid=0, finished_at=_now())
+        finished = _now()
+        restart = self._should_restart(replace(ctr, state=replace(ctr.state, exit_code=code)))
+        if restart and _seconds_between(ctr.state.started_at, finished) >= 10:
+            self._backoff.pop(ctr.id, None)  # Docker: a run of 10 s resets the back-off
+        status = "restarting" if restart else "exited"
+        ctr.state = replace(ctr.state, status=status, exit_code=code, pid=0, finished_at=finished)
+        self._save(ctr)  # the exit file goes only once the code is safe in the store
         (self.config.exec_root / "exits" / ctr.id).unlink(missing_ok=True)
         self._teardown(ctr, ctr.sandbox_id)
-        log.info("container exited name=%s code=%d", ctr.name, code)
-        if self._should_restart(ctr):
-            ctr.state.status = "restarting"
-            delay = min(0.1 * (2 ** min(ctr.state.restart_count, 10)), 60.0)
-            self._restart_due[ctr.id] = time.monotonic() + delay
-            self._save(ctr)
-            return
         self._save(ctr)
+        log.info("container exited name=%s code=%d", ctr.name, code)
+        if restart:
+            attempts = self._backoff.get(ctr.id, 0)
+            self._backoff[ctr.id] = attempts + 1
+            self._restart_due[ctr.id] = time.monotonic() + min(0.1 * (2**attempts), 60.0)
+            return
         if ctr.spec.auto_remove:
             self._remove(ctr)
 
@@ -477,8 +493,10 @@ class ContainerManager:
         ctr.state.restart_count += 1
         try:
             self._start(ctr)
-        except SeawayError as exc:
+        except Exception as exc:  # one container's failure must not stop the watcher
             log.error("restart of %s failed: %s", ctr.name, exc)
+            ctr.state.status = "exited"
+            self._save(ctr)
 
     def _teardown(self, ctr: Container, sandbox_id: str) -> None:
         """Remove the process's traces, the root filesystem mount and the sandbox; tries all."""
@@ -510,6 +528,9 @@ class ContainerManager:
                     f"You cannot remove a running container {ctr.id}. Stop the container before "
                     f"attempting removal or force remove"
                 )
+            if ctr.state.status == "restarting":
+                self._restart_due.pop(ctr.id, None)
+                ctr.state.status = "exited"
             if ctr.running:
                 ctr.state.stopped_by_user = True
                 self._restart_due.pop(ctr.id, None)
@@ -548,7 +569,7 @@ class ContainerManager:
                 )
             if ctr.running and ctr.sandbox_id:
                 self.engine.connect(ctr.sandbox_id, net.id, endpoint)
-            ctr.networks[net.id] = endpoint
+            ctr.networks = {**ctr.networks, net.id: endpoint}  # readers on the loop iterate it
             self._save(ctr)
             if ctr.running and ctr.sandbox_id:
                 self._start_resolver(ctr, self.engine.sandbox(ctr.sandbox_id).key, [*current, net])
@@ -569,7 +590,7 @@ class ContainerManager:
                 raise Forbidden("container cannot be disconnected from host network or connected to host network")
             if ctr.running and ctr.sandbox_id:
                 self.engine.disconnect(ctr.sandbox_id, net.id)
-            del ctr.networks[net.id]
+            ctr.networks = {k: v for k, v in ctr.networks.items() if k != net.id}
             self._save(ctr)
             if ctr.running and ctr.sandbox_id and self.resolver is not None:
                 self.resolver.set_view(ctr.sandbox_id, self._view(ctr))
@@ -580,7 +601,7 @@ class ContainerManager:
         with self._lock:
             for ctr in self._containers.values():
                 if network_id in ctr.networks and not ctr.running:
-                    del ctr.networks[network_id]
+                    ctr.networks = {k: v for k, v in ctr.networks.items() if k != network_id}
                     self._save(ctr)
 
     # ------------------------------------------------------------- after a daemon restart
@@ -590,10 +611,16 @@ class ContainerManager:
         restart-policy containers -> started again."""
         with self._lock:
             for ctr in list(self._containers.values()):
-                if ctr.state.status not in ("running", "restarting"):
-                    continue
                 status = self.runtime.status(ctr.id)
-                if status == "running" and ctr.state.status == "running":
+                if ctr.state.status not in ("running", "restarting"):
+                    if ctr.sandbox_id or status is not None:  # a start the crash interrupted
+                        self._teardown(ctr, ctr.sandbox_id)
+                        self._save(ctr)
+                    continue
+                if status == "running":
+                    if ctr.state.status == "restarting":  # restarted just before the crash
+                        ctr.state.status = "running"
+                        self._save(ctr)
                     self._reattach_resolver(ctr)
                     continue
                 code = oci.read_exit_code(self.config.exec_root / "exits", ctr.id)
@@ -613,7 +640,24 @@ class ContainerManager:
                     ctr.state.stopped_by_user = False
                     ctr.state.status = "restarting"
                     self._restart_due[ctr.id] = time.monotonic()
+            referenced = {c.sandbox_id for c in self._containers.values() if c.sandbox_id}
+            for sb in self.engine.sandboxes():
+                if sb.id not in referenced:
+                    log.warning("removing sandbox %s that no container owns", sb.name)
+                    try:
+                        self.engine.remove_sandbox(sb.id)
+                    except SeawayError as exc:
+                        log.error("removing sandbox %s: %s", sb.name, exc)
         self.watch_exits()
+
+
+def _seconds_between(start: str, end: str) -> float:
+    try:
+        a = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        b = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return (b - a).total_seconds()
 
 
 def _is_user_network(net: Network) -> bool:

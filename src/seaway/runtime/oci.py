@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from seaway.errors import InternalError, Unsupported
 
 RUNC = "runc"
+CREATE_TIMEOUT = 60  # seconds for conmon + runc create
 CONMON = "conmon"
 
 
@@ -84,9 +87,12 @@ class Runtime:
         finally:
             os.close(write_end)
         try:
-            launcher.wait(timeout=60)
+            launcher.wait(timeout=CREATE_TIMEOUT)
             # conmon keeps the pipe open (it reports the exit there too): read one message
-            reply = _read_line(read_end)
+            reply = _read_line(read_end, CREATE_TIMEOUT)
+        except (subprocess.TimeoutExpired, TimeoutError):
+            self._abandon(container_id, paths)
+            raise InternalError(f"create container {name}: runc did not answer within {CREATE_TIMEOUT} s") from None
         finally:
             os.close(read_end)
         err = launcher.stderr.read() if launcher.stderr and reply == "" else b""
@@ -102,6 +108,14 @@ class Runtime:
             self._runc("delete", "--force", container_id, check=False)
             raise InternalError(f"create container {name}: {_runc_error(message)}")
         return pid
+
+    def _abandon(self, container_id: str, paths: Paths) -> None:
+        """A create that hung: stop its conmon (by its pidfile) and forget the container."""
+        try:
+            os.kill(int(paths.conmon_pidfile.read_text().strip()), 9)
+        except (OSError, ValueError):
+            pass
+        self._runc("delete", "--force", container_id, check=False)
 
     def start(self, container_id: str) -> None:
         self._runc("start", container_id)
@@ -147,10 +161,16 @@ def read_exit_code(exit_dir: Path, container_id: str) -> int | None:
         return None
 
 
-def _read_line(fd: int) -> str:
-    """One newline-terminated message (or what there is before EOF)."""
+def _read_line(fd: int, timeout: float) -> str:
+    """One newline-terminated message (or what there is before EOF), within ``timeout``."""
     data = b""
+    deadline = time.monotonic() + timeout
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
     while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not poller.poll(left * 1000):
+            raise TimeoutError("no answer from conmon")
         chunk = os.read(fd, 4096)
         if not chunk:
             break

@@ -150,7 +150,8 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 break
             if condition == "next-exit" and ctr.state.finished_at != exits_seen:
                 break
-            if condition == "not-running" and not ctr.running:
+            # Docker wakes not-running waiters on every exit, restarting ones included
+            if condition == "not-running" and (not ctr.running or ctr.state.finished_at != exits_seen):
                 break
             await asyncio.sleep(0.05)
         error = {"Message": ctr.state.error} if ctr.state.error else None
@@ -176,16 +177,15 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         content_type = streams.RAW if ctr.spec.tty else streams.MULTIPLEXED
         resp = web.StreamResponse(status=200, headers={"Content-Type": content_type})
         await resp.prepare(request)
-        lines = []
-        async for item in streams.follow_log(path, 0, lambda: True):
-            lines.append(item)
+        # one cursor: the backlog up to the last whole line, then (with follow) what comes
+        cursor = streams.LogCursor(path)
+        lines = [item async for item in cursor.follow(lambda: True)]
         if count is not None and count >= 0:
             lines = lines[len(lines) - count :] if count else []
         for stream, data, ts in lines:
             await _emit(resp, ctr, want, stream, data, ts, timestamps)
         if follow and ctr.running:
-            follow_until = lambda: not ctr.running or gone(request)  # noqa: E731
-            async for stream, data, ts in streams.follow_log(path, streams.size_of(path), follow_until):
+            async for stream, data, ts in cursor.follow(lambda: not ctr.running or gone(request)):
                 await _emit(resp, ctr, want, stream, data, ts, timestamps)
         await resp.write_eof()
         return resp

@@ -119,6 +119,10 @@ async def _finish(
             pump(proc.stdout, streams.STDOUT, ex.attach_stdout),
             pump(proc.stderr, streams.STDERR, ex.attach_stderr),
         )
+    except BaseException:  # the client went away (or the daemon stops): end the process too
+        if proc.returncode is None:
+            proc.kill()
+        raise
     finally:
         ex.exit_code = await proc.wait()
         ex.running = False

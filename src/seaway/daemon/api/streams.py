@@ -86,31 +86,41 @@ async def stream_response(request: web.Request, content_type: str) -> web.Stream
     return resp
 
 
-async def follow_log(
-    path: Path, start: int, done: Callable[[], bool], poll: float = 0.05
-) -> AsyncIterator[tuple[int, bytes, str]]:
+class LogCursor:
+    """A reading position in a k8s-file log that never loses a byte between reads: a
+    partial last line is kept for the next read."""
+
+    def __init__(self, path: Path, offset: int = 0) -> None:
+        self.path = path
+        self.offset = offset
+        self._pending = b""
+
+    async def follow(self, done: Callable[[], bool], poll: float = 0.05) -> AsyncIterator[tuple[int, bytes, str]]:
+        """Lines appended from the current position, until ``done()`` and drained."""
+        while True:
+            finished = done()  # checked before reading, so nothing written before the end is lost
+            try:
+                with self.path.open("rb") as fh:
+                    fh.seek(self.offset)
+                    chunk = fh.read()
+            except FileNotFoundError:
+                chunk = b""
+            self.offset += len(chunk)
+            self._pending += chunk
+            *lines, self._pending = self._pending.split(b"\n")
+            for line in lines:
+                parsed = parse_line(line + b"\n")
+                if parsed is not None:
+                    yield parsed
+            if finished and not chunk:
+                return
+            if not chunk:
+                await asyncio.sleep(poll)
+
+
+def follow_log(path: Path, start: int, done: Callable[[], bool]) -> AsyncIterator[tuple[int, bytes, str]]:
     """Lines appended to ``path`` from byte ``start``, until ``done()`` and drained."""
-    offset = start
-    pending = b""
-    while True:
-        finished = done()  # read after checking, so nothing written before exit is lost
-        try:
-            with path.open("rb") as fh:
-                fh.seek(offset)
-                chunk = fh.read()
-        except FileNotFoundError:
-            chunk = b""
-        offset += len(chunk)
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            parsed = parse_line(line + b"\n")
-            if parsed is not None:
-                yield parsed
-        if finished and not chunk:
-            return
-        if not chunk:
-            await asyncio.sleep(poll)
+    return LogCursor(path, start).follow(done)
 
 
 def size_of(path: Path) -> int:
