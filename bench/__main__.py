@@ -20,6 +20,7 @@ from bench import core, daemon, dns, machine
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
+    parser.add_argument("--compare", choices=("dockerd",), help="run the daemon suite against Debian's dockerd too")
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-<suite>[-quick].json)")
     parser.add_argument(
         "--suite", choices=("core", "daemon", "dns", "all"), default="all", help="which benchmarks to run"
@@ -36,10 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.suite in ("core", "all"):
         results["benchmarks"].update(core.run_all(quick=args.quick, log=log))
     if args.suite in ("daemon", "all"):
-        results["benchmarks"]["daemon"] = daemon.run(quick=args.quick, log=log)
+        results["benchmarks"]["daemon"] = daemon.run(quick=args.quick, log=log, compare=args.compare == "dockerd")
     if args.suite in ("dns", "all"):
         results["benchmarks"]["dns"] = dns.run(quick=args.quick, log=log)
-    suffix = "-quick" if args.quick else ""
+    suffix = ("-quick" if args.quick else "") + ("-vs-dockerd" if args.compare else "")
     out = args.out or Path(__file__).parent / "results" / f"{started:%Y-%m-%d}-{args.suite}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -1,6 +1,11 @@
-"""seawayd figures through the real docker CLI: ``docker run -d`` with no network and
-with one user-defined bridge, and ``docker network connect``, as the number of running
-containers grows; the daemon's RSS idle and loaded; the processes it runs."""
+"""Daemon figures through the real docker CLI: ``docker run -d`` with no network and with
+one user-defined bridge, ``docker network connect`` and ``docker network create``, as the
+number of running containers grows; resident memory; the processes each daemon runs.
+
+With ``compare=True`` the same workload runs against Debian's dockerd (20.10) in a
+second fake host, in the same run, sample by sample alternating between the daemons,
+and the result carries Seaway/Docker ratios of the medians.
+"""
 
 from __future__ import annotations
 
@@ -8,91 +13,150 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bench.stats import summarize
 from seaway.lab.fakehost import FakeHost
 from seaway.testing.daemon import SeawayDaemon
+from seaway.testing.dockerd import DockerDaemon
 from seaway.testing.images import busybox_rootfs_tar
 
 Log = Callable[[str], None]
 WINDOW = 10
+FIGURES = ("run_none", "run_bridge", "connect", "network_create")
 
 
-def _rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+class Daemon(Protocol):
+    proc: subprocess.Popen[bytes] | None
+
+    def docker(self, *args: str, check: bool = False, timeout: float = 60) -> subprocess.CompletedProcess[str]: ...
+
+    def close(self) -> None: ...
 
 
-def _processes(names: tuple[str, ...], marker: str) -> dict[str, int]:
-    """Processes of this daemon (their command line names its private directories)."""
-    lines = subprocess.run(["ps", "-eo", "comm=,args="], capture_output=True, text=True, check=True).stdout
-    rows = [line.split(None, 1) for line in lines.splitlines() if marker in line]
-    return {n: sum(1 for row in rows if row[0] == n) for n in names}
+@dataclass
+class Side:
+    name: str
+    host: FakeHost
+    daemon: Daemon
+    processes: tuple[str, ...]  # what to count and weigh (comm names)
+    running: int = 0
+    samples: dict[str, dict[int, list[int]]] = field(default_factory=lambda: {f: {} for f in FIGURES})
+
+    def timed(self, *args: str) -> int:
+        t0 = time.perf_counter_ns()
+        result = self.daemon.docker(*args)
+        elapsed = time.perf_counter_ns() - t0
+        if result.returncode != 0:
+            raise RuntimeError(f"{self.name}: docker {' '.join(args)}: {result.stderr}")
+        return elapsed
 
 
-def _timed(daemon: SeawayDaemon, *args: str) -> int:
-    t0 = time.perf_counter_ns()
-    result = daemon.docker(*args)
-    elapsed = time.perf_counter_ns() - t0
-    if result.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)}: {result.stderr}")
-    return elapsed
+def _processes(names: tuple[str, ...], marker: str) -> dict[str, dict[str, int]]:
+    """Count and resident memory (KiB) of this daemon's processes, by command name
+    (their command lines name the fake host's private directories)."""
+    out = subprocess.run(["ps", "-eo", "comm=,rss=,args="], capture_output=True, text=True, check=True).stdout
+    found: dict[str, dict[str, int]] = {n: {"count": 0, "rss_kib": 0} for n in names}
+    for line in out.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[0] in found and marker in parts[2]:
+            found[parts[0]]["count"] += 1
+            found[parts[0]]["rss_kib"] += int(parts[1])
+    return found
 
 
-def run(quick: bool, log: Log) -> dict[str, Any]:
+def _prepare(side: Side, tar: Path) -> None:
+    side.daemon.docker("import", str(tar), "busybox", check=True)
+    side.daemon.docker("network", "create", "--subnet", "10.0.0.0/16", "bench", check=True)
+    side.daemon.docker("network", "create", "--subnet", "10.1.0.0/16", "extra", check=True)
+
+
+def _fill(side: Side, target: int) -> None:
+    while side.running < target:
+        side.daemon.docker("run", "-d", "--network", "bench", "busybox", "sleep", "3600", check=True)
+        side.running += 1
+
+
+def _sample(side: Side, point: int, j: int) -> None:
+    s = side.samples
+    s["run_none"].setdefault(point, []).append(side.timed("run", "-d", "--network", "none", "busybox", "sleep", "3600"))
+    name = f"b{point}x{j}"
+    s["run_bridge"].setdefault(point, []).append(
+        side.timed("run", "-d", "--name", name, "--network", "bench", "busybox", "sleep", "3600")
+    )
+    s["connect"].setdefault(point, []).append(side.timed("network", "connect", "extra", name))
+    s["network_create"].setdefault(point, []).append(side.timed("network", "create", f"n{point}x{j}"))
+    side.daemon.docker("network", "rm", f"n{point}x{j}", check=True)
+    side.running += 2
+
+
+def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
     points = [1, 10] if quick else [1, 50, 200]
-    host = FakeHost()
-    daemon = SeawayDaemon(host)
+    sides: list[Side] = []
     try:
-        daemon.start()
-        rss_idle = _rss_kib(daemon.proc.pid)  # type: ignore[union-attr]
+        host = FakeHost()
+        seaway = SeawayDaemon(host, "--log-level", "warn")
+        sides.append(Side("seaway", host, seaway, ("seawayd", "conmon", "docker-proxy")))
+        seaway.start()
+        if compare:
+            if not DockerDaemon.available():
+                raise RuntimeError("--compare dockerd needs Debian's docker.io (dockerd)")
+            dhost = FakeHost()
+            dockerd = DockerDaemon(dhost)
+            sides.append(Side("dockerd", dhost, dockerd, ("dockerd", "containerd", "containerd-shim", "docker-proxy")))
+            dockerd.start()
+        idle = {side.name: _processes(side.processes, str(side.host.root)) for side in sides}
         with tempfile.TemporaryDirectory() as tmp:
             tar = busybox_rootfs_tar(Path(tmp) / "busybox.tar")
-            daemon.docker("import", str(tar), "busybox", check=True)
-        daemon.docker("network", "create", "--subnet", "10.0.0.0/16", "bench", check=True)
-        daemon.docker("network", "create", "--subnet", "10.1.0.0/16", "extra", check=True)
-        running = 0
-        figures: dict[str, dict[str, Any]] = {"run_none": {}, "run_bridge": {}, "connect": {}}
+            for side in sides:
+                _prepare(side, tar)
         for point in points:
-            while running < point - 1:
-                daemon.docker("run", "-d", "--network", "bench", "busybox", "sleep", "3600", check=True)
-                running += 1
-            none, bridge, connect = [], [], []
-            for _ in range(WINDOW):
-                none.append(_timed(daemon, "run", "-d", "--network", "none", "busybox", "sleep", "3600"))
-                name = f"b{running}"
-                bridge.append(
-                    _timed(daemon, "run", "-d", "--name", name, "--network", "bench", "busybox", "sleep", "3600")
-                )
-                connect.append(_timed(daemon, "network", "connect", "extra", name))
-                running += 2
-            figures["run_none"][str(point)] = summarize(none)
-            figures["run_bridge"][str(point)] = summarize(bridge)
-            figures["connect"][str(point)] = summarize(connect)
-            log(f"daemon: {running} containers running")
-        rss_loaded = _rss_kib(daemon.proc.pid)  # type: ignore[union-attr]
-        processes = _processes(("seawayd", "conmon", "docker-proxy"), str(host.root))
-        networks = len(daemon.docker("network", "ls", "-q").stdout.split())
-        return {
-            **figures,
-            "rss_kib": {"idle": rss_idle, f"with_{running}_containers": rss_loaded},
-            "processes": {**processes, "containers_running": running, "networks": networks},
-        }
+            for side in sides:
+                _fill(side, point - 1)
+            for j in range(WINDOW):
+                for side in sides:  # alternating, so machine noise hits both alike
+                    _sample(side, point, j)
+            log(f"daemon: {point} point done ({', '.join(f'{s.name} {s.running}' for s in sides)} running)")
+        loaded = {side.name: _processes(side.processes, str(side.host.root)) for side in sides}
+        return _results(sides, idle, loaded)
     finally:
-        daemon.close()
-        host.close()
+        for side in sides:
+            side.daemon.close()
+            side.host.close()
+
+
+def _results(sides: list[Side], idle: dict[str, Any], loaded: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for side in sides:
+        figures = {f: {str(p): summarize(v) for p, v in side.samples[f].items()} for f in FIGURES}
+        out[side.name] = {
+            **figures,
+            "processes_idle": idle[side.name],
+            "processes_loaded": loaded[side.name],
+            "containers_running": side.running,
+        }
+    if len(sides) == 2:
+        a, b = out[sides[0].name], out[sides[1].name]
+        out["ratio_seaway_to_dockerd_p50"] = {
+            f: {p: round(a[f][p]["p50_ms"] / b[f][p]["p50_ms"], 3) for p in a[f]} for f in FIGURES
+        }
+    return out
 
 
 def summary(results: dict[str, Any]) -> list[str]:
     lines = []
-    for figure in ("run_none", "run_bridge", "connect"):
-        for point, s in results[figure].items():
-            lines.append(f"{figure:>10} at {point:>4} running: p50 {s['p50_ms']:7.1f} ms  p99 {s['p99_ms']:7.1f} ms")
-    lines.append(f"seawayd RSS (KiB): {results['rss_kib']}")
-    lines.append(f"processes: {results['processes']}")
+    for name in ("seaway", "dockerd"):
+        if name not in results:
+            continue
+        r = results[name]
+        for figure in FIGURES:
+            for point, s in r[figure].items():
+                lines.append(
+                    f"{name:>7} {figure:>14} at {point:>4} running: p50 {s['p50_ms']:7.1f} ms  p99 {s['p99_ms']:7.1f} ms"
+                )
+        lines.append(f"{name:>7} processes with {r['containers_running']} containers: {r['processes_loaded']}")
+    if "ratio_seaway_to_dockerd_p50" in results:
+        lines.append(f"Seaway/Docker p50 ratios: {results['ratio_seaway_to_dockerd_p50']}")
     return lines
