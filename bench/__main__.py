@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import core, daemon, dns, machine
+from bench import core, daemon, dns, machine, throughput
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", choices=("dockerd",), help="run the daemon suite against Debian's dockerd too")
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-<suite>[-quick].json)")
     parser.add_argument(
-        "--suite", choices=("core", "daemon", "dns", "all"), default="all", help="which benchmarks to run"
+        "--suite", choices=("core", "daemon", "dns", "throughput", "all"), default="all", help="which benchmarks to run"
     )
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         results["benchmarks"]["daemon"] = daemon.run(quick=args.quick, log=log, compare=args.compare == "dockerd")
     if args.suite in ("dns", "all"):
         results["benchmarks"]["dns"] = dns.run(quick=args.quick, log=log)
+    if args.suite in ("throughput", "all"):
+        results["benchmarks"]["throughput"] = throughput.run(quick=args.quick, log=log)
     suffix = ("-quick" if args.quick else "") + ("-vs-dockerd" if args.compare else "")
     out = args.out or Path(__file__).parent / "results" / f"{started:%Y-%m-%d}-{args.suite}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += daemon.summary(results["benchmarks"]["daemon"])
     if "dns" in results["benchmarks"]:
         lines += dns.summary(results["benchmarks"]["dns"])
+    if "throughput" in results["benchmarks"]:
+        lines += throughput.summary(results["benchmarks"]["throughput"])
     print("\n".join(lines))
     return 0
 

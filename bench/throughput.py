@@ -1,0 +1,91 @@
+"""TCP throughput and latency between two containers on one Seaway bridge, against two
+namespaces wired by hand with one veth pair (the floor: no bridge, no firewall).
+
+iperf3 (Debian) for throughput, ping for round-trip latency; each in its own fake host.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+from seaway.daemon.config import EngineConfig
+from seaway.daemon.controller import Controller
+from seaway.lab.fakehost import FakeHost, in_ns, sh
+from seaway.model.network import NetworkSpec
+
+Log = Callable[[str], None]
+
+
+def _measure(server_ns: str, client_ns: str, server_ip: str, seconds: int) -> dict[str, Any]:
+    server = subprocess.Popen(["nsenter", f"--net={server_ns}", "iperf3", "-s", "-1", "-B", server_ip],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        time.sleep(0.3)
+        out = in_ns(client_ns, "iperf3", "-c", server_ip, "-t", str(seconds), "-J", timeout=seconds + 30).stdout
+        gbps = json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
+    finally:
+        server.kill()
+        server.wait()
+    ping = in_ns(client_ns, "ping", "-c", "20", "-i", "0.05", "-q", server_ip, timeout=30).stdout
+    match = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)/", ping)
+    rtt = (
+        {"min_ms": float(match.group(1)), "avg_ms": float(match.group(2)), "max_ms": float(match.group(3))}
+        if match
+        else {}
+    )
+    return {"tcp_gbps": round(gbps, 2), "rtt": rtt}
+
+
+def run(quick: bool, log: Log) -> dict[str, Any]:
+    if shutil.which("iperf3") is None:
+        return {"skipped": "iperf3 is not installed (Debian package iperf3)"}
+    seconds = 1 if quick else 5
+    results: dict[str, Any] = {}
+    host = FakeHost()
+    try:
+        with host.entered():
+            engine = Controller.start(EngineConfig(data_root=host.data_root, exec_root=host.exec_root))
+            engine.create_network(NetworkSpec(name="tp"))
+            a, b = engine.create_sandbox("a"), engine.create_sandbox("b")
+            engine.connect(a.id, "tp")
+            ep_b = engine.connect(b.id, "tp")
+            results["seaway_bridge"] = _measure(b.key, a.key, str(ep_b.ipv4), seconds)
+            engine.close()
+        log(f"throughput seaway bridge: {results['seaway_bridge']}")
+        # the floor: two namespaces and one veth, nothing else
+        left, right = f"{host.prefix}-l", f"{host.prefix}-r"
+        sh("ip", "netns", "add", left)
+        sh("ip", "netns", "add", right)
+        try:
+            sh("ip", "-n", left, "link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", right)
+            for ns, dev, addr in ((left, "v0", "192.0.2.1/24"), (right, "v1", "192.0.2.2/24")):
+                sh("ip", "-n", ns, "addr", "add", addr, "dev", dev)
+                sh("ip", "-n", ns, "link", "set", dev, "up")
+                sh("ip", "-n", ns, "link", "set", "lo", "up")
+            results["plain_veth"] = _measure(f"/run/netns/{right}", f"/run/netns/{left}", "192.0.2.2", seconds)
+        finally:
+            sh("ip", "netns", "del", left, check=False)
+            sh("ip", "netns", "del", right, check=False)
+        log(f"throughput plain veth: {results['plain_veth']}")
+    finally:
+        host.close()
+    results["ratio_seaway_to_plain_gbps"] = round(
+        results["seaway_bridge"]["tcp_gbps"] / results["plain_veth"]["tcp_gbps"], 3
+    )
+    return results
+
+
+def summary(results: dict[str, Any]) -> list[str]:
+    if "skipped" in results:
+        return [f"throughput: skipped: {results['skipped']}"]
+    return [
+        f"throughput {name}: {r['tcp_gbps']} Gbit/s, rtt avg {r['rtt'].get('avg_ms')} ms"
+        for name, r in results.items()
+        if isinstance(r, dict)
+    ] + [f"throughput Seaway bridge / plain veth: {results['ratio_seaway_to_plain_gbps']}"]
