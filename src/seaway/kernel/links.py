@@ -21,6 +21,7 @@ import socket
 from pyroute2 import IPRoute
 
 from seaway.errors import InvalidParameter, KernelError
+from seaway.kernel import sysctl
 from seaway.kernel.errors import is_exists, is_missing, translating
 
 IFNAMSIZ = 15
@@ -171,6 +172,9 @@ def create_veth(
     index = index_here(host_name)
     if index is None:
         raise KernelError("create veth", host_name, None, "the new link vanished")
+    # a bridge port needs no IPv6 of its own: without this, every new port sends its
+    # link-local DAD and MLD packets, which the bridge floods to every other port
+    sysctl.write(f"net/ipv6/conf/{host_name}/disable_ipv6", "1")
     with translating("set up veth", host_name):
         ipr.link("set", index=index, state="up", ifalias=alias)
 
