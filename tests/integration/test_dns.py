@@ -269,3 +269,26 @@ def test_a_changed_host_resolv_conf_is_followed_without_restarting(fake_host: Fa
     finally:
         daemon.close()
         upstream.close()
+
+
+def test_with_an_ndots_option_single_label_unknown_names_are_not_forwarded(
+    fake_host: FakeHost, busybox_tar: Path
+) -> None:
+    upstream = OutsideDns(fake_host, {"www.example.test": "198.51.100.80"})
+    daemon = SeawayDaemon(fake_host, "--dns", UPSTREAM, "--dns-opt", "ndots:2")
+    try:
+        daemon.start()
+        assert daemon.docker("import", str(busybox_tar), "busybox").returncode == 0
+        daemon.docker("network", "create", "front")
+        run(daemon, "--name", "c", "--network", "front", "busybox", "sleep", "300")
+        key = key_of(daemon, "c")
+        before = upstream.queries
+
+        single = query(key, "intranet")
+
+        assert (single.header.rcode, single.rr) == (RCODE.NOERROR, [])
+        assert upstream.queries == before
+        assert addresses(query(key, "www.example.test")) == ["198.51.100.80"]  # dotted names still go out
+    finally:
+        daemon.close()
+        upstream.close()

@@ -334,7 +334,15 @@ class ContainerManager:
         nets = [self.engine.network(n) for n in ctr.networks]
         named = [n.id for n in nets if _is_user_network(n)]
         may_forward = any(not n.internal for n in nets if n.driver == "bridge")
-        return View(named, may_forward, tuple(ctr.spec.dns or self._dns))
+        options = ctr.spec.dns_options or self._dns_options or tuple(resolvconf.parse(self._host_text())[2])
+        keep = any(o.startswith("ndots:") for o in options)
+        return View(named, may_forward, tuple(ctr.spec.dns or self._dns), keep_single_labels=keep)
+
+    def _host_text(self) -> str:
+        try:
+            return self._host_resolv_conf.read_text()
+        except OSError:
+            return ""
 
     def _start_resolver(self, ctr: Container, key: str, nets: list[Network]) -> None:
         """Docker starts the resolver when the first endpoint that needs it joins."""

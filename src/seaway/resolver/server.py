@@ -47,6 +47,9 @@ class View:
     networks: list[str]
     may_forward: bool
     upstreams: tuple[str, ...] = ()
+    #: an ndots option came from the host or --dns-opt (so Seaway added no ndots:0): a
+    #: single-label A/AAAA name that is not ours gets an empty NOERROR, not forwarded
+    keep_single_labels: bool = False
 
 
 @dataclass
@@ -145,7 +148,7 @@ class Resolver:
         if question is None or question.qtype not in ("A", "AAAA"):
             return None
         result = self.records.lookup(view.networks, question.name, question.qtype)
-        if result.outcome is Outcome.FORWARD:
+        if result.outcome is Outcome.FORWARD and not (view.keep_single_labels and "." not in question.name):
             return None
         addresses = list(result.addresses)
         random.shuffle(addresses)
@@ -174,6 +177,9 @@ class Resolver:
         q = request.q
         qname, qtype = str(q.qname), QTYPE.get(q.qtype)
         result = self.records.lookup(view.networks, qname, str(qtype))
+        single = "." not in qname.rstrip(".") and str(qtype) in ("A", "AAAA")
+        if result.outcome is Outcome.FORWARD and view.keep_single_labels and single:
+            return request.reply().pack()  # type: ignore[no-any-return]
         if result.outcome is Outcome.FORWARD:
             if not view.may_forward:  # attached only to internal networks: no way out
                 return _rcode(request, RCODE.SERVFAIL)
