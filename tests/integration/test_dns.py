@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,11 @@ UPSTREAM = "198.51.100.1"  # the outside world's DNS server
 BLACKHOLE = "198.51.100.99"  # routed to the outside world, where nobody answers
 
 
-@pytest.fixture
-def dns_world(fake_host: FakeHost, busybox_tar: Path) -> Iterator[tuple[SeawayDaemon, OutsideDns]]:
-    upstream = OutsideDns(fake_host, {"www.example.test": "198.51.100.80"})
-    daemon = SeawayDaemon(fake_host, "--dns", UPSTREAM)
+@contextmanager
+def dns_daemon(host: FakeHost, busybox_tar: Path, *flags: str) -> Iterator[tuple[SeawayDaemon, OutsideDns]]:
+    """A seawayd with busybox imported, and a DNS server in the outside world."""
+    upstream = OutsideDns(host, {"www.example.test": "198.51.100.80"})
+    daemon = SeawayDaemon(host, *flags)
     try:
         daemon.start()
         assert daemon.docker("import", str(busybox_tar), "busybox").returncode == 0
@@ -31,6 +33,12 @@ def dns_world(fake_host: FakeHost, busybox_tar: Path) -> Iterator[tuple[SeawayDa
     finally:
         daemon.close()
         upstream.close()
+
+
+@pytest.fixture
+def dns_world(fake_host: FakeHost, busybox_tar: Path) -> Iterator[tuple[SeawayDaemon, OutsideDns]]:
+    with dns_daemon(fake_host, busybox_tar, "--dns", UPSTREAM) as world:
+        yield world
 
 
 def run(daemon: SeawayDaemon, *args: str) -> str:
@@ -249,11 +257,10 @@ def test_seaway_dns_stats_shows_the_counters(dns_world: tuple[SeawayDaemon, Outs
 def test_a_changed_host_resolv_conf_is_followed_without_restarting(fake_host: FakeHost, busybox_tar: Path) -> None:
     host_file = fake_host.root / "host-resolv.conf"
     host_file.write_text(f"nameserver {UPSTREAM}\nsearch corp.test\n")
-    upstream = OutsideDns(fake_host, {"www.example.test": "198.51.100.80"})
-    daemon = SeawayDaemon(fake_host, "--host-resolv-conf", str(host_file), "--dns-opt", "ndots:1")
-    try:
-        daemon.start()
-        assert daemon.docker("import", str(busybox_tar), "busybox").returncode == 0
+    with dns_daemon(fake_host, busybox_tar, "--host-resolv-conf", str(host_file), "--dns-opt", "ndots:1") as (
+        daemon,
+        _,
+    ):
         daemon.docker("network", "create", "front")
         run(daemon, "--name", "c", "--network", "front", "busybox", "sleep", "300")
         key = key_of(daemon, "c")
@@ -266,19 +273,12 @@ def test_a_changed_host_resolv_conf_is_followed_without_restarting(fake_host: Fa
 
         host_file.write_text(f"nameserver {UPSTREAM}\n")
         assert addresses(query(key, "www.example.test")) == ["198.51.100.80"]
-    finally:
-        daemon.close()
-        upstream.close()
 
 
 def test_with_an_ndots_option_single_label_unknown_names_are_not_forwarded(
     fake_host: FakeHost, busybox_tar: Path
 ) -> None:
-    upstream = OutsideDns(fake_host, {"www.example.test": "198.51.100.80"})
-    daemon = SeawayDaemon(fake_host, "--dns", UPSTREAM, "--dns-opt", "ndots:2")
-    try:
-        daemon.start()
-        assert daemon.docker("import", str(busybox_tar), "busybox").returncode == 0
+    with dns_daemon(fake_host, busybox_tar, "--dns", UPSTREAM, "--dns-opt", "ndots:2") as (daemon, upstream):
         daemon.docker("network", "create", "front")
         run(daemon, "--name", "c", "--network", "front", "busybox", "sleep", "300")
         key = key_of(daemon, "c")
@@ -289,6 +289,3 @@ def test_with_an_ndots_option_single_label_unknown_names_are_not_forwarded(
         assert (single.header.rcode, single.rr) == (RCODE.NOERROR, [])
         assert upstream.queries == before
         assert addresses(query(key, "www.example.test")) == ["198.51.100.80"]  # dotted names still go out
-    finally:
-        daemon.close()
-        upstream.close()

@@ -83,6 +83,8 @@ class ContainerManager:
         self._restart_due: dict[str, float] = {}
         self._backoff: dict[str, int] = {}  # restarts since the last run of 10 s or more
         self._removed: set[str] = set()
+        #: sandbox ID -> container ID, so finding a sandbox's container never scans them all
+        self._owners: dict[str, str] = {}
 
     # ------------------------------------------------------------- paths and records
 
@@ -112,6 +114,8 @@ class ContainerManager:
             for doc in self._store.containers():
                 ctr = _from_doc(doc)
                 self._containers[ctr.id] = ctr
+                if ctr.sandbox_id:
+                    self._owners[ctr.sandbox_id] = ctr.id
 
     # ------------------------------------------------------------- queries
 
@@ -141,10 +145,8 @@ class ContainerManager:
         return container_id in self._removed
 
     def container_of_sandbox(self, sandbox_id: str) -> Container | None:
-        for ctr in list(self._containers.values()):
-            if ctr.sandbox_id == sandbox_id:
-                return ctr
-        return None
+        container_id = self._owners.get(sandbox_id)
+        return None if container_id is None else self._containers.get(container_id)
 
     # ------------------------------------------------------------- create
 
@@ -233,6 +235,7 @@ class ContainerManager:
             sb = self.engine.create_sandbox(ctr.name, mode=mode, hostname=ctr.spec.hostname)
             sandbox_id = sb.id
             ctr.sandbox_id = sb.id
+            self._owners[sb.id] = ctr.id
             self._save(ctr)  # a crash from here on leaves a record recover() can undo
             for net in nets:
                 self.engine.connect(sb.id, net.id, ctr.networks[net.id])
@@ -368,7 +371,6 @@ class ContainerManager:
         """Rebuild the resolver's index of these networks from their endpoints."""
         if self.resolver is None:
             return
-        by_sandbox = {c.sandbox_id: c for c in self._containers.values() if c.sandbox_id}
         for network_id in network_ids:
             try:
                 net = self.engine.network(network_id)
@@ -379,7 +381,7 @@ class ContainerManager:
                 continue
             members = []
             for ep in self.engine.endpoints_of_network(net.id):
-                ctr = by_sandbox.get(ep.sandbox_id)
+                ctr = self.container_of_sandbox(ep.sandbox_id)
                 if ctr is None:
                     continue
                 aliases = ctr.networks.get(net.id, EndpointSpec()).aliases
@@ -523,6 +525,7 @@ class ContainerManager:
                 self.engine.remove_sandbox(sandbox_id)
             except SeawayError as exc:
                 log.error("teardown of %s: %s", ctr.name, exc)
+        self._owners.pop(sandbox_id, None)
         ctr.sandbox_id = ""
         self._refresh_records(list(ctr.networks))
 
