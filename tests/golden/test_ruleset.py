@@ -18,6 +18,7 @@ import pytest
 from seaway.firewall import naming as n
 from seaway.firewall import ruleset
 from seaway.firewall.ruleset import NetworkRules
+from seaway.model.ports import PortMapping
 from seaway.testing.golden import assert_golden
 
 Commands = list[dict[str, Any]]
@@ -36,6 +37,18 @@ def bridge_net(
 PLAIN = bridge_net()
 DUAL = bridge_net(subnets=("172.18.0.0/16", "fd12:3456:789a:1::/64"))
 PORT = "veth3a9f21c"
+
+
+def mapping(proto: str, cport: int, host_ip: str, hport: int, cip: str = "172.18.0.2") -> PortMapping:
+    return PortMapping(proto, cport, ipaddress.ip_address(host_ip), hport, ipaddress.ip_address(cip))
+
+
+PUBLISHED = [
+    mapping("tcp", 80, "0.0.0.0", 8080),
+    mapping("tcp", 80, "::", 8080, "fd12:3456:789a:1::2"),
+    mapping("udp", 53, "127.0.0.1", 53),
+    *(mapping("tcp", p, "0.0.0.0", p) for p in range(20000, 20010)),
+]
 
 SCENARIOS: list[tuple[str, Callable[[], Commands]]] = [
     ("full,empty.json", lambda: ruleset.full([], [])),
@@ -64,6 +77,9 @@ SCENARIOS: list[tuple[str, Callable[[], Commands]]] = [
     ("remove_network,bridge,dual-stack.json", lambda: ruleset.remove_network(DUAL)),
     ("add_icc_off_port.json", lambda: ruleset.add_icc_off_port(PORT)),
     ("remove_icc_off_port.json", lambda: ruleset.remove_icc_off_port(PORT)),
+    ("full,bridge,dual-stack,published.json", lambda: ruleset.full([DUAL], [], PUBLISHED)),
+    ("publish.json", lambda: ruleset.publish(PUBLISHED)),
+    ("unpublish.json", lambda: ruleset.unpublish(PUBLISHED)),
 ]
 
 
@@ -95,6 +111,35 @@ def test_rule_count_is_the_same_for_one_and_for_300_networks() -> None:
     lots = ruleset.full(many(300), [f"veth{i:07x}" for i in range(300)])
     assert len(rules(one)) == len(rules(lots)) == len(rules(ruleset.full([], [])))
     assert rules(one) == rules(lots)
+
+
+def test_a_10000_port_range_is_one_element_and_rules_do_not_grow_with_ports() -> None:
+    ports = [mapping("tcp", p, "0.0.0.0", p) for p in range(20000, 30000)]
+    cmds = ruleset.publish(ports)
+    assert cmds == [
+        {
+            "add": {
+                "element": {
+                    "family": "inet",
+                    "table": "seaway",
+                    "name": n.MAP_PORTS4,
+                    "elem": [
+                        [
+                            {"concat": [{"prefix": {"addr": "0.0.0.0", "len": 0}}, "tcp", {"range": [20000, 29999]}]},
+                            "172.18.0.2",
+                        ]
+                    ],
+                }
+            }
+        }
+    ]
+    assert rules(ruleset.full([PLAIN], [], ports)) == rules(ruleset.full([PLAIN], []))
+
+
+def test_ports_mapped_to_other_numbers_are_one_element_each_in_both_maps() -> None:
+    ports = [mapping("tcp", 80 + i, "0.0.0.0", 9000 + i) for i in range(3)]
+    names = {c["add"]["element"]["name"]: len(c["add"]["element"]["elem"]) for c in ruleset.publish(ports)}
+    assert names == {n.MAP_PORTS4: 3, n.MAP_NEW_PORTS4: 3}
 
 
 def test_300_networks_become_300_bridge_set_elements() -> None:

@@ -38,6 +38,7 @@ from seaway.model.container import Container, ContainerSpec, ContainerState, Res
 from seaway.model.endpoint import EndpointSpec, SandboxMode
 from seaway.model.ids import new_id
 from seaway.model.network import Network
+from seaway.model.ports import PortRequest
 from seaway.resolver.server import Resolver, View
 from seaway.runtime import oci, rootfs
 from seaway.runtime import spec as ocispec
@@ -239,6 +240,8 @@ class ContainerManager:
             self._save(ctr)  # a crash from here on leaves a record recover() can undo
             for net in nets:
                 self.engine.connect(sb.id, net.id, ctr.networks[net.id])
+            if ctr.spec.ports and mode == SandboxMode.PRIVATE:
+                self.engine.publish(sb.id, ctr.spec.ports)
             self._start_resolver(ctr, sb.key, nets)
             self._write_files(ctr, sb.id, nets)
             extra = rootfs.prepare(self.dir(ctr.id), image, self.images.rootfs(image), [self.config.data_root])
@@ -729,6 +732,7 @@ def _from_doc(doc: dict[str, Any]) -> Container:
     spec_doc["endpoints"] = {k: _endpoint(v) for k, v in spec_doc["endpoints"].items()}
     for key in ("cmd", "entrypoint", "env", "dns", "dns_search", "dns_options", "extra_hosts", "exposed_ports"):
         spec_doc[key] = tuple(spec_doc[key])
+    spec_doc["ports"] = tuple(PortRequest(**r) for r in spec_doc.get("ports", ()))
     return Container(
         id=doc["id"],
         name=doc["name"],

@@ -40,7 +40,8 @@ from seaway.errors import (
 from seaway.firewall import ruleset
 from seaway.ipam import pools
 from seaway.ipam.allocator import AddressAllocator, first_free
-from seaway.kernel import addresses, links, netns, nft, sandbox, sysctl
+from seaway.ipam.hostports import DEFAULT_EPHEMERAL, HostPorts, already_allocated
+from seaway.kernel import addresses, links, netns, nft, portholds, sandbox, sysctl
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox, SandboxMode
 from seaway.model.gateway import pick_default_routes
@@ -54,6 +55,7 @@ from seaway.model.network import (
     NetworkSpec,
     Subnet,
 )
+from seaway.model.ports import WILDCARD, PortMapping, PortRequest
 from seaway.state.store import CREATING, DELETING, READY, Store
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,8 @@ class Controller:
         self._by_sandbox: dict[str, dict[str, str]] = {}  # sandbox id -> network id -> endpoint id
         self._by_network: dict[str, set[str]] = {}  # network id -> endpoint ids
         self._allocators: dict[str, list[AddressAllocator]] = {}
+        self._host_ports = HostPorts(portholds.ephemeral_range() or DEFAULT_EPHEMERAL)
+        self._holds = portholds.PortHolds()
         self.host_id = ""
 
     @classmethod
@@ -106,6 +110,7 @@ class Controller:
         return self._store
 
     def close(self) -> None:
+        self._holds.close()
         self._host.close()
         self._host_dumps.close()
         self._store.close()
@@ -542,12 +547,152 @@ class Controller:
     def _disconnect(self, sb: Sandbox, net: Network, ep: Endpoint, *, update_routes: bool) -> None:
         with self._store.transaction():
             self._store.set_endpoint_state(ep.id, DELETING)
+        if ep.ports:
+            nft.apply(ruleset.unpublish(list(ep.ports)), f"ports of {ep.name}")
+            self._release_ports(ep.ports)
         self._drivers[net.driver].leave(net, ep)
         self._unindex_endpoint(ep)
         if update_routes and netns.is_pinned(Path(sb.key)):
             self._update_routes(sb)
         self._drop_endpoint_record(ep.id)
         self._release(ep)
+
+    # ---------------------------------------------------------------- published ports
+
+    def publish(self, sandbox_id: str, requests: tuple[PortRequest, ...]) -> tuple[PortMapping, ...]:
+        """Forward host ports to the sandbox's gateway endpoint (the bridge endpoint that
+        gives it its default route); Docker's ``ProgramExternalConnectivity``. Returns the
+        mappings made; none when the sandbox has no such endpoint (host, none, internal)."""
+        with self._lock:
+            sb = self.sandbox(sandbox_id)
+            ep = self._gateway_endpoint(sb)
+            if ep is None or not requests:
+                return ()
+            net = self._networks[ep.network_id]
+            with ExitStack() as undo:
+                try:
+                    mappings = self._hold_ports(ep, net, requests, undo)
+                    nft.apply(ruleset.publish(mappings), f"ports of {ep.name}")
+                    undo.callback(nft.apply, ruleset.unpublish(mappings), f"ports of {ep.name}")
+                except (Conflict, Unavailable, Unsupported, InvalidParameter) as exc:
+                    raise type(exc)(
+                        f"driver failed programming external connectivity on endpoint {ep.name} ({ep.id}): {exc}"
+                    ) from None
+                published = replace(ep, ports=ep.ports + tuple(mappings))
+                with self._store.transaction():
+                    self._store.put_endpoint(published, READY)
+                self._endpoints[ep.id] = published
+                undo.pop_all()
+            log.info("published %d port(s) of %s", len(mappings), ep.name)
+            return tuple(mappings)
+
+    def _gateway_endpoint(self, sb: Sandbox) -> Endpoint | None:
+        """The endpoint whose network gives the sandbox its IPv4 (else IPv6) default route."""
+        if sb.mode != SandboxMode.PRIVATE:
+            return None
+        members = [
+            (ep, self._networks[ep.network_id])
+            for ep in self.endpoints_of_sandbox(sb.id)
+            if ep.ifname and self._networks[ep.network_id].bridge is not None
+        ]
+        routes = pick_default_routes(members)
+        for chosen in (routes[4], routes[6]):
+            if chosen is not None:
+                for ep, _net in members:
+                    if ep.ifname == chosen[1]:
+                        return ep
+        return None
+
+    def _hold_ports(
+        self, ep: Endpoint, net: Network, requests: tuple[PortRequest, ...], undo: ExitStack
+    ) -> list[PortMapping]:
+        assert net.bridge is not None
+        mappings: list[PortMapping] = []
+        for req in requests:
+            host_ips = self._binding_addresses(ep, net, req)
+            port = self._choose_port(req, host_ips, undo)
+            for host_ip in host_ips:
+                container_ip = ep.ipv4 if host_ip.version == 4 else ep.ipv6
+                assert container_ip is not None
+                mappings.append(PortMapping(req.proto, req.container_port, host_ip, port, container_ip))
+        return mappings
+
+    def _binding_addresses(self, ep: Endpoint, net: Network, req: PortRequest) -> list[IPAddress]:
+        assert net.bridge is not None
+        if req.host_ip:
+            host_ip = ipaddress.ip_address(req.host_ip)
+            if (host_ip.version == 4 and ep.ipv4 is None) or (host_ip.version == 6 and ep.ipv6 is None):
+                raise InvalidParameter(
+                    f"cannot publish {req.key} on {req.host_ip}: the container has no IPv{host_ip.version} "
+                    f"address on network {net.name} (Seaway forwards, it does not proxy between families)"
+                )
+            return [host_ip]
+        default = net.bridge.host_binding_ipv4
+        out: list[IPAddress] = []
+        if default.version == 4 and ep.ipv4 is not None:
+            out.append(default)
+        if ep.ipv6 is not None and (default.version == 6 or default == WILDCARD[4]):
+            out.append(default if default.version == 6 else WILDCARD[6])
+        return out
+
+    def _choose_port(self, req: PortRequest, host_ips: list[IPAddress], undo: ExitStack) -> int:
+        """A host port free in Seaway's table and bindable on every address; held from here."""
+        if not host_ips:
+            return 0
+        fixed = req.host_port_low != 0 and req.host_port_low == req.host_port_high
+        if fixed:
+            for host_ip in host_ips:
+                if self._host_ports.conflict(req.proto, host_ip, req.host_port_low):
+                    raise already_allocated(host_ip, req.host_port_low)
+            self._take_port(req.proto, host_ips, req.host_port_low, undo)
+            return req.host_port_low
+        attempts = 0
+        failure: SeawayError | None = None
+        for port in self._host_ports.candidates(req.proto, host_ips, req.host_port_low, req.host_port_high):
+            try:
+                self._take_port(req.proto, host_ips, port, undo)
+            except Conflict as exc:  # another program holds it: try the next, as Docker does
+                failure = exc
+                attempts += 1
+                if req.host_port_low == 0 and attempts >= 10:
+                    break
+                continue
+            if req.host_port_low == 0:
+                self._host_ports.handed_out(req.proto, port)
+            return port
+        if req.host_port_low:
+            shown = f"[{host_ips[0]}]" if host_ips[0].version == 6 else str(host_ips[0])
+            raise Conflict(
+                f"Bind for {shown}:{req.host_port_low}-{req.host_port_high} failed: port is already allocated"
+            )
+        raise failure or Unavailable("all ports are allocated")
+
+    def _take_port(self, proto: str, host_ips: list[IPAddress], port: int, undo: ExitStack) -> None:
+        with ExitStack() as partial:
+            for host_ip in host_ips:
+                self._holds.hold(proto, host_ip, port)
+                partial.callback(self._holds.release, proto, host_ip, port)
+                self._host_ports.take(proto, host_ip, port)
+                partial.callback(self._host_ports.release, proto, host_ip, port)
+            undo.push(partial.pop_all())
+
+    def _release_ports(self, mappings: tuple[PortMapping, ...]) -> None:
+        for m in mappings:
+            self._holds.release(m.proto, m.host_ip, m.host_port)
+            self._host_ports.release(m.proto, m.host_ip, m.host_port)
+
+    def _rehold_ports(self, ep: Endpoint) -> None:
+        """At start-up: take the persisted ports back (the old process's sockets died with it)."""
+        for m in ep.ports:
+            try:
+                self._host_ports.take(m.proto, m.host_ip, m.host_port)
+            except Conflict as exc:
+                log.error("published port of %s: %s", ep.name, exc)
+                continue
+            try:
+                self._holds.hold(m.proto, m.host_ip, m.host_port)
+            except SeawayError as exc:
+                log.warning("published port of %s is forwarded, but %s", ep.name, exc)
 
     # ---------------------------------------------------------------- reconcile
 
@@ -573,12 +718,15 @@ class Controller:
                 if (b := self._networks[e.network_id].bridge) is not None and not b.enable_icc
             ]
             bridges = [bridge_rules(n) for n in self._networks.values() if n.bridge is not None]
-            nft.apply(ruleset.full(bridges, icc_off), "start-up ruleset")
+            published = [m for e in self._endpoints.values() for m in e.ports]
+            nft.apply(ruleset.full(bridges, icc_off, published), "start-up ruleset")
             self._ensure_predefined()
 
     def _reset_memory(self) -> None:
         for container in (self._networks, self._names, self._sandboxes, self._endpoints):
             container.clear()
+        self._holds.close()
+        self._host_ports = HostPorts(self._host_ports.ephemeral)
         self._by_sandbox.clear()
         self._by_network.clear()
         self._allocators.clear()
@@ -646,6 +794,7 @@ class Controller:
                     self._drop_endpoint_record(ep.id)
                     continue
             self._index_endpoint(ep)
+            self._rehold_ports(ep)
             for alloc in self._allocators[net.id]:
                 for address in (ep.ipv4, ep.ipv6):
                     if address is not None and address in alloc.subnet.subnet:

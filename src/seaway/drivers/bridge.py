@@ -62,6 +62,10 @@ class BridgeDriver:
         if net.enable_ipv6:
             sysctl.write(f"net/ipv6/conf/{name}/accept_ra", "0")
             sysctl.write("net/ipv6/conf/all/forwarding", "1")
+        # the host reaches its published ports on 127.0.0.1: loopback-sourced packets,
+        # translated to a container, may leave through the bridge (then are masqueraded);
+        # loopback-addressed packets arriving from containers are dropped by the ruleset
+        sysctl.write(f"net/ipv4/conf/{name}/route_localnet", "1")
         links.set_up(self._host, index, name)
         for subnet in net.subnets:
             if subnet.gateway is None or (subnet.version == 4 and net.bridge.inhibit_ipv4):

@@ -19,6 +19,17 @@ SET_SAME_BRIDGE = "same-bridge"  # <br> . <br> for every bridge: routing within 
 SET_ICC_OFF_PAIRS = "icc-off-pairs"  # <br> . <br> for bridges with ICC off
 SET_MASQ4 = "masquerade-v4"  # subnets whose traffic leaving their bridge is masqueraded
 SET_MASQ6 = "masquerade-v6"
+# published ports
+NAT_PREROUTING_CHAIN = "nat-PREROUTING"
+NAT_OUTPUT_CHAIN = "nat-OUTPUT"
+RAW_PREROUTING_CHAIN = "raw-PREROUTING"
+PUBLISHED_CHAIN = "published"  # DNAT of traffic to the host's own addresses
+MAP_PORTS4 = "ports-v4"  # host ip . proto . host port (range) : container ip
+MAP_PORTS6 = "ports-v6"
+MAP_NEW_PORTS4 = "new-ports-v4"  # host ip . proto . host port : container port, where they differ
+MAP_NEW_PORTS6 = "new-ports-v6"
+SET_HAIRPIN4 = "hairpin-v4"  # sources masqueraded when DNATed back into a bridge
+SET_HAIRPIN6 = "hairpin-v6"
 
 # bridge seaway
 BRIDGE_FORWARD_CHAIN = "filter-FORWARD"

@@ -33,10 +33,12 @@ element per bridge, but this kernel lacks nft_meta_bridge).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from seaway.firewall import naming as n
+from seaway.model.ports import PortMapping
 
 Command = dict[str, Any]
 
@@ -44,6 +46,10 @@ Command = dict[str, Any]
 FORWARD_PRIORITY = 0  # filter
 POSTROUTING_PRIORITY = 100  # srcnat
 BRIDGE_FORWARD_PRIORITY = -200
+DSTNAT_PRIORITY = -100  # prerouting and output: published ports
+RAW_PRIORITY = -300  # prerouting: loopback-addressed packets arriving on a bridge
+
+LOOPBACK4 = {"prefix": {"addr": "127.0.0.0", "len": 8}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,13 @@ def _set(family: str, name: str, set_type: str | list[str], interval: bool = Fal
     return [{"add": {"set": body}}, {"flush": {"set": ref}}]
 
 
+def _map(name: str, key: list[str], value: str) -> list[Command]:
+    body: dict[str, Any] = {"family": n.INET, "table": n.TABLE, "name": name, "type": key, "map": value}
+    body["flags"] = ["interval"]
+    ref = {"family": n.INET, "table": n.TABLE, "name": name}
+    return [{"add": {"map": body}}, {"flush": {"map": ref}}]
+
+
 def _base_chain(family: str, name: str, ctype: str, hook: str, prio: int) -> list[Command]:
     body = {
         "family": family,
@@ -103,6 +116,13 @@ def _structure() -> list[Command]:
     # before br_netfilter (NF_BR_PRI_BRNF = 0), which re-injects IP frames past every
     # bridge hook of its own priority: a chain at 0 would never see them
     cmds += _base_chain(br, n.BRIDGE_FORWARD_CHAIN, "filter", "forward", BRIDGE_FORWARD_PRIORITY)
+    cmds += _base_chain(inet, n.NAT_PREROUTING_CHAIN, "nat", "prerouting", DSTNAT_PRIORITY)
+    cmds += _base_chain(inet, n.NAT_OUTPUT_CHAIN, "nat", "output", DSTNAT_PRIORITY)
+    cmds += _base_chain(inet, n.RAW_PREROUTING_CHAIN, "filter", "prerouting", RAW_PRIORITY)
+    cmds += [
+        {"add": {"chain": {"family": inet, "table": n.TABLE, "name": n.PUBLISHED_CHAIN}}},
+        {"flush": {"chain": {"family": inet, "table": n.TABLE, "name": n.PUBLISHED_CHAIN}}},
+    ]
     cmds += _set(inet, n.SET_BRIDGES, "ifname")
     cmds += _set(inet, n.SET_INTERNAL, "ifname")
     cmds += _set(inet, n.SET_SAME_BRIDGE, ["ifname", "ifname"])
@@ -110,6 +130,13 @@ def _structure() -> list[Command]:
     cmds += _set(inet, n.SET_MASQ4, "ipv4_addr", interval=True)
     cmds += _set(inet, n.SET_MASQ6, "ipv6_addr", interval=True)
     cmds += _set(br, n.SET_ICC_OFF_PORTS, "ifname")
+    cmds += _map(n.MAP_PORTS4, ["ipv4_addr", "inet_proto", "inet_service"], "ipv4_addr")
+    cmds += _map(n.MAP_NEW_PORTS4, ["ipv4_addr", "inet_proto", "inet_service"], "inet_service")
+    cmds += _map(n.MAP_PORTS6, ["ipv6_addr", "inet_proto", "inet_service"], "ipv6_addr")
+    cmds += _map(n.MAP_NEW_PORTS6, ["ipv6_addr", "inet_proto", "inet_service"], "inet_service")
+    cmds += _set(inet, n.SET_HAIRPIN4, "ipv4_addr", interval=True)
+    cmds += _set(inet, n.SET_HAIRPIN6, "ipv6_addr", interval=True)
+    cmds.append({"add": {"element": {"family": inet, "table": n.TABLE, "name": n.SET_HAIRPIN4, "elem": [LOOPBACK4]}}})
     return cmds
 
 
@@ -146,6 +173,12 @@ def _rules() -> list[Command]:
         _rule(
             inet,
             fwd,
+            [_match({"ct": {"key": "status"}}, "dnat", "in"), _match(oif, "@" + n.SET_BRIDGES), {"accept": None}],
+            "published ports",
+        ),
+        _rule(
+            inet,
+            fwd,
             [_match(iif, "@" + n.SET_BRIDGES), _match(oif, "@" + n.SET_BRIDGES), {"drop": None}],
             "isolation between networks",
         ),
@@ -165,12 +198,79 @@ def _rules() -> list[Command]:
                 f"masquerade leaving containers ({family})",
             )
         )
+    cmds += _published_rules()
     cmds.append(
         _rule(
             n.BRIDGE,
             n.BRIDGE_FORWARD_CHAIN,
             [_match(_meta("iifname"), "@" + n.SET_ICC_OFF_PORTS), {"drop": None}],
             "icc off",
+        )
+    )
+    return cmds
+
+
+def _published_rules() -> list[Command]:
+    """DNAT of published ports, for traffic arriving (prerouting) or made here (output)
+    and addressed to one of the host's own addresses; hairpin masquerade."""
+    inet = n.INET
+    local = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
+    cmds = [
+        _rule(inet, chain, [local, {"jump": {"target": n.PUBLISHED_CHAIN}}], "to the host's own addresses")
+        for chain in (n.NAT_PREROUTING_CHAIN, n.NAT_OUTPUT_CHAIN)
+    ]
+    l4 = _match(_meta("l4proto"), {"set": ["tcp", "udp", "sctp"]})
+    for family, addr_map, port_map in (("ip", n.MAP_PORTS4, n.MAP_NEW_PORTS4), ("ip6", n.MAP_PORTS6, n.MAP_NEW_PORTS6)):
+        key = {
+            "concat": [
+                {"payload": {"protocol": family, "field": "daddr"}},
+                _meta("l4proto"),
+                {"payload": {"protocol": "th", "field": "dport"}},
+            ]
+        }
+        to_addr = {"map": {"key": key, "data": "@" + addr_map}}
+        to_port = {"map": {"key": key, "data": "@" + port_map}}
+        # the first rule matches only when the port changes (its port lookup fails otherwise)
+        cmds.append(
+            _rule(
+                inet,
+                n.PUBLISHED_CHAIN,
+                [l4, {"dnat": {"family": family, "addr": to_addr, "port": to_port}}],
+                f"published ({family}, to another port)",
+            )
+        )
+        cmds.append(
+            _rule(
+                inet,
+                n.PUBLISHED_CHAIN,
+                [l4, {"dnat": {"family": family, "addr": to_addr}}],
+                f"published ({family}, same port)",
+            )
+        )
+    for family, set_name in (("ip", n.SET_HAIRPIN4), ("ip6", n.SET_HAIRPIN6)):
+        cmds.append(
+            _rule(
+                inet,
+                n.POSTROUTING_CHAIN,
+                [
+                    _match({"ct": {"key": "status"}}, "dnat", "in"),
+                    _match(_meta("oifname"), "@" + n.SET_BRIDGES),
+                    _match({"payload": {"protocol": family, "field": "saddr"}}, "@" + set_name),
+                    {"masquerade": None},
+                ],
+                f"hairpin: published port reached from a container or the host's loopback ({family})",
+            )
+        )
+    cmds.append(
+        _rule(
+            inet,
+            n.RAW_PREROUTING_CHAIN,
+            [
+                _match(_meta("iifname"), "@" + n.SET_BRIDGES),
+                _match({"payload": {"protocol": "ip", "field": "daddr"}}, LOOPBACK4),
+                {"drop": None},
+            ],
+            "loopback addresses are not reachable from containers",
         )
     )
     return cmds
@@ -188,8 +288,11 @@ def _elements(op: str, net: NetworkRules) -> list[Command]:
         cmds.append(element(n.INET, n.SET_INTERNAL, [net.bridge]))
     if not net.icc:
         cmds.append(element(n.INET, n.SET_ICC_OFF_PAIRS, [{"concat": [net.bridge, net.bridge]}]))
+    subnet_sets = [(n.SET_HAIRPIN4, n.SET_HAIRPIN6)]
     if net.masquerade and not net.internal:
-        for version, set_name in ((4, n.SET_MASQ4), (6, n.SET_MASQ6)):
+        subnet_sets.append((n.SET_MASQ4, n.SET_MASQ6))
+    for v4_set, v6_set in subnet_sets:
+        for version, set_name in ((4, v4_set), (6, v6_set)):
             prefixes = [
                 {"prefix": {"addr": str(s.network_address), "len": s.prefixlen}}
                 for s in net.subnets
@@ -207,12 +310,58 @@ def _ports(op: str, ports: list[str]) -> list[Command]:
     return [{op: {"element": {**ref, "elem": sorted(ports)}}}]
 
 
-def full(networks: list[NetworkRules], icc_off_ports: list[str]) -> list[Command]:
+def _port_elements(op: str, mappings: list[PortMapping]) -> list[Command]:
+    """Map elements of published ports. A run of consecutive host ports forwarded to the
+    same port numbers of one container address is one interval element: a 10,000-port
+    range costs one element, not 10,000. A mapping that changes the port number also has
+    an element in the ``new-ports`` map."""
+    runs: list[list[PortMapping]] = []
+    for m in sorted(mappings, key=lambda m: (m.family, str(m.host_ip), m.proto, str(m.container_ip), m.host_port)):
+        last = runs[-1][-1] if runs else None
+        if (
+            last is not None
+            and m.host_port == m.container_port
+            and last.host_port == last.container_port
+            and (last.host_ip, last.proto, last.container_ip) == (m.host_ip, m.proto, m.container_ip)
+            and last.host_port + 1 == m.host_port
+        ):
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    groups: dict[str, list[Any]] = {}
+    for run in runs:
+        first, last = run[0], run[-1]
+        host: Any = {"prefix": {"addr": str(first.host_ip), "len": 0}} if first.wildcard else str(first.host_ip)
+        port: Any = first.host_port if len(run) == 1 else {"range": [first.host_port, last.host_port]}
+        key = {"concat": [host, first.proto, port]}
+        v4 = first.family == 4
+        groups.setdefault(n.MAP_PORTS4 if v4 else n.MAP_PORTS6, []).append([key, str(first.container_ip)])
+        if first.host_port != first.container_port:
+            groups.setdefault(n.MAP_NEW_PORTS4 if v4 else n.MAP_NEW_PORTS6, []).append([key, first.container_port])
+    return [
+        {op: {"element": {"family": n.INET, "table": n.TABLE, "name": name, "elem": elems}}}
+        for name, elems in sorted(groups.items())
+    ]
+
+
+def full(
+    networks: list[NetworkRules], icc_off_ports: list[str], published: Sequence[PortMapping] = ()
+) -> list[Command]:
     """The whole of Seaway's firewall state, rebuilt in one transaction."""
     cmds = _structure() + _rules()
     for net in networks:
         cmds += _elements("add", net)
-    return cmds + _ports("add", icc_off_ports)
+    return cmds + _ports("add", icc_off_ports) + _port_elements("add", list(published))
+
+
+def publish(mappings: list[PortMapping]) -> list[Command]:
+    """Forward host ports to a container (one endpoint's mappings, as a unit)."""
+    return _port_elements("add", mappings)
+
+
+def unpublish(mappings: list[PortMapping]) -> list[Command]:
+    """Stop forwarding; elements are added first so already-missing ones cannot fail it."""
+    return _port_elements("add", mappings) + _port_elements("delete", mappings)
 
 
 def add_icc_off_port(port: str) -> list[Command]:

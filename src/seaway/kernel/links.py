@@ -175,6 +175,11 @@ def create_veth(
     # a bridge port needs no IPv6 of its own: without this, every new port sends its
     # link-local DAD and MLD packets, which the bridge floods to every other port
     sysctl.write(f"net/ipv6/conf/{host_name}/disable_ipv6", "1")
+    # hairpin: a container reaching its own published port through the host has its
+    # packet translated back to itself, and br_netfilter sends it out of the very port
+    # it came in on (looped-back IPv6 DAD probes are recognised by their nonce)
+    with translating("set hairpin mode on", host_name):
+        ipr.brport("set", index=index, mode=1)
     with translating("set up veth", host_name):
         ipr.link("set", index=index, state="up", ifalias=alias)
 

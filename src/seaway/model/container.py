@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from seaway.model.endpoint import EndpointSpec
+from seaway.model.ports import PortRequest
 
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 
@@ -44,7 +45,10 @@ class ContainerSpec:
     stop_signal: str = "SIGTERM"
     stop_timeout: int = 10
     exposed_ports: tuple[str, ...] = ()
+    #: HostConfig.PortBindings as given (shown back by inspect), and what it asks for
     port_bindings: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    publish_all: bool = False
+    ports: tuple[PortRequest, ...] = ()
     mac_address: str = ""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from seaway.model.network import IPAddress
+from seaway.model.ports import PortMapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,8 @@ class Endpoint:
     gw_priority: int
     static_ipv4: bool = False
     static_ipv6: bool = False
+    #: published ports forwarded to this endpoint's addresses
+    ports: tuple[PortMapping, ...] = ()
 
 
 class SandboxMode:

@@ -8,6 +8,7 @@ from typing import Any
 
 from seaway.model.endpoint import Endpoint, Sandbox
 from seaway.model.network import BridgeOptions, Network, Subnet
+from seaway.model.ports import PortMapping
 
 
 def _addr(text: str | None) -> Any:
@@ -56,6 +57,7 @@ def endpoint_to_doc(ep: Endpoint) -> dict[str, Any]:
     doc["ipv4"] = str(ep.ipv4) if ep.ipv4 else None
     doc["ipv6"] = str(ep.ipv6) if ep.ipv6 else None
     doc["aliases"] = list(ep.aliases)
+    doc["ports"] = [[m.proto, m.container_port, str(m.host_ip), m.host_port, str(m.container_ip)] for m in ep.ports]
     return doc
 
 
@@ -64,6 +66,10 @@ def endpoint_from_doc(doc: dict[str, Any]) -> Endpoint:
     fields["ipv4"] = _addr(doc["ipv4"])
     fields["ipv6"] = _addr(doc["ipv6"])
     fields["aliases"] = tuple(doc["aliases"])
+    fields["ports"] = tuple(
+        PortMapping(proto, cport, ipaddress.ip_address(hip), hport, ipaddress.ip_address(cip))
+        for proto, cport, hip, hport, cip in doc.get("ports", ())
+    )
     return Endpoint(**fields)
 
 

@@ -13,6 +13,7 @@ from seaway.daemon.config import EngineConfig
 from seaway.daemon.containers import ContainerManager
 from seaway.daemon.controller import Controller
 from seaway.model.container import Container
+from seaway.model.ports import PortMapping
 from seaway.resolver.server import Resolver
 
 T = TypeVar("T")
@@ -68,6 +69,12 @@ class Backend:
                 continue
             out[net.name] = schemas.endpoint_settings(net, spec, endpoints.get(network_id), ctr)
         return out
+
+    def container_ports(self, ctr: Container) -> list[PortMapping]:
+        """Host ports forwarded to a running container."""
+        if not ctr.sandbox_id or not ctr.running:
+            return []
+        return [m for e in self.engine.endpoints_of_sandbox(ctr.sandbox_id) for m in e.ports]
 
     def image_ref(self, ctr: Container) -> str:
         return ctr.spec.image

@@ -80,12 +80,16 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             except NotFound:
                 key = ""
         networks = backend.container_networks(ctr)
-        return schemas.container_inspect(ctr, image_cmd(ctr), files, key, networks, networks.get("bridge"))
+        mappings = backend.container_ports(ctr)
+        return schemas.container_inspect(ctr, image_cmd(ctr), files, key, networks, networks.get("bridge"), mappings)
 
     async def create(request: web.Request) -> web.Response:
         spec = schemas.parse_container_create(await json_body(request))
         ctr = await backend.run(manager.create, request.query.get("name", ""), spec)
-        return json_response({"Id": ctr.id, "Warnings": []}, status=201)
+        warnings = []
+        if spec.network_mode == "host" and (spec.ports or spec.port_bindings):
+            warnings.append("Published ports are discarded when using host network mode")
+        return json_response({"Id": ctr.id, "Warnings": warnings}, status=201)
 
     async def list_containers(request: web.Request) -> web.Response:
         filters = f.filters(request, FILTERS)
@@ -96,7 +100,9 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 continue
             if not _matches(backend, ctr, filters):
                 continue
-            out.append(schemas.container_summary(ctr, ctr.spec.image, image_cmd(ctr), backend.container_networks(ctr)))
+            networks = backend.container_networks(ctr)
+            mappings = backend.container_ports(ctr)
+            out.append(schemas.container_summary(ctr, ctr.spec.image, image_cmd(ctr), networks, mappings))
         limit = f.query_int(request, "limit")
         if limit is not None and limit > 0:
             out = out[:limit]

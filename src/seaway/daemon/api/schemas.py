@@ -12,6 +12,7 @@ from typing import Any
 
 from seaway.daemon.api import fields as f
 from seaway.errors import InvalidParameter, Unsupported
+from seaway.model import ports
 from seaway.model.container import RESTART_POLICIES, Container, ContainerSpec, RestartPolicy
 from seaway.model.endpoint import Endpoint, EndpointSpec
 from seaway.model.network import IPAMConfigSpec, Network, NetworkSpec
@@ -170,9 +171,15 @@ def parse_container_create(body: dict[str, Any]) -> ContainerSpec:
         endpoints[name] = parse_endpoint(settings)
     mode = f.string(host, "NetworkMode") or "default"
     exposed = f.obj(body, "ExposedPorts")
+    for key in exposed:
+        ports.parse_key(key)
     bindings = f.obj(host, "PortBindings")
-    if (bindings or f.boolean(host, "PublishAllPorts")) and any(bindings.values()):
-        raise Unsupported("published ports (-p, -P) are not supported by Seaway yet")
+    publish_all = f.boolean(host, "PublishAllPorts")
+    requests = ports.parse_bindings(bindings, list(exposed), publish_all)
+    raw_bindings = {
+        k: [{"HostIp": str(b.get("HostIp") or ""), "HostPort": str(b.get("HostPort") or "")} for b in (v or [])]
+        for k, v in bindings.items()
+    }
     return ContainerSpec(
         image=image,
         cmd=f.str_list(body, "Cmd"),
@@ -195,6 +202,9 @@ def parse_container_create(body: dict[str, Any]) -> ContainerSpec:
         stop_signal=f.string(body, "StopSignal") or "SIGTERM",
         stop_timeout=f.integer(body, "StopTimeout", 10),
         exposed_ports=tuple(exposed),
+        port_bindings=raw_bindings,
+        publish_all=publish_all,
+        ports=requests,
         mac_address=f.string(body, "MacAddress"),
     )
 
@@ -251,8 +261,8 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "DnsSearch": list(spec.dns_search),
         "DnsOptions": list(spec.dns_options),
         "ExtraHosts": list(spec.extra_hosts) or None,
-        "PortBindings": {},
-        "PublishAllPorts": False,
+        "PortBindings": spec.port_bindings,
+        "PublishAllPorts": spec.publish_all,
         "Binds": None,
         "Privileged": False,
         # conmon writes a k8s-file log; clients read it through /logs exactly as they read
@@ -262,7 +272,11 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
 
 
 def container_summary(
-    ctr: Container, image_ref: str, image_cmd: list[str], networks: dict[str, dict[str, Any]]
+    ctr: Container,
+    image_ref: str,
+    image_cmd: list[str],
+    networks: dict[str, dict[str, Any]],
+    mappings: list[ports.PortMapping] | None = None,
 ) -> dict[str, Any]:
     path, args = _command(ctr, image_cmd)
     return {
@@ -272,7 +286,7 @@ def container_summary(
         "ImageID": ctr.image_id,
         "Command": " ".join([path, *args]),
         "Created": _unix(ctr.created),
-        "Ports": [],
+        "Ports": ports.summary_ports(list(ctr.spec.exposed_ports), mappings or []) if ctr.running else [],
         "Labels": dict(ctr.spec.labels),
         "State": ctr.state.status,
         "Status": status_text(ctr),
@@ -289,6 +303,7 @@ def container_inspect(
     sandbox_key: str,
     networks: dict[str, dict[str, Any]],
     default_bridge: dict[str, Any] | None,
+    mappings: list[ports.PortMapping] | None = None,
 ) -> dict[str, Any]:
     path, args = _command(ctr, image_cmd)
     st = ctr.state
@@ -354,7 +369,7 @@ def container_inspect(
             "HairpinMode": False,
             "LinkLocalIPv6Address": "",
             "LinkLocalIPv6PrefixLen": 0,
-            "Ports": {},
+            "Ports": ports.settings_ports(list(spec.exposed_ports), mappings or []) if ctr.running else {},
             "SandboxKey": sandbox_key,
             "SecondaryIPAddresses": None,
             "SecondaryIPv6Addresses": None,

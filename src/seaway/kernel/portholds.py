@@ -1,0 +1,107 @@
+"""Holding host ports: one bound socket per published host address and port.
+
+Published traffic never reaches these sockets (it is translated to the container before
+local delivery); they exist so that no other program on the host, and no other
+container, can take a published port while it is published, as Docker's placeholder
+listeners do. A TCP socket listens (so another listener fails to bind even with
+``SO_REUSEADDR``); a UDP socket is bound. IPv6 sockets are IPv6-only, so ``::`` and
+``0.0.0.0`` are held separately. Sockets are made in the calling thread's namespace:
+the engine's own, the host's.
+"""
+
+from __future__ import annotations
+
+import errno
+import resource
+import socket
+from pathlib import Path
+
+from seaway.errors import Conflict, Unavailable, Unsupported
+from seaway.model.network import IPAddress
+
+_TYPES = {"tcp": (socket.SOCK_STREAM, 0), "udp": (socket.SOCK_DGRAM, 0), "sctp": (socket.SOCK_STREAM, 132)}
+
+Key = tuple[str, IPAddress, int]
+
+
+def show(proto: str, host_ip: IPAddress, port: int) -> str:
+    host = f"[{host_ip}]" if host_ip.version == 6 else str(host_ip)
+    return f"{host}:{port}/{proto}"
+
+
+def sctp_supported() -> bool:
+    return Path("/proc/net/sctp").exists()
+
+
+def raise_fd_limit() -> int:
+    """Raise the soft open-files limit to the hard one (each held port is a descriptor)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def ephemeral_range() -> tuple[int, int] | None:
+    """The kernel's ``ip_local_port_range`` (the host namespace's), or None."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return None
+
+
+class PortHolds:
+    def __init__(self) -> None:
+        self._socks: dict[Key, socket.socket] = {}
+
+    def __len__(self) -> int:
+        return len(self._socks)
+
+    def hold(self, proto: str, host_ip: IPAddress, port: int) -> None:
+        """Bind (and for TCP/SCTP listen on) the port; idempotent for one key."""
+        key = (proto, host_ip, port)
+        if key in self._socks:
+            return
+        if proto == "sctp" and not sctp_supported():
+            raise Unsupported("sctp is not supported by this kernel (CONFIG_IP_SCTP)")
+        kind, number = _TYPES[proto]
+        family = socket.AF_INET6 if host_ip.version == 6 else socket.AF_INET
+        try:
+            sock = socket.socket(family, kind, number)
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                raise Unavailable(
+                    f"failed to bind host port {show(proto, host_ip, port)}: too many open files "
+                    f"(each published port holds one; raise the daemon's open-files limit, LimitNOFILE)"
+                ) from None
+            raise
+        try:
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if kind == socket.SOCK_STREAM:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((str(host_ip), port))
+            if kind == socket.SOCK_STREAM:
+                sock.listen(1)
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE:
+                raise Conflict(
+                    f"failed to bind host port {show(proto, host_ip, port)}: address already in use"
+                ) from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise Conflict(
+                    f"failed to bind host port {show(proto, host_ip, port)}: cannot assign requested address"
+                ) from None
+            raise Conflict(f"failed to bind host port {show(proto, host_ip, port)}: {exc.strerror}") from None
+        self._socks[key] = sock
+
+    def release(self, proto: str, host_ip: IPAddress, port: int) -> None:
+        sock = self._socks.pop((proto, host_ip, port), None)
+        if sock is not None:
+            sock.close()
+
+    def close(self) -> None:
+        for sock in self._socks.values():
+            sock.close()
+        self._socks.clear()

@@ -1,0 +1,187 @@
+"""Published ports through seawayd and the real docker CLI: every ``-p`` form reached from
+the outside namespace, the host itself, another container and the same container."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+from seaway.lab.fakehost import HOST_UPLINK, OUTSIDE_ADDR, in_ns
+from seaway.testing.daemon import SeawayDaemon
+from seaway.testing.probes import client_command, server_command
+
+pytestmark = pytest.mark.netns
+
+HOST_IMAGE = "seaway/host"
+
+
+def ok(daemon: SeawayDaemon, *args: str) -> str:
+    result = daemon.docker(*args)
+    assert result.returncode == 0, f"docker {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def reach_from_ns(ns: str, proto: str, host: str, port: int) -> str:
+    return in_ns(ns, *client_command(proto, host, port)).stdout.strip()
+
+
+def reach_from_ctr(daemon: SeawayDaemon, ctr: str, proto: str, host: str, port: int) -> str:
+    return daemon.docker("exec", ctr, *client_command(proto, host, port)).stdout.strip()
+
+
+def run_server(daemon: SeawayDaemon, name: str, *args: str, specs: tuple[str, ...]) -> str:
+    cid = ok(daemon, "run", "-d", "--name", name, *args, HOST_IMAGE, *server_command(name, *specs)).strip()
+    deadline = time.monotonic() + 10
+    while "serving" not in daemon.docker("logs", name).stdout:
+        assert time.monotonic() < deadline, daemon.docker("logs", name).stderr
+        time.sleep(0.05)
+    return cid
+
+
+def ctr_ip(daemon: SeawayDaemon, name: str, network: str) -> str:
+    info = json.loads(ok(daemon, "inspect", name))[0]
+    return info["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+
+def test_every_publish_form_reaches_the_container_from_everywhere(seawayd: SeawayDaemon) -> None:
+    host, outside = seawayd.host.host_ns, seawayd.host.outside_ns
+    ok(seawayd, "network", "create", "--subnet", "10.50.0.0/24", "app")
+    ok(seawayd, "network", "create", "--subnet", "10.51.0.0/24", "other")
+    run_server(
+        seawayd, "web", "--network", "app",
+        "-p", "8080:80", "-p", "127.0.0.1:8081:81", "-p", f"{HOST_UPLINK}::82", "-p", "83",
+        "-p", "5353:53/udp", "-p", "20000-20009:20000-20009", "-p", "9000-9010:84",
+        specs=("tcp:80-84", "udp:53", "tcp:20000-20009"),
+    )  # fmt: skip
+    run_server(seawayd, "peer", "--network", "app", specs=("tcp:1",))
+    run_server(seawayd, "stranger", "--network", "other", specs=("tcp:1",))
+
+    ports = json.loads(ok(seawayd, "inspect", "web"))[0]["NetworkSettings"]["Ports"]
+    assert ports["80/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": "8080"}]
+    assert ports["81/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": "8081"}]
+    assert ports["53/udp"] == [{"HostIp": "0.0.0.0", "HostPort": "5353"}]
+    assert ports["84/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": "9000"}]  # first free of the range
+    uplink_port = int(ports["82/tcp"][0]["HostPort"])
+    ephemeral = int(ports["83/tcp"][0]["HostPort"])
+    low, high = (int(x) for x in in_ns(host, "cat", "/proc/sys/net/ipv4/ip_local_port_range").stdout.split())
+    assert ports["82/tcp"][0]["HostIp"] == HOST_UPLINK
+    assert low <= uplink_port <= high and low <= ephemeral <= high
+    assert len([k for k in ports if k.startswith("200")]) == 10
+    assert ok(seawayd, "port", "web", "80/tcp").strip() == "0.0.0.0:8080"
+
+    # from the outside namespace: the container sees the real client address
+    assert reach_from_ns(outside, "tcp", HOST_UPLINK, 8080) == f"web {OUTSIDE_ADDR}"
+    assert reach_from_ns(outside, "tcp", HOST_UPLINK, uplink_port) == f"web {OUTSIDE_ADDR}"
+    assert reach_from_ns(outside, "tcp", HOST_UPLINK, ephemeral) == f"web {OUTSIDE_ADDR}"
+    assert reach_from_ns(outside, "udp", HOST_UPLINK, 5353) == f"web {OUTSIDE_ADDR}"
+    assert reach_from_ns(outside, "tcp", HOST_UPLINK, 20005) == f"web {OUTSIDE_ADDR}"
+    assert reach_from_ns(outside, "tcp", HOST_UPLINK, 9000) == f"web {OUTSIDE_ADDR}"
+    # ... but not a port published on the host's loopback only
+    assert reach_from_ns(outside, "tcp", HOST_UPLINK, 8081).startswith("FAIL")
+    # ... nor the container's own address directly
+    web_ip = ctr_ip(seawayd, "web", "app")
+    in_ns(outside, "ip", "route", "add", "10.50.0.0/24", "via", HOST_UPLINK, check=True)
+    assert reach_from_ns(outside, "tcp", web_ip, 80).startswith("FAIL")
+
+    # from the host itself: its own address and loopback
+    assert reach_from_ns(host, "tcp", HOST_UPLINK, 8080).startswith("web ")
+    assert reach_from_ns(host, "tcp", "127.0.0.1", 8080).startswith("web ")
+    assert reach_from_ns(host, "tcp", "127.0.0.1", 8081).startswith("web ")
+    assert reach_from_ns(host, "udp", "127.0.0.1", 5353).startswith("web ")
+    # a port published on one address is not reachable on another
+    assert reach_from_ns(host, "tcp", "127.0.0.1", uplink_port).startswith("FAIL")
+
+    # from another container on the same network, on another network, and from itself
+    for ctr in ("peer", "stranger", "web"):
+        assert reach_from_ctr(seawayd, ctr, "tcp", HOST_UPLINK, 8080).startswith("web "), ctr
+        assert reach_from_ctr(seawayd, ctr, "udp", HOST_UPLINK, 5353).startswith("web "), ctr
+    # loopback-published ports are the host's only: not even its containers reach them
+    assert reach_from_ctr(seawayd, "peer", "tcp", HOST_UPLINK, 8081).startswith("FAIL")
+
+    ok(seawayd, "stop", "-t", "1", "web")
+    assert reach_from_ns(outside, "tcp", HOST_UPLINK, 8080).startswith("FAIL")
+    assert json.loads(ok(seawayd, "inspect", "web"))[0]["NetworkSettings"]["Ports"] == {}
+    ok(seawayd, "start", "web")
+    deadline = time.monotonic() + 10
+    while not reach_from_ns(outside, "tcp", HOST_UPLINK, 8080).startswith("web "):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_clashes_are_refused_with_dockers_message_and_leave_nothing(seawayd: SeawayDaemon) -> None:
+    ok(seawayd, "network", "create", "--subnet", "10.52.0.0/24", "app")
+    run_server(seawayd, "first", "--network", "app", "-p", "8080:80", specs=("tcp:80",))
+    rules_before = seawayd.host.nft_rule_count()
+
+    second = seawayd.docker("run", "-d", "--name", "second", "--network", "app", "-p", "8080:80", HOST_IMAGE, "true")
+    assert second.returncode != 0
+    assert "Bind for 0.0.0.0:8080 failed: port is already allocated" in second.stderr
+    assert "driver failed programming external connectivity on endpoint second" in second.stderr
+    loopback = seawayd.docker("run", "-d", "--network", "app", "-p", "127.0.0.1:8080:80", HOST_IMAGE, "true")
+    assert "Bind for 127.0.0.1:8080 failed: port is already allocated" in loopback.stderr
+
+    # another program holds a port: Seaway says so and does not take it
+    with netns_socket(seawayd, 9090):
+        held = seawayd.docker("run", "-d", "--network", "app", "-p", "9090:80", HOST_IMAGE, "true")
+        assert "failed to bind host port 0.0.0.0:9090/tcp: address already in use" in held.stderr
+
+    # nothing half-done: the failed containers have no endpoint, no port, no rule
+    info = json.loads(ok(seawayd, "inspect", "second"))[0]
+    assert info["State"]["Running"] is False
+    assert info["NetworkSettings"]["Ports"] == {}
+    assert seawayd.host.nft_rule_count() == rules_before
+    endpoints = json.loads(ok(seawayd, "network", "inspect", "app"))[0]["Containers"]
+    assert [e["Name"] for e in endpoints.values()] == ["first"]
+    # and the port held by 'first' stays held against other programs
+    with pytest.raises(OSError), netns_socket(seawayd, 8080):
+        pass
+
+
+def test_publish_all_uses_exposed_ports(seawayd: SeawayDaemon) -> None:
+    run_server(seawayd, "web", "-P", "--expose", "80", "--expose", "53/udp", specs=("tcp:80", "udp:53"))
+    ports = json.loads(ok(seawayd, "inspect", "web"))[0]["NetworkSettings"]["Ports"]
+    assert set(ports) == {"80/tcp", "53/udp"}
+    tcp_port = int(ports["80/tcp"][0]["HostPort"])
+    udp_port = int(ports["53/udp"][0]["HostPort"])
+    assert reach_from_ns(seawayd.host.outside_ns, "tcp", HOST_UPLINK, tcp_port) == f"web {OUTSIDE_ADDR}"
+    assert reach_from_ns(seawayd.host.outside_ns, "udp", HOST_UPLINK, udp_port) == f"web {OUTSIDE_ADDR}"
+    shown = ok(seawayd, "ps", "--format", "{{.Ports}}").strip()
+    assert f"0.0.0.0:{tcp_port}->80/tcp" in shown
+
+
+def test_bad_port_bindings_are_refused_by_the_api(seawayd: SeawayDaemon) -> None:
+    for bindings, text in (
+        ({"abc/tcp": [{"HostPort": "80"}]}, 'invalid port specification: "abc"'),
+        ({"80/tcp": [{"HostPort": "99999"}]}, 'invalid port specification: "99999"'),
+        ({"80/xyz": [{"HostPort": "80"}]}, 'invalid port specification: "80/xyz"'),
+        ({"80/tcp": [{"HostIp": "1.2.3", "HostPort": "80"}]}, "invalid IP address: 1.2.3"),
+    ):
+        body = {"Image": HOST_IMAGE, "Cmd": ["true"], "HostConfig": {"PortBindings": bindings}}
+        status, answer = seawayd.request("POST", "/containers/create", body)
+        assert status == 400, answer
+        assert answer["message"] == text
+    assert ok(seawayd, "ps", "-aq") == ""
+
+
+class netns_socket:
+    """A listening TCP socket on 0.0.0.0:port inside the fake host (another program)."""
+
+    def __init__(self, daemon: SeawayDaemon, port: int) -> None:
+        self.daemon, self.port = daemon, port
+
+    def __enter__(self) -> socket.socket:
+        with self.daemon.host.entered():
+            self.sock = socket.socket()
+            try:
+                self.sock.bind(("0.0.0.0", self.port))
+                self.sock.listen(1)
+            except OSError:
+                self.sock.close()
+                raise
+        return self.sock
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()

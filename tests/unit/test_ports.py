@@ -1,0 +1,134 @@
+"""The ``-p`` syntax, the API's PortBindings, what is shown back, and host port allocation."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from seaway.errors import Conflict, InvalidParameter
+from seaway.ipam.hostports import HostPorts
+from seaway.model import ports
+from seaway.model.ports import PortMapping, PortRequest
+
+ANY4, ANY6 = ipaddress.ip_address("0.0.0.0"), ipaddress.ip_address("::")
+LO = ipaddress.ip_address("127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("80", [("80/tcp", "", "")]),
+        ("8080:80", [("80/tcp", "", "8080")]),
+        ("127.0.0.1:8080:80", [("80/tcp", "127.0.0.1", "8080")]),
+        ("127.0.0.1::80", [("80/tcp", "127.0.0.1", "")]),
+        ("[::1]:8080:80", [("80/tcp", "::1", "8080")]),
+        ("[2001:db8::1]::80/udp", [("80/udp", "2001:db8::1", "")]),
+        ("8000-8010:80", [("80/tcp", "", "8000-8010")]),
+        ("8000-8001:80-81", [("80/tcp", "", "8000"), ("81/tcp", "", "8001")]),
+        ("80-81", [("80/tcp", "", ""), ("81/tcp", "", "")]),
+        ("8080:80/SCTP", [("80/sctp", "", "8080")]),
+    ],
+)
+def test_publish_specs_parse_as_the_docker_cli_sends_them(spec: str, expected: list[tuple[str, str, str]]) -> None:
+    assert [(k, b["HostIp"], b["HostPort"]) for k, b in ports.parse_publish(spec)] == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("1.2.3:80:80", "Invalid ip address: 1.2.3"),
+        ("8080:", "No port specified: 8080:<empty>"),
+        ("8080:abc", "Invalid containerPort: abc"),
+        ("70000:80", "Invalid hostPort: 70000"),
+        ("8000-8002:80-81", "Invalid ranges specified for container and host Ports: 80-81 and 8000-8002"),
+        ("8080:80/icmp", "Invalid proto: icmp"),
+        ("81-80", "Invalid containerPort: 81-80"),
+    ],
+)
+def test_bad_publish_specs_get_dockers_messages(spec: str, message: str) -> None:
+    with pytest.raises(InvalidParameter) as err:
+        ports.parse_publish(spec)
+    assert str(err.value) == message
+
+
+@given(st.text(max_size=30))
+def test_any_text_either_parses_or_is_refused_cleanly(spec: str) -> None:
+    try:
+        parsed = ports.parse_publish(spec)
+    except InvalidParameter:
+        return
+    for key, binding in parsed:
+        port, proto = ports.parse_key(key)
+        assert 0 <= port <= 65535 and proto in ports.PROTOCOLS
+        assert set(binding) == {"HostIp", "HostPort"}
+
+
+@given(st.integers(1, 65535), st.integers(0, 100), st.sampled_from(ports.PROTOCOLS))
+def test_equal_ranges_map_pairwise(start: int, length: int, proto: str) -> None:
+    end = min(start + length, 65535)
+    host = 65535 - (end - start)
+    parsed = ports.parse_publish(f"{host}-65535:{start}-{end}/{proto}")
+    assert len(parsed) == end - start + 1
+    assert parsed[0] == (f"{start}/{proto}", {"HostIp": "", "HostPort": str(host)})
+
+
+def test_bindings_and_publish_all_become_requests() -> None:
+    requests = ports.parse_bindings(
+        {"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "53/udp": [{"HostIp": "[::1]", "HostPort": "8000-8010"}]},
+        ["80/tcp", "53/udp", "443/tcp"],
+        publish_all=True,
+    )
+    assert requests == (
+        PortRequest("tcp", 80, "", 8080, 8080),
+        PortRequest("tcp", 443),
+        PortRequest("udp", 53, "::1", 8000, 8010),
+    )
+    assert ports.parse_bindings({}, ["443/tcp"], publish_all=False) == ()
+
+
+def test_settings_show_exposed_ports_as_null_and_mappings_per_family() -> None:
+    mappings = [
+        PortMapping("tcp", 80, ANY6, 8080, ipaddress.ip_address("fd00::2")),
+        PortMapping("tcp", 80, ANY4, 8080, ipaddress.ip_address("10.0.0.2")),
+    ]
+    assert ports.settings_ports(["80/tcp", "443/tcp"], mappings) == {
+        "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}, {"HostIp": "::", "HostPort": "8080"}],
+        "443/tcp": None,
+    }
+    assert ports.summary_ports(["443/tcp"], mappings[1:]) == [
+        {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+        {"PrivatePort": 443, "Type": "tcp"},
+    ]
+
+
+def test_a_wildcard_clashes_with_every_address_of_its_family_only() -> None:
+    table = HostPorts()
+    table.take("tcp", ANY4, 8080)
+    with pytest.raises(Conflict) as err:
+        table.take("tcp", LO, 8080)
+    assert str(err.value) == "Bind for 127.0.0.1:8080 failed: port is already allocated"
+    table.take("udp", LO, 8080)  # another protocol
+    table.take("tcp", ANY6, 8080)  # another family
+    table.take("tcp", LO, 9090)
+    with pytest.raises(Conflict, match=r"Bind for 0.0.0.0:9090 failed"):
+        table.take("tcp", ANY4, 9090)
+    table.release("tcp", ANY4, 8080)
+    table.take("tcp", LO, 8080)
+
+
+def test_ephemeral_ports_are_handed_out_sequentially_and_wrap() -> None:
+    table = HostPorts((40000, 40004))
+    given_out = []
+    for _ in range(5):
+        port = next(table.candidates("tcp", [ANY4]))
+        table.take("tcp", ANY4, port)
+        table.handed_out("tcp", port)
+        given_out.append(port)
+    assert given_out == [40000, 40001, 40002, 40003, 40004]
+    assert list(table.candidates("tcp", [ANY4])) == []
+    table.release("tcp", ANY4, 40001)
+    assert list(table.candidates("tcp", [ANY4])) == [40001]
+    assert list(table.candidates("tcp", [ANY4], 40003, 40010))[:2] == [40005, 40006]
