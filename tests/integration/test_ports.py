@@ -185,3 +185,30 @@ class netns_socket:
 
     def __exit__(self, *exc: object) -> None:
         self.sock.close()
+
+
+def test_a_flushed_ruleset_is_back_within_a_second_without_touching_containers(seawayd: SeawayDaemon) -> None:
+    host, outside = seawayd.host.host_ns, seawayd.host.outside_ns
+    ok(seawayd, "network", "create", "--subnet", "10.53.0.0/24", "app")
+    ok(seawayd, "network", "create", "--subnet", "10.54.0.0/24", "other")
+    run_server(seawayd, "web", "--network", "app", "-p", "8080:80", specs=("tcp:80",))
+    run_server(seawayd, "stranger", "--network", "other", specs=("tcp:80",))
+    pid = json.loads(ok(seawayd, "inspect", "web"))[0]["State"]["Pid"]
+    rules = seawayd.host.nft_rule_count()
+    stranger_ip = ctr_ip(seawayd, "stranger", "other")
+    assert reach_from_ctr(seawayd, "web", "tcp", stranger_ip, 80).startswith("FAIL")  # isolation
+
+    for how in (("flush", "ruleset"), ("delete", "table", "inet", "seaway")):
+        in_ns(host, "nft", *how, check=True)
+        flushed = time.monotonic()
+        while seawayd.host.nft_rule_count() != rules:
+            assert time.monotonic() - flushed < 1.0, f"rules not restored a second after nft {' '.join(how)}"
+            time.sleep(0.02)
+        assert reach_from_ns(outside, "tcp", HOST_UPLINK, 8080) == f"web {OUTSIDE_ADDR}"  # published port
+        assert reach_from_ctr(seawayd, "web", "tcp", stranger_ip, 80).startswith("FAIL")  # isolation
+        assert seawayd.host.udp_source_seen_outside(seawayd_sandbox_key(seawayd, "web")) == HOST_UPLINK  # masquerade
+    assert json.loads(ok(seawayd, "inspect", "web"))[0]["State"]["Pid"] == pid
+
+
+def seawayd_sandbox_key(daemon: SeawayDaemon, name: str) -> str:
+    return json.loads(ok(daemon, "inspect", name))[0]["NetworkSettings"]["SandboxKey"]

@@ -34,9 +34,11 @@ from seaway.daemon.api.server import build_app
 from seaway.daemon.config import DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineConfig
 from seaway.daemon.containers import ContainerManager
 from seaway.daemon.controller import Controller
+from seaway.daemon.guard import FirewallGuard
 from seaway.dns.records import Records
 from seaway.errors import InvalidParameter, SeawayError
 from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, parse_pool
+from seaway.kernel import portholds
 from seaway.resolver.server import Resolver
 from seaway.resolver.stats import Stats
 from seaway.resolver.upstreams import HostResolvConf
@@ -192,6 +194,7 @@ async def serve(config: DaemonConfig) -> None:
     serving = False  # only a socket and pidfile of our own are removed on the way out
     try:
         _check_socket(sock_path)
+        portholds.raise_fd_limit()  # each published host port holds a socket
         engine = await asyncio.to_thread(Controller.start, config.engine)
         host_resolv = HostResolvConf(config.host_resolv_conf, override=config.dns)
         resolver = Resolver(loop, Records(), host_resolv.servers, Stats())
@@ -207,6 +210,8 @@ async def serve(config: DaemonConfig) -> None:
         )
         await asyncio.to_thread(manager.load)
         await asyncio.to_thread(manager.recover)
+        guard = FirewallGuard(engine)
+        guard.start()
         backend = Backend(
             config=config.engine, engine=engine, containers=manager, version=__version__, resolver=resolver
         )
@@ -230,6 +235,7 @@ async def serve(config: DaemonConfig) -> None:
             await stop.wait()
             watcher.cancel()
         log.info("shutting down; containers keep running")
+        guard.stop()
         backend.stopping.set()
         await resolver.close_all()
         await runner.cleanup()  # no new requests

@@ -37,7 +37,7 @@ from seaway.errors import (
     Unavailable,
     Unsupported,
 )
-from seaway.firewall import ruleset
+from seaway.firewall import naming, ruleset
 from seaway.ipam import pools
 from seaway.ipam.allocator import AddressAllocator, first_free
 from seaway.ipam.hostports import DEFAULT_EPHEMERAL, HostPorts, already_allocated
@@ -712,15 +712,28 @@ class Controller:
             sandboxes = self._reconcile_sandboxes()
             self._reconcile_endpoints(networks, sandboxes)
             self._remove_stale_kernel_objects()
-            icc_off = [
-                e.host_ifname
-                for e in self._endpoints.values()
-                if (b := self._networks[e.network_id].bridge) is not None and not b.enable_icc
-            ]
-            bridges = [bridge_rules(n) for n in self._networks.values() if n.bridge is not None]
-            published = [m for e in self._endpoints.values() for m in e.ports]
-            nft.apply(ruleset.full(bridges, icc_off, published), "start-up ruleset")
+            nft.apply(self._full_ruleset(), "start-up ruleset")
             self._ensure_predefined()
+
+    def _full_ruleset(self) -> list[ruleset.Command]:
+        icc_off = [
+            e.host_ifname
+            for e in self._endpoints.values()
+            if (b := self._networks[e.network_id].bridge) is not None and not b.enable_icc
+        ]
+        bridges = [bridge_rules(n) for n in self._networks.values() if n.bridge is not None]
+        published = [m for e in self._endpoints.values() for m in e.ports]
+        return ruleset.full(bridges, icc_off, published)
+
+    def firewall_intact(self) -> bool:
+        """Seaway's tables exist with all their rules (a flush or a firewall reload
+        removes them). Cheap: rules are listed without set elements."""
+        return all(nft.rule_count(family, naming.TABLE) == count for family, count in ruleset.rule_counts().items())
+
+    def restore_firewall(self) -> None:
+        """Rebuild Seaway's tables from what the engine knows, in one transaction."""
+        with self._lock:
+            nft.apply(self._full_ruleset(), "restored ruleset")
 
     def _reset_memory(self) -> None:
         for container in (self._networks, self._names, self._sandboxes, self._endpoints):

@@ -381,3 +381,12 @@ def remove_network(net: NetworkRules) -> list[Command]:
     """Delete the elements; each is added first, so an already-missing element (after a
     crash or a flush) cannot fail the whole transaction."""
     return _elements("add", net) + _elements("delete", net)
+
+
+def rule_counts() -> dict[str, int]:
+    """How many rules each of Seaway's tables has, by family: the same at any scale."""
+    counts: dict[str, int] = {}
+    for cmd in _rules():
+        family = cmd["add"]["rule"]["family"]
+        counts[family] = counts.get(family, 0) + 1
+    return counts
