@@ -34,11 +34,17 @@ def reach_from_ctr(daemon: SeawayDaemon, ctr: str, proto: str, host: str, port: 
 
 def run_server(daemon: SeawayDaemon, name: str, *args: str, specs: tuple[str, ...]) -> str:
     cid = ok(daemon, "run", "-d", "--name", name, *args, HOST_IMAGE, *server_command(name, *specs)).strip()
-    deadline = time.monotonic() + 10
-    while "serving" not in daemon.docker("logs", name).stdout:
+    wait_serving(daemon, name)
+    return cid
+
+
+def wait_serving(daemon: SeawayDaemon, name: str, times: int = 1) -> None:
+    """The server printed "serving" (``times`` times: once per start); generous, as a
+    loaded machine starts Python slowly."""
+    deadline = time.monotonic() + 60
+    while daemon.docker("logs", name).stdout.count("serving") < times:
         assert time.monotonic() < deadline, daemon.docker("logs", name).stderr
         time.sleep(0.05)
-    return cid
 
 
 def ctr_ip(daemon: SeawayDaemon, name: str, network: str) -> str:
@@ -105,10 +111,8 @@ def test_every_publish_form_reaches_the_container_from_everywhere(seawayd: Seawa
     assert reach_from_ns(outside, "tcp", HOST_UPLINK, 8080).startswith("FAIL")
     assert json.loads(ok(seawayd, "inspect", "web"))[0]["NetworkSettings"]["Ports"] == {}
     ok(seawayd, "start", "web")
-    deadline = time.monotonic() + 10
-    while not reach_from_ns(outside, "tcp", HOST_UPLINK, 8080).startswith("web "):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_serving(seawayd, "web", times=2)
+    assert reach_from_ns(outside, "tcp", HOST_UPLINK, 8080) == f"web {OUTSIDE_ADDR}"
 
 
 def test_clashes_are_refused_with_dockers_message_and_leave_nothing(seawayd: SeawayDaemon) -> None:
@@ -212,3 +216,60 @@ def test_a_flushed_ruleset_is_back_within_a_second_without_touching_containers(s
 
 def seawayd_sandbox_key(daemon: SeawayDaemon, name: str) -> str:
     return json.loads(ok(daemon, "inspect", name))[0]["NetworkSettings"]["SandboxKey"]
+
+
+HOST_INPUT = """
+table inet filter {
+    chain input {
+        type filter hook input priority filter; policy accept;
+        ct state established,related accept
+        tcp dport 5432 drop comment "deny 5432"
+    }
+}
+"""
+
+
+def wait_reach(ns: str, port: int, expect_ok: bool) -> None:
+    deadline = time.monotonic() + 10
+    while reach_from_ns(ns, "tcp", HOST_UPLINK, port).startswith("web ") != expect_ok:
+        assert time.monotonic() < deadline, f"port {port} {'not ' if expect_ok else ''}reachable after 10 s"
+        time.sleep(0.05)
+
+
+def test_host_firewall_mode_applies_the_hosts_input_rules_to_published_ports(fake_host) -> None:  # type: ignore[no-untyped-def]
+    host, outside = fake_host.host_ns, fake_host.outside_ns
+    daemon = SeawayDaemon(fake_host, "--host-firewall")
+    try:
+        daemon.start()
+        ok(daemon, "network", "create", "--subnet", "10.55.0.0/24", "guarded")
+        ok(daemon, "network", "create", "--subnet", "10.56.0.0/24", "-o", "seaway.bridge.host_firewall=false", "open")
+        run_server(
+            daemon, "web", "--network", "guarded", "-p", "5432:5432", "-p", "8080:80", specs=("tcp:5432", "tcp:80")
+        )
+        run_server(daemon, "other", "--network", "open", "-p", "5433:5432", specs=("tcp:5432",))
+        wait_reach(outside, 5432, True)
+
+        loaded = in_ns_input(host, HOST_INPUT)
+        assert loaded.returncode == 0, loaded.stderr
+        wait_reach(outside, 5432, False)  # the host's deny applies to the container's port
+        assert reach_from_ns(outside, "tcp", HOST_UPLINK, 8080) == f"web {OUTSIDE_ADDR}"  # others pass
+        assert reach_from_ns(outside, "tcp", HOST_UPLINK, 5433).startswith("web ") is False  # answered by 'other'
+        assert reach_from_ns(outside, "tcp", HOST_UPLINK, 5433) == f"other {OUTSIDE_ADDR}"  # network opted out
+
+        handle = rule_handle(host, "deny 5432")
+        in_ns(host, "nft", "delete", "rule", "inet", "filter", "input", "handle", str(handle), check=True)
+        wait_reach(outside, 5432, True)  # removing the deny lets traffic in again
+    finally:
+        daemon.close()
+        in_ns(host, "nft", "delete", "table", "inet", "filter")
+
+
+def in_ns_input(ns: str, text: str):  # type: ignore[no-untyped-def]
+    import subprocess
+
+    return subprocess.run(["nsenter", f"--net={ns}", "nft", "-f", "-"], input=text, capture_output=True, text=True)
+
+
+def rule_handle(ns: str, comment: str) -> int:
+    listed = json.loads(in_ns(ns, "nft", "-j", "-a", "list", "chain", "inet", "filter", "input", check=True).stdout)
+    return next(i["rule"]["handle"] for i in listed["nftables"] if i.get("rule", {}).get("comment") == comment)

@@ -74,6 +74,7 @@ class DaemonConfig:
 CONFIG_KEYS = {
     "data-root", "exec-root", "hosts", "pidfile", "bip", "default-address-pools", "mtu", "dns",
     "log-level", "bridge", "icc", "ip-masq", "group", "dns-search", "dns-opts", "host-resolv-conf",
+    "host-firewall",
 }  # fmt: skip
 
 
@@ -96,6 +97,7 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     )
     p.add_argument("--icc", choices=("true", "false"))
     p.add_argument("--ip-masq", choices=("true", "false"))
+    p.add_argument("--host-firewall", choices=("true", "false"), nargs="?", const="true")
     p.add_argument("-G", "--group")
     p.add_argument("-l", "--log-level", choices=("debug", "info", "warn", "error", "fatal"))
     p.add_argument("--version", action="version", version=f"seawayd {__version__}")
@@ -136,6 +138,7 @@ def parse_args(argv: list[str]) -> DaemonConfig:
         mtu=int(pick(args.mtu, "mtu", 0)),
         icc=str(pick(args.icc, "icc", "true")).lower() == "true",
         ip_masq=str(pick(args.ip_masq, "ip-masq", "true")).lower() == "true",
+        host_firewall=str(pick(args.host_firewall, "host-firewall", "false")).lower() == "true",
         default_address_pools=pools or DEFAULT_LOCAL_POOLS,
     )
     pidfile = pick(args.pidfile, "pidfile", None)

@@ -23,6 +23,8 @@ class EngineConfig:
     mtu: int = 0
     icc: bool = True
     ip_masq: bool = True
+    #: published ports of new networks also pass the host's own input rules (opt-in)
+    host_firewall: bool = False
     default_address_pools: tuple[PoolSpec, ...] = field(default=DEFAULT_LOCAL_POOLS)
 
     def __post_init__(self) -> None:

@@ -37,7 +37,7 @@ from seaway.errors import (
     Unavailable,
     Unsupported,
 )
-from seaway.firewall import naming, ruleset
+from seaway.firewall import hostfw, naming, ruleset
 from seaway.ipam import pools
 from seaway.ipam.allocator import AddressAllocator, first_free
 from seaway.ipam.hostports import DEFAULT_EPHEMERAL, HostPorts, already_allocated
@@ -74,7 +74,7 @@ class Controller:
         self._store = Store(config.store_path)
         self._host = netns.route_socket(None)
         self._host_dumps = netns.route_socket(None, strict=True)
-        bridge = BridgeDriver(self._host, config.mtu)
+        bridge = BridgeDriver(self._host, config.mtu, config.host_firewall)
         self._drivers: dict[str, NetworkDriver] = {
             "bridge": bridge,
             "host": HostDriver(),
@@ -91,6 +91,8 @@ class Controller:
         self._host_ports = HostPorts(portholds.ephemeral_range() or DEFAULT_EPHEMERAL)
         self._holds = portholds.PortHolds()
         self.host_id = ""
+        #: host input rules host-firewall mode could not copy (shown in /info)
+        self.host_firewall_skipped: list[str] = []
 
     @classmethod
     def start(cls, config: EngineConfig) -> Controller:
@@ -713,6 +715,7 @@ class Controller:
             self._reconcile_endpoints(networks, sandboxes)
             self._remove_stale_kernel_objects()
             nft.apply(self._full_ruleset(), "start-up ruleset")
+            self.refresh_host_firewall()
             self._ensure_predefined()
 
     def _full_ruleset(self) -> list[ruleset.Command]:
@@ -728,12 +731,37 @@ class Controller:
     def firewall_intact(self) -> bool:
         """Seaway's tables exist with all their rules (a flush or a firewall reload
         removes them). Cheap: rules are listed without set elements."""
-        return all(nft.rule_count(family, naming.TABLE) == count for family, count in ruleset.rule_counts().items())
+        for family, count in ruleset.rule_counts().items():
+            outline = nft.table_outline(family, naming.TABLE)
+            if outline is None:
+                return False
+            rules = [o["rule"] for o in outline if "rule" in o]
+            if sum(1 for r in rules if not r["chain"].startswith(naming.HOSTFW_PREFIX)) != count:
+                return False
+        return True
 
     def restore_firewall(self) -> None:
         """Rebuild Seaway's tables from what the engine knows, in one transaction."""
         with self._lock:
             nft.apply(self._full_ruleset(), "restored ruleset")
+            self.refresh_host_firewall()
+
+    def refresh_host_firewall(self) -> hostfw.Mirror:
+        """Copy the host's input rules for networks in host-firewall mode (see
+        ``seaway.firewall.hostfw``); remove the copy when no network uses the mode."""
+        with self._lock:
+            enabled = any(n.bridge is not None and n.bridge.host_firewall for n in self._networks.values())
+            outline = nft.table_outline(naming.INET, naming.TABLE) or []
+            chains = [o["chain"]["name"] for o in outline if "chain" in o]
+            sets = {o[k]["name"]: k for o in outline for k in ("set", "map") if k in o}
+            if not enabled and not any(c.startswith(naming.HOSTFW_PREFIX) for c in chains):
+                return hostfw.Mirror()
+            mirror = hostfw.build(nft.list_ruleset()) if enabled else hostfw.Mirror()
+            nft.apply(hostfw.remove_previous(chains, sets) + mirror.commands, "host firewall copy")
+            for note in mirror.skipped:
+                log.warning("host-firewall mode: a host input rule was not copied: %s", note)
+            self.host_firewall_skipped = list(mirror.skipped)
+            return mirror
 
     def _reset_memory(self) -> None:
         for container in (self._networks, self._names, self._sandboxes, self._endpoints):

@@ -2,7 +2,7 @@
 
 ``nft flush ruleset``, a firewall reload (firewalld, ``systemctl restart nftables``) or
 a hand-deleted chain drops Seaway's tables, and with them published ports, masquerade
-and isolation. The guard follows the kernel's ruleset events (``nft monitor``); when a
+and isolation. The guard follows the kernel's ruleset events (nftables netlink notifications); when a
 table, chain, set or rule of Seaway's is deleted it waits a moment for the rest of the
 batch, checks whether the tables are still whole, and if not rebuilds them in one
 transaction from what the engine knows. Containers are not touched.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
 
 from seaway.daemon.controller import Controller
 from seaway.errors import SeawayError
@@ -26,19 +25,14 @@ from seaway.kernel import nft
 log = logging.getLogger(__name__)
 
 SETTLE = 0.05  # seconds to let the rest of a batch of events arrive before checking
-WATCHED = ("table", "chain", "rule", "set", "map")
 
 
-def _is_ours(event: dict[str, Any]) -> bool:
-    deleted = event.get("delete")
-    if not isinstance(deleted, dict):
-        return False
-    for kind in WATCHED:
-        obj = deleted.get(kind)
-        if isinstance(obj, dict):
-            table = obj.get("name") if kind == "table" else obj.get("table")
-            return bool(table == naming.TABLE)
-    return False
+def _is_ours(event: nft.Event) -> bool:
+    return event.kind == "overrun" or (event.verb == "delete" and event.table == naming.TABLE)
+
+
+def _is_foreign(event: nft.Event) -> bool:
+    return event.kind == "overrun" or event.table != naming.TABLE
 
 
 class FirewallGuard:
@@ -48,6 +42,7 @@ class FirewallGuard:
         self._monitor: nft.Monitor | None = None
         self._thread: threading.Thread | None = None
         self._due = threading.Event()
+        self._copy_due = False
         self._stopping = threading.Event()
         self._checker: threading.Thread | None = None
 
@@ -66,6 +61,10 @@ class FirewallGuard:
         for event in self._monitor:
             if _is_ours(event):
                 self._due.set()
+            if _is_foreign(event):  # the host's rules changed: host-firewall mode follows
+                log.debug("ruleset event in another table: %s", event)
+                self._copy_due = True
+                self._due.set()
 
     def _check_loop(self) -> None:
         while not self._stopping.is_set():
@@ -75,7 +74,13 @@ class FirewallGuard:
             self._due.clear()
             if self._stopping.is_set():
                 return
-            self.check()
+            if not self.check() and self._copy_due:
+                self._copy_due = False
+                try:
+                    mirror = self.engine.refresh_host_firewall()
+                    log.debug("host input rules copied: %d rules", len(mirror.rules))
+                except SeawayError as exc:
+                    log.error("could not copy the host's input rules: %s", exc)
 
     def check(self) -> bool:
         """Restore the tables if they are not whole; True when it restored them."""

@@ -27,6 +27,7 @@ def bridge_rules(net: Network) -> ruleset.NetworkRules:
         bridge=net.bridge.bridge_name,
         internal=net.internal,
         icc=net.bridge.enable_icc,
+        host_firewall=net.bridge.host_firewall,
         masquerade=net.bridge.enable_ip_masquerade,
         subnets=tuple(s.subnet for s in net.subnets),
     )
@@ -36,12 +37,15 @@ class BridgeDriver:
     name = "bridge"
     has_interfaces = True
 
-    def __init__(self, host: RouteSocket, default_mtu: int) -> None:
+    def __init__(self, host: RouteSocket, default_mtu: int, host_firewall: bool = False) -> None:
         self._host = host
         self._default_mtu = default_mtu
+        self._host_firewall = host_firewall
 
     def parse_options(self, spec: NetworkSpec, network_id: str) -> BridgeOptions:
-        parsed = opts.parse_bridge_options(spec.options, f"br-{short_id(network_id)}", self._default_mtu)
+        parsed = opts.parse_bridge_options(
+            spec.options, f"br-{short_id(network_id)}", self._default_mtu, self._host_firewall
+        )
         links.check_ifname(parsed.bridge_name)
         return parsed
 

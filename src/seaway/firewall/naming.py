@@ -30,6 +30,9 @@ MAP_NEW_PORTS4 = "new-ports-v4"  # host ip . proto . host port : container port,
 MAP_NEW_PORTS6 = "new-ports-v6"
 SET_HAIRPIN4 = "hairpin-v4"  # sources masqueraded when DNATed back into a bridge
 SET_HAIRPIN6 = "hairpin-v6"
+# host-firewall mode
+SET_HOST_FIREWALL = "host-firewall"  # bridges whose published ports pass the host's input rules
+HOSTFW_PREFIX = "hostfw-"  # chains and sets mirroring the host's input rules
 
 # bridge seaway
 BRIDGE_FORWARD_CHAIN = "filter-FORWARD"

@@ -61,6 +61,7 @@ class NetworkRules:
     icc: bool
     masquerade: bool
     subnets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    host_firewall: bool = False
 
 
 def _meta(key: str) -> dict[str, Any]:
@@ -136,6 +137,7 @@ def _structure() -> list[Command]:
     cmds += _map(n.MAP_NEW_PORTS6, ["ipv6_addr", "inet_proto", "inet_service"], "inet_service")
     cmds += _set(inet, n.SET_HAIRPIN4, "ipv4_addr", interval=True)
     cmds += _set(inet, n.SET_HAIRPIN6, "ipv6_addr", interval=True)
+    cmds += _set(inet, n.SET_HOST_FIREWALL, "ifname")
     cmds.append({"add": {"element": {"family": inet, "table": n.TABLE, "name": n.SET_HAIRPIN4, "elem": [LOOPBACK4]}}})
     return cmds
 
@@ -286,6 +288,8 @@ def _elements(op: str, net: NetworkRules) -> list[Command]:
     ]
     if net.internal:
         cmds.append(element(n.INET, n.SET_INTERNAL, [net.bridge]))
+    if net.host_firewall:
+        cmds.append(element(n.INET, n.SET_HOST_FIREWALL, [net.bridge]))
     if not net.icc:
         cmds.append(element(n.INET, n.SET_ICC_OFF_PAIRS, [{"concat": [net.bridge, net.bridge]}]))
     subnet_sets = [(n.SET_HAIRPIN4, n.SET_HAIRPIN6)]

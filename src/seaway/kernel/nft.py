@@ -7,10 +7,14 @@ it never lists or touches anyone else's.
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
+import socket
+import struct
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from seaway.errors import KernelError, Unsupported
@@ -44,41 +48,102 @@ def list_table(family: str, name: str) -> dict[str, Any] | None:
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
 
-def rule_count(family: str, name: str) -> int | None:
-    """How many rules a table has (listed tersely: no set elements), or None without it."""
+def table_outline(family: str, name: str) -> list[dict[str, Any]] | None:
+    """A table's objects listed tersely (no set elements), or None when it does not exist."""
     proc = subprocess.run([NFT, "-j", "-t", "list", "table", family, name], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return None
-    return sum(1 for item in json.loads(proc.stdout).get("nftables", []) if "rule" in item)
+    return json.loads(proc.stdout).get("nftables", [])  # type: ignore[no-any-return]
+
+
+def list_ruleset() -> list[dict[str, Any]]:
+    """Every table of the namespace, read only (host-firewall mode copies input chains)."""
+    proc = subprocess.run([NFT, "-j", "list", "ruleset"], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise KernelError("list ruleset", "nftables", None, proc.stderr.strip() or "nft failed")
+    return json.loads(proc.stdout).get("nftables", [])  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One ruleset change: ``verb`` add|delete, ``kind`` table|chain|rule|set, the table's
+    name; ``kind == "overrun"`` when events were lost (assume anything changed)."""
+
+    verb: str
+    kind: str
+    table: str
+
+
+# nfnetlink: NFNL_SUBSYS_NFTABLES messages, by type, and the multicast group
+_NFNL_SUBSYS_NFTABLES = 10
+_NFNLGRP_NFTABLES = 7
+_NETLINK_NETFILTER = 12
+_MESSAGES = {
+    0: ("add", "table"), 2: ("delete", "table"),
+    3: ("add", "chain"), 5: ("delete", "chain"),
+    6: ("add", "rule"), 8: ("delete", "rule"),
+    9: ("add", "set"), 11: ("delete", "set"),
+}  # fmt: skip
 
 
 class Monitor:
-    """``nft -j monitor`` in the calling thread's namespace: ruleset changes as they
-    happen, one parsed event per iteration. ``close()`` ends it (from any thread)."""
+    """The kernel's nftables change notifications (the ``nft monitor`` feed), read
+    straight from netlink in the calling thread's namespace. Set elements are not
+    followed. ``close()`` ends the iteration (from any thread).
+
+    (``nft -j monitor`` is not used: nft 1.0.6 crashes printing elements of
+    concatenated interval maps, which Seaway's published ports use.)"""
 
     def __init__(self) -> None:
-        self._proc = subprocess.Popen(
-            [NFT, "-j", "monitor"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1
-        )
+        self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_NETFILTER)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self._sock.bind((0, 1 << (_NFNLGRP_NFTABLES - 1)))
+        self._closed = False
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        assert self._proc.stdout is not None
-        for line in self._proc.stdout:
-            line = line.strip()
-            if not line.startswith("{"):
-                continue
+    def __iter__(self) -> Iterator[Event]:
+        while not self._closed:
             try:
-                yield json.loads(line)
-            except ValueError:
-                continue
+                data = self._sock.recv(1 << 16)
+            except OSError as exc:
+                if self._closed:
+                    return
+                if exc.errno == errno.ENOBUFS:
+                    yield Event("delete", "overrun", "")
+                    continue
+                raise
+            if not data:
+                return
+            yield from _parse(data)
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
+        self._closed = True
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
+
+
+def _parse(data: bytes) -> Iterator[Event]:
+    offset = 0
+    while offset + 16 <= len(data):
+        length, msg_type = struct.unpack_from("=IH", data, offset)
+        if length < 16:
+            return
+        if msg_type >> 8 == _NFNL_SUBSYS_NFTABLES and (msg_type & 0xFF) in _MESSAGES:
+            verb, kind = _MESSAGES[msg_type & 0xFF]
+            yield Event(verb, kind, _table_attr(data[offset + 20 : offset + length]))
+        offset += (length + 3) & ~3
+
+
+def _table_attr(attrs: bytes) -> str:
+    """The first attribute of every table/chain/rule/set message is its table's name."""
+    pos = 0
+    while pos + 4 <= len(attrs):
+        nla_len, nla_type = struct.unpack_from("=HH", attrs, pos)
+        if nla_len < 4:
+            break
+        if nla_type & 0x3FFF == 1:
+            return attrs[pos + 4 : pos + nla_len].split(b"\0", 1)[0].decode(errors="replace")
+        pos += (nla_len + 3) & ~3
+    return ""

@@ -78,6 +78,7 @@ class BridgeOptions:
     inhibit_ipv4: bool = False
     iface_prefix: str = "eth"
     default_bridge: bool = False
+    host_firewall: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,8 @@ MTU = "com.docker.network.driver.mtu"
 IFACE_PREFIX = "com.docker.network.container_iface_prefix"
 ENABLE_IPV6 = "com.docker.network.enable_ipv6"
 INTERNAL = "com.docker.network.internal"
+#: Seaway's own: traffic to this network's published ports also passes the host's input rules
+HOST_FIREWALL = "seaway.bridge.host_firewall"
 
 BRIDGE_KEYS = (
     BRIDGE_NAME,
@@ -34,6 +36,7 @@ BRIDGE_KEYS = (
     IFACE_PREFIX,
     ENABLE_IPV6,
     INTERNAL,
+    HOST_FIREWALL,
 )
 
 
@@ -57,7 +60,9 @@ def parse_mtu(value: str) -> int:
     return mtu
 
 
-def parse_bridge_options(options: dict[str, str], default_name: str, default_mtu: int) -> BridgeOptions:
+def parse_bridge_options(
+    options: dict[str, str], default_name: str, default_mtu: int, default_host_firewall: bool = False
+) -> BridgeOptions:
     unknown = sorted(set(options) - set(BRIDGE_KEYS))
     if unknown:
         raise InvalidParameter(
@@ -78,4 +83,7 @@ def parse_bridge_options(options: dict[str, str], default_name: str, default_mtu
         inhibit_ipv4=parse_bool(INHIBIT_IPV4, options.get(INHIBIT_IPV4, "false")),
         iface_prefix=options.get(IFACE_PREFIX, "eth"),
         default_bridge=parse_bool(DEFAULT_BRIDGE, options.get(DEFAULT_BRIDGE, "false")),
+        host_firewall=(
+            parse_bool(HOST_FIREWALL, options[HOST_FIREWALL]) if HOST_FIREWALL in options else default_host_firewall
+        ),
     )
