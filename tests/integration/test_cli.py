@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from seaway.testing.daemon import SeawayDaemon
+from seaway.testing.probes import client_command, server_command
 
 pytestmark = pytest.mark.netns
 
@@ -201,9 +202,9 @@ def test_detached_container_ps_exec_logs_stop_rm(seawayd: SeawayDaemon, busybox:
     assert FULL_ID.match(cid)
 
     rows = table_rows(ok(seawayd, "ps"))
-    assert rows[0] == ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]
+    assert rows[0] == ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
     (row,) = rows[1:]
-    assert row[0] == cid[:12] and row[1] == "busybox" and row[5] == "web"
+    assert row[0] == cid[:12] and row[1] == "busybox" and row[-1] == "web"  # (empty PORTS cell)
     assert row[2] == '"sh -c echo started;…"'
     assert row[4].startswith("Up ")
 
@@ -233,6 +234,31 @@ def test_ps_format_json_is_one_object_per_line(seawayd: SeawayDaemon, busybox: s
     assert {c["Command"] for c in lines} == {'"sleep 300"'}
     assert {c["Networks"] for c in lines} == {"bridge"}
     ok(seawayd, "rm", "-f", "a", "b")
+
+
+def test_run_publish_port_and_ps_show_published_ports(seawayd: SeawayDaemon) -> None:
+    ok(
+        seawayd, "run", "-d", "--name", "web", "-p", "8080:80", "-p", "127.0.0.1::81", "-p", "20000-20002:20000-20002",
+        "seaway/host", *server_command("web", "tcp:80-81", "tcp:20000-20002"),
+    )  # fmt: skip
+    wait_for(lambda: "serving" in ok(seawayd, "logs", "web"))
+    lines = ok(seawayd, "port", "web").splitlines()
+    assert lines[0] == "80/tcp -> 0.0.0.0:8080"
+    assert re.fullmatch(r"81/tcp -> 127\.0\.0\.1:\d+", lines[1])
+    loopback_port = lines[1].rsplit(":", 1)[1]
+    assert ok(seawayd, "port", "web", "80") == "0.0.0.0:8080\n"
+    missing = seaway(seawayd, "port", "web", "443/tcp")
+    assert (missing.returncode, missing.stderr) == (1, "Error: No public port '443/tcp' published for web\n")
+    (row,) = table_rows(ok(seawayd, "ps"))[1:]
+    assert row[5] == f"0.0.0.0:8080->80/tcp, 0.0.0.0:20000-20002->20000-20002/tcp, 127.0.0.1:{loopback_port}->81/tcp"
+    answer = subprocess.run(
+        ["nsenter", f"--net={seawayd.host.host_ns}", *client_command("tcp", "127.0.0.1", int(loopback_port))],
+        capture_output=True, text=True, timeout=30,
+    ).stdout  # fmt: skip
+    assert answer.startswith("web ")
+
+    bad = seaway(seawayd, "run", "-d", "-p", "8080:abc", "seaway/host", "true")
+    assert (bad.returncode, bad.stderr) == (125, "seaway: Invalid containerPort: abc.\n")
 
 
 # ------------------------------------------------------------------ errors and the daemon's address

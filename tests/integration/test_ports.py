@@ -273,3 +273,25 @@ def in_ns_input(ns: str, text: str):  # type: ignore[no-untyped-def]
 def rule_handle(ns: str, comment: str) -> int:
     listed = json.loads(in_ns(ns, "nft", "-j", "-a", "list", "chain", "inet", "filter", "input", check=True).stdout)
     return next(i["rule"]["handle"] for i in listed["nftables"] if i.get("rule", {}).get("comment") == comment)
+
+
+def test_published_ports_survive_a_daemon_crash_and_stay_held(fake_host) -> None:  # type: ignore[no-untyped-def]
+    outside = fake_host.outside_ns
+    daemon = SeawayDaemon(fake_host)
+    try:
+        daemon.start()
+        run_server(daemon, "web", "-p", "8080:80", "-p", "5353:53/udp", specs=("tcp:80", "udp:53"))
+        daemon.kill()  # SIGKILL: the held sockets die with the process; the container lives on
+        daemon.start()
+        assert reach_from_ns(outside, "tcp", HOST_UPLINK, 8080) == f"web {OUTSIDE_ADDR}"
+        assert reach_from_ns(outside, "udp", HOST_UPLINK, 5353) == f"web {OUTSIDE_ADDR}"
+        with pytest.raises(OSError):  # held again by the restarted daemon
+            with netns_socket(daemon, 8080):
+                pass
+        clash = daemon.docker("run", "-d", "-p", "8080:80", HOST_IMAGE, "true")
+        assert "Bind for 0.0.0.0:8080 failed: port is already allocated" in clash.stderr
+        ok(daemon, "rm", "-f", "web")
+        with netns_socket(daemon, 8080):  # released with the container
+            pass
+    finally:
+        daemon.close()

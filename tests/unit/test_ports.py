@@ -132,3 +132,15 @@ def test_ephemeral_ports_are_handed_out_sequentially_and_wrap() -> None:
     table.release("tcp", ANY4, 40001)
     assert list(table.candidates("tcp", [ANY4])) == [40001]
     assert list(table.candidates("tcp", [ANY4], 40003, 40010))[:2] == [40005, 40006]
+
+
+def test_ps_folds_consecutive_ports_into_ranges_as_docker_does() -> None:
+    summary: list[dict[str, object]] = [
+        {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+        {"IP": "::", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+        *({"IP": "0.0.0.0", "PrivatePort": p, "PublicPort": p, "Type": "udp"} for p in (5000, 5001, 5002)),
+        {"PrivatePort": 443, "Type": "tcp"},
+    ]
+    assert ports.display(summary) == (
+        "443/tcp, 0.0.0.0:8080->80/tcp, 0.0.0.0:5000-5002->5000-5002/udp, [::]:8080->80/tcp"
+    )

@@ -233,6 +233,42 @@ def summary_ports(exposed: list[str], mappings: list[PortMapping]) -> list[dict[
     return out
 
 
+def display(summary: list[dict[str, object]]) -> str:
+    """The ``PORTS`` column of ``docker ps``: ``0.0.0.0:8080->80/tcp, :::8080->80/tcp``,
+    consecutive ports folded into ranges (``0.0.0.0:20000-20009->20000-20009/tcp``)."""
+    groups: list[list[dict[str, object]]] = []
+    for p in sorted(
+        summary,
+        key=lambda p: (str(p.get("IP", "")), str(p["Type"]), int(p.get("PublicPort") or 0), int(p["PrivatePort"])),  # type: ignore[call-overload]
+    ):
+        last = groups[-1][-1] if groups else None
+        if (
+            last is not None
+            and last.get("IP") == p.get("IP")
+            and last["Type"] == p["Type"]
+            and int(last["PrivatePort"]) + 1 == int(p["PrivatePort"])  # type: ignore[call-overload]
+            and ("PublicPort" in p) == ("PublicPort" in last)
+            and ("PublicPort" not in p or int(last["PublicPort"]) + 1 == int(p["PublicPort"]))  # type: ignore[call-overload]
+        ):
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+
+    def span(first: object, last: object) -> str:
+        return str(first) if first == last else f"{first}-{last}"
+
+    out = []
+    for g in groups:
+        private = span(g[0]["PrivatePort"], g[-1]["PrivatePort"]) + f"/{g[0]['Type']}"
+        if "PublicPort" in g[0]:
+            ip = str(g[0].get("IP", ""))
+            host = f"[{ip}]:" if ":" in ip else f"{ip}:"
+            out.append(f"{host}{span(g[0]['PublicPort'], g[-1]['PublicPort'])}->{private}")
+        else:
+            out.append(private)
+    return ", ".join(out)
+
+
 def format_mapping(m: PortMapping) -> str:
     """``0.0.0.0:8080`` / ``[::]:8080``, as ``docker port`` prints the host side."""
     host = f"[{m.host_ip}]" if m.family == 6 else str(m.host_ip)

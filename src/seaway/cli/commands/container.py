@@ -12,6 +12,8 @@ from seaway.cli.client import Client, DaemonError, query, segment
 from seaway.cli.commands import for_each
 from seaway.cli.output import ago, check_format, ellipsis, error, go_time, json_array, json_lines, short_id, table
 from seaway.cli.streams import copy_output
+from seaway.errors import InvalidParameter
+from seaway.model import ports
 
 COMMAND_WIDTH = 20
 
@@ -24,6 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--format")
     p.add_argument("--no-trunc", action="store_true")
     p.set_defaults(func=ps)
+
+    p = sub.add_parser("port", help="list a container's published ports")
+    p.add_argument("container")
+    p.add_argument("private_port", nargs="?", metavar="PRIVATE_PORT[/PROTO]")
+    p.set_defaults(func=port)
 
     p = sub.add_parser("exec", help="run a command in a running container")
     p.add_argument("-d", "--detach", action="store_true")
@@ -94,7 +101,7 @@ def _ps_json(ctr: dict[str, Any]) -> dict[str, Any]:
         "Mounts": "",
         "Names": _names(ctr),
         "Networks": ",".join(sorted(networks)),
-        "Ports": "",
+        "Ports": ports.display(ctr.get("Ports") or []),
         "RunningFor": ago(ctr.get("Created", 0)),
         "Size": "0B",
         "State": ctr.get("State", ""),
@@ -114,11 +121,48 @@ def ps(client: Client, opts: argparse.Namespace) -> int:
         json_lines(_ps_json(c) for c in ctrs)
     else:
         rows = [
-            (ident(c), c["Image"], _command(c, not opts.no_trunc), ago(c["Created"]), c["Status"], _names(c))
+            (
+                ident(c),
+                c["Image"],
+                _command(c, not opts.no_trunc),
+                ago(c["Created"]),
+                c["Status"],
+                ports.display(c.get("Ports") or []),
+                _names(c),
+            )
             for c in ctrs
         ]
-        table(("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"), rows)
+        table(("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"), rows)
     return 0
+
+
+def port(client: Client, opts: argparse.Namespace) -> int:
+    """``docker port``: ``80/tcp -> 0.0.0.0:8080`` per host binding, or only the host side
+    of one container port."""
+    settings = client.get(f"/containers/{segment(opts.container)}/json")["NetworkSettings"]
+    published = {k: v for k, v in (settings.get("Ports") or {}).items() if v}
+    if opts.private_port:
+        try:
+            number, proto = ports.parse_key(opts.private_port)
+        except InvalidParameter as exc:
+            error(f"Error: {exc}")
+            return 1
+        key = f"{number}/{proto}"
+        if key not in published:
+            error(f"Error: No public port '{key}' published for {opts.container}")
+            return 1
+        for binding in published[key]:
+            print(_host_side(binding))
+        return 0
+    for key in sorted(published, key=lambda k: ports.parse_key(k)):
+        for binding in published[key]:
+            print(f"{key} -> {_host_side(binding)}")
+    return 0
+
+
+def _host_side(binding: dict[str, str]) -> str:
+    ip = binding.get("HostIp", "")
+    return f"[{ip}]:{binding['HostPort']}" if ":" in ip else f"{ip}:{binding['HostPort']}"
 
 
 # ------------------------------------------------------------------ exec, logs

@@ -11,6 +11,8 @@ from seaway.cli import args as a
 from seaway.cli.client import Client, DaemonError, Stream, query, segment
 from seaway.cli.output import error
 from seaway.cli.streams import copy_output
+from seaway.errors import InvalidParameter
+from seaway.model import ports
 
 RUN_ERROR = 125  # docker run's status when the daemon, not the container, failed
 
@@ -35,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--dns-option", "--dns-opt", action="append", default=[])
     p.add_argument("--add-host", action="append", default=[], metavar="HOST:IP", help="extra /etc/hosts line")
     p.add_argument("--restart", default="no", help="no, always, unless-stopped or on-failure[:N]")
+    p.add_argument(
+        "-p", "--publish", action="append", default=[], metavar="[IP:][HOST_PORT:]PORT[/PROTO]",
+        help="publish a container port on the host (no proxy: kernel DNAT)",
+    )  # fmt: skip
+    p.add_argument("-P", "--publish-all", action="store_true", help="publish every exposed port on a free host port")
+    p.add_argument("--expose", action="append", default=[], metavar="PORT[/PROTO]")
     p.add_argument("-e", "--env", action="append", default=[], help="KEY=VALUE in the environment")
     p.add_argument("-l", "--label", action="append", default=[])
     p.add_argument("--entrypoint")
@@ -60,8 +68,24 @@ def _endpoints(opts: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _ports(opts: argparse.Namespace) -> tuple[dict[str, Any], dict[str, list[dict[str, str]]]]:
+    """ExposedPorts and PortBindings from ``--expose`` and ``-p``, as the docker CLI sends them."""
+    exposed: dict[str, Any] = {}
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for spec in opts.expose:
+        for key in ports.parse_expose(spec):
+            exposed[key] = {}
+    for spec in opts.publish:
+        for key, binding in ports.parse_publish(spec):
+            exposed[key] = {}
+            bindings.setdefault(key, []).append(binding)
+    return exposed, bindings
+
+
 def create_body(opts: argparse.Namespace) -> dict[str, Any]:
+    exposed, bindings = _ports(opts)
     return {
+        "ExposedPorts": exposed,
         "Image": opts.image,
         "Cmd": opts.cmd or None,
         "Entrypoint": None if opts.entrypoint is None else [opts.entrypoint] if opts.entrypoint else [""],
@@ -81,6 +105,8 @@ def create_body(opts: argparse.Namespace) -> dict[str, Any]:
             "DnsSearch": opts.dns_search,
             "DnsOptions": opts.dns_option,
             "ExtraHosts": opts.add_host,
+            "PortBindings": bindings,
+            "PublishAllPorts": opts.publish_all,
         },
         "NetworkingConfig": {"EndpointsConfig": _endpoints(opts)},
     }
@@ -88,7 +114,12 @@ def create_body(opts: argparse.Namespace) -> dict[str, Any]:
 
 def run(client: Client, opts: argparse.Namespace) -> int:
     try:
-        created = client.post("/containers/create" + query({"name": opts.name}), create_body(opts))
+        body = create_body(opts)
+    except InvalidParameter as exc:
+        error(f"seaway: {exc}.")
+        return RUN_ERROR
+    try:
+        created = client.post("/containers/create" + query({"name": opts.name}), body)
         cid = created["Id"]
         for warning in created.get("Warnings") or []:
             error(f"WARNING: {warning}")
