@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import core, daemon, dns, machine, throughput
+from bench import core, daemon, dns, machine, ports, throughput
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", choices=("dockerd",), help="run the daemon suite against Debian's dockerd too")
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-<suite>[-quick].json)")
     parser.add_argument(
-        "--suite", choices=("core", "daemon", "dns", "throughput", "all"), default="all", help="which benchmarks to run"
+        "--suite",
+        choices=("core", "daemon", "dns", "throughput", "ports", "all"),
+        default="all",
+        help="which benchmarks to run",
     )
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
@@ -42,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         results["benchmarks"]["dns"] = dns.run(quick=args.quick, log=log)
     if args.suite in ("throughput", "all"):
         results["benchmarks"]["throughput"] = throughput.run(quick=args.quick, log=log)
+    if args.suite in ("ports", "all"):
+        results["benchmarks"]["ports"] = ports.run(quick=args.quick, log=log)
     suffix = ("-quick" if args.quick else "") + ("-vs-dockerd" if args.compare else "")
     out = args.out or Path(__file__).parent / "results" / f"{started:%Y-%m-%d}-{args.suite}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += dns.summary(results["benchmarks"]["dns"])
     if "throughput" in results["benchmarks"]:
         lines += throughput.summary(results["benchmarks"]["throughput"])
+    if "ports" in results["benchmarks"]:
+        lines += ports.summary(results["benchmarks"]["ports"])
     print("\n".join(lines))
     return 0
 

@@ -549,9 +549,7 @@ class Controller:
     def _disconnect(self, sb: Sandbox, net: Network, ep: Endpoint, *, update_routes: bool) -> None:
         with self._store.transaction():
             self._store.set_endpoint_state(ep.id, DELETING)
-        if ep.ports:
-            nft.apply(ruleset.unpublish(list(ep.ports)), f"ports of {ep.name}")
-            self._release_ports(ep.ports)
+        self._unpublish(ep)
         self._drivers[net.driver].leave(net, ep)
         self._unindex_endpoint(ep)
         if update_routes and netns.is_pinned(Path(sb.key)):
@@ -587,6 +585,25 @@ class Controller:
                 undo.pop_all()
             log.info("published %d port(s) of %s", len(mappings), ep.name)
             return tuple(mappings)
+
+    def unpublish(self, sandbox_id: str) -> tuple[PortMapping, ...]:
+        """Stop forwarding every published port of the sandbox (it stays connected)."""
+        with self._lock:
+            out: list[PortMapping] = []
+            for ep in self.endpoints_of_sandbox(self.sandbox(sandbox_id).id):
+                if ep.ports:
+                    self._unpublish(ep)
+                    bare = replace(ep, ports=())
+                    with self._store.transaction():
+                        self._store.put_endpoint(bare, READY)
+                    self._endpoints[ep.id] = bare
+                    out += ep.ports
+            return tuple(out)
+
+    def _unpublish(self, ep: Endpoint) -> None:
+        if ep.ports:
+            nft.apply(ruleset.unpublish(list(ep.ports)), f"ports of {ep.name}")
+            self._release_ports(ep.ports)
 
     def _gateway_endpoint(self, sb: Sandbox) -> Endpoint | None:
         """The endpoint whose network gives the sandbox its IPv4 (else IPv6) default route."""
