@@ -122,7 +122,7 @@ def test_a_10000_port_range_is_one_element_and_rules_do_not_grow_with_ports() ->
                 "element": {
                     "family": "inet",
                     "table": "seaway",
-                    "name": n.MAP_PORTS4,
+                    "name": n.MAP_PORT_RANGES[4],
                     "elem": [
                         [
                             {"concat": [{"prefix": {"addr": "0.0.0.0", "len": 0}}, "tcp", {"range": [20000, 29999]}]},
@@ -139,7 +139,7 @@ def test_a_10000_port_range_is_one_element_and_rules_do_not_grow_with_ports() ->
 def test_ports_mapped_to_other_numbers_are_one_element_each_in_both_maps() -> None:
     ports = [mapping("tcp", 80 + i, "0.0.0.0", 9000 + i) for i in range(3)]
     names = {c["add"]["element"]["name"]: len(c["add"]["element"]["elem"]) for c in ruleset.publish(ports)}
-    assert names == {n.MAP_PORTS4: 3, n.MAP_NEW_PORTS4: 3}
+    assert names == {n.MAP_ANY_PORTS[4]: 3, n.MAP_ANY_NEW_PORTS[4]: 3}
 
 
 def test_300_networks_become_300_bridge_set_elements() -> None:

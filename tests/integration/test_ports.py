@@ -295,3 +295,16 @@ def test_published_ports_survive_a_daemon_crash_and_stay_held(fake_host) -> None
             pass
     finally:
         daemon.close()
+
+
+def test_a_dual_stack_container_is_published_on_both_families(seawayd: SeawayDaemon) -> None:
+    ok(seawayd, "network", "create", "--ipv6", "--subnet", "10.57.0.0/24", "--subnet", "2001:db8:57::/64", "dual")
+    run_server(seawayd, "web", "--network", "dual", "-p", "8080:80", "-p", "9090:9090", specs=("tcp:80", "tcp:9090"))
+    ports = json.loads(ok(seawayd, "inspect", "web"))[0]["NetworkSettings"]["Ports"]
+    assert ports["80/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": "8080"}, {"HostIp": "::", "HostPort": "8080"}]
+    host = seawayd.host.host_ns
+    # the host's own IPv6 address (the bridge gateway's) and IPv4 address, port changed and kept
+    assert reach_from_ns(host, "tcp", "2001:db8:57::1", 8080).startswith("web ")
+    assert reach_from_ns(host, "tcp", "2001:db8:57::1", 9090).startswith("web ")
+    assert reach_from_ns(host, "tcp", HOST_UPLINK, 9090).startswith("web ")
+    assert "[::]:8080->80/tcp" in ok(seawayd, "ps", "--format", "{{.Ports}}")

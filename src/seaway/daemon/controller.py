@@ -37,11 +37,11 @@ from seaway.errors import (
     Unavailable,
     Unsupported,
 )
-from seaway.firewall import hostfw, naming, ruleset
+from seaway.firewall import elements, hostfw, naming, ruleset
 from seaway.ipam import pools
 from seaway.ipam.allocator import AddressAllocator, first_free
 from seaway.ipam.hostports import DEFAULT_EPHEMERAL, HostPorts, already_allocated
-from seaway.kernel import addresses, links, netns, nft, portholds, sandbox, sysctl
+from seaway.kernel import addresses, links, netns, nft, nftnl, portholds, sandbox, sysctl
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox, SandboxMode
 from seaway.model.gateway import pick_default_routes
@@ -90,6 +90,7 @@ class Controller:
         self._allocators: dict[str, list[AddressAllocator]] = {}
         self._host_ports = HostPorts(portholds.ephemeral_range() or DEFAULT_EPHEMERAL)
         self._holds = portholds.PortHolds()
+        self._elements = nftnl.ElementSocket()
         self.host_id = ""
         #: host input rules host-firewall mode could not copy (shown in /info)
         self.host_firewall_skipped: list[str] = []
@@ -113,6 +114,7 @@ class Controller:
 
     def close(self) -> None:
         self._holds.close()
+        self._elements.close()
         self._host.close()
         self._host_dumps.close()
         self._store.close()
@@ -572,8 +574,8 @@ class Controller:
             with ExitStack() as undo:
                 try:
                     mappings = self._hold_ports(ep, net, requests, undo)
-                    nft.apply(ruleset.publish(mappings), f"ports of {ep.name}")
-                    undo.callback(nft.apply, ruleset.unpublish(mappings), f"ports of {ep.name}")
+                    self._elements.apply(elements.publish(mappings), f"ports of {ep.name}")
+                    undo.callback(self._elements.apply, elements.unpublish(mappings), f"ports of {ep.name}")
                 except (Conflict, Unavailable, Unsupported, InvalidParameter) as exc:
                     raise type(exc)(
                         f"driver failed programming external connectivity on endpoint {ep.name} ({ep.id}): {exc}"
@@ -602,7 +604,7 @@ class Controller:
 
     def _unpublish(self, ep: Endpoint) -> None:
         if ep.ports:
-            nft.apply(ruleset.unpublish(list(ep.ports)), f"ports of {ep.name}")
+            self._elements.apply(elements.unpublish(list(ep.ports)), f"ports of {ep.name}")
             self._release_ports(ep.ports)
 
     def _gateway_endpoint(self, sb: Sandbox) -> Endpoint | None:

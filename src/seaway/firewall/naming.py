@@ -24,10 +24,14 @@ NAT_PREROUTING_CHAIN = "nat-PREROUTING"
 NAT_OUTPUT_CHAIN = "nat-OUTPUT"
 RAW_PREROUTING_CHAIN = "raw-PREROUTING"
 PUBLISHED_CHAIN = "published"  # DNAT of traffic to the host's own addresses
-MAP_PORTS4 = "ports-v4"  # host ip . proto . host port (range) : container ip
-MAP_PORTS6 = "ports-v6"
-MAP_NEW_PORTS4 = "new-ports-v4"  # host ip . proto . host port : container port, where they differ
-MAP_NEW_PORTS6 = "new-ports-v6"
+# single published ports: hash maps (O(1) to add and delete); keys name the host address,
+# except in the any-* maps, for the wildcard 0.0.0.0 / ::
+MAP_PORTS = {4: "ports-v4", 6: "ports-v6"}  # host ip . proto . port : container ip
+MAP_NEW_PORTS = {4: "new-ports-v4", 6: "new-ports-v6"}  # ... : container port, where it differs
+MAP_ANY_PORTS = {4: "any-ports-v4", 6: "any-ports-v6"}  # proto . port : container ip
+MAP_ANY_NEW_PORTS = {4: "any-new-ports-v4", 6: "any-new-ports-v6"}  # proto . port : container port
+# runs of ports forwarded to the same numbers: one interval element each
+MAP_PORT_RANGES = {4: "port-ranges-v4", 6: "port-ranges-v6"}  # host ip(/0) . proto . range : container ip
 SET_HAIRPIN4 = "hairpin-v4"  # sources masqueraded when DNATed back into a bridge
 SET_HAIRPIN6 = "hairpin-v6"
 # host-firewall mode

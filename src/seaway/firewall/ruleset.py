@@ -84,9 +84,10 @@ def _set(family: str, name: str, set_type: str | list[str], interval: bool = Fal
     return [{"add": {"set": body}}, {"flush": {"set": ref}}]
 
 
-def _map(name: str, key: list[str], value: str) -> list[Command]:
+def _map(name: str, key: list[str], value: str, interval: bool = False) -> list[Command]:
     body: dict[str, Any] = {"family": n.INET, "table": n.TABLE, "name": name, "type": key, "map": value}
-    body["flags"] = ["interval"]
+    if interval:
+        body["flags"] = ["interval"]
     ref = {"family": n.INET, "table": n.TABLE, "name": name}
     return [{"add": {"map": body}}, {"flush": {"map": ref}}]
 
@@ -131,10 +132,12 @@ def _structure() -> list[Command]:
     cmds += _set(inet, n.SET_MASQ4, "ipv4_addr", interval=True)
     cmds += _set(inet, n.SET_MASQ6, "ipv6_addr", interval=True)
     cmds += _set(br, n.SET_ICC_OFF_PORTS, "ifname")
-    cmds += _map(n.MAP_PORTS4, ["ipv4_addr", "inet_proto", "inet_service"], "ipv4_addr")
-    cmds += _map(n.MAP_NEW_PORTS4, ["ipv4_addr", "inet_proto", "inet_service"], "inet_service")
-    cmds += _map(n.MAP_PORTS6, ["ipv6_addr", "inet_proto", "inet_service"], "ipv6_addr")
-    cmds += _map(n.MAP_NEW_PORTS6, ["ipv6_addr", "inet_proto", "inet_service"], "inet_service")
+    for version, addr in ((4, "ipv4_addr"), (6, "ipv6_addr")):
+        cmds += _map(n.MAP_PORTS[version], [addr, "inet_proto", "inet_service"], addr)
+        cmds += _map(n.MAP_NEW_PORTS[version], [addr, "inet_proto", "inet_service"], "inet_service")
+        cmds += _map(n.MAP_ANY_PORTS[version], ["inet_proto", "inet_service"], addr)
+        cmds += _map(n.MAP_ANY_NEW_PORTS[version], ["inet_proto", "inet_service"], "inet_service")
+        cmds += _map(n.MAP_PORT_RANGES[version], [addr, "inet_proto", "inet_service"], addr, interval=True)
     cmds += _set(inet, n.SET_HAIRPIN4, "ipv4_addr", interval=True)
     cmds += _set(inet, n.SET_HAIRPIN6, "ipv6_addr", interval=True)
     cmds += _set(inet, n.SET_HOST_FIREWALL, "ifname")
@@ -222,33 +225,26 @@ def _published_rules() -> list[Command]:
         for chain in (n.NAT_PREROUTING_CHAIN, n.NAT_OUTPUT_CHAIN)
     ]
     l4 = _match(_meta("l4proto"), {"set": ["tcp", "udp", "sctp"]})
-    for family, addr_map, port_map in (("ip", n.MAP_PORTS4, n.MAP_NEW_PORTS4), ("ip6", n.MAP_PORTS6, n.MAP_NEW_PORTS6)):
-        key = {
-            "concat": [
-                {"payload": {"protocol": family, "field": "daddr"}},
-                _meta("l4proto"),
-                {"payload": {"protocol": "th", "field": "dport"}},
-            ]
-        }
-        to_addr = {"map": {"key": key, "data": "@" + addr_map}}
-        to_port = {"map": {"key": key, "data": "@" + port_map}}
-        # the first rule matches only when the port changes (its port lookup fails otherwise)
-        cmds.append(
-            _rule(
-                inet,
-                n.PUBLISHED_CHAIN,
-                [l4, {"dnat": {"family": family, "addr": to_addr, "port": to_port}}],
-                f"published ({family}, to another port)",
-            )
-        )
-        cmds.append(
-            _rule(
-                inet,
-                n.PUBLISHED_CHAIN,
-                [l4, {"dnat": {"family": family, "addr": to_addr}}],
-                f"published ({family}, same port)",
-            )
-        )
+    for version, family in ((4, "ip"), (6, "ip6")):
+        daddr = {"payload": {"protocol": family, "field": "daddr"}}
+        dport = {"payload": {"protocol": "th", "field": "dport"}}
+        addressed = {"concat": [daddr, _meta("l4proto"), dport]}
+        wildcard = {"concat": [_meta("l4proto"), dport]}
+
+        def dnat(key: Any, addr_map: str, port_map: str | None, what: str, family: str = family) -> Command:
+            body: dict[str, Any] = {"family": family, "addr": {"map": {"key": key, "data": "@" + addr_map}}}
+            if port_map is not None:
+                # matches only when the port changes: the port lookup fails otherwise
+                body["port"] = {"map": {"key": key, "data": "@" + port_map}}
+            return _rule(inet, n.PUBLISHED_CHAIN, [l4, {"dnat": body}], f"published ({family}, {what})")
+
+        cmds += [
+            dnat(addressed, n.MAP_PORTS[version], n.MAP_NEW_PORTS[version], "one address, another port"),
+            dnat(addressed, n.MAP_PORTS[version], None, "one address"),
+            dnat(wildcard, n.MAP_ANY_PORTS[version], n.MAP_ANY_NEW_PORTS[version], "any address, another port"),
+            dnat(wildcard, n.MAP_ANY_PORTS[version], None, "any address"),
+            dnat(addressed, n.MAP_PORT_RANGES[version], None, "a range"),
+        ]
     for family, set_name in (("ip", n.SET_HAIRPIN4), ("ip6", n.SET_HAIRPIN6)):
         cmds.append(
             _rule(
@@ -314,11 +310,10 @@ def _ports(op: str, ports: list[str]) -> list[Command]:
     return [{op: {"element": {**ref, "elem": sorted(ports)}}}]
 
 
-def _port_elements(op: str, mappings: list[PortMapping]) -> list[Command]:
-    """Map elements of published ports. A run of consecutive host ports forwarded to the
-    same port numbers of one container address is one interval element: a 10,000-port
-    range costs one element, not 10,000. A mapping that changes the port number also has
-    an element in the ``new-ports`` map."""
+def port_runs(mappings: list[PortMapping]) -> list[list[PortMapping]]:
+    """Mappings grouped into map elements. A run of consecutive host ports forwarded to
+    the same port numbers of one container address is one interval element: a
+    10,000-port range costs one element, not 10,000."""
     runs: list[list[PortMapping]] = []
     for m in sorted(mappings, key=lambda m: (m.family, str(m.host_ip), m.proto, str(m.container_ip), m.host_port)):
         last = runs[-1][-1] if runs else None
@@ -332,16 +327,64 @@ def _port_elements(op: str, mappings: list[PortMapping]) -> list[Command]:
             runs[-1].append(m)
         else:
             runs.append([m])
-    groups: dict[str, list[Any]] = {}
-    for run in runs:
+    return runs
+
+
+@dataclass(frozen=True, slots=True)
+class PortEntry:
+    """One map element of published ports: ``first``..``last`` host ports (one, or a run
+    to the same numbers) in map ``name``, whose value is the container address
+    (``value == "addr"``) or the container port (``"port"``)."""
+
+    name: str
+    first: PortMapping
+    last: PortMapping
+    value: str
+
+    @property
+    def addressed(self) -> bool:
+        """The key starts with the host address (all maps but the ``any-*`` ones)."""
+        return not self.name.startswith("any-")
+
+    @property
+    def interval(self) -> bool:
+        return self.name.startswith("port-ranges-")
+
+
+def port_entries(mappings: list[PortMapping]) -> list[PortEntry]:
+    """Where each published port goes: single ports in hash maps (constant time to add and
+    delete however many there are), runs in the interval map, and a second element with
+    the container port when the number changes."""
+    out: list[PortEntry] = []
+    for run in port_runs(mappings):
         first, last = run[0], run[-1]
-        host: Any = {"prefix": {"addr": str(first.host_ip), "len": 0}} if first.wildcard else str(first.host_ip)
-        port: Any = first.host_port if len(run) == 1 else {"range": [first.host_port, last.host_port]}
-        key = {"concat": [host, first.proto, port]}
-        v4 = first.family == 4
-        groups.setdefault(n.MAP_PORTS4 if v4 else n.MAP_PORTS6, []).append([key, str(first.container_ip)])
+        v = first.family
+        if len(run) > 1:
+            out.append(PortEntry(n.MAP_PORT_RANGES[v], first, last, "addr"))
+            continue
+        addr_map, port_map = (
+            (n.MAP_ANY_PORTS[v], n.MAP_ANY_NEW_PORTS[v]) if first.wildcard else (n.MAP_PORTS[v], n.MAP_NEW_PORTS[v])
+        )
+        out.append(PortEntry(addr_map, first, last, "addr"))
         if first.host_port != first.container_port:
-            groups.setdefault(n.MAP_NEW_PORTS4 if v4 else n.MAP_NEW_PORTS6, []).append([key, first.container_port])
+            out.append(PortEntry(port_map, first, last, "port"))
+    return out
+
+
+def _port_elements(op: str, mappings: list[PortMapping]) -> list[Command]:
+    """Map elements of published ports (see ``port_entries``), as nft JSON."""
+    groups: dict[str, list[Any]] = {}
+    for e in port_entries(mappings):
+        port: Any = e.first.host_port if e.first is e.last else {"range": [e.first.host_port, e.last.host_port]}
+        if not e.addressed:
+            key: Any = {"concat": [e.first.proto, port]}
+        else:
+            host: Any = (
+                {"prefix": {"addr": str(e.first.host_ip), "len": 0}} if e.first.wildcard else str(e.first.host_ip)
+            )
+            key = {"concat": [host, e.first.proto, port]}
+        value: Any = str(e.first.container_ip) if e.value == "addr" else e.first.container_port
+        groups.setdefault(e.name, []).append([key, value])
     return [
         {op: {"element": {"family": n.INET, "table": n.TABLE, "name": name, "elem": elems}}}
         for name, elems in sorted(groups.items())

@@ -39,7 +39,7 @@ class PortRequest:
         return f"{self.container_port}/{self.proto}"
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class PortMapping:
     """One forwarded host address and port, in one address family."""
 
@@ -224,7 +224,7 @@ def summary_ports(exposed: list[str], mappings: list[PortMapping]) -> list[dict[
     """The ``Ports`` list of ``GET /containers/json`` (what ``docker ps`` renders)."""
     out: list[dict[str, object]] = []
     published = {m.key for m in mappings}
-    for m in sorted(mappings):
+    for m in sorted(mappings, key=lambda m: (m.container_port, m.proto, m.family, str(m.host_ip))):
         out.append({"IP": str(m.host_ip), "PrivatePort": m.container_port, "PublicPort": m.host_port, "Type": m.proto})
     for key in exposed:
         if key not in published:

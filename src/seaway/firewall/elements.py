@@ -1,0 +1,81 @@
+"""Published-port map elements in the kernel's own encoding. Pure.
+
+Publishing a port is the hot path: one more element in two maps. Running ``nft`` for it
+costs a process and, worse, a read of the whole ruleset cache — which grows with every
+published port. So the engine sends these elements to the kernel itself, as one
+nfnetlink batch (``seaway.kernel.nftnl``); this module turns mappings into that batch's
+messages. Keys are concatenations, every field padded to 4 bytes; single ports live in hash maps
+(constant time to add and delete), runs in an interval map (the kernel's ``pipapo``),
+whose elements also carry a key end, the field-wise end of the element.
+``ruleset.port_entries`` decides the elements, for both paths.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from seaway.firewall import naming as n
+from seaway.firewall.ruleset import PortEntry, port_entries
+from seaway.model.ports import PortMapping
+
+NFPROTO_INET = 1
+PROTO_NUMBERS = {"tcp": 6, "udp": 17, "sctp": 132}
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    key: bytes
+    key_end: bytes
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ElementBatch:
+    """Elements added to (``add``) or deleted from (``delete``) one set or map."""
+
+    op: str
+    family: int
+    table: str
+    name: str
+    elements: tuple[Element, ...]
+
+
+def _field(raw: bytes) -> bytes:
+    return raw + b"\0" * (-len(raw) % 4)
+
+
+def _address(ip: object) -> bytes:
+    return ip.packed  # type: ignore[attr-defined, no-any-return]
+
+
+def _key(e: PortEntry) -> tuple[bytes, bytes]:
+    """Key and key end: field-wise start and end (equal unless an interval element)."""
+    proto = _field(bytes([PROTO_NUMBERS[e.first.proto]]))
+    start_port = _field(struct.pack("!H", e.first.host_port))
+    end_port = _field(struct.pack("!H", e.last.host_port))
+    if not e.addressed:
+        return proto + start_port, proto + end_port
+    start = _address(e.first.host_ip)
+    end = b"\xff" * len(start) if e.first.wildcard else start
+    return _field(start) + proto + start_port, _field(end) + proto + end_port
+
+
+def port_batches(op: str, mappings: list[PortMapping]) -> list[ElementBatch]:
+    """The elements of ``mappings``; ``op`` is ``add`` or ``delete``. Only the interval
+    map's elements carry a key end."""
+    groups: dict[str, list[Element]] = {}
+    for e in port_entries(mappings):
+        key, key_end = _key(e)
+        data = _address(e.first.container_ip) if e.value == "addr" else struct.pack("!H", e.first.container_port)
+        groups.setdefault(e.name, []).append(Element(key, key_end if e.interval else b"", data))
+    return [ElementBatch(op, NFPROTO_INET, n.TABLE, name, tuple(elems)) for name, elems in sorted(groups.items())]
+
+
+def publish(mappings: list[PortMapping]) -> list[ElementBatch]:
+    return port_batches("add", mappings)
+
+
+def unpublish(mappings: list[PortMapping]) -> list[ElementBatch]:
+    """Added first, then deleted, in one batch: an already-missing element cannot fail it."""
+    return port_batches("add", mappings) + port_batches("delete", mappings)
