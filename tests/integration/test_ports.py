@@ -285,9 +285,8 @@ def test_published_ports_survive_a_daemon_crash_and_stay_held(fake_host) -> None
         daemon.start()
         assert reach_from_ns(outside, "tcp", HOST_UPLINK, 8080) == f"web {OUTSIDE_ADDR}"
         assert reach_from_ns(outside, "udp", HOST_UPLINK, 5353) == f"web {OUTSIDE_ADDR}"
-        with pytest.raises(OSError):  # held again by the restarted daemon
-            with netns_socket(daemon, 8080):
-                pass
+        with pytest.raises(OSError), netns_socket(daemon, 8080):  # held again by the restarted daemon
+            pass
         clash = daemon.docker("run", "-d", "-p", "8080:80", HOST_IMAGE, "true")
         assert "Bind for 0.0.0.0:8080 failed: port is already allocated" in clash.stderr
         ok(daemon, "rm", "-f", "web")
