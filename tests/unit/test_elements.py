@@ -17,26 +17,26 @@ def test_single_ports_are_hash_elements_keyed_without_the_wildcard_address() -> 
     assert (addr.op, addr.name, port.name) == ("add", "any-ports-v4", "any-new-ports-v4")
     (e,) = addr.elements
     # as nft sends it: every field padded to 4 bytes, the port in network order
-    assert (e.key, e.key_end) == (bytes.fromhex("06000000" "1f900000"), b"")
+    assert (e.key, e.key_end) == (bytes.fromhex("060000001f900000"), b"")
     assert e.data == bytes.fromhex("0a000002")
     assert port.elements[0].data == bytes.fromhex("0050")
     (one,) = elements.publish([m(53, 53, "127.0.0.1")])
-    assert (one.name, one.elements[0].key) == ("ports-v4", bytes.fromhex("7f000001" "06000000" "00350000"))
+    assert (one.name, one.elements[0].key) == ("ports-v4", bytes.fromhex("7f0000010600000000350000"))
 
 
 def test_a_wildcard_range_is_the_whole_address_space_in_key_and_key_end() -> None:
     (addr,) = elements.publish([m(p, p) for p in (8080, 8081)])
     (e,) = addr.elements
     assert addr.name == "port-ranges-v4"
-    assert e.key == bytes.fromhex("00000000" "06000000" "1f900000")
-    assert e.key_end == bytes.fromhex("ffffffff" "06000000" "1f910000")
+    assert e.key == bytes.fromhex("00000000060000001f900000")
+    assert e.key_end == bytes.fromhex("ffffffff060000001f910000")
 
 
 def test_a_range_to_the_same_numbers_is_one_element_without_a_port_change() -> None:
     (addr,) = elements.publish([m(p, p, "127.0.0.1") for p in range(20000, 30000)])
     (e,) = addr.elements
-    assert e.key == bytes.fromhex("7f000001" "06000000" "4e200000")
-    assert e.key_end == bytes.fromhex("7f000001" "06000000" "752f0000")
+    assert e.key == bytes.fromhex("7f000001060000004e200000")
+    assert e.key_end == bytes.fromhex("7f00000106000000752f0000")
 
 
 def test_ipv6_keys_and_unpublish_adds_before_it_deletes() -> None:
