@@ -1,5 +1,5 @@
-"""Daemon figures through the real docker CLI: ``docker run -d`` with no network and with
-one user-defined bridge, ``docker network connect`` and ``docker network create``, as the
+"""Daemon figures through the real docker CLI: ``docker run -d`` with no network, with
+one user-defined bridge, and with a published port (``-p``), ``docker network connect`` and ``docker network create``, as the
 number of running containers grows; resident memory; the processes each daemon runs.
 
 With ``compare=True`` the same workload runs against Debian's dockerd (20.10) in a
@@ -25,7 +25,7 @@ from seaway.testing.images import busybox_rootfs_tar
 
 Log = Callable[[str], None]
 WINDOW = 10
-FIGURES = ("run_none", "run_bridge", "connect", "network_create")
+FIGURES = ("run_none", "run_bridge", "run_publish", "connect", "network_create")
 
 
 class Daemon(Protocol):
@@ -86,10 +86,14 @@ def _sample(side: Side, point: int, j: int) -> None:
     s["run_bridge"].setdefault(point, []).append(
         side.timed("run", "-d", "--name", name, "--network", "bench", "busybox", "sleep", "3600")
     )
+    port = str(30000 + side.running)  # a new host port each time
+    s["run_publish"].setdefault(point, []).append(
+        side.timed("run", "-d", "--network", "bench", "-p", f"{port}:80", "busybox", "sleep", "3600")
+    )
     s["connect"].setdefault(point, []).append(side.timed("network", "connect", "extra", name))
     s["network_create"].setdefault(point, []).append(side.timed("network", "create", f"n{point}x{j}"))
     side.daemon.docker("network", "rm", f"n{point}x{j}", check=True)
-    side.running += 2
+    side.running += 3
 
 
 def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:

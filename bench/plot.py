@@ -48,7 +48,7 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
 
     daemon = bench.get("daemon", {})
     sides = [name for name in ("seaway", "dockerd") if name in daemon]
-    for figure in ("run_none", "run_bridge", "connect", "network_create"):
+    for figure in ("run_none", "run_bridge", "run_publish", "connect", "network_create"):
         if not sides or figure not in daemon[sides[0]]:
             continue
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -89,6 +89,20 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
         ax.set(title="engine: network create vs existing networks", xlabel="networks", ylabel="ms (p50, whisker p99)")
         ax.set_ylim(bottom=0)
         save(fig, "core-network-create.png")
+    ports = bench.get("ports", {})
+    if "cost" in ports:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        _series(ax, "publish one more port", ports["cost"]["publish"])
+        _series(ax, "unpublish it", ports["cost"]["unpublish"])
+        ax.set(
+            title="published ports: cost vs ports already published",
+            xlabel="ports published",
+            ylabel="ms (p50, whisker p99)",
+        )
+        ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
+        ax.legend()
+        save(fig, "ports-publish.png")
     return written
 
 
