@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from seaway.kernel.portholds import sctp_supported
 from seaway.lab.fakehost import HOST_UPLINK, OUTSIDE_ADDR, in_ns
 from seaway.testing.daemon import SeawayDaemon
 from seaway.testing.probes import client_command, server_command
@@ -307,3 +308,13 @@ def test_a_dual_stack_container_is_published_on_both_families(seawayd: SeawayDae
     assert reach_from_ns(host, "tcp", "2001:db8:57::1", 9090).startswith("web ")
     assert reach_from_ns(host, "tcp", HOST_UPLINK, 9090).startswith("web ")
     assert "[::]:8080->80/tcp" in ok(seawayd, "ps", "--format", "{{.Ports}}")
+
+
+def test_sctp_is_published_where_the_kernel_has_it_and_refused_by_name_where_not(seawayd: SeawayDaemon) -> None:
+    result = seawayd.docker("run", "-d", "--name", "s", "-p", "3868:3868/sctp", HOST_IMAGE, "sleep", "60")
+    if sctp_supported():
+        assert result.returncode == 0, result.stderr
+        assert ok(seawayd, "port", "s", "3868/sctp").strip() == "0.0.0.0:3868"
+    else:
+        assert "sctp is not supported by this kernel (CONFIG_IP_SCTP)" in result.stderr
+        assert json.loads(ok(seawayd, "inspect", "s"))[0]["NetworkSettings"]["Ports"] == {}
