@@ -40,7 +40,7 @@ from seaway.errors import (
 from seaway.firewall import elements, hostfw, naming, ruleset
 from seaway.ipam import pools
 from seaway.ipam.allocator import AddressAllocator, first_free
-from seaway.ipam.hostports import DEFAULT_EPHEMERAL, HostPorts, already_allocated
+from seaway.ipam.hostports import DEFAULT_EPHEMERAL, HostPorts
 from seaway.kernel import addresses, links, netns, nft, nftnl, portholds, sandbox, sysctl
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox, SandboxMode
@@ -59,6 +59,8 @@ from seaway.model.ports import WILDCARD, PortMapping, PortRequest
 from seaway.state.store import CREATING, DELETING, READY, Store
 
 log = logging.getLogger(__name__)
+
+PortKey = tuple[str, IPAddress, int]  # protocol, host address, host port
 
 NOT_YET_DRIVERS = ("macvlan", "ipvlan", "overlay")
 HOST_ONLY = "container cannot be disconnected from host network or connected to host network"
@@ -575,7 +577,7 @@ class Controller:
                 try:
                     mappings = self._hold_ports(ep, net, requests, undo)
                     self._elements.apply(elements.publish(mappings), f"ports of {ep.name}")
-                    undo.callback(self._elements.apply, elements.unpublish(mappings), f"ports of {ep.name}")
+                    undo.callback(lambda: self._elements.apply(elements.unpublish(mappings), f"ports of {ep.name}"))
                 except (Conflict, Unavailable, Unsupported, InvalidParameter) as exc:
                     raise type(exc)(
                         f"driver failed programming external connectivity on endpoint {ep.name} ({ep.id}): {exc}"
@@ -629,13 +631,29 @@ class Controller:
     ) -> list[PortMapping]:
         assert net.bridge is not None
         mappings: list[PortMapping] = []
-        for req in requests:
-            host_ips = self._binding_addresses(ep, net, req)
-            port = self._choose_port(req, host_ips, undo)
+        taken: list[PortKey] = []  # one undo for them all: a 10,000-port range is one request
+        undo.callback(self._release_taken, taken)
+
+        def mapped(req: PortRequest, host_ips: list[IPAddress], port: int) -> None:
             for host_ip in host_ips:
                 container_ip = ep.ipv4 if host_ip.version == 4 else ep.ipv6
                 assert container_ip is not None
                 mappings.append(PortMapping(req.proto, req.container_port, host_ip, port, container_ip))
+
+        # fixed host ports (what a range becomes) are checked and held in bulk, per address
+        fixed: dict[tuple[str, str], list[PortRequest]] = {}
+        for req in requests:
+            if req.host_port_low and req.host_port_low == req.host_port_high:
+                fixed.setdefault((req.proto, req.host_ip), []).append(req)
+        for (proto, _), group in fixed.items():
+            host_ips = self._binding_addresses(ep, net, group[0])
+            self._take_ports(proto, host_ips, [r.host_port_low for r in group], taken)
+            for req in group:
+                mapped(req, host_ips, req.host_port_low)
+        for req in requests:
+            if not (req.host_port_low and req.host_port_low == req.host_port_high):
+                host_ips = self._binding_addresses(ep, net, req)
+                mapped(req, host_ips, self._choose_port(req, host_ips, taken))
         return mappings
 
     def _binding_addresses(self, ep: Endpoint, net: Network, req: PortRequest) -> list[IPAddress]:
@@ -656,22 +674,16 @@ class Controller:
             out.append(default if default.version == 6 else WILDCARD[6])
         return out
 
-    def _choose_port(self, req: PortRequest, host_ips: list[IPAddress], undo: ExitStack) -> int:
-        """A host port free in Seaway's table and bindable on every address; held from here."""
+    def _choose_port(self, req: PortRequest, host_ips: list[IPAddress], taken: list[PortKey]) -> int:
+        """An ephemeral port, or the first free one of a host range: free in Seaway's table
+        and bindable on every address; held from here. (Fixed ports are taken in bulk.)"""
         if not host_ips:
             return 0
-        fixed = req.host_port_low != 0 and req.host_port_low == req.host_port_high
-        if fixed:
-            for host_ip in host_ips:
-                if self._host_ports.conflict(req.proto, host_ip, req.host_port_low):
-                    raise already_allocated(host_ip, req.host_port_low)
-            self._take_port(req.proto, host_ips, req.host_port_low, undo)
-            return req.host_port_low
         attempts = 0
         failure: SeawayError | None = None
         for port in self._host_ports.candidates(req.proto, host_ips, req.host_port_low, req.host_port_high):
             try:
-                self._take_port(req.proto, host_ips, port, undo)
+                self._take_port(req.proto, host_ips, port, taken)
             except Conflict as exc:  # another program holds it: try the next, as Docker does
                 failure = exc
                 attempts += 1
@@ -688,14 +700,31 @@ class Controller:
             )
         raise failure or Unavailable("all ports are allocated")
 
-    def _take_port(self, proto: str, host_ips: list[IPAddress], port: int, undo: ExitStack) -> None:
-        with ExitStack() as partial:
+    def _take_port(self, proto: str, host_ips: list[IPAddress], port: int, taken: list[PortKey]) -> None:
+        self._take_ports(proto, host_ips, [port], taken)
+
+    def _take_ports(self, proto: str, host_ips: list[IPAddress], ports: list[int], taken: list[PortKey]) -> None:
+        """Take the ports in Seaway's table and hold them on every address, or none."""
+        start = len(taken)
+        try:
             for host_ip in host_ips:
-                self._holds.hold(proto, host_ip, port)
-                partial.callback(self._holds.release, proto, host_ip, port)
-                self._host_ports.take(proto, host_ip, port)
-                partial.callback(self._host_ports.release, proto, host_ip, port)
-            undo.push(partial.pop_all())
+                self._host_ports.take_many(proto, host_ip, ports)
+                try:
+                    self._holds.hold_many(proto, host_ip, ports)
+                except BaseException:
+                    for port in ports:
+                        self._host_ports.release(proto, host_ip, port)
+                    raise
+                taken.extend((proto, host_ip, port) for port in ports)
+        except BaseException:
+            self._release_taken(taken[start:])
+            del taken[start:]
+            raise
+
+    def _release_taken(self, taken: list[PortKey]) -> None:
+        for proto, host_ip, port in taken:
+            self._holds.release(proto, host_ip, port)
+            self._host_ports.release(proto, host_ip, port)
 
     def _release_ports(self, mappings: tuple[PortMapping, ...]) -> None:
         for m in mappings:

@@ -315,7 +315,7 @@ def port_runs(mappings: list[PortMapping]) -> list[list[PortMapping]]:
     the same port numbers of one container address is one interval element: a
     10,000-port range costs one element, not 10,000."""
     runs: list[list[PortMapping]] = []
-    for m in sorted(mappings, key=lambda m: (m.family, str(m.host_ip), m.proto, str(m.container_ip), m.host_port)):
+    for m in sorted(mappings, key=lambda m: (m.family, int(m.host_ip), m.proto, int(m.container_ip), m.host_port)):
         last = runs[-1][-1] if runs else None
         if (
             last is not None

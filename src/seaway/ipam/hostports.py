@@ -44,6 +44,18 @@ class HostPorts:
             raise already_allocated(host_ip, port)
         self._held.setdefault((proto, host_ip.version, port), set()).add(host_ip)
 
+    def take_many(self, proto: str, host_ip: IPAddress, ports: list[int]) -> None:
+        """Take every port for one address, or none of them."""
+        done = 0
+        try:
+            for port in ports:
+                self.take(proto, host_ip, port)
+                done += 1
+        except Conflict:
+            for port in ports[:done]:
+                self.release(proto, host_ip, port)
+            raise
+
     def release(self, proto: str, host_ip: IPAddress, port: int) -> None:
         key = (proto, host_ip.version, port)
         holders = self._held.get(key)

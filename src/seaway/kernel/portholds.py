@@ -52,20 +52,42 @@ def ephemeral_range() -> tuple[int, int] | None:
 
 class PortHolds:
     def __init__(self) -> None:
-        self._socks: dict[Key, socket.socket] = {}
+        self._socks: dict[tuple[str, str, int], socket.socket] = {}
 
     def __len__(self) -> int:
         return len(self._socks)
 
     def hold(self, proto: str, host_ip: IPAddress, port: int) -> None:
         """Bind (and for TCP/SCTP listen on) the port; idempotent for one key."""
-        key = (proto, host_ip, port)
-        if key in self._socks:
-            return
+        self.hold_many(proto, host_ip, [port])
+
+    def hold_many(self, proto: str, host_ip: IPAddress, ports: list[int]) -> None:
+        """Hold every port on one address, or none of them (a range is one request)."""
         if proto == "sctp" and not sctp_supported():
             raise Unsupported("sctp is not supported by this kernel (CONFIG_IP_SCTP)")
         kind, number = _TYPES[proto]
         family = socket.AF_INET6 if host_ip.version == 6 else socket.AF_INET
+        addr = str(host_ip)
+        stream = kind == socket.SOCK_STREAM
+        made: list[tuple[str, str, int]] = []
+        socks = self._socks
+        try:
+            for port in ports:
+                key = (proto, addr, port)
+                if key in socks:
+                    continue
+                sock = self._bound(family, kind, number, stream, addr, proto, host_ip, port)
+                socks[key] = sock
+                made.append(key)
+        except BaseException:
+            for key in made:
+                socks.pop(key).close()
+            raise
+
+    @staticmethod
+    def _bound(
+        family: int, kind: int, number: int, stream: bool, addr: str, proto: str, host_ip: IPAddress, port: int
+    ) -> socket.socket:
         try:
             sock = socket.socket(family, kind, number)
         except OSError as exc:
@@ -78,10 +100,10 @@ class PortHolds:
         try:
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            if kind == socket.SOCK_STREAM:
+            if stream:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((str(host_ip), port))
-            if kind == socket.SOCK_STREAM:
+            sock.bind((addr, port))
+            if stream:
                 sock.listen(1)
         except OSError as exc:
             sock.close()
@@ -94,10 +116,10 @@ class PortHolds:
                     f"failed to bind host port {show(proto, host_ip, port)}: cannot assign requested address"
                 ) from None
             raise Conflict(f"failed to bind host port {show(proto, host_ip, port)}: {exc.strerror}") from None
-        self._socks[key] = sock
+        return sock
 
     def release(self, proto: str, host_ip: IPAddress, port: int) -> None:
-        sock = self._socks.pop((proto, host_ip, port), None)
+        sock = self._socks.pop((proto, str(host_ip), port), None)
         if sock is not None:
             sock.close()
 

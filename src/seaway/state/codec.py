@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from seaway.model.endpoint import Endpoint, Sandbox
@@ -53,12 +53,30 @@ def network_from_doc(doc: dict[str, Any]) -> Network:
 
 
 def endpoint_to_doc(ep: Endpoint) -> dict[str, Any]:
-    doc = asdict(ep)
+    doc = asdict(replace(ep, ports=()))  # asdict deep-copies: ports are done by hand, below
     doc["ipv4"] = str(ep.ipv4) if ep.ipv4 else None
     doc["ipv6"] = str(ep.ipv6) if ep.ipv6 else None
     doc["aliases"] = list(ep.aliases)
-    doc["ports"] = [[m.proto, m.container_port, str(m.host_ip), m.host_port, str(m.container_ip)] for m in ep.ports]
+    doc["ports"] = _port_runs(ep.ports)
     return doc
+
+
+def _port_runs(ports: tuple[PortMapping, ...]) -> list[list[Any]]:
+    """Mappings as runs ``[proto, first container port, host ip, first host port,
+    container ip, count]``: a 10,000-port range is one entry."""
+    runs: list[list[Any]] = []
+    last: PortMapping | None = None
+    for m in ports:
+        if (
+            last is not None
+            and (m.proto, m.host_ip, m.container_ip) == (last.proto, last.host_ip, last.container_ip)
+            and (m.host_port, m.container_port) == (last.host_port + 1, last.container_port + 1)
+        ):
+            runs[-1][5] += 1
+        else:
+            runs.append([m.proto, m.container_port, str(m.host_ip), m.host_port, str(m.container_ip), 1])
+        last = m
+    return runs
 
 
 def endpoint_from_doc(doc: dict[str, Any]) -> Endpoint:
@@ -66,10 +84,11 @@ def endpoint_from_doc(doc: dict[str, Any]) -> Endpoint:
     fields["ipv4"] = _addr(doc["ipv4"])
     fields["ipv6"] = _addr(doc["ipv6"])
     fields["aliases"] = tuple(doc["aliases"])
-    fields["ports"] = tuple(
-        PortMapping(proto, cport, ipaddress.ip_address(hip), hport, ipaddress.ip_address(cip))
-        for proto, cport, hip, hport, cip in doc.get("ports", ())
-    )
+    ports: list[PortMapping] = []
+    for proto, cport, hip, hport, cip, count in doc.get("ports", ()):
+        host_ip, container_ip = ipaddress.ip_address(hip), ipaddress.ip_address(cip)
+        ports += [PortMapping(proto, cport + i, host_ip, hport + i, container_ip) for i in range(count)]
+    fields["ports"] = tuple(ports)
     return Endpoint(**fields)
 
 
