@@ -20,7 +20,9 @@ from bench import core, daemon, dns, machine, ports, throughput
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
-    parser.add_argument("--compare", choices=("dockerd",), help="run the daemon suite against Debian's dockerd too")
+    parser.add_argument(
+        "--compare", choices=("dockerd",), help="run the daemon and DNS suites against Debian's dockerd too"
+    )
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-<suite>[-quick].json)")
     parser.add_argument(
         "--suite",
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.suite in ("daemon", "all"):
         results["benchmarks"]["daemon"] = daemon.run(quick=args.quick, log=log, compare=args.compare == "dockerd")
     if args.suite in ("dns", "all"):
-        results["benchmarks"]["dns"] = dns.run(quick=args.quick, log=log)
+        results["benchmarks"]["dns"] = dns.run(quick=args.quick, log=log, compare=args.compare == "dockerd")
     if args.suite in ("throughput", "all"):
         results["benchmarks"]["throughput"] = throughput.run(quick=args.quick, log=log)
     if args.suite in ("ports", "all"):

@@ -29,7 +29,7 @@ def _engine(host: FakeHost) -> Controller:
 
 def attach(quick: bool, log: Log) -> dict[str, Any]:
     """Attach latency (connect only; the sandbox exists) at the 1st, 100th, 1,000th sandbox."""
-    points = [1, 100] if quick else [1, 100, 1000]
+    points = [1, 100] if quick else [1, 10, 100, 500, 1000]
     host = FakeHost()
     try:
         with host.entered():
@@ -82,7 +82,7 @@ def attach(quick: bool, log: Log) -> dict[str, Any]:
 
 def network_create(quick: bool, log: Log) -> dict[str, Any]:
     """Network create latency with 1 and with 300 existing networks."""
-    points = [1, 30] if quick else [1, 300]
+    points = [1, 30] if quick else [1, 10, 100, 300, 1000]
     host = FakeHost()
     try:
         with host.entered():

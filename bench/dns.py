@@ -17,6 +17,7 @@ from typing import Any
 from seaway.lab.fakehost import FakeHost
 from seaway.testing.daemon import SeawayDaemon
 from seaway.testing.dnsserver import OutsideDns
+from seaway.testing.dockerd import DockerDaemon
 from seaway.testing.images import busybox_rootfs_tar
 
 Log = Callable[[str], None]
@@ -49,43 +50,79 @@ def _dnsperf(key: str, names: list[str], seconds: int, clients: int, max_qps: in
     }
 
 
-def run(quick: bool, log: Log) -> dict[str, Any]:
+def _workload(daemon: SeawayDaemon | DockerDaemon, tar: Path) -> str:
+    """Ten named containers on a user-defined network; the sandbox path of the first."""
+    daemon.docker("import", str(tar), "busybox", check=True)
+    daemon.docker("network", "create", "dnsbench", check=True)
+    for i in range(10):
+        daemon.docker("run", "-d", "--name", f"svc{i}", "--network", "dnsbench", "busybox", "sleep", "3600", check=True)
+    return str(json.loads(daemon.docker("inspect", "svc0").stdout)[0]["NetworkSettings"]["SandboxKey"])
+
+
+def _measure(key: str, seconds: int) -> dict[str, Any]:
+    names = [f"svc{i}" for i in range(10)]
+    return {
+        "internal": _dnsperf(key, names, seconds, 20),
+        # latency below saturation: at a fixed 10,000 qps the queue stays short
+        "internal_at_10k_qps": _dnsperf(key, names, seconds, 4, max_qps=10000),
+        "forwarded": _dnsperf(key, [f"host{i}.example.test" for i in range(50)], seconds, 20),
+    }
+
+
+def _pin(pid: int) -> None:
+    """The resolver's process on core 1, the load generator (dnsperf) on core 0. (dnsperf
+    -v, for per-query latencies, perturbs the run too much to be worth it: avg and sd.)"""
+    subprocess.run(["taskset", "-a", "-p", "-c", "1", str(pid)], capture_output=True, check=False)
+
+
+def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
     if shutil.which("dnsperf") is None:
         return {"skipped": "dnsperf is not installed (Debian package dnsperf)"}
     seconds = 2 if quick else 10
+    records = {f"host{i}.example.test": f"198.51.100.{i % 200 + 10}" for i in range(50)}
+    results: dict[str, Any] = {"seconds": seconds}
+    with tempfile.TemporaryDirectory() as tmp:
+        tar = busybox_rootfs_tar(Path(tmp) / "bb.tar")
+        host = FakeHost()
+        upstream = OutsideDns(host, records)
+        daemon = SeawayDaemon(host, "--dns", "198.51.100.1", "--log-level", "warn")
+        try:
+            daemon.start()
+            key = _workload(daemon, tar)
+            _pin(daemon.proc.pid)  # type: ignore[union-attr]
+            results.update(_measure(key, seconds))
+            results["internal_server_side_latency_ms"] = daemon.request("GET", "/seaway/dns/stats")[1]["LatencyMs"]
+            results["daemon_stats"] = daemon.request("GET", "/seaway/dns/stats")[1]
+            log(f"dns seaway: internal {results['internal']['qps']:.0f} qps")
+        finally:
+            daemon.close()
+            upstream.close()
+            host.close()
+        if compare:
+            results["dockerd"] = _dockerd(tar, records, seconds, log)
+    if "dockerd" in results and "skipped" not in results["dockerd"]:
+        results["ratio_seaway_to_dockerd_qps"] = {
+            kind: round(results[kind]["qps"] / results["dockerd"][kind]["qps"], 2)
+            for kind in ("internal", "internal_at_10k_qps", "forwarded")
+            if results["dockerd"][kind]["qps"] > 0
+        }
+    return results
+
+
+def _dockerd(tar: Path, records: dict[str, str], seconds: int, log: Log) -> dict[str, Any]:
+    """The same workload against Debian's dockerd (20.10) and its embedded DNS server."""
+    if not DockerDaemon.available():
+        return {"skipped": "dockerd is not installed (Debian package docker.io)"}
     host = FakeHost()
-    upstream = OutsideDns(host, {f"host{i}.example.test": f"198.51.100.{i % 200 + 10}" for i in range(50)})
-    daemon = SeawayDaemon(host, "--dns", "198.51.100.1", "--log-level", "warn")
+    upstream = OutsideDns(host, records)
+    daemon = DockerDaemon(host, "--dns", "198.51.100.1")
     try:
         daemon.start()
-        with tempfile.TemporaryDirectory() as tmp:
-            daemon.docker("import", str(busybox_rootfs_tar(Path(tmp) / "bb.tar")), "busybox", check=True)
-        daemon.docker("network", "create", "dnsbench", check=True)
-        for i in range(10):
-            daemon.docker(
-                "run", "-d", "--name", f"svc{i}", "--network", "dnsbench", "busybox", "sleep", "3600", check=True
-            )
-        key = json.loads(daemon.docker("inspect", "svc0").stdout)[0]["NetworkSettings"]["SandboxKey"]
-        # the resolver on one core, the load generator on the other (dnsperf -v, for
-        # per-query latencies, perturbs the run too much to be worth it: avg and stddev)
-        subprocess.run(["taskset", "-a", "-p", "-c", "1", str(daemon.proc.pid)], capture_output=True, check=False)  # type: ignore[union-attr]
-        names = [f"svc{i}" for i in range(10)]
-        internal = _dnsperf(key, names, seconds, 20)
-        log(f"dns internal: {internal['qps']:.0f} qps")
-        # latency below saturation: at a fixed 10,000 qps the queue stays short
-        paced = _dnsperf(key, names, seconds, 4, max_qps=10000)
-        server_side = daemon.request("GET", "/seaway/dns/stats")[1]["LatencyMs"]
-        forwarded = _dnsperf(key, [f"host{i}.example.test" for i in range(50)], seconds, 20)
-        log(f"dns forwarded: {forwarded['qps']:.0f} qps")
-        stats = daemon.request("GET", "/seaway/dns/stats")[1]
-        return {
-            "internal": internal,
-            "internal_at_10k_qps": paced,
-            "internal_server_side_latency_ms": server_side,
-            "forwarded": forwarded,
-            "daemon_stats": stats,
-            "seconds": seconds,
-        }
+        key = _workload(daemon, tar)
+        _pin(daemon.proc.pid)  # type: ignore[union-attr]
+        out = _measure(key, seconds)
+        log(f"dns dockerd: internal {out['internal']['qps']:.0f} qps")
+        return out
     finally:
         daemon.close()
         upstream.close()
@@ -103,4 +140,15 @@ def summary(results: dict[str, Any]) -> list[str]:
         )
     latency = results["internal_server_side_latency_ms"]
     lines.append(f"dns internal, time inside the server: p50 {latency['p50']} ms  p99 {latency['p99']} ms")
+    docker = results.get("dockerd", {})
+    if "skipped" in docker:
+        lines.append(f"dns dockerd: skipped: {docker['skipped']}")
+    for kind in ("internal", "internal_at_10k_qps", "forwarded"):
+        if kind in docker:
+            r = docker[kind]
+            lines.append(
+                f"dns dockerd {kind:>12}: {r['qps']:8.0f} qps  avg {r['latency_avg_ms']:.3f} ms  lost {r['lost']:.0f}"
+            )
+    if "ratio_seaway_to_dockerd_qps" in results:
+        lines.append(f"dns Seaway/dockerd qps: {results['ratio_seaway_to_dockerd_qps']}")
     return lines

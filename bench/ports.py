@@ -35,7 +35,7 @@ def _engine(host: FakeHost) -> Controller:
 
 
 def publish_cost(quick: bool, log: Log) -> dict[str, Any]:
-    points = [1, 100] if quick else [1, 1000, 10000]
+    points = [1, 100] if quick else [1, 10, 100, 1000, 10000]
     host = FakeHost()
     publish_at: dict[int, list[int]] = {}
     unpublish_at: dict[int, list[int]] = {}

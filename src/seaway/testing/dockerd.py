@@ -18,8 +18,9 @@ from seaway.lab.fakehost import FakeHost, sh
 
 
 class DockerDaemon:
-    def __init__(self, host: FakeHost) -> None:
+    def __init__(self, host: FakeHost, *extra_args: str) -> None:
         self.host = host
+        self.extra_args = extra_args
         self.socket = host.root / "docker.sock"
         self.log = host.root / "dockerd.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -37,7 +38,7 @@ class DockerDaemon:
         cmd = [
             "nsenter", f"--net={self.host.host_ns}", "dockerd", "--data-root", str(root / "docker-data"),
             "--exec-root", str(root / "docker-exec"), "-H", self.docker_host, "--pidfile", str(root / "dockerd.pid"),
-            "--bridge", "none",
+            "--bridge", "none", *self.extra_args,
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
