@@ -17,11 +17,10 @@ import json
 import secrets
 import shutil
 import socket
-import subprocess
 import tempfile
 from pathlib import Path
 
-from seaway.kernel import netns
+from seaway.kernel import netns, process
 
 PREFIX = "swt-"
 NETNS_DIR = Path("/run/netns")
@@ -30,13 +29,13 @@ OUTSIDE_ADDR = "203.0.113.1"
 FAR_ADDR = "198.51.100.1"
 
 
-def sh(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(cmd), capture_output=True, text=True, check=check, timeout=timeout)
+def sh(*cmd: str, check: bool = True, timeout: float = 30) -> process.Completed[str]:
+    return process.run(None, cmd, check=check, timeout=timeout)
 
 
-def in_ns(path: str, *cmd: str, check: bool = False, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def in_ns(path: str, *cmd: str, check: bool = False, timeout: float = 30) -> process.Completed[str]:
     """Run a command inside the namespace at ``path`` (nsenter keeps /sys intact)."""
-    return sh("nsenter", f"--net={path}", *cmd, check=check, timeout=timeout)
+    return process.run(path, cmd, check=check, timeout=timeout)
 
 
 def ping(path: str, address: str, tries: int = 1) -> bool:
