@@ -205,7 +205,7 @@ class _Parser:
             if not isinstance(link, str):
                 self.bad(f"{path}[{i}]", f"expected a segment name, got {_kind(link)}")
             elif link not in known:
-                self.bad(f"{path}[{i}]", f"unknown segment {link!r}".replace("'", '"'))
+                self.bad(f"{path}[{i}]", f'unknown segment "{link}"')
             elif link in links:
                 self.bad(f"{path}[{i}]", f'already linked to segment "{link}"')
             else:
@@ -282,7 +282,7 @@ class _Parser:
             if net not in nets:
                 self.bad(
                     f"{path}.networks[{i}]",
-                    f"unknown network {net!r} (declare it in the host's networks)".replace("'", '"'),
+                    f'unknown network "{net}" (declare it in the host\'s networks)',
                 )
             else:
                 networks.append(net)
@@ -307,7 +307,7 @@ class _Parser:
         m = self.mapping(value, path, {"segment", "records"})
         segment = m.get("segment")
         if segment not in known:
-            self.bad(f"{path}.segment", f"unknown segment {segment!r}".replace("'", '"'))
+            self.bad(f"{path}.segment", f'unknown segment "{segment}"')
         records = []
         raw = m.get("records")
         for name, address in (raw or dict(DEFAULT_RECORDS)).items() if isinstance(raw or {}, dict) else []:

@@ -2,7 +2,8 @@
 fault, demo). These commands need no daemon: they build and drive labs themselves.
 
 A command that acts on a running lab takes ``-l/--lab NAME``; without it, the only lab
-that is up is meant (an error lists them when there are several).
+that is up is meant (an error lists them when there are several). Labs live under
+/run/seaway-lab unless ``SEAWAY_LAB_DIR`` names another directory.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from seaway.errors import InvalidParameter, NotFound, SeawayError
 from seaway.kernel import process
 from seaway.lab import Lab, demo, faults, graph, state, status
 from seaway.lab.plan import RUN_DIR
+
+RUN_DIR_ENV = "SEAWAY_LAB_DIR"
+
+
+def _run_dir() -> Path:
+    return Path(os.environ.get(RUN_DIR_ENV) or RUN_DIR)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -87,17 +94,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _lab(name: str | None) -> Lab:
     if name:
-        return Lab.attach(name)
-    up_now = state.labs(RUN_DIR)
+        return Lab.attach(name, run_dir=_run_dir())
+    up_now = state.labs(_run_dir())
     if len(up_now) == 1:
-        return Lab.attach(up_now[0])
+        return Lab.attach(up_now[0], run_dir=_run_dir())
     if not up_now:
         raise NotFound("no lab is up (seaway lab up FILE)")
     raise InvalidParameter(f"several labs are up ({', '.join(up_now)}): choose one with --lab")
 
 
 def up(args: argparse.Namespace) -> int:
-    lab = Lab.from_file(args.file)
+    lab = Lab.from_file(args.file, run_dir=_run_dir())
     started = time.monotonic()
     lab.up(lambda line: print(f"  {line}", flush=True))
     print(f"lab {lab.name} is up in {time.monotonic() - started:.1f} s ({len(lab.hosts)} hosts)")
@@ -118,8 +125,8 @@ def down(args: argparse.Namespace) -> int:
 
 def ls(args: argparse.Namespace) -> int:
     print(f"{'NAME':<14}{'HOSTS':>6}  DIRECTORY")
-    for name in state.labs(RUN_DIR):
-        lab = Lab.attach(name)
+    for name in state.labs(_run_dir()):
+        lab = Lab.attach(name, run_dir=_run_dir())
         print(f"{name:<14}{len(lab.hosts):>6}  {lab.plan.root}")
     return 0
 
@@ -152,13 +159,13 @@ def env(args: argparse.Namespace) -> int:
 
 
 def draw(args: argparse.Namespace) -> int:
-    lab = Lab.from_file(args.file) if args.file.exists() else Lab.attach(str(args.file))
+    lab = Lab.from_file(args.file) if args.file.exists() else Lab.attach(str(args.file), run_dir=_run_dir())
     print(graph.render(lab.plan, args.output))
     return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    return demo.run()
+    return demo.run(run_dir=_run_dir())
 
 
 def fault(args: argparse.Namespace) -> int:
