@@ -57,7 +57,7 @@ def test_demo_lab_comes_up_its_checks_pass_and_down_leaves_nothing(
     table = capsys.readouterr().out
 
     assert all(o.passed for o in outcomes), table
-    assert sum(o.observed is not None for o in outcomes) >= 7, table
+    assert len(outcomes) == 9, table
     assert len(lab_processes(lab)) >= 3  # two daemons, the world, the containers' monitors
     lab.down()
     assert leftovers_of(lab.name, lab.plan.root) == []
@@ -215,15 +215,19 @@ def test_link_down_and_up(trio: Lab) -> None:
 
 
 def throughput(lab: Lab, client: str, server: str) -> float:
-    """Bits per second of a 1-second iperf3 run from ``client`` to ``server``."""
+    """Bits per second of a 1-second iperf3 run from ``client`` to ``server`` (retried
+    while the server is not listening yet, for at most 10 s)."""
     srv = subprocess.Popen(["nsenter", f"--net={process.netns_path(lab.host(server).netns)}", "iperf3", "-s"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         deadline = time.monotonic() + 10
-        while not probes.tcp_open(lab.host(client).netns, lab.host(server).address, 5201):
-            assert time.monotonic() < deadline, "iperf3 server did not start"
-        out = lab.host(client).run(["iperf3", "-c", lab.host(server).address, "-t", "1", "-J"], timeout=30)
-        return float(json.loads(out.stdout)["end"]["sum_received"]["bits_per_second"])
+        while True:
+            out = lab.host(client).run(["iperf3", "-c", lab.host(server).address, "-t", "1", "-J"], timeout=30)
+            result = json.loads(out.stdout or "{}")
+            if "sum_received" in result.get("end", {}):
+                return float(result["end"]["sum_received"]["bits_per_second"])
+            assert time.monotonic() < deadline, result.get("error", out.stderr)
+            time.sleep(0.1)
     finally:
         srv.kill()
         srv.wait()

@@ -107,10 +107,6 @@ class Lab:
     def is_up(self) -> bool:
         return self.plan.state_file.exists()
 
-    @property
-    def warnings(self) -> list[str]:
-        return state.read(self.plan.root).warnings if self.is_up else []
-
     def up(self, progress: realize.Progress = realize._quiet) -> Lab:
         realize.up(self.plan, progress)
         return self

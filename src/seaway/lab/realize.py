@@ -28,7 +28,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
-import docker.errors
 import docker.types
 
 from seaway.errors import CleanupIncomplete, Conflict, InternalError
@@ -125,7 +124,7 @@ def _host(plan: LabPlan, node: Node, st: lab_state.LabState, image: Path, progre
     try:
         with image.open("rb") as f:
             client.api.import_image_from_data(f.read(), repository="busybox", tag="latest")
-        _populate(client, plan.host_spec(node.name), st)
+        _populate(client, plan.host_spec(node.name))
     finally:
         client.close()
     progress(f"host {node.name}: {', '.join(str(i.address.ip) for i in node.interfaces)}, seawayd up")
@@ -146,7 +145,7 @@ def start_daemon(netns: str, files: HostFiles, st: lab_state.LabState, node: str
     return pid
 
 
-def _populate(client: docker.DockerClient, host: Host, st: lab_state.LabState) -> None:
+def _populate(client: docker.DockerClient, host: Host) -> None:
     """Create the host's networks, then its containers (first network at create, the others
     connected afterwards, as ``docker run`` + ``docker network connect`` do)."""
     for net in host.networks:
@@ -157,15 +156,9 @@ def _populate(client: docker.DockerClient, host: Host, st: lab_state.LabState) -
     for c in host.containers:
         ports = {f"{p.container_port}/{p.protocol}": p.host_port for p in c.ports}
         network = c.networks[0] if c.networks else None
-        try:
-            container = client.containers.create(
-                c.image, list(c.command) or None, name=c.name, network=network, ports=ports or None
-            )
-        except docker.errors.APIError as exc:
-            if not (ports and exc.status_code == 501):
-                raise
-            st.warn(f"{host.name}/{c.name}: {exc.explanation}; started without its published ports")
-            container = client.containers.create(c.image, list(c.command) or None, name=c.name, network=network)
+        container = client.containers.create(
+            c.image, list(c.command) or None, name=c.name, network=network, ports=ports or None
+        )
         for extra in c.networks[1:]:
             client.networks.get(extra).connect(container)
         container.start()

@@ -24,7 +24,6 @@ class LabState:
     netns: list[str]
     topology: dict[str, Any]
     pids: dict[str, int] = field(default_factory=dict)  # node -> daemon PID
-    warnings: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -40,7 +39,7 @@ class LabState:
         with self._lock:
             data = {
                 "name": self.name, "root": str(self.root), "netns": self.netns, "topology": self.topology,
-                "pids": self.pids, "warnings": self.warnings,
+                "pids": self.pids,
             }  # fmt: skip
             tmp = self.path.with_suffix(".tmp")
             with tmp.open("w") as f:
@@ -52,11 +51,6 @@ class LabState:
     def record_pid(self, node: str, pid: int) -> None:
         with self._lock:
             self.pids[node] = pid
-        self.save()
-
-    def warn(self, text: str) -> None:
-        with self._lock:
-            self.warnings.append(text)
         self.save()
 
 

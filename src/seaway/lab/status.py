@@ -37,7 +37,6 @@ def tree(lab: Lab) -> str:
         pad = "    " if last else "│   "
         for j, child in enumerate(children):
             lines.append(pad + ("└── " if j == len(children) - 1 else "├── ") + child)
-    lines += [f"warning: {w}" for w in st.warnings]
     return "\n".join(lines)
 
 

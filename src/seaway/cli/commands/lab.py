@@ -108,8 +108,6 @@ def up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     lab.up(lambda line: print(f"  {line}", flush=True))
     print(f"lab {lab.name} is up in {time.monotonic() - started:.1f} s ({len(lab.hosts)} hosts)")
-    for warning in lab.warnings:
-        print(f"warning: {warning}")
     print(
         f'next: seaway lab status; eval "$(seaway lab env {lab.hosts[0].name})"; docker ps; seaway lab down {lab.name}'
     )
