@@ -270,3 +270,30 @@ def test_a_second_lab_with_the_same_name_is_refused_and_the_first_is_untouched(t
     with pytest.raises(Exception, match=f"lab {trio.name} is already up"):
         again.up()
     assert reach(trio, "h1", "h2")
+
+
+SERVED = {
+    "segments": [{"name": "lan"}],
+    "hosts": [
+        {
+            "name": "a",
+            "links": ["lan"],
+            "networks": [{"name": "app"}],
+            "containers": [
+                {"name": "srv", "networks": ["app"], "ports": ["8080:80"], "command": "exec httpd -f -p 80 -h /etc"}
+            ],
+        },
+        {"name": "b", "links": ["lan"]},
+    ],
+}
+
+
+@pytest.mark.lab_topology(SERVED)
+def test_the_lab_fixture_builds_the_marked_topology(lab: Lab) -> None:
+    a, b = lab.host("a"), lab.host("b")
+    assert [c.name for c in a.docker.containers.list()] == ["srv"]
+    assert b.docker.containers.list() == []
+    deadline = time.monotonic() + 10
+    while (body := probes.http_get(b.netns, f"http://{a.address}:8080/passwd")) is None:
+        assert time.monotonic() < deadline, "srv never answered on a's published port"
+    assert body.startswith("root:")
