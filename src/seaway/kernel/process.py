@@ -11,14 +11,19 @@ PID is never signalled.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from seaway.errors import InternalError, Unsupported
+from seaway.kernel import netns as netns_files
 
 NETNS_DIR = Path("/run/netns")
 
@@ -87,6 +92,14 @@ def exited(pid: int) -> int | None:
     return os.waitstatus_to_exitcode(status) if done else None
 
 
+def gone(pid: int) -> bool:
+    """``pid`` has exited (no such process, or a zombie waiting for its parent)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def runs(pid: int, marker: str) -> bool:
     """``pid`` is alive and its command line contains ``marker`` (not a recycled PID)."""
     try:
@@ -114,3 +127,83 @@ def stop(pid: int, marker: str, timeout: float = 10) -> None:
                 return
             time.sleep(0.02)
     raise InternalError(f"process {pid} did not exit after SIGKILL")
+
+
+def fork_into(netns: str, log: Path, name: str, body: Callable[[], int]) -> int:
+    """Fork a child that leaves our session, enters namespace ``netns``, writes its output
+    to ``log``, names itself ``name`` and exits with ``body()``; the child's PID.
+
+    Call it only from a single-threaded process (the fork server below): a fork copies
+    just the calling thread."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        os.setsid()
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.close(out)
+        os.close(null)
+        netns_files.enter_for_good(netns_path(netns))
+        netns_files.set_process_name(name)
+        code = body()
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+class ForkServer:
+    """A helper process that imports a daemon's code once and forks one daemon per
+    request (copy-on-write), instead of a fresh interpreter importing it all again.
+
+    ``argv`` starts the helper; it reads one JSON request per line on stdin and answers
+    ``{"pid": N}`` or ``{"error": "..."}`` per line on stdout. Its children inherit its
+    command line (so a marker in ``argv`` marks them too) and outlive it."""
+
+    def __init__(self, argv: Sequence[str], log: Path) -> None:
+        with log.open("ab") as err:
+            self._proc = subprocess.Popen(
+                list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
+                start_new_session=True,
+            )  # fmt: skip
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def start(self, request: Mapping[str, object]) -> int:
+        """Ask for one daemon; its PID."""
+        with self._lock:
+            assert self._proc.stdin is not None and self._proc.stdout is not None
+            try:
+                self._proc.stdin.write(json.dumps(request) + "\n")
+                self._proc.stdin.flush()
+                line = self._proc.stdout.readline()
+            except OSError as exc:
+                raise InternalError(f"fork server: {exc}") from None
+        if not line:
+            raise InternalError(f"fork server exited with status {self._proc.wait()}")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise InternalError(f"fork server: {answer['error']}")
+        return int(answer["pid"])
+
+    def close(self) -> None:
+        """End the helper (its daemons run on)."""
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()

@@ -2,10 +2,10 @@
 
 ``up(plan)`` refuses to start if the lab or any of its namespaces exists, writes the
 state file first, then builds the fabric, routers and world, and the hosts concurrently
-(at most one per core at a time: starting a daemon is CPU-bound). A host is a
-namespace with its uplinks, its own ``seawayd`` (own data root, exec root and API
-socket), the offline ``busybox`` image, and the networks and containers the topology
-gives it. If anything fails, everything made so far is taken down before the error is
+(at most one per core at a time). A host is a namespace with its uplinks, its own
+``seawayd`` (own data root, exec root and API socket; forked by the lab's launcher,
+``seaway.lab.launcher``, which imports the daemon's code once for all hosts), the
+offline ``busybox`` image, and the networks and containers the topology gives it. If anything fails, everything made so far is taken down before the error is
 raised.
 
 ``down(root)`` works from the state file alone, so it also cleans up after a crash of
@@ -76,11 +76,18 @@ def _build(plan: LabPlan, st: lab_state.LabState, progress: Progress) -> None:
     progress(f"fabric {plan.fabric_netns}: segments {', '.join(s.name for s in plan.segments)}")
     image = busybox_rootfs_tar(plan.root / "busybox.tar")
     others = [n for n in plan.nodes if n.kind != "host"]
-    with ThreadPoolExecutor(max_workers=workers()) as pool:
-        for future in [pool.submit(_node, plan, n, st) for n in others]:
-            future.result()
-        futures = [pool.submit(_host, plan, n, st, image, progress) for n in plan.host_nodes()]
-        errors = [f.exception() for f in futures]
+    launcher = process.ForkServer(
+        [_python(), "-m", "seaway.lab.launcher", "--lab", st.marker], plan.root / "launcher.log"
+    )
+    st.record_pid("launcher", launcher.pid)
+    try:
+        with ThreadPoolExecutor(max_workers=workers()) as pool:
+            for future in [pool.submit(_node, plan, n, st) for n in others]:
+                future.result()
+            futures = [pool.submit(_host, plan, n, st, launcher, image, progress) for n in plan.host_nodes()]
+            errors = [f.exception() for f in futures]
+    finally:
+        launcher.close()
     for error in errors:
         if error is not None:
             raise error
@@ -115,11 +122,13 @@ def _wire(plan: LabPlan, node: Node) -> None:
     wiring.attach(node.netns, plan.fabric_netns, uplinks, routes, node.forwarding)
 
 
-def _host(plan: LabPlan, node: Node, st: lab_state.LabState, image: Path, progress: Progress) -> None:
+def _host(
+    plan: LabPlan, node: Node, st: lab_state.LabState, launcher: process.ForkServer, image: Path, progress: Progress
+) -> None:
     files = plan.files(node.name)
     wiring.create_netns(node.netns)
     _wire(plan, node)
-    start_daemon(node.netns, files, st, node.name)
+    start_daemon(launcher, node.netns, files, st, node.name)
     client = docker.DockerClient(base_url=files.docker_host, version="1.41", timeout=60)
     try:
         with image.open("rb") as f:
@@ -130,16 +139,17 @@ def _host(plan: LabPlan, node: Node, st: lab_state.LabState, image: Path, progre
     progress(f"host {node.name}: {', '.join(str(i.address.ip) for i in node.interfaces)}, seawayd up")
 
 
-def start_daemon(netns: str, files: HostFiles, st: lab_state.LabState, node: str) -> int:
-    """Start a host's seawayd in its namespace and wait until its API answers; its PID."""
+def start_daemon(launcher: process.ForkServer, netns: str, files: HostFiles, st: lab_state.LabState, node: str) -> int:
+    """Start a host's seawayd in its namespace (forked by the lab's launcher) and wait
+    until its API answers; its PID."""
     for d in (files.data_root, files.exec_root):
         d.mkdir(parents=True, exist_ok=True)
     files.resolv_conf.write_text(f"nameserver {DNS_ADDRESS}\n" if "world" in st.topology else "")
     argv = [
-        _seawayd(), "--data-root", str(files.data_root), "--exec-root", str(files.exec_root),
-        "-H", files.docker_host, "--host-resolv-conf", str(files.resolv_conf), "--log-level", "info",
+        "--data-root", str(files.data_root), "--exec-root", str(files.exec_root), "-H", files.docker_host,
+        "--host-resolv-conf", str(files.resolv_conf), "--log-level", "info",
     ]  # fmt: skip
-    pid = process.spawn(netns, argv, files.log)
+    pid = launcher.start({"netns": netns, "log": str(files.log), "argv": argv})
     st.record_pid(node, pid)
     _wait(lambda: api_answers(files.socket), pid, files.log, f"seawayd of {node}")
     return pid
@@ -183,20 +193,15 @@ def _wait(ready: Callable[[], bool], pid: int, log_file: Path, what: str) -> Non
     while time.monotonic() < deadline:
         if ready():
             return
-        code = process.exited(pid)
-        if code is not None:
+        if process.exited(pid) is not None or process.gone(pid):  # (exited reaps our own children)
             tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
-            raise InternalError(f"{what} exited with status {code}:\n{tail}")
+            raise InternalError(f"{what} exited:\n{tail}")
         time.sleep(0.05)
     raise InternalError(f"{what} did not answer within {DAEMON_TIMEOUT:.0f} s (log: {log_file})")
 
 
 def _python() -> str:
     return sys.executable
-
-
-def _seawayd() -> str:
-    return str(Path(_python()).with_name("seawayd"))
 
 
 def down(root: Path) -> None:
