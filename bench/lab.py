@@ -39,11 +39,16 @@ def measure(hosts: int) -> dict[str, float]:
         started = time.perf_counter()
         lab.down()
         down_s = time.perf_counter() - started
+        left = [p.name for p in Path("/run/netns").glob(f"swl-{lab.name}-*")] + (
+            [str(lab.plan.root)] if lab.plan.root.exists() else []
+        )
+        if left:
+            raise RuntimeError(f"lab down left {left}")
     finally:
         if lab.is_up:
             lab.down()
         shutil.rmtree(run_dir, ignore_errors=True)
-    return {"hosts": hosts, "up_s": round(up_s, 2), "down_s": round(down_s, 2)}
+    return {"hosts": hosts, "up_s": round(up_s, 2), "down_s": round(down_s, 2), "clean": True}
 
 
 def run(quick: bool, log: Log) -> dict[str, Any]:

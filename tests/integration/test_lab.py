@@ -99,7 +99,7 @@ def test_up_of_a_broken_file_fails_with_the_error_path_and_creates_nothing(run_d
     assert leftovers_of(name, run_dir / name) == []
 
 
-def test_docker_cli_drives_each_host_through_lab_env(run_dir: Path) -> None:
+def test_docker_cli_drives_each_host_through_lab_env_and_the_cli_injects_faults(run_dir: Path) -> None:
     name = "t" + secrets.token_hex(4)
     file = run_dir / "lab.yaml"
     file.write_text(yaml.safe_dump(two_hosts(name)))
