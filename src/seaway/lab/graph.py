@@ -43,7 +43,9 @@ def dot(plan: LabPlan) -> str:
         else:
             lines += _host(plan, node.name)
         for iface in node.interfaces:
-            lines.append(f"  {nid} -- {_q('seg:' + iface.segment)} [label={_q(f'{iface.name} {iface.address.ip}')}];")
+            # hosts hang below their segments, routers and the world sit above them
+            ends = (_q("seg:" + iface.segment), nid) if node.kind == "host" else (nid, _q("seg:" + iface.segment))
+            lines.append(f"  {ends[0]} -- {ends[1]} [label={_q(f'{iface.name} {iface.address.ip}')}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
