@@ -36,9 +36,7 @@ def _local(args: argparse.Namespace) -> int:
     if args.command == "version":
         print(f"seaway {__version__}")
     elif args.command == "demo":
-        from seaway.lab.demo import run as run_demo
-
-        return run_demo()
+        return lab.run(argparse.Namespace(func=lab.run_demo, debug=args.debug))
     return 0
 
 

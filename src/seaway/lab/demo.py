@@ -99,15 +99,18 @@ def print_checks(outcomes: list[Outcome], out: TextIO) -> None:
     out.write(f"{sum(o.passed for o in outcomes)}/{len(outcomes)} checks passed\n")
 
 
-NEXT = """
-the lab stays up. Where to look next:
-  seaway lab status                         hosts, daemons, networks and containers as a tree
-  eval "$(seaway lab env h1)"; docker ps    drive h1 with the docker CLI (any docker client)
-  seaway lab exec h2 -- ping -c1 {h1}    run a program on h2
-  seaway lab fault partition h1 h2          cut h1 off from h2 (seaway lab fault heal)
-  seaway lab graph {file} -o lab.svg   draw it
-  seaway lab down                           remove everything the lab made
-"""
+def next_steps(lab: Lab) -> str:
+    """Where to look next, as a two-column list of commands."""
+    rows = [
+        ("seaway lab status", "hosts, daemons, networks and containers as a tree"),
+        ('eval "$(seaway lab env h1)"; docker ps', "drive h1 with the docker CLI (any docker client)"),
+        (f"seaway lab exec h2 -- ping -c1 {lab.host('h1').address}", "run a program on h2"),
+        ("seaway lab fault partition h1 h2", "cut h1 off from h2 (seaway lab fault heal)"),
+        (f"seaway lab graph {DEMO_FILE} -o lab.svg", "draw it"),
+        ("seaway lab down", "remove everything the lab made"),
+    ]
+    width = max(len(command) for command, _ in rows)
+    return "\nthe lab stays up. Where to look next:\n" + "".join(f"  {c.ljust(width)}  {w}\n" for c, w in rows)
 
 
 def run(out: TextIO = sys.stdout, run_dir: Path = RUN_DIR) -> int:
@@ -124,5 +127,5 @@ def run(out: TextIO = sys.stdout, run_dir: Path = RUN_DIR) -> int:
     out.write(tree(lab) + "\n")
     outcomes = run_checks(lab)
     print_checks(outcomes, out)
-    out.write(NEXT.format(h1=lab.host("h1").address, file=DEMO_FILE))
+    out.write(next_steps(lab))
     return 0 if all(o.passed for o in outcomes) else 1
