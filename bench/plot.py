@@ -103,6 +103,16 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
         ax.set_ylim(bottom=0)
         ax.legend()
         save(fig, "ports-publish.png")
+    if bench.get("lab", {}).get("sizes"):
+        sizes = bench["lab"]["sizes"]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        hosts = [r["hosts"] for r in sizes]
+        ax.plot(hosts, [r["up_s"] for r in sizes], marker="o", label="up")
+        ax.plot(hosts, [r["down_s"] for r in sizes], marker="o", label="down")
+        ax.set(title="lab: bring-up and tear-down time", xlabel="hosts (each with its own seawayd)", ylabel="seconds")
+        ax.set_ylim(bottom=0)
+        ax.legend()
+        save(fig, "lab-up-down.png")
     return written
 
 

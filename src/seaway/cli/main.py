@@ -4,7 +4,7 @@ Docker-style commands (``network``, ``run``, ``ps``, ``exec``, ``logs``, ``image
 requests to seawayd, chosen by ``-H``/``--host``, else ``SEAWAY_HOST``, else
 ``unix:///run/seaway.sock``. Errors are printed as ``Error response from daemon:
 <message>`` on stderr with exit status 1, as the docker CLI does; ``--debug`` adds the
-traceback. ``version`` and ``demo`` need no daemon.
+traceback. ``version``, ``demo`` and ``lab`` need no daemon.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 
 from seaway import __version__
 from seaway.cli.client import DEFAULT_HOST, HOST_ENV, Client, DaemonError, DaemonUnreachable, resolve_host
-from seaway.cli.commands import container, dns, image, network, run
+from seaway.cli.commands import container, dns, image, lab, network, run
 from seaway.cli.output import UsageError
 from seaway.errors import SeawayError
 
@@ -26,12 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-H", "--host", help=f"daemon socket to connect to (default: ${HOST_ENV}, else {DEFAULT_HOST})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("version", help="print the version")
-    demo = sub.add_parser(
-        "demo",
-        help="build a sandboxed host, create two networks, attach sandboxes and show what reaches what",
-    )
-    demo.add_argument("--keep", action="store_true", help="wait for Enter before tearing the demo down")
-    for module in (run, container, network, image, dns):
+    sub.add_parser("demo", help="the quick start: the same as seaway lab demo")
+    for module in (run, container, network, image, dns, lab):
         module.register(sub)
     return parser
 
@@ -40,15 +36,15 @@ def _local(args: argparse.Namespace) -> int:
     if args.command == "version":
         print(f"seaway {__version__}")
     elif args.command == "demo":
-        from seaway.demo import run as run_demo
-
-        run_demo(keep=args.keep)
+        return lab.run(argparse.Namespace(func=lab.run_demo, debug=args.debug))
     return 0
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command in ("version", "demo"):
         return _local(args)
+    if getattr(args, "local", False):  # seaway lab: no daemon
+        return lab.run(args)
     client = Client(resolve_host(args.host))
     return int(args.func(client, args))
 

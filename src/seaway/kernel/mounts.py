@@ -39,3 +39,15 @@ def unmount(target: Path) -> None:
         if _libc.umount2(str(target).encode(), MNT_DETACH) != 0:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err))
+
+
+def mounted_under(root: Path) -> list[Path]:
+    """Mount points below ``root`` in this mount namespace, deepest first (to unmount)."""
+    prefix = str(root).rstrip("/") + "/"
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].replace("\\040", " ")
+            if point.startswith(prefix):
+                found.append(Path(point))
+    return sorted(set(found), key=lambda p: len(p.parts), reverse=True)

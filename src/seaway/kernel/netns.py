@@ -158,3 +158,19 @@ def entered(path: str) -> Iterator[None]:
             _check(_libc.setns(own, CLONE_NEWNET), "setns back to the original namespace")
     finally:
         os.close(own)
+
+
+def enter_for_good(path: str) -> None:
+    """Move the calling thread into the namespace at ``path`` with no way back: only for
+    a freshly forked, single-threaded process that will live there (a lab's daemon)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check(_libc.setns(fd, CLONE_NEWNET), f"setns {path}")
+    finally:
+        os.close(fd)
+
+
+def set_process_name(name: str) -> None:
+    """The name ``ps -o comm`` and /proc/PID/comm show for the calling thread (15 bytes)."""
+    PR_SET_NAME = 15
+    _libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)

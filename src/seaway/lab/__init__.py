@@ -1,5 +1,13 @@
-"""Labs: hosts made of network namespaces on one machine (the full lab tool is issue 7).
+"""Labs: many hosts on one machine, each a network namespace with its own seawayd.
 
-For now this holds ``fakehost``: one fake host wired to an outside world, which the
-demo, the benchmarks and the test bed build on.
+A lab is described as data (``topology``: YAML, see docs/lab.md), expanded into names,
+addresses and routes by a pure step (``plan``), built and torn down by ``realize``, and
+driven from Python with ``Lab`` (``api``) or from the CLI with ``seaway lab``. ``faults``
+injects failures; ``graph`` and ``status`` draw it. ``fakehost`` is the single fake
+host the test bed and benchmarks use.
 """
+
+from seaway.lab.api import Lab, LabHost
+from seaway.lab.topology import Topology, TopologyError, load, parse
+
+__all__ = ["Lab", "LabHost", "Topology", "TopologyError", "load", "parse"]

@@ -17,26 +17,26 @@ import json
 import secrets
 import shutil
 import socket
-import subprocess
 import tempfile
 from pathlib import Path
 
-from seaway.kernel import netns
+from seaway.kernel import netns, process
 
 PREFIX = "swt-"
+LAB_PREFIX = "swl-"  # labs (seaway.lab.plan names their namespaces swl-<lab>-<node>)
 NETNS_DIR = Path("/run/netns")
 HOST_UPLINK = "203.0.113.2"
 OUTSIDE_ADDR = "203.0.113.1"
 FAR_ADDR = "198.51.100.1"
 
 
-def sh(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(cmd), capture_output=True, text=True, check=check, timeout=timeout)
+def sh(*cmd: str, check: bool = True, timeout: float = 30) -> process.Completed[str]:
+    return process.run(None, cmd, check=check, timeout=timeout)
 
 
-def in_ns(path: str, *cmd: str, check: bool = False, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def in_ns(path: str, *cmd: str, check: bool = False, timeout: float = 30) -> process.Completed[str]:
     """Run a command inside the namespace at ``path`` (nsenter keeps /sys intact)."""
-    return sh("nsenter", f"--net={path}", *cmd, check=check, timeout=timeout)
+    return process.run(path, cmd, check=check, timeout=timeout)
 
 
 def ping(path: str, address: str, tries: int = 1) -> bool:
@@ -146,12 +146,17 @@ def leftovers() -> list[str]:
     links = sh("ip", "-o", "link", "show", check=False).stdout
     for line in links.splitlines():
         name = line.split(": ")[1].split("@")[0]
-        if name.startswith(("swt", "br-", "veth", "seaway")):
+        if name.startswith(("swt", "swl", "br-", "veth", "seaway")):
             found.append(f"link {name}")
-    for entry in NETNS_DIR.glob(PREFIX + "*") if NETNS_DIR.is_dir() else []:
-        found.append(f"netns {entry.name}")
+    for prefix in (PREFIX, LAB_PREFIX):
+        for entry in NETNS_DIR.glob(prefix + "*") if NETNS_DIR.is_dir() else []:
+            found.append(f"netns {entry.name}")
     tables = sh("nft", "list", "tables", check=False).stdout
     found += [f"nft {t}" for t in tables.splitlines() if "seaway" in t]
     with open("/proc/self/mountinfo") as f:
-        found += [f"mount {line.split()[4]}" for line in f if f"/{PREFIX}" in line.split()[4]]
+        found += [
+            f"mount {line.split()[4]}"
+            for line in f
+            if f"/{PREFIX}" in line.split()[4] or f"/{LAB_PREFIX}" in line.split()[4]
+        ]
     return found

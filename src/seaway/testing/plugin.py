@@ -1,4 +1,4 @@
-"""The pytest plugin: ``fake_host`` and ``engine`` fixtures and the session leak check.
+"""The pytest plugin: ``fake_host``, ``engine`` and ``lab`` fixtures and the session leak check.
 
 Use with ``pytest_plugins = ["seaway.testing.plugin"]``. Tests that touch the kernel need
 root; they run inside a fresh fake host each and never in the machine's own namespace.
@@ -7,20 +7,30 @@ root; they run inside a fresh fake host each and never in the machine's own name
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from seaway.daemon.config import EngineConfig
 from seaway.daemon.controller import Controller
+from seaway.lab import Lab, Topology, load
+from seaway.lab.demo import DEMO_FILE
 from seaway.lab.fakehost import FakeHost, leftovers
+from seaway.lab.topology import to_data
 from seaway.testing.daemon import SeawayDaemon
 from seaway.testing.images import busybox_rootfs_tar
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "netns: needs root and network namespaces (a fake host)")
+    config.addinivalue_line(
+        "markers", "lab_topology(data): the topology (dict, Topology or file path) the lab fixture builds"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -101,3 +111,37 @@ def seawayd(fake_host: FakeHost) -> Iterator[SeawayDaemon]:
 def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A busybox root filesystem tarball for ``docker import``."""
     return busybox_rootfs_tar(tmp_path_factory.mktemp("images") / "busybox.tar")
+
+
+@pytest.fixture
+def lab_topology(request: pytest.FixtureRequest) -> Any:
+    """The topology the ``lab`` fixture builds: ``@pytest.mark.lab_topology(...)`` (a dict
+    as in the YAML file, a Topology, or a file path); override this fixture to share one.
+    Without either, the demo lab."""
+    marker = request.node.get_closest_marker("lab_topology")
+    return marker.args[0] if marker else DEMO_FILE
+
+
+@pytest.fixture
+def lab(lab_topology: Any, _made_here: set[str]) -> Iterator[Lab]:
+    """A lab built from ``lab_topology`` under a unique name and a private directory,
+    up for the test and taken down (everything it made) afterwards."""
+    yield from lab_session(lab_topology, _made_here)
+
+
+def lab_session(topology: Any, made: set[str]) -> Iterator[Lab]:
+    """Up a lab under a unique name in a private run directory; down at the end."""
+    if isinstance(topology, (str, Path)):
+        topology = load(Path(topology).read_text())
+    data = to_data(topology) if isinstance(topology, Topology) else dict(topology)
+    name = "t" + secrets.token_hex(4)
+    run_dir = Path(tempfile.mkdtemp(prefix="swl-"))
+    made.update({f"swl-{name}-", str(run_dir)})
+    lab = Lab({**data, "name": name}, run_dir=run_dir)
+    try:
+        lab.up()
+        yield lab
+    finally:
+        if lab.is_up:
+            lab.down()
+        shutil.rmtree(run_dir, ignore_errors=True)

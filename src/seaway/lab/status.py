@@ -1,0 +1,72 @@
+"""``seaway lab status``: a running lab as a tree — segments, routers, the world, and
+every host with its daemon, networks and containers (asked from each host's seawayd)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import docker.errors
+
+from seaway.kernel import process
+from seaway.lab import state
+from seaway.lab.api import Lab, LabHost
+from seaway.lab.plan import DNS_ADDRESS, WEB_ADDRESS
+
+
+def tree(lab: Lab) -> str:
+    st = state.read(lab.plan.root)
+    plan = lab.plan
+    lines = [f"lab {lab.name}  ({plan.root})"]
+    top: list[list[str]] = []
+    for seg in plan.segments:
+        members = [f"{n.name} {i.address.ip}" for n in plan.nodes for i in n.interfaces if i.segment == seg.name]
+        top.append([f"segment {seg.name}  {seg.subnet}  bridge {seg.bridge} in {plan.fabric_netns}", *members])
+    for node in plan.nodes:
+        links = ", ".join(f"{i.name} {i.address} on {i.segment}" for i in node.interfaces)
+        if node.kind == "router":
+            top.append([f"router {node.name}  {node.netns}  {links}"])
+        elif node.kind == "world":
+            alive = _alive(st, node.name)
+            top.append([f"world  {node.netns}  {links}", f"web {WEB_ADDRESS}:80, dns {DNS_ADDRESS}:53  ({alive})"])
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        hosts = list(pool.map(lambda h: _host(h, st), lab.hosts))
+    top += hosts
+    for i, (head, *children) in enumerate(top):
+        last = i == len(top) - 1
+        lines.append(("└── " if last else "├── ") + head)
+        pad = "    " if last else "│   "
+        for j, child in enumerate(children):
+            lines.append(pad + ("└── " if j == len(children) - 1 else "├── ") + child)
+    return "\n".join(lines)
+
+
+def _alive(st: state.LabState, node: str) -> str:
+    pid = st.pids.get(node)
+    return f"pid {pid} running" if pid and process.runs(pid, st.marker) else "not running"
+
+
+def _host(host: LabHost, st: state.LabState) -> list[str]:
+    links = ", ".join(f"{i.name} {i.address}" for i in host.node.interfaces)
+    head = f"host {host.name}  {host.netns}  {links}  seawayd {_alive(st, host.name)}"
+    children = [f"DOCKER_HOST={host.docker_host}"]
+    try:
+        for net in sorted(host.docker.networks.list(), key=lambda n: n.name):
+            attrs = net.attrs
+            subnets = ", ".join(c.get("Subnet", "") for c in (attrs.get("IPAM") or {}).get("Config") or [])
+            flags = " internal" if attrs.get("Internal") else ""
+            children.append(f"network {net.name}  {attrs.get('Driver')}  {subnets}{flags}")
+        for c in sorted(host.docker.containers.list(all=True), key=lambda c: c.name):
+            nets = c.attrs.get("NetworkSettings", {}).get("Networks") or {}
+            where = ", ".join(f"{n} {v.get('IPAddress') or '-'}" for n, v in nets.items())
+            ports = ", ".join(
+                f"{b['HostPort']}->{p}"
+                for p, bs in (c.attrs.get("HostConfig", {}).get("PortBindings") or {}).items()
+                for b in bs or []
+            )
+            children.append(
+                f"container {c.name}  {c.status}  {c.attrs['Config'].get('Image')}  {where}"
+                + (f"  ports {ports}" if ports else "")
+            )
+    except (docker.errors.DockerException, OSError) as exc:
+        children.append(f"daemon unreachable: {exc}")
+    return [head, *children]
