@@ -26,11 +26,8 @@ def parse_network_create(body: dict[str, Any]) -> NetworkSpec:
     name = f.string(body, "Name")
     if not name:
         raise InvalidParameter("invalid name: a network needs a name")
-    for key in ("ConfigOnly", "Ingress"):
-        if f.boolean(body, key):
-            raise Unsupported(f"{key} networks are not supported by Seaway yet")
-    if f.string(f.obj(body, "ConfigFrom"), "Network"):
-        raise Unsupported("ConfigFrom networks are not supported by Seaway yet")
+    if f.boolean(body, "Ingress"):
+        raise Unsupported("Ingress networks are not supported by Seaway yet")
     ipam = f.obj(body, "IPAM")
     raw_configs = ipam.get("Config") or []
     if not isinstance(raw_configs, list):
@@ -61,6 +58,8 @@ def parse_network_create(body: dict[str, Any]) -> NetworkSpec:
         options=f.str_map(body, "Options"),
         labels=f.str_map(body, "Labels"),
         scope=f.string(body, "Scope"),
+        config_only=f.boolean(body, "ConfigOnly"),
+        config_from=f.string(f.obj(body, "ConfigFrom"), "Network"),
     )
 
 
@@ -87,8 +86,8 @@ def network_json(net: Network, containers: dict[str, dict[str, Any]] | None) -> 
         "Internal": net.internal,
         "Attachable": net.attachable,
         "Ingress": False,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": False,
+        "ConfigFrom": {"Network": net.config_from},
+        "ConfigOnly": net.config_only,
         "Containers": containers or {},
         "Options": dict(net.options),
         "Labels": dict(net.labels),
