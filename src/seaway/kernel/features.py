@@ -28,6 +28,8 @@ DESCRIPTION = {
     "ipvlan": "ipvlan",
     "8021q": "802.1Q VLAN",
 }
+#: feature -> the module that provides it when built as one
+MODULE = {"macvlan": "macvlan", "ipvlan": "ipvlan", "8021q": "8021q"}
 _UNSUPPORTED = (errno.EOPNOTSUPP, errno.EAFNOSUPPORT, errno.EINVAL)
 
 
@@ -46,10 +48,11 @@ def _probe_here() -> dict[str, bool]:
     found = dict.fromkeys(CONFIG, False)
     with IPRoute() as ipr:
         ipr.link("add", ifname="probe0", kind="veth", peer="probe1")
-        parent = links.link_index(ipr, "probe0")
-        found["macvlan"] = _attempt(ipr, ifname="probe-mv", kind="macvlan", link=parent, macvlan_mode="bridge")
-        found["ipvlan"] = _attempt(ipr, ifname="probe-iv", kind="ipvlan", link=parent, ipvlan_mode=0)
-        found["8021q"] = _attempt(ipr, ifname="probe0.7", kind="vlan", link=parent, vlan_id=7)
+        one, other = links.link_index(ipr, "probe0"), links.link_index(ipr, "probe1")
+        # (a link carries macvlan or ipvlan children, not both: one parent each)
+        found["macvlan"] = _attempt(ipr, ifname="probe-mv", kind="macvlan", link=one, macvlan_mode="bridge")
+        found["ipvlan"] = _attempt(ipr, ifname="probe-iv", kind="ipvlan", link=other, ipvlan_mode=0)
+        found["8021q"] = _attempt(ipr, ifname="probe0.7", kind="vlan", link=one, vlan_id=7)
     return found
 
 

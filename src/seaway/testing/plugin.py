@@ -15,12 +15,14 @@ import pytest
 from seaway.daemon.config import EngineConfig
 from seaway.daemon.controller import Controller
 from seaway.lab.fakehost import FakeHost, leftovers
+from seaway.testing import vmtests
 from seaway.testing.daemon import SeawayDaemon
 from seaway.testing.images import busybox_rootfs_tar
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "netns: needs root and network namespaces (a fake host)")
+    vmtests.register(config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
