@@ -226,3 +226,26 @@ def test_restart_keeps_macvlan_endpoints_and_repairs_them(engine_factory, fake_h
     assert ping(a.key, str(ep_b.ipv4))
     assert f"dm-{net.id[:12]}" in checks.host_links(fake_host)
     assert again.endpoint(a.id, "island").ipv4 is not None
+
+
+def test_docker_cli_containers_on_macvlan_find_each_other_by_name(seawayd, busybox_tar) -> None:  # type: ignore[no-untyped-def]
+    def ok(*args: str) -> str:
+        result = seawayd.docker(*args)
+        assert result.returncode == 0, f"docker {' '.join(args)}: {result.stderr}"
+        return result.stdout
+
+    ok("import", str(busybox_tar), "busybox")
+    ok(
+        *("network", "create", "-d", "macvlan", "-o", "parent=uplink0", "--subnet", "203.0.113.0/24"),
+        *("--gateway", OUTSIDE_ADDR, "--ip-range", "203.0.113.64/27", "lan"),
+    )
+    ok("run", "-d", "--name", "web", "--network", "lan", "busybox", "sleep", "300")
+    out = ok(
+        "run", "--rm", "--network", "lan", "busybox", "sh", "-c", f"ping -c1 -W2 web && ping -c1 -W2 {OUTSIDE_ADDR}"
+    )
+    assert "203.0.113.64" in out  # web's address, found by name
+
+    settings = json.loads(ok("inspect", "web"))[0]["NetworkSettings"]["Networks"]["lan"]
+    assert settings["IPAddress"] == "203.0.113.64" and settings["Gateway"] == OUTSIDE_ADDR
+    assert settings["MacAddress"] and "web" in settings["DNSNames"]
+    assert json.loads(ok("info", "--format", "{{json .Plugins.Network}}")).count("macvlan") == 1

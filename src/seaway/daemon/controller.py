@@ -220,7 +220,7 @@ class Controller:
 
     def _remove_network(self, net: Network) -> None:
         if net.config_only and any(n.config_from == net.name for n in self._networks.values()):
-            raise Forbidden(f'configuration network "{net.name}" is in use')
+            raise Forbidden(f'error while removing network: configuration network "{net.name}" is in use')
         eps = self.endpoints_of_network(net.id)
         if eps:
             names = ", ".join(sorted(e.name for e in eps))
@@ -328,9 +328,13 @@ class Controller:
     def _apply_config_from(self, spec: NetworkSpec) -> NetworkSpec:
         """The create request with the subnets and options of its configuration network."""
         if spec.ipam_configs or spec.enable_ipv6 or spec.labels or spec.ipam_options:
-            raise Forbidden("user specified configurations are not supported if the node has a configuration network")
+            raise Forbidden(
+                "user specified configurations are not supported if the network depends on a configuration network"
+            )
         if spec.options:
-            raise Forbidden("network driver options are not supported if the node has a configuration network")
+            raise Forbidden(
+                "network driver options are not supported if the network depends on a configuration network"
+            )
         source = self._networks.get(self._names.get(spec.config_from, ""))
         if source is None or not source.config_only:
             raise NotFound(f'configuration network "{spec.config_from}" does not exist')

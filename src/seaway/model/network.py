@@ -15,6 +15,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 PREDEFINED_NETWORKS = ("bridge", "host", "none")
 DRIVERS = ("bridge", "host", "null", "macvlan", "ipvlan")
+#: drivers whose user-defined networks give their members names (the embedded DNS)
+NAMED_DRIVERS = ("bridge", "macvlan", "ipvlan")
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,7 +118,7 @@ def parse_vlan_parent(parent: str) -> tuple[str, int]:
             "required interface name format is: name.vlan_id, ex. eth0.10 for vlan 10, instead received " + parent
         )
     if not re.fullmatch(r"[+-]?[0-9]+", parts[1]):
-        raise InvalidParameter(f"unable to parse a valid vlan id from: {parent} (ex. eth0.10 for vlan 10)")
+        raise InvalidParameter(f"unable to parse a valid vlan id from: {parts[1]} (ex. eth0.10 for vlan 10)")
     vid = int(parts[1])
     if not 1 <= vid <= 4094:
         raise InvalidParameter(f"vlan id must be between 1-4094, received: {vid}")

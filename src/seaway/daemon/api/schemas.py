@@ -15,7 +15,7 @@ from seaway.errors import InvalidParameter, Unsupported
 from seaway.model import ports
 from seaway.model.container import RESTART_POLICIES, Container, ContainerSpec, RestartPolicy
 from seaway.model.endpoint import Endpoint, EndpointSpec
-from seaway.model.network import IPAMConfigSpec, Network, NetworkSpec
+from seaway.model.network import NAMED_DRIVERS, IPAMConfigSpec, Network, NetworkSpec
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -122,7 +122,7 @@ def endpoint_settings(net: Network, spec: EndpointSpec, ep: Endpoint | None, ctr
     ipam = None
     if spec.ipv4_address or spec.ipv6_address:
         ipam = {"IPv4Address": spec.ipv4_address, "IPv6Address": spec.ipv6_address}
-    named = net.driver == "bridge" and not (net.bridge and net.bridge.default_bridge)
+    named = net.driver in NAMED_DRIVERS and not (net.bridge and net.bridge.default_bridge)
     return {
         "IPAMConfig": ipam,
         "Links": None,
