@@ -9,8 +9,10 @@ import pytest
 from tests.integration import checks
 
 from seaway.daemon.controller import Controller
+from seaway.errors import Forbidden
 from seaway.lab.fakehost import OUTSIDE_ADDR, FakeHost, in_ns, ping
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
+from seaway.state.store import Store
 
 pytestmark = pytest.mark.netns
 
@@ -137,3 +139,39 @@ def test_a_vlan_link_the_user_made_is_never_removed(engine: Controller, fake_hos
     )
     engine.remove_network("v7")
     assert "uplink0.7" in checks.host_links(fake_host)
+
+
+@pytest.mark.kernel("ipvlan")
+def test_ipvlan_private_flag_keeps_containers_apart_and_parents_take_one_kind(engine: Controller) -> None:
+    options = {"parent": "uplink0", "ipvlan_flag": "private"}
+    net = engine.create_network(NetworkSpec(name="iv", driver="ipvlan", ipam_configs=(SEGMENT,), options=options))
+    a, b = engine.create_sandbox("a"), engine.create_sandbox("b")
+    engine.connect(a.id, "iv")
+    ep_b = engine.connect(b.id, "iv")
+
+    assert " private " in in_ns(a.key, "ip", "-d", "link", "show", "eth0", check=True).stdout
+    assert not ping(a.key, str(ep_b.ipv4))
+    assert ping(a.key, OUTSIDE_ADDR)
+    with pytest.raises(Forbidden, match=f"ipvlan network {net.id} is already using parent interface uplink0"):
+        engine.create_network(NetworkSpec(name="mv", driver="macvlan", options={"parent": "uplink0"}))
+
+
+@pytest.mark.kernel("8021q")
+def test_a_restart_keeps_a_shared_vlan_parent_and_removes_a_stale_one(engine_factory, fake_host: FakeHost) -> None:  # type: ignore[no-untyped-def]
+    engine = engine_factory()
+    engine.create_network(NetworkSpec(name="v5", driver="macvlan", options={"parent": "uplink0.5"}))
+    stale = engine.create_network(NetworkSpec(name="v6", driver="macvlan", options={"parent": "uplink0.6"}))
+    engine.close()
+    # the store forgets v6 (as if its removal was interrupted after the record went)
+    in_ns(fake_host.host_ns, "ip", "link", "set", "uplink0.5", "down", check=True)
+    store = Store(fake_host.data_root / "seaway.db")
+    with store.transaction():
+        store.delete_network(stale.id)
+    store.close()
+
+    again = engine_factory()
+    links = checks.host_links(fake_host)
+    assert "uplink0.5" in links and "uplink0.6" not in links
+    assert '"UP"' in in_ns(fake_host.host_ns, "ip", "-j", "link", "show", "uplink0.5", check=True).stdout
+    again.remove_network("v5")
+    assert "uplink0.5" not in checks.host_links(fake_host)

@@ -80,6 +80,8 @@ class Parents:
                 self._host, opts.parent, link=lower, vlan_id=opts.vlan_id, alias=vlan_mark(opts.parent)
             )
             undo.callback(links.delete_link, self._host, opts.parent)
+        elif index is not None and (opts.dummy or opts.vlan_id) and self._ours(net, opts.parent):
+            links.set_up(self._host, index, opts.parent)  # (a restart repairs what it made)
         if index is None:
             raise NotFound(f"the requested parent interface {opts.parent} was not found on the Docker host")
         if opts.vlan_id:
@@ -91,6 +93,9 @@ class Parents:
         self._users.setdefault(opts.parent, set()).add(net.id)
         undo.callback(self._forget, opts.parent, net.id)
         return index
+
+    def _ours(self, net: Network, name: str) -> bool:
+        return links.link_alias(self._host, name) in (vlan_mark(name), links.alias_for("net", net.id))
 
     def _forget(self, parent: str, network_id: str) -> None:
         users = self._users.get(parent)
