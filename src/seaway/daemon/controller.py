@@ -682,6 +682,9 @@ class Controller:
             sb = self.sandbox(sandbox_id)
             ep = self._gateway_endpoint(sb)
             if ep is None or not requests:
+                for other in self.endpoints_of_sandbox(sb.id) if requests else ():
+                    if self._networks[other.network_id].parent is not None:  # Docker's warning
+                        log.warning("%s driver does not support port mappings", self._networks[other.network_id].driver)
                 return ()
             net = self._networks[ep.network_id]
             with ExitStack() as undo:

@@ -14,12 +14,13 @@ driver adds a macvlan link of its own on the parent in the host namespace
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 from seaway.drivers.parent import Parents
-from seaway.errors import InvalidParameter
+from seaway.errors import InvalidParameter, NotFound
 from seaway.kernel import addresses, links, netns, sandbox
 from seaway.kernel.netns import RouteSocket
 from seaway.kernel.sandbox import Interface
@@ -27,6 +28,8 @@ from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint
 from seaway.model.ids import short_id
 from seaway.model.network import Network, NetworkSpec, ParentOptions
+
+log = logging.getLogger(__name__)
 
 #: the name of a network's host shim
 SHIM_PREFIX = "sh-"
@@ -97,9 +100,7 @@ class MacvlanDriver:
         assert net.parent is not None
         parent = links.index_here(net.parent.parent)
         if parent is None:
-            raise InvalidParameter(
-                f"the requested parent interface {net.parent.parent} was not found on the Docker host"
-            )
+            raise NotFound(f"the requested parent interface {net.parent.parent} was not found on the Docker host")
         with sandbox.netns_fd(sandbox_key) as fd:
             links.create_child(
                 self._host,
@@ -147,6 +148,12 @@ class IpvlanDriver(MacvlanDriver):
     networks' subnets through the host (``upstream_routes``)."""
 
     name = "ipvlan"
+
+    def create_network(self, net: Network, undo: ExitStack) -> None:
+        super().create_network(net, undo)
+        routes = self.upstream_routes(net)
+        if routes:
+            log.info("network %s: the upstream router needs the routes %s", net.name, "; ".join(routes))
 
     def upstream_routes(self, net: Network) -> list[str]:
         """What a router on the parent's segment needs to reach an L3 network."""

@@ -75,7 +75,6 @@ class Parents:
             lower = links.index_here(opts.vlan_link)
             if lower is None:
                 raise NotFound(f"the requested parent interface {opts.vlan_link} was not found on the Docker host")
-            links.set_up(self._host, lower, opts.vlan_link)
             index = links.create_vlan(
                 self._host, opts.parent, link=lower, vlan_id=opts.vlan_id, alias=vlan_mark(opts.parent)
             )
