@@ -249,3 +249,6 @@ def test_docker_cli_containers_on_macvlan_find_each_other_by_name(seawayd, busyb
     assert settings["IPAddress"] == "203.0.113.64" and settings["Gateway"] == OUTSIDE_ADDR
     assert settings["MacAddress"] and "web" in settings["DNSNames"]
     assert json.loads(ok("info", "--format", "{{json .Plugins.Network}}")).count("macvlan") == 1
+    status, info = seawayd.request("GET", "/info")
+    assert status == 200 and info["SeawayKernelFeatures"]["macvlan"] is True
+    assert set(info["SeawayKernelFeatures"]) == {"macvlan", "ipvlan", "8021q"}
