@@ -3,6 +3,7 @@ is the outside world's link, so containers share the outside world's L2 segment.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 import pytest
@@ -252,3 +253,20 @@ def test_docker_cli_containers_on_macvlan_find_each_other_by_name(seawayd, busyb
     status, info = seawayd.request("GET", "/info")
     assert status == 200 and info["SeawayKernelFeatures"]["macvlan"] is True
     assert set(info["SeawayKernelFeatures"]) == {"macvlan", "ipvlan", "8021q"}
+
+
+def test_dual_stack_macvlan_reaches_siblings_and_the_router_over_ipv6(engine: Controller, fake_host: FakeHost) -> None:
+    in_ns(fake_host.outside_ns, "ip", "addr", "add", "2001:db8:1::1/64", "dev", "world0", "nodad", check=True)
+    v6 = IPAMConfigSpec(subnet="2001:db8:1::/64", gateway="2001:db8:1::1")
+    spec = NetworkSpec(
+        name="mv6", driver="macvlan", enable_ipv6=True, ipam_configs=(SEGMENT, v6), options={"parent": "uplink0"}
+    )
+    engine.create_network(spec)
+    a, b = engine.create_sandbox("a"), engine.create_sandbox("b")
+    engine.connect(a.id, "mv6")
+    ep_b = engine.connect(b.id, "mv6")
+
+    assert ep_b.ipv6 is not None and ep_b.ipv6 in ipaddress.ip_network("2001:db8:1::/64")
+    assert ping(a.key, str(ep_b.ipv6), tries=3)
+    assert ping(a.key, "2001:db8:1::1", tries=3)
+    assert checks.default_route(a.key, 6) == "2001:db8:1::1 dev eth0"
