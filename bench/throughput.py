@@ -1,5 +1,6 @@
-"""TCP throughput and latency between two containers on one Seaway bridge, against two
-namespaces wired by hand with one veth pair (the floor: no bridge, no firewall).
+"""TCP throughput and latency between two containers on one Seaway bridge and on one
+macvlan network, against two namespaces wired by hand with one veth pair (the floor: no
+bridge, no firewall).
 
 iperf3 (Debian) for throughput, ping for round-trip latency; each in its own fake host.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from seaway.daemon.config import EngineConfig
 from seaway.daemon.controller import Controller
 from seaway.lab.fakehost import FakeHost, in_ns, sh
-from seaway.model.network import NetworkSpec
+from seaway.model.network import IPAMConfigSpec, NetworkSpec
 
 Log = Callable[[str], None]
 
@@ -56,8 +57,18 @@ def run(quick: bool, log: Log) -> dict[str, Any]:
             engine.connect(a.id, "tp")
             ep_b = engine.connect(b.id, "tp")
             results["seaway_bridge"] = _measure(b.key, a.key, str(ep_b.ipv4), seconds)
+            # macvlan siblings on the fake host's uplink: the kernel forwards between them
+            segment = IPAMConfigSpec(subnet="203.0.113.0/24", gateway="203.0.113.1", ip_range="203.0.113.128/26")
+            engine.create_network(
+                NetworkSpec(name="mv", driver="macvlan", ipam_configs=(segment,), options={"parent": "uplink0"})
+            )
+            c, d = engine.create_sandbox("c"), engine.create_sandbox("d")
+            engine.connect(c.id, "mv")
+            ep_d = engine.connect(d.id, "mv")
+            results["seaway_macvlan"] = _measure(d.key, c.key, str(ep_d.ipv4), seconds)
             engine.close()
         log(f"throughput seaway bridge: {results['seaway_bridge']}")
+        log(f"throughput seaway macvlan: {results['seaway_macvlan']}")
         # the floor: two namespaces and one veth, nothing else
         left, right = f"{host.prefix}-l", f"{host.prefix}-r"
         sh("ip", "netns", "add", left)
@@ -78,6 +89,9 @@ def run(quick: bool, log: Log) -> dict[str, Any]:
     results["ratio_seaway_to_plain_gbps"] = round(
         results["seaway_bridge"]["tcp_gbps"] / results["plain_veth"]["tcp_gbps"], 3
     )
+    results["ratio_macvlan_to_plain_gbps"] = round(
+        results["seaway_macvlan"]["tcp_gbps"] / results["plain_veth"]["tcp_gbps"], 3
+    )
     return results
 
 
@@ -88,4 +102,7 @@ def summary(results: dict[str, Any]) -> list[str]:
         f"throughput {name}: {r['tcp_gbps']} Gbit/s, rtt avg {r['rtt'].get('avg_ms')} ms"
         for name, r in results.items()
         if isinstance(r, dict)
-    ] + [f"throughput Seaway bridge / plain veth: {results['ratio_seaway_to_plain_gbps']}"]
+    ] + [
+        f"throughput Seaway bridge / plain veth: {results['ratio_seaway_to_plain_gbps']}",
+        f"throughput Seaway macvlan / plain veth: {results['ratio_macvlan_to_plain_gbps']}",
+    ]

@@ -37,7 +37,7 @@ from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, Seawa
 from seaway.model.container import Container, ContainerSpec, ContainerState, RestartPolicy
 from seaway.model.endpoint import EndpointSpec, SandboxMode
 from seaway.model.ids import new_id
-from seaway.model.network import Network
+from seaway.model.network import NAMED_DRIVERS, Network
 from seaway.model.ports import PortRequest
 from seaway.resolver.server import Resolver, View
 from seaway.runtime import oci, rootfs
@@ -339,7 +339,7 @@ class ContainerManager:
     def _view(self, ctr: Container) -> View:
         nets = [self.engine.network(n) for n in ctr.networks]
         named = [n.id for n in nets if _is_user_network(n)]
-        may_forward = any(not n.internal for n in nets if n.driver == "bridge")
+        may_forward = any(not n.internal for n in nets if n.driver in NAMED_DRIVERS)
         options = ctr.spec.dns_options or self._dns_options or tuple(resolvconf.parse(self._host_text())[2])
         keep = any(o.startswith("ndots:") for o in options)
         return View(named, may_forward, tuple(ctr.spec.dns or self._dns), keep_single_labels=keep)
@@ -676,7 +676,7 @@ def _seconds_between(start: str, end: str) -> float:
 
 def _is_user_network(net: Network) -> bool:
     """Networks whose members get names: user-defined bridges (not the default bridge)."""
-    return net.driver == "bridge" and not (net.bridge is not None and net.bridge.default_bridge)
+    return net.driver in NAMED_DRIVERS and not (net.bridge is not None and net.bridge.default_bridge)
 
 
 def _embedded_dns(nets: list[Network]) -> bool:

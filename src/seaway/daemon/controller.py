@@ -26,7 +26,9 @@ from pathlib import Path
 from seaway.daemon.config import EngineConfig
 from seaway.drivers.base import NetworkDriver
 from seaway.drivers.bridge import BridgeDriver, bridge_rules
+from seaway.drivers.macvlan import SHIM_AUX, IpvlanDriver, MacvlanDriver
 from seaway.drivers.null import HostDriver, NullDriver
+from seaway.drivers.parent import Parents
 from seaway.errors import (
     CleanupIncomplete,
     Conflict,
@@ -41,18 +43,20 @@ from seaway.firewall import elements, hostfw, naming, ruleset
 from seaway.ipam import pools
 from seaway.ipam.allocator import AddressAllocator, first_free
 from seaway.ipam.hostports import DEFAULT_EPHEMERAL, HostPorts
-from seaway.kernel import addresses, links, netns, nft, nftnl, portholds, sandbox, sysctl
+from seaway.kernel import addresses, features, links, netns, nft, nftnl, portholds, sandbox, sysctl
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox, SandboxMode
 from seaway.model.gateway import pick_default_routes
 from seaway.model.ids import new_id, new_mac, short_id, validate_mac, validate_network_name
 from seaway.model.network import (
     PREDEFINED_NETWORKS,
+    BridgeOptions,
     IPAddress,
     IPAMConfigSpec,
     IPNetwork,
     Network,
     NetworkSpec,
+    ParentOptions,
     Subnet,
 )
 from seaway.model.ports import WILDCARD, PortMapping, PortRequest
@@ -62,7 +66,8 @@ log = logging.getLogger(__name__)
 
 PortKey = tuple[str, IPAddress, int]  # protocol, host address, host port
 
-NOT_YET_DRIVERS = ("macvlan", "ipvlan", "overlay")
+NOT_YET_DRIVERS = ("overlay",)
+CONFIG_ONLY_ENDPOINT = "cannot create endpoint on configuration-only network"
 HOST_ONLY = "container cannot be disconnected from host network or connected to host network"
 NONE_EXCLUSIVE = "container cannot be connected to multiple networks with one of the networks in private (none) mode"
 
@@ -77,10 +82,15 @@ class Controller:
         self._host = netns.route_socket(None)
         self._host_dumps = netns.route_socket(None, strict=True)
         bridge = BridgeDriver(self._host, config.mtu, config.host_firewall)
+        #: optional kernel features (``seaway.kernel.features``): probed once, shown in /info
+        self.kernel_features = features.probe()
+        self._parents = Parents(self._host, self.kernel_features)
         self._drivers: dict[str, NetworkDriver] = {
             "bridge": bridge,
             "host": HostDriver(),
             "null": NullDriver(),
+            "macvlan": MacvlanDriver(self._host, self._parents, self._sandbox_key),
+            "ipvlan": IpvlanDriver(self._host, self._parents, self._sandbox_key),
         }
         self._bridge = bridge
         self._networks: dict[str, Network] = {}
@@ -122,6 +132,15 @@ class Controller:
         self._store.close()
 
     # ---------------------------------------------------------------- queries
+
+    def _sandbox_key(self, sandbox_id: str) -> str | None:
+        sb = self._sandboxes.get(sandbox_id)
+        return None if sb is None else sb.key
+
+    def upstream_routes(self, net: Network) -> list[str]:
+        """Routes a router on an ipvlan L3 network's segment needs (``subnet via host``)."""
+        driver = self._drivers.get(net.driver)
+        return driver.upstream_routes(net) if isinstance(driver, IpvlanDriver) else []
 
     def networks(self) -> list[Network]:
         with self._lock:
@@ -202,6 +221,8 @@ class Controller:
             self._remove_network(net)
 
     def _remove_network(self, net: Network) -> None:
+        if net.config_only and any(n.config_from == net.name for n in self._networks.values()):
+            raise Forbidden(f'error while removing network: configuration network "{net.name}" is in use')
         eps = self.endpoints_of_network(net.id)
         if eps:
             names = ", ".join(sorted(e.name for e in eps))
@@ -240,11 +261,22 @@ class Controller:
             raise InvalidParameter(f"invalid scope {spec.scope!r}: expected local, swarm or global")
         if spec.ipam_driver not in ("", "default"):
             raise NotFound(f'plugin "{spec.ipam_driver}" not found')
+        if spec.config_only:
+            return self._plan_config_only(spec)
+        if spec.config_from:
+            spec = self._apply_config_from(spec)
         network_id = new_id()
-        bridge = driver.parse_options(spec, network_id)
+        parsed = driver.parse_options(spec, network_id)
+        bridge = parsed if isinstance(parsed, BridgeOptions) else None
+        parent = parsed if isinstance(parsed, ParentOptions) else None
         enable_ipv6 = spec.enable_ipv6 or opts.parse_bool(opts.ENABLE_IPV6, spec.options.get(opts.ENABLE_IPV6, "false"))
         internal = spec.internal or opts.parse_bool(opts.INTERNAL, spec.options.get(opts.INTERNAL, "false"))
-        if driver.has_interfaces:
+        if parent is not None:
+            self._check_parent_sharing(spec.driver, parent)
+            internal = internal or parent.dummy  # Docker: no parent means an internal network
+            subnets = self._plan_subnets(spec.ipam_configs, enable_ipv6, on_host_segment=True)
+            subnets = _parent_subnets(parent, subnets)
+        elif driver.has_interfaces:
             subnets = self._plan_subnets(spec.ipam_configs, enable_ipv6)
         else:
             self._check_single_instance(spec.driver)
@@ -266,7 +298,81 @@ class Controller:
             options=dict(spec.options),
             labels=dict(spec.labels),
             bridge=bridge,
+            parent=parent,
+            config_from=spec.config_from,
         )
+
+    def _plan_config_only(self, spec: NetworkSpec) -> Network:
+        """A ``--config-only`` network: stored subnets and options, no driver, no
+        kernel objects, no address reservation (Docker's rules)."""
+        if spec.internal or spec.attachable or spec.scope not in ("", "local"):
+            raise Forbidden(
+                "configuration network can only contain network specific fields. Network operator fields "
+                "like [ ingress | internal | attachable | scope ] are not supported."
+            )
+        if spec.config_from:
+            raise Forbidden("a configuration network cannot depend on another configuration network")
+        return Network(
+            id=new_id(),
+            name=spec.name,
+            driver="null",
+            scope="local",
+            created=datetime.now(UTC).isoformat(),
+            subnets=tuple(pools.parse_config(c) for c in spec.ipam_configs),
+            enable_ipv6=spec.enable_ipv6,
+            internal=False,
+            attachable=False,
+            options=dict(spec.options),
+            labels=dict(spec.labels),
+            config_only=True,
+        )
+
+    def _apply_config_from(self, spec: NetworkSpec) -> NetworkSpec:
+        """The create request with the subnets and options of its configuration network."""
+        if spec.ipam_configs or spec.enable_ipv6 or spec.labels or spec.ipam_options:
+            raise Forbidden(
+                "user specified configurations are not supported if the network depends on a configuration network"
+            )
+        if spec.options:
+            raise Forbidden(
+                "network driver options are not supported if the network depends on a configuration network"
+            )
+        source = self._networks.get(self._names.get(spec.config_from, ""))
+        if source is None or not source.config_only:
+            raise NotFound(f'configuration network "{spec.config_from}" does not exist')
+        configs = tuple(
+            IPAMConfigSpec(
+                subnet=str(s.subnet),
+                ip_range=str(s.ip_range) if s.ip_range else "",
+                gateway=str(s.gateway) if s.gateway else "",
+                aux_addresses={k: str(v) for k, v in s.aux_addresses.items()},
+            )
+            for s in source.subnets
+        )
+        return replace(
+            spec,
+            ipam_configs=configs,
+            options=dict(source.options),
+            enable_ipv6=source.enable_ipv6,
+            labels=dict(source.labels),
+        )
+
+    def _check_parent_sharing(self, driver: str, parent: ParentOptions) -> None:
+        """Current Docker: networks may share a parent, except in passthru mode; a link
+        cannot carry macvlan and ipvlan children at once (the kernel refuses)."""
+        for other in self._networks.values():
+            if other.parent is None or other.parent.parent != parent.parent:
+                continue
+            if other.driver != driver:
+                raise Forbidden(f"{other.driver} network {other.id} is already using parent interface {parent.parent}")
+            if parent.mode == "passthru":
+                raise Forbidden(
+                    f"cannot use mode passthru, {driver} network {other.id} is already using parent interface {parent.parent}"
+                )
+            if other.parent.mode == "passthru":
+                raise Forbidden(
+                    f"{driver} network {other.id} is already using parent interface {parent.parent} in mode passthru"
+                )
 
     def _driver_for(self, name: str) -> NetworkDriver:
         if name in self._drivers:
@@ -288,11 +394,15 @@ class Controller:
                 )
 
     def _taken_subnets(self) -> list[IPNetwork]:
-        return [s.subnet for n in self._networks.values() for s in n.subnets]
+        return [s.subnet for n in self._networks.values() if not n.config_only for s in n.subnets]
 
-    def _plan_subnets(self, configs: tuple[IPAMConfigSpec, ...], enable_ipv6: bool) -> tuple[Subnet, ...]:
+    def _plan_subnets(
+        self, configs: tuple[IPAMConfigSpec, ...], enable_ipv6: bool, *, on_host_segment: bool = False
+    ) -> tuple[Subnet, ...]:
+        """``on_host_segment``: the subnet lives on a host link's segment (macvlan,
+        ipvlan), so the host's own routes to it are expected, not a clash."""
         taken = self._taken_subnets()
-        host_routes = addresses.onlink_routes(self._host_dumps)
+        host_routes = [] if on_host_segment else addresses.onlink_routes(self._host_dumps)
         planned: list[Subnet] = []
         for config in configs:
             subnet = pools.parse_config(config)
@@ -403,6 +513,8 @@ class Controller:
 
     def _check_connect(self, sb: Sandbox, net: Network, spec: EndpointSpec) -> None:
         joined = self._by_sandbox[sb.id]
+        if net.config_only:
+            raise Forbidden(CONFIG_ONLY_ENDPOINT)
         if net.id in joined:
             raise Conflict(f"container {sb.name} is already attached to network {net.name}")
         if (net.driver == "host") != (sb.mode == SandboxMode.HOST):
@@ -418,6 +530,8 @@ class Controller:
             raise Forbidden("user specified IP address is supported on user defined networks only")
         if spec.aliases and (net.predefined or is_default):
             raise Forbidden("network-scoped alias is supported only for containers in user defined networks")
+        if spec.mac_address and net.driver == "ipvlan":
+            raise InvalidParameter("ipvlan interfaces do not support custom mac address assignment")
         if spec.ipv4_address and not any(s.user_given and s.version == 4 for s in net.subnets):
             raise Forbidden(
                 "user specified IP address is supported only when connecting to networks with user configured subnets"
@@ -436,8 +550,7 @@ class Controller:
             endpoint_id = new_id()
         ifname = ""
         if self._drivers[net.driver].has_interfaces:
-            assert net.bridge is not None
-            ifname = self._free_ifname(sb, net.bridge.iface_prefix)
+            ifname = self._free_ifname(sb, net.bridge.iface_prefix if net.bridge is not None else "eth")
         ipv4, len4 = self._allocate(net, 4, static4)
         try:
             ipv6, len6 = self._allocate(net, 6, static6) if net.enable_ipv6 else (None, 0)
@@ -451,8 +564,8 @@ class Controller:
             sandbox_id=sb.id,
             name=sb.name,
             ifname=ifname,
-            host_ifname=f"veth{endpoint_id[:7]}" if ifname else "",
-            mac_address=mac if ifname else "",
+            host_ifname=f"veth{endpoint_id[:7]}" if ifname and net.bridge is not None else "",
+            mac_address=mac if ifname and net.driver != "ipvlan" else "",
             ipv4=ipv4,
             ipv6=ipv6,
             ipv4_prefixlen=len4,
@@ -571,6 +684,9 @@ class Controller:
             sb = self.sandbox(sandbox_id)
             ep = self._gateway_endpoint(sb)
             if ep is None or not requests:
+                for other in self.endpoints_of_sandbox(sb.id) if requests else ():
+                    if self._networks[other.network_id].parent is not None:  # Docker's warning
+                        log.warning("%s driver does not support port mappings", self._networks[other.network_id].driver)
                 return ()
             net = self._networks[ep.network_id]
             with ExitStack() as undo:
@@ -829,10 +945,13 @@ class Controller:
                 self._quietly(driver.delete_network, net)
                 self._drop_network_record(net.id)
                 continue
-            if isinstance(driver, BridgeDriver):
-                with ExitStack() as undo:
-                    driver.repair_network(net, undo)
-                    undo.pop_all()
+            if isinstance(driver, BridgeDriver | MacvlanDriver):
+                try:
+                    with ExitStack() as undo:
+                        driver.repair_network(net, undo)
+                        undo.pop_all()
+                except SeawayError as exc:  # e.g. a parent link that went away
+                    log.error("network %s could not be repaired: %s", net.name, exc)
             self._index_network(net)
             ready[net.id] = net
         return ready
@@ -892,9 +1011,11 @@ class Controller:
             self._update_routes(self._sandboxes[sandbox_id])
 
     def _remove_stale_kernel_objects(self) -> None:
-        known = {links.alias_for("net", i) for i in self._networks} | {
-            links.alias_for("ep", i) for i in self._endpoints
-        }
+        known = (
+            {links.alias_for("net", i) for i in self._networks}
+            | {links.alias_for("ep", i) for i in self._endpoints}
+            | self._parents.marks()
+        )
         for name, alias in links.owned_links(self._host).items():
             if alias not in known:
                 log.warning("removing stale link %s (%s)", name, alias)
@@ -951,3 +1072,25 @@ def _parse_ip(text: str, version: int) -> IPAddress:
     if address.version != version:
         raise InvalidParameter(f"invalid IPv{version} address {text!r}")
     return address
+
+
+def _parent_subnets(parent: ParentOptions, subnets: tuple[Subnet, ...]) -> tuple[Subnet, ...]:
+    """Subnets of a macvlan/ipvlan network: no gateway in ipvlan L3 modes (routes are
+    on-link, Docker's "disable gateway service"); the host shim's address reserved."""
+    if parent.mode in ("l3", "l3s"):
+        subnets = tuple(replace(s, gateway=None) for s in subnets)
+    if not parent.host_shim:
+        return subnets
+    out = list(subnets)
+    for i, subnet in enumerate(out):
+        if subnet.version != 4:
+            continue
+        if parent.host_shim == "auto":
+            address = first_free(subnet)
+        else:
+            address = ipaddress.ip_address(parent.host_shim)
+            if address not in subnet.subnet or address in subnet.reserved():
+                raise InvalidParameter(f"invalid host_shim address {address}: not a free address of {subnet.subnet}")
+        out[i] = replace(subnet, aux_addresses={**subnet.aux_addresses, SHIM_AUX: address})
+        return tuple(out)
+    raise InvalidParameter("the host shim needs an IPv4 subnet")

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from seaway.kernel.sandbox import Interface
 from seaway.model.endpoint import Endpoint
-from seaway.model.network import BridgeOptions, Network, NetworkSpec
+from seaway.model.network import BridgeOptions, Network, NetworkSpec, ParentOptions
 
 
 class NetworkDriver(Protocol):
@@ -22,8 +22,9 @@ class NetworkDriver(Protocol):
     #: the driver puts endpoints in their own namespace (False: host and null)
     has_interfaces: bool
 
-    def parse_options(self, spec: NetworkSpec, network_id: str) -> BridgeOptions | None:
-        """Typed options of a create request; raises InvalidParameter for bad ones."""
+    def parse_options(self, spec: NetworkSpec, network_id: str) -> BridgeOptions | ParentOptions | None:
+        """Typed options of a create request; raises InvalidParameter for bad ones (and
+        Unsupported for what this kernel cannot do)."""
 
     def create_network(self, net: Network, undo: ExitStack) -> None:
         """Make (or, at start-up, repair) the network's kernel objects."""

@@ -46,11 +46,37 @@ def add_address(
             raise
 
 
-def replace_default_route(ipr: IPRoute, gateway: IPAddress, index: int, ifname: str) -> None:
-    dst = "0.0.0.0/0" if gateway.version == 4 else "::/0"
-    family = socket.AF_INET if gateway.version == 4 else socket.AF_INET6
+def replace_default_route(ipr: IPRoute, version: int, gateway: IPAddress | None, index: int, ifname: str) -> None:
+    """The default route via ``gateway``, or on-link through ``ifname`` when it is None."""
+    dst = "0.0.0.0/0" if version == 4 else "::/0"
+    family = socket.AF_INET if version == 4 else socket.AF_INET6
+    if gateway is None:
+        with translating("set default route", f"dev {ifname}"):
+            ipr.route("replace", dst=dst, oif=index, family=family, scope=RT_SCOPE_LINK if version == 4 else 0)
+        return
     with translating("set default route", f"via {gateway} dev {ifname}"):
         ipr.route("replace", dst=dst, gateway=str(gateway), oif=index, family=family)
+
+
+def replace_host_route(ipr: IPRoute, address: IPAddress, index: int, ifname: str, src: IPAddress | None) -> None:
+    """An on-link route to the single address ``address`` through ``ifname``."""
+    family = socket.AF_INET if address.version == 4 else socket.AF_INET6
+    attrs: dict[str, object] = {"dst": f"{address}/{address.max_prefixlen}", "oif": index, "family": family}
+    if src is not None:
+        attrs["prefsrc"] = str(src)
+    with translating("set route", f"{address} dev {ifname}"):
+        ipr.route("replace", proto=RTPROT_SEAWAY, scope=RT_SCOPE_LINK, **attrs)
+
+
+def delete_host_route(ipr: IPRoute, address: IPAddress, index: int) -> None:
+    """Remove the route ``replace_host_route`` made; a missing one counts as removed."""
+    family = socket.AF_INET if address.version == 4 else socket.AF_INET6
+    try:
+        with translating("delete route", str(address)):
+            ipr.route("del", dst=f"{address}/{address.max_prefixlen}", oif=index, family=family)
+    except KernelError as exc:
+        if not is_missing(exc):
+            raise
 
 
 def delete_default_route(ipr: IPRoute, version: int) -> None:
@@ -97,3 +123,16 @@ def onlink_routes(strict: IPRoute) -> list[IPNetwork]:
                 if dst:
                     out.append(ipaddress.ip_network(f"{dst}/{msg['dst_len']}", strict=False))
     return out
+
+
+def first_address(ipr: IPRoute, ifname: str, version: int) -> IPAddress | None:
+    """The first global address of family ``version`` on link ``ifname``, or None."""
+    family = socket.AF_INET if version == 4 else socket.AF_INET6
+    with translating("list addresses of", ifname):
+        index = ipr.link_lookup(ifname=ifname)
+        if not index:
+            return None
+        for msg in ipr.get_addr(family=family, index=index[0]):
+            if msg["scope"] == 0:
+                return ipaddress.ip_address(msg.get_attr("IFA_ADDRESS"))
+    return None

@@ -203,3 +203,99 @@ def link_names(ipr: IPRoute) -> set[str]:
     """The names of every link in a (small) namespace: a sandbox's."""
     with translating("list links of", "sandbox"):
         return {msg.get_attr("IFLA_IFNAME") for msg in ipr.get_links()}
+
+
+# ------------------------------------------------------------------ parents and their children
+
+#: IFLA_IPVLAN_MODE values and IFLA_IPVLAN_FLAGS bits (linux/if_link.h)
+IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
+IPVLAN_FLAGS = {"bridge": 0, "private": 1, "vepa": 2}
+
+
+def _mark(ipr: IPRoute, name: str, alias: str, op: str) -> int:
+    index = link_index(ipr, name)
+    if index is None:
+        raise KernelError(op, name, None, "the new link vanished")
+    # the kernel ignores IFLA_IFALIAS in RTM_NEWLINK: mark and raise the link in one step
+    with translating(op, name):
+        ipr.link("set", index=index, state="up", ifalias=alias)
+    return index
+
+
+def create_dummy(ipr: IPRoute, name: str, *, alias: str) -> int:
+    """A ``dummy`` link, up and marked; its index."""
+    with translating("create dummy link", name):
+        ipr.link("add", ifname=name, kind="dummy")
+    return _mark(ipr, name, alias, "create dummy link")
+
+
+def create_veth_pair(ipr: IPRoute, name: str, peer: str, *, alias: str) -> None:
+    """A veth pair with both ends here, up and marked (an internal parent)."""
+    with translating("create veth", name):
+        ipr.link("add", ifname=name, kind="veth", peer=peer)
+    for end in (peer, name):
+        sysctl.write(f"net/ipv6/conf/{end}/disable_ipv6", "1")
+        _mark(ipr, end, alias, "create veth")
+
+
+def create_vlan(ipr: IPRoute, name: str, *, link: int, vlan_id: int, alias: str) -> int:
+    """An 802.1Q sub-interface ``name`` of link index ``link``, up and marked; its index."""
+    with translating("create vlan link", name):
+        ipr.link("add", ifname=name, kind="vlan", link=link, vlan_id=vlan_id)
+    return _mark(ipr, name, alias, "create vlan link")
+
+
+def vlan_of(ipr: IPRoute, name: str) -> tuple[int, int] | None:
+    """``(lower link index, VLAN id)`` of a VLAN link; None for another kind or no link."""
+    msg = _get(ipr, name)
+    info = None if msg is None else msg.get_attr("IFLA_LINKINFO")
+    if info is None or info.get_attr("IFLA_INFO_KIND") != "vlan":
+        return None
+    return int(msg.get_attr("IFLA_LINK")), int(info.get_attr("IFLA_INFO_DATA").get_attr("IFLA_VLAN_ID"))
+
+
+def create_child(
+    ipr: IPRoute,  # must be a socket of the parent's namespace
+    name: str,
+    *,
+    kind: str,
+    parent: int,
+    mode: str,
+    flag: str = "",
+    netns_fd: int | None = None,
+    mac: str = "",
+    alias: str = "",
+) -> None:
+    """A macvlan or ipvlan link on link index ``parent``, created directly in the namespace
+    of ``netns_fd`` (None: the parent's), with ``mac`` (macvlan only), down."""
+    attrs: dict[str, object] = {"ifname": name, "kind": kind, "link": parent}
+    if kind == "macvlan":
+        attrs["macvlan_mode"] = mode
+        if mac:
+            attrs["address"] = mac
+    else:
+        attrs["ipvlan_mode"] = IPVLAN_MODES[mode]
+        if flag and IPVLAN_FLAGS[flag]:
+            attrs["ipvlan_flags"] = IPVLAN_FLAGS[flag]
+    if netns_fd is not None:
+        attrs["net_ns_fd"] = netns_fd
+    try:
+        with translating(f"create {kind} link", name):
+            ipr.link("add", **attrs)
+    except KernelError as exc:
+        if is_exists(exc):
+            raise KernelError(f"create {kind} link", name, exc.errno, "a link of that name exists") from exc
+        raise
+    if alias:
+        _mark(ipr, name, alias, f"mark {kind} link")
+
+
+def _teach_ipvlan_flags() -> None:
+    """pyroute2 0.7 knows IFLA_IPVLAN_MODE but not IFLA_IPVLAN_FLAGS (attribute 2)."""
+    from pyroute2.netlink.rtnl.ifinfmsg.plugins.ipvlan import ipvlan
+
+    if not any(entry[0] == "IFLA_IPVLAN_FLAGS" for entry in ipvlan.nla_map):
+        ipvlan.nla_map = (*ipvlan.nla_map, ("IFLA_IPVLAN_FLAGS", "uint16"))
+
+
+_teach_ipvlan_flags()

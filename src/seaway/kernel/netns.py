@@ -70,11 +70,17 @@ def run(path: str | None, fn: Callable[..., T], *args: Any) -> T:
     return box["value"]  # type: ignore[no-any-return]
 
 
+def unshare_net() -> None:
+    """Move the calling thread into a new, empty namespace (nothing pins it: it goes
+    away with the thread). For threads started by ``run(None, ...)`` only."""
+    _check(_libc.unshare(CLONE_NEWNET), "unshare")
+
+
 def create(path: Path) -> None:
     """Create a new, empty network namespace and pin it at ``path``."""
 
     def body() -> None:
-        _check(_libc.unshare(CLONE_NEWNET), "unshare")
+        unshare_net()
         source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
         _check(_libc.mount(source, str(path).encode(), None, MS_BIND, None), "bind mount")
 

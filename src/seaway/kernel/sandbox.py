@@ -47,8 +47,8 @@ def init_loopback(path: str) -> None:
     _inside(path, body)
 
 
-#: per IP version, the (gateway, ifname) of the default route, or None for none
-Routes = dict[int, "tuple[IPAddress, str] | None"]
+#: per IP version, the (gateway, ifname) of the default route (gateway None: on-link), or None for none
+Routes = dict[int, "tuple[IPAddress | None, str] | None"]
 #: a new interface to configure: its name and its addresses with prefix lengths
 Interface = tuple[str, list[tuple[IPAddress, int]]]
 
@@ -87,7 +87,12 @@ def _set_default_routes(ipr: IPRoute, routes: Routes) -> None:
         gateway, ifname = choice
         index = links.index_here(ifname)
         if index is not None:
-            addresses.replace_default_route(ipr, gateway, index, ifname)
+            addresses.replace_default_route(ipr, version, gateway, index, ifname)
+
+
+def remove_interface(path: str, ifname: str) -> None:
+    """Delete link ``ifname`` of the sandbox; an absent one counts as removed."""
+    _inside(path, links.delete_link, ifname)
 
 
 def interface_names(path: str) -> set[str]:

@@ -4,7 +4,8 @@ Current Docker's order: higher gateway priority first; then non-internal network
 internal ones; then endpoints with more gateways (IPv4 and IPv6) first; then network name
 ascending. IPv4 and IPv6 are chosen independently: the first endpoint in that order whose
 network has a gateway of the family wins. Internal networks never provide one, and host
-and null networks have none.
+and null networks have none. An ipvlan network in L3 mode routes everything on-link
+(``default dev eth0``, Docker's choice): its "gateway" is the device itself.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from collections.abc import Iterable
 from seaway.model.endpoint import Endpoint
 from seaway.model.network import IPAddress, Network
 
+#: the gateway of a network whose default route is on-link (``default dev <ifname>``)
+ON_LINK = "on-link"
 
-def _gateway(net: Network, version: int) -> IPAddress | None:
+
+def _gateway(net: Network, version: int) -> IPAddress | str | None:
     if net.internal:
         return None
+    if net.parent is not None and net.parent.mode in ("l3", "l3s"):
+        return ON_LINK if net.subnets_of(version) else None
     for subnet in net.subnets_of(version):
         if subnet.gateway is not None:
             return subnet.gateway
@@ -26,8 +32,9 @@ def _gateway(net: Network, version: int) -> IPAddress | None:
 
 def pick_default_routes(
     members: Iterable[tuple[Endpoint, Network]],
-) -> dict[int, tuple[IPAddress, str] | None]:
-    """Per IP version, ``(gateway, ifname)`` of the winning endpoint, or None."""
+) -> dict[int, tuple[IPAddress | None, str] | None]:
+    """Per IP version, ``(gateway, ifname)`` of the winning endpoint (gateway None: an
+    on-link default route), or None."""
 
     def key(item: tuple[Endpoint, Network]) -> tuple[int, bool, int, str]:
         ep, net = item
@@ -35,13 +42,13 @@ def pick_default_routes(
         return (-ep.gw_priority, net.internal, -gateways, net.name)
 
     ordered = sorted(members, key=key)
-    routes: dict[int, tuple[IPAddress, str] | None] = {}
+    routes: dict[int, tuple[IPAddress | None, str] | None] = {}
     for version in (4, 6):
         routes[version] = None
         for ep, net in ordered:
             gw = _gateway(net, version)
             if gw is not None and _has_family(ep, version):
-                routes[version] = (gw, ep.ifname)
+                routes[version] = (None if gw == ON_LINK else gw, ep.ifname)  # type: ignore[assignment]
                 break
     return routes
 

@@ -14,7 +14,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 PREDEFINED_NETWORKS = ("bridge", "host", "none")
-DRIVERS = ("bridge", "host", "null")
+DRIVERS = ("bridge", "host", "null", "macvlan", "ipvlan")
+#: drivers whose user-defined networks give their members names (the embedded DNS)
+NAMED_DRIVERS = ("bridge", "macvlan", "ipvlan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,8 @@ class NetworkSpec:
     options: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     scope: str = ""
+    config_only: bool = False
+    config_from: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,24 @@ class BridgeOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class ParentOptions:
+    """The options of a ``macvlan`` or ``ipvlan`` network, parsed.
+
+    ``parent`` is the host link the containers' interfaces hang off: an existing link,
+    a VLAN sub-interface ``<link>.<vid>`` (``vlan_id`` > 0; created when missing), or,
+    when the user named none, a dummy link of the network's own (``dummy``)."""
+
+    parent: str
+    mode: str  # macvlan: bridge|private|vepa|passthru; ipvlan: l2|l3|l3s
+    flag: str = ""  # ipvlan only: bridge|private|vepa
+    vlan_link: str = ""  # the link under a VLAN sub-interface parent
+    vlan_id: int = 0
+    dummy: bool = False
+    #: macvlan only: an address for a host-side interface on the parent (the host shim)
+    host_shim: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Network:
     id: str
     name: str
@@ -95,6 +117,11 @@ class Network:
     options: dict[str, str]
     labels: dict[str, str]
     bridge: BridgeOptions | None = None
+    parent: ParentOptions | None = None
+    #: a ``--config-only`` network: subnets and options for ``config_from`` networks, no driver
+    config_only: bool = False
+    #: the name of the config-only network this one took its subnets and options from
+    config_from: str = ""
 
     @property
     def predefined(self) -> bool:

@@ -10,7 +10,7 @@ import ipaddress
 import re
 
 from seaway.errors import InvalidParameter
-from seaway.model.network import BridgeOptions
+from seaway.model.network import BridgeOptions, ParentOptions
 
 BRIDGE_NAME = "com.docker.network.bridge.name"
 ENABLE_ICC = "com.docker.network.bridge.enable_icc"
@@ -87,3 +87,104 @@ def parse_bridge_options(
             parse_bool(HOST_FIREWALL, options[HOST_FIREWALL]) if HOST_FIREWALL in options else default_host_firewall
         ),
     )
+
+
+# ------------------------------------------------------------------ macvlan / ipvlan
+
+PARENT = "parent"
+MACVLAN_MODE = "macvlan_mode"
+IPVLAN_MODE = "ipvlan_mode"
+IPVLAN_FLAG = "ipvlan_flag"
+#: Seaway's own option: ``true`` or an address for a host-side macvlan on the parent
+HOST_SHIM = "host_shim"
+
+MACVLAN_MODES = ("bridge", "private", "vepa", "passthru")
+IPVLAN_MODES = ("l2", "l3", "l3s")
+IPVLAN_FLAGS = ("bridge", "private", "vepa")
+_COMMON_KEYS = (PARENT, ENABLE_IPV6, INTERNAL)
+MACVLAN_KEYS = (*_COMMON_KEYS, MACVLAN_MODE, HOST_SHIM)
+IPVLAN_KEYS = (*_COMMON_KEYS, IPVLAN_MODE, IPVLAN_FLAG)
+#: the dummy parent of a network without ``parent``: Docker's names
+DUMMY_PREFIX = {"macvlan": "dm-", "ipvlan": "di-"}
+
+
+def parse_vlan_parent(parent: str) -> tuple[str, int]:
+    """``eth0.10`` -> ``("eth0", 10)``; a name without a dot -> ``(name, 0)`` (Docker's rules)."""
+    if "." not in parent:
+        return parent, 0
+    parts = parent.split(".")
+    if len(parts) != 2 or not parts[0]:
+        raise InvalidParameter(
+            "required interface name format is: name.vlan_id, ex. eth0.10 for vlan 10, instead received " + parent
+        )
+    if not re.fullmatch(r"[+-]?[0-9]+", parts[1]):
+        raise InvalidParameter(f"unable to parse a valid vlan id from: {parts[1]} (ex. eth0.10 for vlan 10)")
+    vid = int(parts[1])
+    if not 1 <= vid <= 4094:
+        raise InvalidParameter(f"vlan id must be between 1-4094, received: {vid}")
+    return parts[0], vid
+
+
+def parse_parent_options(driver: str, options: dict[str, str], network_id12: str, internal: bool) -> ParentOptions:
+    """The options of a macvlan or ipvlan network (``driver`` names which).
+
+    As Docker does, an internal network gets a dummy parent of its own whatever
+    ``parent`` says, and a network without a parent is internal (the caller's part)."""
+    keys = MACVLAN_KEYS if driver == "macvlan" else IPVLAN_KEYS
+    unknown = sorted(set(options) - set(keys))
+    if unknown:
+        raise InvalidParameter(
+            f"invalid option {unknown[0]!r} for driver {driver}: accepted options are " + ", ".join(keys)
+        )
+    if driver == "macvlan":
+        mode = options.get(MACVLAN_MODE) or "bridge"
+        if mode not in MACVLAN_MODES:
+            raise InvalidParameter(
+                f"requested macvlan mode '{mode}' is not valid, 'bridge' mode is the macvlan driver default"
+            )
+        flag = ""
+    else:
+        mode = options.get(IPVLAN_MODE) or "l2"
+        if mode not in IPVLAN_MODES:
+            raise InvalidParameter(
+                f"requested ipvlan mode '{mode}' is not valid, 'l2' mode is the ipvlan driver default"
+            )
+        flag = options.get(IPVLAN_FLAG) or "bridge"
+        if flag not in IPVLAN_FLAGS:
+            raise InvalidParameter(
+                f"requested ipvlan flag '{flag}' is not valid, 'bridge' is the ipvlan driver default"
+            )
+    shim = _parse_shim(options.get(HOST_SHIM, "false"))  # (an ipvlan network refused the key above)
+    parent = "" if internal else options.get(PARENT, "")
+    if not parent:
+        return ParentOptions(
+            parent=DUMMY_PREFIX[driver] + network_id12, mode=mode, flag=flag, dummy=True, host_shim=shim
+        )
+    if parent == "lo":
+        raise InvalidParameter(f"loopback interface is not a valid {driver} parent link")
+    vlan_link, vid = parse_vlan_parent(parent)
+    return ParentOptions(
+        parent=parent,
+        mode=mode,
+        flag=flag,
+        vlan_link=vlan_link if vid else "",
+        vlan_id=vid,
+        host_shim=shim,
+    )
+
+
+def _parse_shim(value: str) -> str:
+    """``""`` (no shim), ``"auto"`` (an address chosen from the subnet) or an IPv4 address."""
+    if value in ("false", "0", ""):
+        return ""
+    if value in ("true", "1"):
+        return "auto"
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        raise InvalidParameter(
+            f"failed to parse {HOST_SHIM} value: {value!r} (expected true, false or an IPv4 address)"
+        ) from None
+    if address.version != 4:
+        raise InvalidParameter(f"invalid {HOST_SHIM} address {value}: the host shim takes an IPv4 address")
+    return str(address)

@@ -7,7 +7,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from seaway.model.endpoint import Endpoint, Sandbox
-from seaway.model.network import BridgeOptions, Network, Subnet
+from seaway.model.network import BridgeOptions, Network, ParentOptions, Subnet
 from seaway.model.ports import PortMapping
 
 
@@ -48,8 +48,9 @@ def network_from_doc(doc: dict[str, Any]) -> Network:
         b = dict(doc["bridge"])
         b["host_binding_ipv4"] = ipaddress.ip_address(b["host_binding_ipv4"])
         bridge = BridgeOptions(**b)
-    fields = {k: v for k, v in doc.items() if k not in ("subnets", "bridge")}
-    return Network(subnets=subnets, bridge=bridge, **fields)
+    parent = ParentOptions(**doc["parent"]) if doc.get("parent") else None
+    fields = {k: v for k, v in doc.items() if k not in ("subnets", "bridge", "parent")}
+    return Network(subnets=subnets, bridge=bridge, parent=parent, **fields)
 
 
 def endpoint_to_doc(ep: Endpoint) -> dict[str, Any]:

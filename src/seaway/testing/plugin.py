@@ -22,6 +22,7 @@ from seaway.lab import Lab, Topology, load
 from seaway.lab.demo import DEMO_FILE
 from seaway.lab.fakehost import FakeHost, leftovers
 from seaway.lab.topology import to_data
+from seaway.testing import vmtests
 from seaway.testing.daemon import SeawayDaemon
 from seaway.testing.images import busybox_rootfs_tar
 
@@ -31,6 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "lab_topology(data): the topology (dict, Topology or file path) the lab fixture builds"
     )
+    vmtests.register(config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

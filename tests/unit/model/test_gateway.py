@@ -199,3 +199,17 @@ def test_the_chosen_gateway_belongs_to_a_non_internal_network_with_that_family(
         assert not net.internal
         assert gw == net.subnets_of(version)[0].gateway
         assert max(e.gw_priority for e, _ in providers) == ep.gw_priority
+
+
+def test_an_ipvlan_l3_network_routes_on_link_through_its_interface() -> None:
+    from seaway.model.network import ParentOptions
+
+    routed = replace(
+        network("routed", "10.5.0.1"),
+        driver="ipvlan",
+        parent=ParentOptions(parent="eth0", mode="l3"),
+    )
+    routed = replace(routed, subnets=tuple(replace(s, gateway=None) for s in routed.subnets))
+    assert pick_default_routes([member(routed, "eth0", v6=False)]) == {4: (None, "eth0"), 6: None}
+    internal = replace(routed, internal=True)
+    assert pick_default_routes([member(internal, "eth0", v6=False)]) == {4: None, 6: None}

@@ -206,3 +206,24 @@ def subnets(draw: st.DrawFn) -> Subnet:
 def test_any_network_round_trips(subnet_list: list[Subnet], labels: dict[str, str]) -> None:
     original = dual_stack_network(subnets=tuple(subnet_list), labels=labels)
     assert codec.network_from_doc(through_json(codec.network_to_doc(original))) == original
+
+
+def test_macvlan_network_with_parent_options_round_trips() -> None:
+    from seaway.model.network import ParentOptions
+
+    original = dual_stack_network(
+        driver="ipvlan",
+        bridge=None,
+        parent=ParentOptions(parent="eth0.10", mode="l3s", flag="private", vlan_link="eth0", vlan_id=10),
+        config_from="cfg",
+    )
+    assert codec.network_from_doc(through_json(codec.network_to_doc(original))) == original
+
+
+def test_config_only_network_round_trips_and_old_documents_still_load() -> None:
+    original = dual_stack_network(driver="null", bridge=None, config_only=True)
+    assert codec.network_from_doc(through_json(codec.network_to_doc(original))) == original
+    old = codec.network_to_doc(dual_stack_network())
+    for key in ("parent", "config_only", "config_from"):
+        del old[key]
+    assert codec.network_from_doc(through_json(old)) == dual_stack_network()

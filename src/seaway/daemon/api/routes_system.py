@@ -73,10 +73,13 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 "ServerVersion": backend.version,
                 "Plugins": {
                     "Volume": [],
-                    "Network": ["bridge", "host", "null"],
+                    "Network": ["bridge", "host", "null"]
+                    + [d for d in ("macvlan", "ipvlan") if backend.engine.kernel_features.get(d)],
                     "Authorization": None,
                     "Log": ["k8s-file"],
                 },
+                # Seaway's own: the optional kernel features probed at start (seaway.kernel.features)
+                "SeawayKernelFeatures": dict(backend.engine.kernel_features),
                 "Swarm": {"LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": False},
                 "Runtimes": {"runc": {"path": backend.containers.runtime.runc}},
                 "DefaultRuntime": "runc",

@@ -15,7 +15,7 @@ from seaway.errors import InvalidParameter, Unsupported
 from seaway.model import ports
 from seaway.model.container import RESTART_POLICIES, Container, ContainerSpec, RestartPolicy
 from seaway.model.endpoint import Endpoint, EndpointSpec
-from seaway.model.network import IPAMConfigSpec, Network, NetworkSpec
+from seaway.model.network import NAMED_DRIVERS, IPAMConfigSpec, Network, NetworkSpec
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -26,11 +26,8 @@ def parse_network_create(body: dict[str, Any]) -> NetworkSpec:
     name = f.string(body, "Name")
     if not name:
         raise InvalidParameter("invalid name: a network needs a name")
-    for key in ("ConfigOnly", "Ingress"):
-        if f.boolean(body, key):
-            raise Unsupported(f"{key} networks are not supported by Seaway yet")
-    if f.string(f.obj(body, "ConfigFrom"), "Network"):
-        raise Unsupported("ConfigFrom networks are not supported by Seaway yet")
+    if f.boolean(body, "Ingress"):
+        raise Unsupported("Ingress networks are not supported by Seaway yet")
     ipam = f.obj(body, "IPAM")
     raw_configs = ipam.get("Config") or []
     if not isinstance(raw_configs, list):
@@ -61,6 +58,8 @@ def parse_network_create(body: dict[str, Any]) -> NetworkSpec:
         options=f.str_map(body, "Options"),
         labels=f.str_map(body, "Labels"),
         scope=f.string(body, "Scope"),
+        config_only=f.boolean(body, "ConfigOnly"),
+        config_from=f.string(f.obj(body, "ConfigFrom"), "Network"),
     )
 
 
@@ -87,8 +86,8 @@ def network_json(net: Network, containers: dict[str, dict[str, Any]] | None) -> 
         "Internal": net.internal,
         "Attachable": net.attachable,
         "Ingress": False,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": False,
+        "ConfigFrom": {"Network": net.config_from},
+        "ConfigOnly": net.config_only,
         "Containers": containers or {},
         "Options": dict(net.options),
         "Labels": dict(net.labels),
@@ -123,7 +122,7 @@ def endpoint_settings(net: Network, spec: EndpointSpec, ep: Endpoint | None, ctr
     ipam = None
     if spec.ipv4_address or spec.ipv6_address:
         ipam = {"IPv4Address": spec.ipv4_address, "IPv6Address": spec.ipv6_address}
-    named = net.driver == "bridge" and not (net.bridge and net.bridge.default_bridge)
+    named = net.driver in NAMED_DRIVERS and not (net.bridge and net.bridge.default_bridge)
     return {
         "IPAMConfig": ipam,
         "Links": None,
