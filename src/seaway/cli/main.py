@@ -15,7 +15,7 @@ import sys
 
 from seaway import __version__
 from seaway.cli.client import DEFAULT_HOST, HOST_ENV, Client, DaemonError, DaemonUnreachable, resolve_host
-from seaway.cli.commands import container, dns, image, network, run
+from seaway.cli.commands import container, dns, image, network, run, system
 from seaway.cli.output import UsageError
 from seaway.errors import SeawayError
 
@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         help="build a sandboxed host, create two networks, attach sandboxes and show what reaches what",
     )
     demo.add_argument("--keep", action="store_true", help="wait for Enter before tearing the demo down")
-    for module in (run, container, network, image, dns):
+    for module in (run, container, network, image, dns, system):
         module.register(sub)
     return parser
 

@@ -29,6 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from seaway import __version__
+from seaway.daemon import doctor
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.server import build_app
 from seaway.daemon.config import DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineConfig
@@ -60,6 +61,7 @@ class DaemonConfig:
     dns_search: tuple[str, ...] = field(default=())
     dns_options: tuple[str, ...] = field(default=())
     host_resolv_conf: Path = Path("/etc/resolv.conf")
+    repair_interval: float = 5.0  # seconds between looks for hand-made damage; 0: never
 
     @property
     def socket_path(self) -> Path:
@@ -75,6 +77,7 @@ CONFIG_KEYS = {
     "data-root", "exec-root", "hosts", "pidfile", "bip", "default-address-pools", "mtu", "dns",
     "log-level", "bridge", "icc", "ip-masq", "group", "dns-search", "dns-opts", "host-resolv-conf",
     "host-firewall",
+    "repair-interval",
 }  # fmt: skip
 
 
@@ -94,6 +97,9 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     p.add_argument("--dns-opt", action="append", default=[])
     p.add_argument(
         "--host-resolv-conf", type=Path, help="Seaway: the host resolv.conf to follow (default /etc/resolv.conf)"
+    )
+    p.add_argument(
+        "--repair-interval", type=float, help="Seaway: seconds between looks for damaged networks (0: never; default 5)"
     )
     p.add_argument("--icc", choices=("true", "false"))
     p.add_argument("--ip-masq", choices=("true", "false"))
@@ -152,6 +158,7 @@ def parse_args(argv: list[str]) -> DaemonConfig:
         dns_search=tuple(pick(args.dns_search, "dns-search", [])),
         dns_options=tuple(pick(args.dns_opt, "dns-opts", [])),
         host_resolv_conf=Path(pick(args.host_resolv_conf, "host-resolv-conf", "/etc/resolv.conf")),
+        repair_interval=float(pick(args.repair_interval, "repair-interval", 5.0)),
     )
 
 
@@ -235,8 +242,10 @@ async def serve(config: DaemonConfig) -> None:
         log.info("seawayd %s ready on %s (data root %s)", __version__, sock_path, config.engine.data_root)
         async with asyncio.TaskGroup() as tasks:
             watcher = tasks.create_task(_watch_exits(manager, stop))
+            repairer = tasks.create_task(_watch_damage(engine, manager, stop, config.repair_interval))
             await stop.wait()
             watcher.cancel()
+            repairer.cancel()
         log.info("shutting down; containers keep running")
         guard.stop()
         backend.stopping.set()
@@ -275,6 +284,26 @@ async def _watch_exits(manager: ContainerManager, stop: asyncio.Event) -> None:
         except Exception as exc:  # a long-running loop logs and goes on
             log.error("handling container exits: %s", exc)
         await asyncio.sleep(EXIT_WATCH_INTERVAL)
+
+
+async def _watch_damage(engine: Controller, manager: ContainerManager, stop: asyncio.Event, interval: float) -> None:
+    """The reconciler at run time: when a bridge or veth has vanished (deleted by hand),
+    reconcile as at start-up. The look is one ioctl per bridge and per veth."""
+    if interval <= 0:
+        return
+    unrepairable: list[str] = []  # what the last repair could not fix: not retried until it changes
+    while not stop.is_set():
+        await asyncio.sleep(interval)
+        try:
+            damage = await asyncio.to_thread(engine.damaged)
+            if damage and damage != unrepairable:
+                log.warning("kernel state damaged (%s); repairing", "; ".join(damage))
+                remaining = await asyncio.to_thread(doctor.repair, engine, manager)
+                for finding in remaining:
+                    log.error("after repair: %s: %s", finding.subject, finding.problem)
+                unrepairable = await asyncio.to_thread(engine.damaged)
+        except Exception as exc:  # a long-running loop logs and goes on
+            log.error("repairing: %s", exc)
 
 
 def main(argv: list[str] | None = None) -> int:

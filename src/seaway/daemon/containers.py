@@ -618,6 +618,17 @@ class ContainerManager:
                     ctr.networks = {k: v for k, v in ctr.networks.items() if k != network_id}
                     self._save(ctr)
 
+    # ------------------------------------------------------------- health (doctor, repair)
+
+    def exclusive(self) -> threading.RLock:
+        """The manager's lock (take it before the engine's, as operations do)."""
+        return self._lock
+
+    def refresh_all_records(self) -> None:
+        """Rebuild the embedded DNS records of every network (after a repair)."""
+        with self._lock:
+            self._refresh_records([n.id for n in self.engine.networks()])
+
     # ------------------------------------------------------------- after a daemon restart
 
     def recover(self) -> None:

@@ -91,6 +91,8 @@ class Controller:
         self._host_ports = HostPorts(portholds.ephemeral_range() or DEFAULT_EPHEMERAL)
         self._holds = portholds.PortHolds()
         self._elements = nftnl.ElementSocket()
+        #: object ID -> why its kernel state could not be programmed (see ``status``)
+        self._damage: dict[str, str] = {}
         self.host_id = ""
         #: host input rules host-firewall mode could not copy (shown in /info)
         self.host_firewall_skipped: list[str] = []
@@ -737,6 +739,11 @@ class Controller:
             self.refresh_host_firewall()
             self._ensure_predefined()
 
+    def firewall_commands(self) -> list[ruleset.Command]:
+        """Seaway's whole nftables state for the networks and endpoints in memory."""
+        with self._lock:
+            return self._full_ruleset()
+
     def _full_ruleset(self) -> list[ruleset.Command]:
         icc_off = [
             e.host_ifname
@@ -801,9 +808,14 @@ class Controller:
                 self._drop_network_record(net.id)
                 continue
             if isinstance(driver, BridgeDriver):
-                with ExitStack() as undo:
-                    driver.repair_network(net, undo)
-                    undo.pop_all()
+                try:
+                    with ExitStack() as undo:
+                        driver.repair_network(net, undo)
+                        undo.pop_all()
+                    self._damage.pop(net.id, None)
+                except SeawayError as exc:  # kept, and shown as damaged: one network must not stop the daemon
+                    log.error("could not repair network %s: %s", net.name, exc)
+                    self._damage[net.id] = f"could not be programmed: {exc}"
             self._index_network(net)
             ready[net.id] = net
         return ready
@@ -912,6 +924,65 @@ class Controller:
             iface = ipaddress.ip_interface(self.config.bip)
             configs = (IPAMConfigSpec(subnet=str(iface.network), gateway=str(iface.ip)),)
         return NetworkSpec(name="bridge", driver="bridge", ipam_configs=configs, options=options)
+
+    # ---------------------------------------------------------------- health (doctor, status, repair)
+
+    def exclusive(self) -> threading.RLock:
+        """The engine's lock, for a consistent look at store, memory and kernel (doctor)."""
+        return self._lock
+
+    def leases(self) -> dict[str, frozenset[str]]:
+        """Per network, the addresses IPAM holds for endpoints (gateways and aux excluded)."""
+        with self._lock:
+            return {
+                network_id: frozenset(str(a) for alloc in allocs for a in alloc.leases())
+                for network_id, allocs in self._allocators.items()
+            }
+
+    def network_status(self, net: Network) -> tuple[str, str]:
+        """``("ok", "")`` or ``("damaged", reason)``: a failed programming, or a bridge gone.
+
+        One ioctl per call (no dump), so ``network inspect`` can afford it."""
+        with self._lock:
+            reason = self._damage.get(net.id)
+        if reason:
+            return "damaged", reason
+        if net.bridge is not None and links.index_here(net.bridge.bridge_name) is None:
+            return "damaged", f"bridge {net.bridge.bridge_name} is missing (deleted by hand?)"
+        return "ok", ""
+
+    def endpoint_status(self, ep: Endpoint) -> tuple[str, str]:
+        """Like ``network_status``, for one endpoint: its network, then its host-side veth."""
+        try:
+            net = self.network(ep.network_id)
+        except NotFound:
+            return "damaged", "its network is gone"
+        state, reason = self.network_status(net)
+        if state != "ok":
+            return state, f"network {net.name}: {reason}"
+        if ep.host_ifname and links.index_here(ep.host_ifname) is None:
+            return "damaged", f"host-side veth {ep.host_ifname} is missing"
+        return "ok", ""
+
+    def damaged(self) -> list[str]:
+        """Reasons for every network or endpoint whose kernel objects are gone (cheap:
+        one ioctl per bridge and per veth, no dump); empty when all is well."""
+        with self._lock:
+            out = [f"network {self._networks[i].name}: {r}" for i, r in self._damage.items() if i in self._networks]
+            for net in self._networks.values():
+                if net.bridge is not None and links.index_here(net.bridge.bridge_name) is None:
+                    out.append(f"network {net.name}: bridge {net.bridge.bridge_name} is missing")
+            for ep in self._endpoints.values():
+                if ep.host_ifname and links.index_here(ep.host_ifname) is None:
+                    out.append(f"endpoint {ep.name}: veth {ep.host_ifname} is missing")
+            return out
+
+    def repair(self) -> None:
+        """Reconcile while running: recreate what is missing, remove what is stale. Every
+        operation holds the same lock, so none is half-way while this runs."""
+        with self._lock:
+            log.warning("repairing: reconciling the kernel with the store")
+            self.reconcile()
 
 
 def _parse_ip(text: str, version: int) -> IPAddress:
