@@ -432,9 +432,11 @@ def _check_containers(
                 out.append(Finding("container", subject, "running without a network sandbox in the store", ctr.id))
                 continue
             owned.add(ctr.sandbox_id)
-            missing = set(ctr.networks) - of_sandbox.get(ctr.sandbox_id, set())
-            for network_id in sorted(missing):
+            attached = of_sandbox.get(ctr.sandbox_id, set())
+            for network_id in sorted(set(ctr.networks) - attached):
                 out.append(Finding("container", subject, f"not attached to network {network_id[:12]} it is on", ctr.id))
+            for network_id in sorted(attached - set(ctr.networks)):
+                out.append(Finding("container", subject, f"attached to network {network_id[:12]} it is not on", ctr.id))
         else:
             if process in ("running", "created", "paused"):
                 out.append(

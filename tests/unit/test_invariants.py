@@ -176,3 +176,12 @@ def test_element_keys_are_the_same_from_commands_and_from_a_listing() -> None:
         "br-web", internal=False, icc=True, masquerade=True, subnets=(ipaddress.ip_network("10.9.0.0/24"),)
     )
     assert elements_of_listing(listing) == elements_of_commands(ruleset.add_network(rules))
+
+
+def test_a_container_and_its_endpoints_must_name_the_same_networks() -> None:
+    desired, observed = _world()
+    other = "o" * 64
+    ctr = replace(desired.containers[0], networks=(other,))  # type: ignore[index]
+    found = problems(replace(desired, containers=[ctr]), observed)
+    assert ("container", f"not attached to network {other[:12]} it is on", False) in found
+    assert ("container", f"attached to network {NET_ID[:12]} it is not on", False) in found
