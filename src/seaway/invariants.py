@@ -127,6 +127,8 @@ def _elem_text(elem: Any) -> str:
         if "range" in elem:
             low, high = elem["range"]
             return f"{_elem_text(low)}-{_elem_text(high)}"
+    if isinstance(elem, list):  # a map element: [key, value]
+        return " : ".join(_elem_text(e) for e in elem)
     return str(elem)
 
 
@@ -143,10 +145,10 @@ def elements_of_commands(commands: Iterable[dict[str, Any]]) -> frozenset[str]:
 
 
 def elements_of_listing(listing: dict[str, Any]) -> frozenset[str]:
-    """The elements of every set in an ``nft -j list table`` answer."""
+    """The elements of every set and map in an ``nft -j list table`` answer."""
     out: set[str] = set()
     for item in listing.get("nftables", []):
-        body = item.get("set")
+        body = item.get("set") or item.get("map")
         if body is None:
             continue
         for elem in body.get("elem", []):

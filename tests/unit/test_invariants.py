@@ -170,6 +170,7 @@ def test_element_keys_are_the_same_from_commands_and_from_a_listing() -> None:
             {"set": {"family": "inet", "name": "bridges", "elem": ["br-web"]}},
             {"set": {"family": "inet", "name": "same-bridge", "elem": [{"concat": ["br-web", "br-web"]}]}},
             {"set": {"family": "inet", "name": "masquerade-v4", "elem": [{"prefix": {"addr": "10.9.0.0", "len": 24}}]}},
+            {"set": {"family": "inet", "name": "hairpin-v4", "elem": [{"prefix": {"addr": "10.9.0.0", "len": 24}}]}},
         ]
     }
     rules = ruleset.NetworkRules(

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from seaway.daemon.config import EngineConfig
 from seaway.drivers.base import NetworkDriver
-from seaway.drivers.bridge import BridgeDriver, bridge_rules
+from seaway.drivers.bridge import BridgeDriver, bridge_rules, port_guard
 from seaway.drivers.null import HostDriver, NullDriver
 from seaway.errors import (
     CleanupIncomplete,
@@ -752,7 +752,8 @@ class Controller:
         ]
         bridges = [bridge_rules(n) for n in self._networks.values() if n.bridge is not None]
         published = [m for e in self._endpoints.values() for m in e.ports]
-        return ruleset.full(bridges, icc_off, published)
+        guards = [port_guard(e) for e in self._endpoints.values() if e.host_ifname]
+        return ruleset.full(bridges, icc_off, published, guards)
 
     def firewall_intact(self) -> bool:
         """Seaway's tables exist with all their rules (a flush or a firewall reload

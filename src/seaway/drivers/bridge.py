@@ -95,6 +95,10 @@ class BridgeDriver:
         master = links.index_here(net.bridge.bridge_name)
         if master is None:
             raise KernelError("attach to bridge", net.bridge.bridge_name, None, "bridge is missing")
+        # the port is guarded (and ICC-filtered) before it exists: its name is known
+        port_rules, port_undo = _port_rules(net, ep)
+        nft.apply(port_rules, f"endpoint {ep.name}")
+        undo.callback(nft.apply, port_undo, f"endpoint {ep.name}")
         with sandbox.netns_fd(sandbox_key) as fd:
             links.create_veth(
                 self._host,
@@ -107,20 +111,31 @@ class BridgeDriver:
                 alias=links.alias_for("ep", ep.id),
             )
         undo.callback(links.delete_link, self._host, ep.host_ifname)
-        if not net.bridge.enable_icc:
-            nft.apply(ruleset.add_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
-            undo.callback(nft.apply, ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
         addrs = [(a, p) for a, p in ((ep.ipv4, ep.ipv4_prefixlen), (ep.ipv6, ep.ipv6_prefixlen)) if a]
         return ep.ifname, addrs
 
     def leave(self, net: Network, ep: Endpoint) -> None:
         assert net.bridge is not None
         links.delete_link(self._host, ep.host_ifname)
-        if not net.bridge.enable_icc:
-            nft.apply(ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+        nft.apply(_port_rules(net, ep)[1], f"endpoint {ep.name}")
 
     def endpoint_present(self, net: Network, ep: Endpoint) -> bool:
         """The host-side veth exists and is still a port of the network's bridge."""
         assert net.bridge is not None
         master = links.link_master(self._host, ep.host_ifname)
         return master is not None and master == links.index_here(net.bridge.bridge_name)
+
+
+def port_guard(ep: Endpoint) -> ruleset.PortGuard:
+    """What an endpoint's bridge port may send as (anti-spoofing)."""
+    return ruleset.PortGuard(ep.host_ifname, ep.mac_address, ep.ipv4, ep.ipv6)  # type: ignore[arg-type]
+
+
+def _port_rules(net: Network, ep: Endpoint) -> tuple[list[ruleset.Command], list[ruleset.Command]]:
+    """The nft commands that set up an endpoint's bridge port, and those that undo them."""
+    assert net.bridge is not None
+    add, remove = ruleset.guard_port(port_guard(ep)), ruleset.unguard_port(port_guard(ep))
+    if not net.bridge.enable_icc:
+        add += ruleset.add_icc_off_port(ep.host_ifname)
+        remove += ruleset.remove_icc_off_port(ep.host_ifname)
+    return add, remove

@@ -125,9 +125,10 @@ def remove_route(ipr: IPRoute, route: str) -> None:
 
 
 def remove_element(element: str) -> None:
-    """Delete one element given as ``family set value`` from Seaway's table (gc)."""
+    """Delete one element given as ``family set value`` (``invariants.element_key``) from
+    Seaway's table (gc)."""
     family, set_name, value = element.split(" ", 2)
-    parts = value.split(" . ")
+    parts = value.split(" : ")[0].split(" . ")  # a map element is deleted by its key
     elem: object = {"concat": [_value(p) for p in parts]} if len(parts) > 1 else _value(value)
     ref = {"family": family, "table": naming.TABLE, "name": set_name, "elem": [elem]}
     nft.apply([{"add": {"element": ref}}, {"delete": {"element": ref}}], f"stale element {element}")
@@ -137,4 +138,4 @@ def _value(text: str) -> object:
     if "/" in text:
         addr, length = text.split("/")
         return {"prefix": {"addr": addr, "len": int(length)}}
-    return text
+    return int(text) if text.isdigit() else text

@@ -5,8 +5,8 @@ at random moments and started again; after every restart the invariant checker
 ``Torture(daemon, seed).run(kills)`` returns a ``Report``. The workload mixes, through
 docker-py: create and remove networks (ICC on or off, internal or not), run and remove
 containers (with and without a restart policy), connect, disconnect, restart and stop
-them. ``OPERATIONS`` is the table of what it does; port publishing joins it as one more
-entry once the daemon supports ``HostConfig.PortBindings`` (``Torture.publish_ports``).
+them. ``OPERATIONS`` is the table of what it does; ``run_container`` asks for
+published ports on half the containers it runs (``publish_ports``).
 
 On demand: ``python -m seaway.testing.torture --kills 200 [--seed N]`` builds its own
 fake host (a sandbox namespace), imports busybox, and prints the report.
@@ -52,7 +52,7 @@ class Report:
 
 
 class Torture:
-    def __init__(self, daemon: SeawayDaemon, seed: int, *, publish_ports: bool = False) -> None:
+    def __init__(self, daemon: SeawayDaemon, seed: int, *, publish_ports: bool = True) -> None:
         self.daemon = daemon
         self.seed = seed
         self.rng = random.Random(seed)
@@ -96,8 +96,10 @@ class Torture:
             "network": self.rng.choice(nets),
             "restart_policy": {"Name": self.rng.choice(["no", "always", "unless-stopped"])},
         }
-        if self.publish_ports:
-            kwargs["ports"] = {"80/tcp": None}
+        if self.publish_ports and self.rng.random() < 0.5:
+            kwargs["ports"] = self.rng.choice(
+                [{"80/tcp": None}, {"53/udp": ("127.0.0.1", None)}, {"8080/tcp": None, "9090/tcp": None}]
+            )
         client.containers.run(IMAGE, ["sleep", "600"], **kwargs)
 
     def remove_container(self, client: Any) -> None:
