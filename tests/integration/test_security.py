@@ -14,6 +14,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,41 @@ def test_container_addresses_are_not_routable_from_outside(seawayd: SeawayDaemon
 
     assert not ping(outside, ip)
     assert ping(key, OUTSIDE_ADDR)  # while the container reaches out (masqueraded)
+
+
+def test_containers_reach_the_hosts_own_services_only_where_the_network_allows(
+    seawayd: SeawayDaemon, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "--subnet", "10.76.0.0/24", "closed")
+    ok(
+        seawayd,
+        "network",
+        "create",
+        "--subnet",
+        "10.77.0.0/24",
+        "-o",
+        "seaway.bridge.host_access=true",
+        "open",
+    )
+    ok(seawayd, "run", "-d", "--name", "c1", "--network", "closed", "busybox", "sleep", "600")
+    ok(seawayd, "run", "-d", "--name", "c2", "--network", "open", "busybox", "sleep", "600")
+    # a service of the host's own, on every address of the fake host
+    server = subprocess.Popen(
+        ["nsenter", f"--net={seawayd.host.host_ns}", sys.executable, "-c", RECEIVER, "7778", "30"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        for ctr, gateway in (("c1", "10.76.0.1"), ("c2", "10.77.0.1")):
+            for target in (gateway, "203.0.113.2"):
+                key, ip, _ = endpoint(seawayd, ctr, "closed" if ctr == "c1" else "open")
+                in_ns(key, sys.executable, "-c", SENDER, ip, target, "7778", f"{ctr}-to-{target}", check=True)
+        assert ping(endpoint(seawayd, "c1", "closed")[0], "10.76.0.1")  # ICMP still answers
+        time.sleep(0.5)
+    finally:
+        server.kill()
+        out, _ = server.communicate(timeout=10)
+    got = {line.split()[0] for line in out.splitlines()[1:]}
+    assert got == {"c2-to-10.77.0.1", "c2-to-203.0.113.2"}

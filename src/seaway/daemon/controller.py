@@ -25,7 +25,7 @@ from pathlib import Path
 
 from seaway.daemon.config import EngineConfig
 from seaway.drivers.base import NetworkDriver
-from seaway.drivers.bridge import BridgeDriver, bridge_rules, port_guard
+from seaway.drivers.bridge import BridgeDriver, bridge_rules, check_bridge_ports, port_guard
 from seaway.drivers.null import HostDriver, NullDriver
 from seaway.errors import (
     CleanupIncomplete,
@@ -41,7 +41,7 @@ from seaway.firewall import elements, hostfw, naming, ruleset
 from seaway.ipam import pools
 from seaway.ipam.allocator import AddressAllocator, first_free
 from seaway.ipam.hostports import DEFAULT_EPHEMERAL, HostPorts, already_allocated
-from seaway.kernel import addresses, links, netns, nft, nftnl, portholds, sandbox, sysctl
+from seaway.kernel import addresses, fdlimit, links, netns, nft, nftnl, portholds, sandbox, sysctl
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox, SandboxMode
 from seaway.model.gateway import pick_default_routes
@@ -332,6 +332,7 @@ class Controller:
         """A network sandbox: a namespace of its own (``private``, ``none``) or the host's."""
         if mode not in (SandboxMode.PRIVATE, SandboxMode.HOST, SandboxMode.NONE):
             raise InvalidParameter(f"invalid sandbox mode {mode!r}: expected private, host or none")
+        fdlimit.check_headroom(f"create sandbox {name}")
         with self._lock:
             sandbox_id = new_id()
             key = self._default_key() if mode == SandboxMode.HOST else self._key_for(sandbox_id)
@@ -428,6 +429,8 @@ class Controller:
             )
 
     def _plan_endpoint(self, sb: Sandbox, net: Network, spec: EndpointSpec) -> Endpoint:
+        if net.bridge is not None:
+            check_bridge_ports(net.name, len(self._by_network.get(net.id, ())))
         mac = validate_mac(spec.mac_address) if spec.mac_address else new_mac()
         static4 = _parse_ip(spec.ipv4_address, 4) if spec.ipv4_address else None
         static6 = _parse_ip(spec.ipv6_address, 6) if spec.ipv6_address else None
@@ -486,7 +489,10 @@ class Controller:
                 return alloc.allocate(), alloc.subnet.subnet.prefixlen
             except Unavailable:
                 continue
-        raise Unavailable(f"no available IPv{version} addresses on this network's address pools: {net.name} ({net.id})")
+        raise Unavailable(
+            f"no available IPv{version} addresses on this network's address pools: {net.name} ({net.id}) "
+            f"(its subnets are full: disconnect unused containers, or create a network with a larger --subnet)"
+        )
 
     def _release_address(self, network_id: str, address: IPAddress) -> None:
         for alloc in self._allocators.get(network_id, ()):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from seaway.errors import KernelError
+from seaway.errors import KernelError, Unavailable
 from seaway.firewall import ruleset
 from seaway.kernel import addresses, links, nft, sandbox, sysctl
 from seaway.kernel.netns import RouteSocket
@@ -19,6 +19,19 @@ from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint
 from seaway.model.ids import short_id
 from seaway.model.network import BridgeOptions, Network, NetworkSpec
+
+#: the kernel's BR_MAX_PORTS is 1024 port numbers, of which 0 is never used: a bridge
+#: takes 1,023 ports, and the 1,024th veth fails with a bare EXFULL
+BRIDGE_MAX_PORTS = 1023
+
+
+def check_bridge_ports(network: str, in_use: int) -> None:
+    """Refuse the endpoint that would not fit on the bridge, before anything is made."""
+    if in_use >= BRIDGE_MAX_PORTS:
+        raise Unavailable(
+            f"network {network} has {in_use} endpoints: a Linux bridge takes at most {BRIDGE_MAX_PORTS} ports; "
+            f"put further containers on another network"
+        )
 
 
 def bridge_rules(net: Network) -> ruleset.NetworkRules:
@@ -30,6 +43,7 @@ def bridge_rules(net: Network) -> ruleset.NetworkRules:
         host_firewall=net.bridge.host_firewall,
         masquerade=net.bridge.enable_ip_masquerade,
         subnets=tuple(s.subnet for s in net.subnets),
+        host_access=net.bridge.host_access,
     )
 
 

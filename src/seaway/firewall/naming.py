@@ -48,3 +48,7 @@ SET_GUARDED_PORTS = "guarded-ports"  # host veths of every endpoint
 SET_PORT_MACS = "port-macs"  # host veth . the endpoint's MAC
 SET_PORT_IPV4 = "port-ipv4"  # host veth . the endpoint's IPv4 address
 SET_PORT_IPV6 = "port-ipv6"  # host veth . the endpoint's IPv6 address
+
+# inet seaway: the host's own services
+INPUT_CHAIN = "filter-INPUT"
+SET_HOST_ACCESS = "host-access"  # bridges whose containers may reach the host's services

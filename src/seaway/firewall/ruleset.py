@@ -62,6 +62,7 @@ class NetworkRules:
     masquerade: bool
     subnets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     host_firewall: bool = False
+    host_access: bool = False  # its containers may reach the host's own services
 
 
 def _meta(key: str) -> dict[str, Any]:
@@ -142,7 +143,7 @@ def _structure() -> list[Command]:
     cmds += _set(inet, n.SET_HAIRPIN6, "ipv6_addr", interval=True)
     cmds += _set(inet, n.SET_HOST_FIREWALL, "ifname")
     cmds.append({"add": {"element": {"family": inet, "table": n.TABLE, "name": n.SET_HAIRPIN4, "elem": [LOOPBACK4]}}})
-    return cmds + _guard_structure()
+    return cmds + _guard_structure() + _host_structure()
 
 
 def _rules() -> list[Command]:
@@ -282,6 +283,8 @@ def _elements(op: str, net: NetworkRules) -> list[Command]:
         element(n.INET, n.SET_BRIDGES, [net.bridge]),
         element(n.INET, n.SET_SAME_BRIDGE, [{"concat": [net.bridge, net.bridge]}]),
     ]
+    if net.host_access:
+        cmds.append(element(n.INET, n.SET_HOST_ACCESS, [net.bridge]))
     if net.internal:
         cmds.append(element(n.INET, n.SET_INTERNAL, [net.bridge]))
     if net.host_firewall:
@@ -398,7 +401,7 @@ def full(
     guards: Sequence[PortGuard] = (),
 ) -> list[Command]:
     """The whole of Seaway's firewall state, rebuilt in one transaction."""
-    cmds = _structure() + _rules() + _guard_rules()
+    cmds = _structure() + _rules() + _guard_rules() + _host_rules()
     for net in networks:
         cmds += _elements("add", net)
     cmds += _ports("add", icc_off_ports) + _port_elements("add", list(published))
@@ -439,7 +442,7 @@ def remove_network(net: NetworkRules) -> list[Command]:
 def rule_counts() -> dict[str, int]:
     """How many rules each of Seaway's tables has, by family: the same at any scale."""
     counts: dict[str, int] = {}
-    for cmd in _rules() + _guard_rules():
+    for cmd in _rules() + _guard_rules() + _host_rules():
         family = cmd["add"]["rule"]["family"]
         counts[family] = counts.get(family, 0) + 1
     return counts
@@ -530,3 +533,39 @@ def guard_port(guard: PortGuard) -> list[Command]:
 def unguard_port(guard: PortGuard) -> list[Command]:
     """Elements added first, so already-missing ones cannot fail the transaction."""
     return _guard_elements("add", guard) + _guard_elements("delete", guard)
+
+
+# ---------------------------------------------------------------- the host's own services
+#
+# ``inet seaway filter-INPUT``: a container reaches the host itself (its gateway address
+# or any other of the host's addresses) only with replies, ICMP, and on networks with the
+# ``seaway.bridge.host_access`` option. Published ports are not affected:
+# they are DNATed before this hook, and then forwarded.
+
+
+def _host_structure() -> list[Command]:
+    return _base_chain(n.INET, n.INPUT_CHAIN, "filter", "input", FORWARD_PRIORITY) + _set(
+        n.INET, n.SET_HOST_ACCESS, "ifname"
+    )
+
+
+def _host_rules() -> list[Command]:
+    iif = _meta("iifname")
+    from_bridge = _match(iif, "@" + n.SET_BRIDGES)
+    chain = n.INPUT_CHAIN
+    return [
+        _rule(
+            n.INET,
+            chain,
+            [from_bridge, _match({"ct": {"key": "state"}}, ["established", "related"], "in"), {"accept": None}],
+            "replies to the host",
+        ),
+        _rule(
+            n.INET,
+            chain,
+            [from_bridge, _match(_meta("l4proto"), {"set": ["icmp", "ipv6-icmp"]}), {"accept": None}],
+            "ping and neighbour discovery",
+        ),
+        _rule(n.INET, chain, [_match(iif, "@" + n.SET_HOST_ACCESS), {"accept": None}], "networks allowed in"),
+        _rule(n.INET, chain, [from_bridge, {"drop": None}], "containers do not reach the host's services"),
+    ]
