@@ -74,7 +74,8 @@ class Controller:
         self._store = Store(config.store_path)
         self._host = netns.route_socket(None)
         self._host_dumps = netns.route_socket(None, strict=True)
-        bridge = BridgeDriver(self._host, config.mtu, config.host_firewall)
+        self._elements = nftnl.ElementSocket()
+        bridge = BridgeDriver(self._host, config.mtu, config.host_firewall, elements=self._elements)
         self._drivers: dict[str, NetworkDriver] = {
             "bridge": bridge,
             "host": HostDriver(),
@@ -90,7 +91,6 @@ class Controller:
         self._allocators: dict[str, list[AddressAllocator]] = {}
         self._host_ports = HostPorts(portholds.ephemeral_range() or DEFAULT_EPHEMERAL)
         self._holds = portholds.PortHolds()
-        self._elements = nftnl.ElementSocket()
         #: object ID -> why its kernel state could not be programmed (see ``status``)
         self._damage: dict[str, str] = {}
         self.host_id = ""

@@ -11,9 +11,10 @@ from __future__ import annotations
 from contextlib import ExitStack
 
 from seaway.errors import KernelError, Unavailable
-from seaway.firewall import ruleset
+from seaway.firewall import elements, ruleset
 from seaway.kernel import addresses, links, nft, sandbox, sysctl
 from seaway.kernel.netns import RouteSocket
+from seaway.kernel.nftnl import ElementSocket
 from seaway.kernel.sandbox import Interface
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint
@@ -51,7 +52,10 @@ class BridgeDriver:
     name = "bridge"
     has_interfaces = True
 
-    def __init__(self, host: RouteSocket, default_mtu: int, host_firewall: bool = False) -> None:
+    def __init__(
+        self, host: RouteSocket, default_mtu: int, host_firewall: bool = False, elements: ElementSocket | None = None
+    ) -> None:
+        self._elements = elements  # the guard's set elements go this way (no nft process per attach)
         self._host = host
         self._default_mtu = default_mtu
         self._host_firewall = host_firewall
@@ -110,9 +114,10 @@ class BridgeDriver:
         if master is None:
             raise KernelError("attach to bridge", net.bridge.bridge_name, None, "bridge is missing")
         # the port is guarded (and ICC-filtered) before it exists: its name is known
-        port_rules, port_undo = _port_rules(net, ep)
-        nft.apply(port_rules, f"endpoint {ep.name}")
-        undo.callback(nft.apply, port_undo, f"endpoint {ep.name}")
+        self._guard(ep, undo)
+        if not net.bridge.enable_icc:
+            nft.apply(ruleset.add_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+            undo.callback(nft.apply, ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
         with sandbox.netns_fd(sandbox_key) as fd:
             links.create_veth(
                 self._host,
@@ -131,7 +136,23 @@ class BridgeDriver:
     def leave(self, net: Network, ep: Endpoint) -> None:
         assert net.bridge is not None
         links.delete_link(self._host, ep.host_ifname)
-        nft.apply(_port_rules(net, ep)[1], f"endpoint {ep.name}")
+        if not net.bridge.enable_icc:
+            nft.apply(ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+        self._unguard(ep)
+
+    def _guard(self, ep: Endpoint, undo: ExitStack) -> None:
+        if self._elements is None:
+            nft.apply(ruleset.guard_port(port_guard(ep)), f"endpoint {ep.name}")
+            undo.callback(nft.apply, ruleset.unguard_port(port_guard(ep)), f"endpoint {ep.name}")
+            return
+        self._elements.apply(elements.guard(port_guard(ep)), f"endpoint {ep.name}")
+        undo.callback(self._unguard, ep)
+
+    def _unguard(self, ep: Endpoint) -> None:
+        if self._elements is None:
+            nft.apply(ruleset.unguard_port(port_guard(ep)), f"endpoint {ep.name}")
+        else:
+            self._elements.apply(elements.unguard(port_guard(ep)), f"endpoint {ep.name}")
 
     def endpoint_present(self, net: Network, ep: Endpoint) -> bool:
         """The host-side veth exists and is still a port of the network's bridge."""
@@ -143,13 +164,3 @@ class BridgeDriver:
 def port_guard(ep: Endpoint) -> ruleset.PortGuard:
     """What an endpoint's bridge port may send as (anti-spoofing)."""
     return ruleset.PortGuard(ep.host_ifname, ep.mac_address, ep.ipv4, ep.ipv6)  # type: ignore[arg-type]
-
-
-def _port_rules(net: Network, ep: Endpoint) -> tuple[list[ruleset.Command], list[ruleset.Command]]:
-    """The nft commands that set up an endpoint's bridge port, and those that undo them."""
-    assert net.bridge is not None
-    add, remove = ruleset.guard_port(port_guard(ep)), ruleset.unguard_port(port_guard(ep))
-    if not net.bridge.enable_icc:
-        add += ruleset.add_icc_off_port(ep.host_ifname)
-        remove += ruleset.remove_icc_off_port(ep.host_ifname)
-    return add, remove
