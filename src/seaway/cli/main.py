@@ -15,7 +15,7 @@ import sys
 
 from seaway import __version__
 from seaway.cli.client import DEFAULT_HOST, HOST_ENV, Client, DaemonError, DaemonUnreachable, resolve_host
-from seaway.cli.commands import container, dns, image, lab, network, run
+from seaway.cli.commands import container, dns, image, lab, network, run, system
 from seaway.cli.output import UsageError
 from seaway.errors import SeawayError
 
@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("version", help="print the version")
     sub.add_parser("demo", help="the quick start: the same as seaway lab demo")
-    for module in (run, container, network, image, dns, lab):
+    for module in (run, container, network, image, dns, lab, system):
         module.register(sub)
     return parser
 

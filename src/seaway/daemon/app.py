@@ -29,12 +29,14 @@ from typing import Any
 from aiohttp import web
 
 from seaway import __version__
+from seaway.daemon import doctor, listen
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.server import build_app
 from seaway.daemon.config import DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineConfig
 from seaway.daemon.containers import ContainerManager
 from seaway.daemon.controller import Controller
 from seaway.daemon.guard import FirewallGuard
+from seaway.daemon.listen import Listener, TLSFiles
 from seaway.dns.records import Records
 from seaway.errors import InvalidParameter, SeawayError
 from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, parse_pool
@@ -60,21 +62,20 @@ class DaemonConfig:
     dns_search: tuple[str, ...] = field(default=())
     dns_options: tuple[str, ...] = field(default=())
     host_resolv_conf: Path = Path("/etc/resolv.conf")
+    repair_interval: float = 5.0  # seconds between looks for hand-made damage; 0: never
+
+    tls: TLSFiles | None = None  # --tlsverify: TCP listeners demand client certificates
 
     @property
-    def socket_path(self) -> Path:
-        if not self.host.startswith("unix://"):
-            raise InvalidParameter(
-                f"invalid -H {self.host}: only unix:///path sockets are supported "
-                f"(a TCP listener needs TLS with client certificates, which Seaway does not offer yet)"
-            )
-        return Path(self.host.removeprefix("unix://"))
+    def listener(self) -> Listener:
+        return listen.parse(self.host, self.tls)
 
 
 CONFIG_KEYS = {
     "data-root", "exec-root", "hosts", "pidfile", "bip", "default-address-pools", "mtu", "dns",
     "log-level", "bridge", "icc", "ip-masq", "group", "dns-search", "dns-opts", "host-resolv-conf",
     "host-firewall",
+    "repair-interval", "tlsverify", "tlscacert", "tlscert", "tlskey",
 }  # fmt: skip
 
 
@@ -95,6 +96,13 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     p.add_argument(
         "--host-resolv-conf", type=Path, help="Seaway: the host resolv.conf to follow (default /etc/resolv.conf)"
     )
+    p.add_argument(
+        "--repair-interval", type=float, help="Seaway: seconds between looks for damaged networks (0: never; default 5)"
+    )
+    p.add_argument("--tlsverify", action="store_true", default=None, help="TCP: require client certificates")
+    p.add_argument("--tlscacert")
+    p.add_argument("--tlscert")
+    p.add_argument("--tlskey")
     p.add_argument("--icc", choices=("true", "false"))
     p.add_argument("--ip-masq", choices=("true", "false"))
     p.add_argument("--host-firewall", choices=("true", "false"), nargs="?", const="true")
@@ -129,7 +137,7 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     )
     hosts = pick(args.host, "hosts", [DEFAULT_HOST])
     if len(hosts) != 1:
-        raise InvalidParameter("seawayd listens on exactly one -H unix:///path socket")
+        raise InvalidParameter("seawayd listens on exactly one -H unix:///path or tcp://address:port")
     engine = EngineConfig(
         data_root=Path(pick(args.data_root, "data-root", DEFAULT_DATA_ROOT)),
         exec_root=Path(pick(args.exec_root, "exec-root", DEFAULT_EXEC_ROOT)),
@@ -142,8 +150,16 @@ def parse_args(argv: list[str]) -> DaemonConfig:
         default_address_pools=pools or DEFAULT_LOCAL_POOLS,
     )
     pidfile = pick(args.pidfile, "pidfile", None)
+    tls = listen.tls_files(
+        bool(pick(args.tlsverify, "tlsverify", False)),
+        pick(args.tlscacert, "tlscacert", None),
+        pick(args.tlscert, "tlscert", None),
+        pick(args.tlskey, "tlskey", None),
+    )
+    listen.parse(hosts[0], tls)  # a bad or unsafe -H is refused before anything starts
     return DaemonConfig(
         engine=engine,
+        tls=tls,
         host=hosts[0],
         pidfile=Path(pidfile) if pidfile else None,
         group=pick(args.group, "group", ""),
@@ -152,6 +168,7 @@ def parse_args(argv: list[str]) -> DaemonConfig:
         dns_search=tuple(pick(args.dns_search, "dns-search", [])),
         dns_options=tuple(pick(args.dns_opt, "dns-opts", [])),
         host_resolv_conf=Path(pick(args.host_resolv_conf, "host-resolv-conf", "/etc/resolv.conf")),
+        repair_interval=float(pick(args.repair_interval, "repair-interval", 5.0)),
     )
 
 
@@ -190,13 +207,15 @@ def _check_socket(path: Path) -> None:
 async def serve(config: DaemonConfig) -> None:
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="seawayd"))
-    sock_path = config.socket_path
+    listener = config.listener
+    sock_path = listener.path
     lock_fd = _lock_data_root(config.engine.data_root)
     engine: Controller | None = None
     runner: web.AppRunner | None = None
     serving = False  # only a socket and pidfile of our own are removed on the way out
     try:
-        _check_socket(sock_path)
+        if sock_path is not None:
+            _check_socket(sock_path)
         portholds.raise_fd_limit()  # each published host port holds a socket
         engine = await asyncio.to_thread(Controller.start, config.engine)
         host_resolv = HostResolvConf(config.host_resolv_conf, override=config.dns)
@@ -220,23 +239,29 @@ async def serve(config: DaemonConfig) -> None:
         )
         runner = web.AppRunner(build_app(backend), access_log=logging.getLogger("seawayd.access"), handle_signals=False)
         await runner.setup()
-        sock_path.parent.mkdir(parents=True, exist_ok=True)
-        await web.UnixSite(runner, str(sock_path)).start()
-        serving = True
-        os.chmod(sock_path, 0o660)
-        if config.group:
-            os.chown(sock_path, -1, grp.getgrnam(config.group).gr_gid)
+        if sock_path is None:
+            await web.TCPSite(runner, listener.address, listener.port, ssl_context=listener.ssl_context()).start()
+            serving = True
+        else:
+            sock_path.parent.mkdir(parents=True, exist_ok=True)
+            await web.UnixSite(runner, str(sock_path)).start()
+            serving = True
+            os.chmod(sock_path, 0o660)
+            if config.group:
+                os.chown(sock_path, -1, grp.getgrnam(config.group).gr_gid)
         if config.pidfile:
             config.pidfile.write_text(f"{os.getpid()}\n")
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(signal.SIGUSR2, _dump_tasks)  # `kill -USR2`: every task's stack
-        log.info("seawayd %s ready on %s (data root %s)", __version__, sock_path, config.engine.data_root)
+        log.info("seawayd %s ready on %s (data root %s)", __version__, listener.describe(), config.engine.data_root)
         async with asyncio.TaskGroup() as tasks:
             watcher = tasks.create_task(_watch_exits(manager, stop))
+            repairer = tasks.create_task(_watch_damage(engine, manager, stop, config.repair_interval))
             await stop.wait()
             watcher.cancel()
+            repairer.cancel()
         log.info("shutting down; containers keep running")
         guard.stop()
         backend.stopping.set()
@@ -250,7 +275,7 @@ async def serve(config: DaemonConfig) -> None:
             log.debug("closing the API")
             await runner.cleanup()
             log.debug("API closed")
-        if serving:
+        if serving and sock_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 sock_path.unlink()
         if engine is not None:
@@ -275,6 +300,26 @@ async def _watch_exits(manager: ContainerManager, stop: asyncio.Event) -> None:
         except Exception as exc:  # a long-running loop logs and goes on
             log.error("handling container exits: %s", exc)
         await asyncio.sleep(EXIT_WATCH_INTERVAL)
+
+
+async def _watch_damage(engine: Controller, manager: ContainerManager, stop: asyncio.Event, interval: float) -> None:
+    """The reconciler at run time: when a bridge or veth has vanished (deleted by hand),
+    reconcile as at start-up. The look is one ioctl per bridge and per veth."""
+    if interval <= 0:
+        return
+    unrepairable: list[str] = []  # what the last repair could not fix: not retried until it changes
+    while not stop.is_set():
+        await asyncio.sleep(interval)
+        try:
+            damage = await asyncio.to_thread(engine.damaged)
+            if damage and damage != unrepairable:
+                log.warning("kernel state damaged (%s); repairing", "; ".join(damage))
+                remaining = await asyncio.to_thread(doctor.repair, engine, manager)
+                for finding in remaining:
+                    log.error("after repair: %s: %s", finding.subject, finding.problem)
+                unrepairable = await asyncio.to_thread(engine.damaged)
+        except Exception as exc:  # a long-running loop logs and goes on
+            log.error("repairing: %s", exc)
 
 
 def main(argv: list[str] | None = None) -> int:

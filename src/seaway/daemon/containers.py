@@ -618,6 +618,17 @@ class ContainerManager:
                     ctr.networks = {k: v for k, v in ctr.networks.items() if k != network_id}
                     self._save(ctr)
 
+    # ------------------------------------------------------------- health (doctor, repair)
+
+    def exclusive(self) -> threading.RLock:
+        """The manager's lock (take it before the engine's, as operations do)."""
+        return self._lock
+
+    def refresh_all_records(self) -> None:
+        """Rebuild the embedded DNS records of every network (after a repair)."""
+        with self._lock:
+            self._refresh_records([n.id for n in self.engine.networks()])
+
     # ------------------------------------------------------------- after a daemon restart
 
     def recover(self) -> None:
@@ -635,6 +646,7 @@ class ContainerManager:
                     if ctr.state.status == "restarting":  # restarted just before the crash
                         ctr.state.status = "running"
                         self._save(ctr)
+                    self._align_endpoints(ctr)
                     self._reattach_resolver(ctr)
                     continue
                 code = oci.read_exit_code(self.config.exec_root / "exits", ctr.id)
@@ -663,6 +675,29 @@ class ContainerManager:
                     except SeawayError as exc:
                         log.error("removing sandbox %s: %s", sb.name, exc)
         self.watch_exits()
+
+    def _align_endpoints(self, ctr: Container) -> None:
+        """A connect or disconnect the crash interrupted leaves the sandbox's endpoints and
+        the container's list of networks apart: the list is the truth (an interrupted
+        connect is undone, an interrupted disconnect is undone too, since its caller never
+        heard back)."""
+        if not ctr.sandbox_id:
+            return
+        attached = {e.network_id for e in self.engine.endpoints_of_sandbox(ctr.sandbox_id)}
+        for network_id in attached - set(ctr.networks):
+            log.warning("container %s: undoing an interrupted connect to %s", ctr.name, network_id[:12])
+            try:
+                self.engine.disconnect(ctr.sandbox_id, network_id)
+            except SeawayError as exc:
+                log.error("container %s: %s", ctr.name, exc)
+        for network_id in set(ctr.networks) - attached:
+            log.warning("container %s: attaching again to %s (interrupted)", ctr.name, network_id[:12])
+            try:
+                self.engine.connect(ctr.sandbox_id, network_id, ctr.networks[network_id])
+            except SeawayError as exc:
+                log.error("container %s: cannot attach to %s: %s; leaving it", ctr.name, network_id[:12], exc)
+                ctr.networks = {k: v for k, v in ctr.networks.items() if k != network_id}
+                self._save(ctr)
 
 
 def _seconds_between(start: str, end: str) -> float:

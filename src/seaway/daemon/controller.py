@@ -25,7 +25,7 @@ from pathlib import Path
 
 from seaway.daemon.config import EngineConfig
 from seaway.drivers.base import NetworkDriver
-from seaway.drivers.bridge import BridgeDriver, bridge_rules
+from seaway.drivers.bridge import BridgeDriver, bridge_rules, check_bridge_ports, port_guard
 from seaway.drivers.macvlan import SHIM_AUX, IpvlanDriver, MacvlanDriver
 from seaway.drivers.null import HostDriver, NullDriver
 from seaway.drivers.parent import Parents
@@ -43,7 +43,7 @@ from seaway.firewall import elements, hostfw, naming, ruleset
 from seaway.ipam import pools
 from seaway.ipam.allocator import AddressAllocator, first_free
 from seaway.ipam.hostports import DEFAULT_EPHEMERAL, HostPorts
-from seaway.kernel import addresses, features, links, netns, nft, nftnl, portholds, sandbox, sysctl
+from seaway.kernel import addresses, fdlimit, features, links, netns, nft, nftnl, portholds, sandbox, sysctl
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox, SandboxMode
 from seaway.model.gateway import pick_default_routes
@@ -81,7 +81,8 @@ class Controller:
         self._store = Store(config.store_path)
         self._host = netns.route_socket(None)
         self._host_dumps = netns.route_socket(None, strict=True)
-        bridge = BridgeDriver(self._host, config.mtu, config.host_firewall)
+        self._elements = nftnl.ElementSocket()
+        bridge = BridgeDriver(self._host, config.mtu, config.host_firewall, elements=self._elements)
         #: optional kernel features (``seaway.kernel.features``): probed once, shown in /info
         self.kernel_features = features.probe()
         self._parents = Parents(self._host, self.kernel_features)
@@ -102,7 +103,8 @@ class Controller:
         self._allocators: dict[str, list[AddressAllocator]] = {}
         self._host_ports = HostPorts(portholds.ephemeral_range() or DEFAULT_EPHEMERAL)
         self._holds = portholds.PortHolds()
-        self._elements = nftnl.ElementSocket()
+        #: object ID -> why its kernel state could not be programmed (see ``status``)
+        self._damage: dict[str, str] = {}
         self.host_id = ""
         #: host input rules host-firewall mode could not copy (shown in /info)
         self.host_firewall_skipped: list[str] = []
@@ -442,6 +444,7 @@ class Controller:
         """A network sandbox: a namespace of its own (``private``, ``none``) or the host's."""
         if mode not in (SandboxMode.PRIVATE, SandboxMode.HOST, SandboxMode.NONE):
             raise InvalidParameter(f"invalid sandbox mode {mode!r}: expected private, host or none")
+        fdlimit.check_headroom(f"create sandbox {name}")
         with self._lock:
             sandbox_id = new_id()
             key = self._default_key() if mode == SandboxMode.HOST else self._key_for(sandbox_id)
@@ -542,6 +545,8 @@ class Controller:
             )
 
     def _plan_endpoint(self, sb: Sandbox, net: Network, spec: EndpointSpec) -> Endpoint:
+        if net.bridge is not None:
+            check_bridge_ports(net.name, len(self._by_network.get(net.id, ())))
         mac = validate_mac(spec.mac_address) if spec.mac_address else new_mac()
         static4 = _parse_ip(spec.ipv4_address, 4) if spec.ipv4_address else None
         static6 = _parse_ip(spec.ipv6_address, 6) if spec.ipv6_address else None
@@ -599,7 +604,10 @@ class Controller:
                 return alloc.allocate(), alloc.subnet.subnet.prefixlen
             except Unavailable:
                 continue
-        raise Unavailable(f"no available IPv{version} addresses on this network's address pools: {net.name} ({net.id})")
+        raise Unavailable(
+            f"no available IPv{version} addresses on this network's address pools: {net.name} ({net.id}) "
+            f"(its subnets are full: disconnect unused containers, or create a network with a larger --subnet)"
+        )
 
     def _release_address(self, network_id: str, address: IPAddress) -> None:
         for alloc in self._allocators.get(network_id, ()):
@@ -882,6 +890,11 @@ class Controller:
             self.refresh_host_firewall()
             self._ensure_predefined()
 
+    def firewall_commands(self) -> list[ruleset.Command]:
+        """Seaway's whole nftables state for the networks and endpoints in memory."""
+        with self._lock:
+            return self._full_ruleset()
+
     def _full_ruleset(self) -> list[ruleset.Command]:
         icc_off = [
             e.host_ifname
@@ -890,7 +903,8 @@ class Controller:
         ]
         bridges = [bridge_rules(n) for n in self._networks.values() if n.bridge is not None]
         published = [m for e in self._endpoints.values() for m in e.ports]
-        return ruleset.full(bridges, icc_off, published)
+        guards = [port_guard(e) for e in self._endpoints.values() if e.host_ifname]
+        return ruleset.full(bridges, icc_off, published, guards)
 
     def firewall_intact(self) -> bool:
         """Seaway's tables exist with all their rules (a flush or a firewall reload
@@ -950,8 +964,10 @@ class Controller:
                     with ExitStack() as undo:
                         driver.repair_network(net, undo)
                         undo.pop_all()
-                except SeawayError as exc:  # e.g. a parent link that went away
-                    log.error("network %s could not be repaired: %s", net.name, exc)
+                    self._damage.pop(net.id, None)
+                except SeawayError as exc:  # kept, and shown as damaged: one network must not stop the daemon
+                    log.error("could not repair network %s: %s", net.name, exc)
+                    self._damage[net.id] = f"could not be programmed: {exc}"
             self._index_network(net)
             ready[net.id] = net
         return ready
@@ -1062,6 +1078,65 @@ class Controller:
             iface = ipaddress.ip_interface(self.config.bip)
             configs = (IPAMConfigSpec(subnet=str(iface.network), gateway=str(iface.ip)),)
         return NetworkSpec(name="bridge", driver="bridge", ipam_configs=configs, options=options)
+
+    # ---------------------------------------------------------------- health (doctor, status, repair)
+
+    def exclusive(self) -> threading.RLock:
+        """The engine's lock, for a consistent look at store, memory and kernel (doctor)."""
+        return self._lock
+
+    def leases(self) -> dict[str, frozenset[str]]:
+        """Per network, the addresses IPAM holds for endpoints (gateways and aux excluded)."""
+        with self._lock:
+            return {
+                network_id: frozenset(str(a) for alloc in allocs for a in alloc.leases())
+                for network_id, allocs in self._allocators.items()
+            }
+
+    def network_status(self, net: Network) -> tuple[str, str]:
+        """``("ok", "")`` or ``("damaged", reason)``: a failed programming, or a bridge gone.
+
+        One ioctl per call (no dump), so ``network inspect`` can afford it."""
+        with self._lock:
+            reason = self._damage.get(net.id)
+        if reason:
+            return "damaged", reason
+        if net.bridge is not None and links.index_here(net.bridge.bridge_name) is None:
+            return "damaged", f"bridge {net.bridge.bridge_name} is missing (deleted by hand?)"
+        return "ok", ""
+
+    def endpoint_status(self, ep: Endpoint) -> tuple[str, str]:
+        """Like ``network_status``, for one endpoint: its network, then its host-side veth."""
+        try:
+            net = self.network(ep.network_id)
+        except NotFound:
+            return "damaged", "its network is gone"
+        state, reason = self.network_status(net)
+        if state != "ok":
+            return state, f"network {net.name}: {reason}"
+        if ep.host_ifname and links.index_here(ep.host_ifname) is None:
+            return "damaged", f"host-side veth {ep.host_ifname} is missing"
+        return "ok", ""
+
+    def damaged(self) -> list[str]:
+        """Reasons for every network or endpoint whose kernel objects are gone (cheap:
+        one ioctl per bridge and per veth, no dump); empty when all is well."""
+        with self._lock:
+            out = [f"network {self._networks[i].name}: {r}" for i, r in self._damage.items() if i in self._networks]
+            for net in self._networks.values():
+                if net.bridge is not None and links.index_here(net.bridge.bridge_name) is None:
+                    out.append(f"network {net.name}: bridge {net.bridge.bridge_name} is missing")
+            for ep in self._endpoints.values():
+                if ep.host_ifname and links.index_here(ep.host_ifname) is None:
+                    out.append(f"endpoint {ep.name}: veth {ep.host_ifname} is missing")
+            return out
+
+    def repair(self) -> None:
+        """Reconcile while running: recreate what is missing, remove what is stale. Every
+        operation holds the same lock, so none is half-way while this runs."""
+        with self._lock:
+            log.warning("repairing: reconciling the kernel with the store")
+            self.reconcile()
 
 
 def _parse_ip(text: str, version: int) -> IPAddress:

@@ -51,6 +51,7 @@ class Result:
 @dataclass(frozen=True, slots=True)
 class _Index:
     name: str
+    display: str  # the network's name as given (``name`` is lower-cased for lookups)
     by_name: dict[str, tuple[Member, ...]]
     by_address: dict[IPAddress, str]
 
@@ -68,10 +69,20 @@ class Records:
             for address in (member.ipv4, member.ipv6):
                 if address is not None:
                     by_address[address] = f"{member.container}.{network_name}."
-        self._networks[network_id] = _Index(network_name.lower(), {k: tuple(v) for k, v in by_name.items()}, by_address)
+        self._networks[network_id] = _Index(
+            network_name.lower(), network_name, {k: tuple(v) for k, v in by_name.items()}, by_address
+        )
 
     def drop_network(self, network_id: str) -> None:
         self._networks.pop(network_id, None)
+
+    def address_records(self) -> dict[str, frozenset[str]]:
+        """Per network ID, ``"<container> <address>"`` for every address it answers (doctor)."""
+        out: dict[str, frozenset[str]] = {}
+        for network_id, index in list(self._networks.items()):
+            suffix = f".{index.display}."
+            out[network_id] = frozenset(f"{ptr.removesuffix(suffix)} {a}" for a, ptr in index.by_address.items())
+        return out
 
     def lookup(self, networks: list[str], qname: str, qtype: str) -> Result:
         """Answer ``qname`` (any case, with or without the final dot) for a container

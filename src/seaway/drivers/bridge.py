@@ -10,15 +10,29 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from seaway.errors import KernelError
-from seaway.firewall import ruleset
+from seaway.errors import KernelError, Unavailable
+from seaway.firewall import elements, ruleset
 from seaway.kernel import addresses, links, nft, sandbox, sysctl
 from seaway.kernel.netns import RouteSocket
+from seaway.kernel.nftnl import ElementSocket
 from seaway.kernel.sandbox import Interface
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint
 from seaway.model.ids import short_id
 from seaway.model.network import BridgeOptions, Network, NetworkSpec
+
+#: the kernel's BR_MAX_PORTS is 1024 port numbers, of which 0 is never used: a bridge
+#: takes 1,023 ports, and the 1,024th veth fails with a bare EXFULL
+BRIDGE_MAX_PORTS = 1023
+
+
+def check_bridge_ports(network: str, in_use: int) -> None:
+    """Refuse the endpoint that would not fit on the bridge, before anything is made."""
+    if in_use >= BRIDGE_MAX_PORTS:
+        raise Unavailable(
+            f"network {network} has {in_use} endpoints: a Linux bridge takes at most {BRIDGE_MAX_PORTS} ports; "
+            f"put further containers on another network"
+        )
 
 
 def bridge_rules(net: Network) -> ruleset.NetworkRules:
@@ -30,6 +44,7 @@ def bridge_rules(net: Network) -> ruleset.NetworkRules:
         host_firewall=net.bridge.host_firewall,
         masquerade=net.bridge.enable_ip_masquerade,
         subnets=tuple(s.subnet for s in net.subnets),
+        host_access=net.bridge.host_access,
     )
 
 
@@ -37,7 +52,10 @@ class BridgeDriver:
     name = "bridge"
     has_interfaces = True
 
-    def __init__(self, host: RouteSocket, default_mtu: int, host_firewall: bool = False) -> None:
+    def __init__(
+        self, host: RouteSocket, default_mtu: int, host_firewall: bool = False, elements: ElementSocket | None = None
+    ) -> None:
+        self._elements = elements  # the guard's set elements go this way (no nft process per attach)
         self._host = host
         self._default_mtu = default_mtu
         self._host_firewall = host_firewall
@@ -95,6 +113,11 @@ class BridgeDriver:
         master = links.index_here(net.bridge.bridge_name)
         if master is None:
             raise KernelError("attach to bridge", net.bridge.bridge_name, None, "bridge is missing")
+        # the port is guarded (and ICC-filtered) before it exists: its name is known
+        self._guard(ep, undo)
+        if not net.bridge.enable_icc:
+            nft.apply(ruleset.add_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+            undo.callback(nft.apply, ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
         with sandbox.netns_fd(sandbox_key) as fd:
             links.create_veth(
                 self._host,
@@ -107,9 +130,6 @@ class BridgeDriver:
                 alias=links.alias_for("ep", ep.id),
             )
         undo.callback(links.delete_link, self._host, ep.host_ifname)
-        if not net.bridge.enable_icc:
-            nft.apply(ruleset.add_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
-            undo.callback(nft.apply, ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
         addrs = [(a, p) for a, p in ((ep.ipv4, ep.ipv4_prefixlen), (ep.ipv6, ep.ipv6_prefixlen)) if a]
         return ep.ifname, addrs
 
@@ -118,9 +138,29 @@ class BridgeDriver:
         links.delete_link(self._host, ep.host_ifname)
         if not net.bridge.enable_icc:
             nft.apply(ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+        self._unguard(ep)
+
+    def _guard(self, ep: Endpoint, undo: ExitStack) -> None:
+        if self._elements is None:
+            nft.apply(ruleset.guard_port(port_guard(ep)), f"endpoint {ep.name}")
+            undo.callback(nft.apply, ruleset.unguard_port(port_guard(ep)), f"endpoint {ep.name}")
+            return
+        self._elements.apply(elements.guard(port_guard(ep)), f"endpoint {ep.name}")
+        undo.callback(self._unguard, ep)
+
+    def _unguard(self, ep: Endpoint) -> None:
+        if self._elements is None:
+            nft.apply(ruleset.unguard_port(port_guard(ep)), f"endpoint {ep.name}")
+        else:
+            self._elements.apply(elements.unguard(port_guard(ep)), f"endpoint {ep.name}")
 
     def endpoint_present(self, net: Network, ep: Endpoint) -> bool:
         """The host-side veth exists and is still a port of the network's bridge."""
         assert net.bridge is not None
         master = links.link_master(self._host, ep.host_ifname)
         return master is not None and master == links.index_here(net.bridge.bridge_name)
+
+
+def port_guard(ep: Endpoint) -> ruleset.PortGuard:
+    """What an endpoint's bridge port may send as (anti-spoofing)."""
+    return ruleset.PortGuard(ep.host_ifname, ep.mac_address, ep.ipv4, ep.ipv6)  # type: ignore[arg-type]

@@ -16,10 +16,12 @@ import struct
 from dataclasses import dataclass
 
 from seaway.firewall import naming as n
-from seaway.firewall.ruleset import PortEntry, port_entries
+from seaway.firewall.ruleset import PortEntry, PortGuard, port_entries
 from seaway.model.ports import PortMapping
 
 NFPROTO_INET = 1
+NFPROTO_BRIDGE = 7
+IFNAMSIZ = 16
 PROTO_NUMBERS = {"tcp": 6, "udp": 17, "sctp": 132}
 
 
@@ -79,3 +81,32 @@ def publish(mappings: list[PortMapping]) -> list[ElementBatch]:
 def unpublish(mappings: list[PortMapping]) -> list[ElementBatch]:
     """Added first, then deleted, in one batch: an already-missing element cannot fail it."""
     return port_batches("add", mappings) + port_batches("delete", mappings)
+
+
+# anti-spoofing: an endpoint's port, MAC and addresses (``ruleset.PortGuard``)
+
+
+def _guard_batches(op: str, guard: PortGuard) -> list[ElementBatch]:
+    port = guard.port.encode().ljust(IFNAMSIZ, b"\0")  # nft's ifname: IFNAMSIZ bytes
+
+    def one(name: str, key: bytes) -> ElementBatch:
+        return ElementBatch(op, NFPROTO_BRIDGE, n.TABLE, name, (Element(key, b"", b""),))
+
+    out = [
+        one(n.SET_GUARDED_PORTS, port),
+        one(n.SET_PORT_MACS, port + _field(bytes.fromhex(guard.mac.replace(":", "")))),
+    ]
+    if guard.ipv4 is not None:
+        out.append(one(n.SET_PORT_IPV4, port + _address(guard.ipv4)))
+    if guard.ipv6 is not None:
+        out.append(one(n.SET_PORT_IPV6, port + _address(guard.ipv6)))
+    return out
+
+
+def guard(guard: PortGuard) -> list[ElementBatch]:
+    return _guard_batches("add", guard)
+
+
+def unguard(guard: PortGuard) -> list[ElementBatch]:
+    """Added first, then deleted, in one batch: an already-missing element cannot fail it."""
+    return _guard_batches("add", guard) + _guard_batches("delete", guard)

@@ -41,3 +41,14 @@ HOSTFW_PREFIX = "hostfw-"  # chains and sets mirroring the host's input rules
 # bridge seaway
 BRIDGE_FORWARD_CHAIN = "filter-FORWARD"
 SET_ICC_OFF_PORTS = "icc-off-ports"  # bridge ports (host veths) of ICC-off networks
+
+# bridge seaway: anti-spoofing (a container sends with its own MAC and addresses only)
+BRIDGE_PREROUTING_CHAIN = "filter-PREROUTING"
+SET_GUARDED_PORTS = "guarded-ports"  # host veths of every endpoint
+SET_PORT_MACS = "port-macs"  # host veth . the endpoint's MAC
+SET_PORT_IPV4 = "port-ipv4"  # host veth . the endpoint's IPv4 address
+SET_PORT_IPV6 = "port-ipv6"  # host veth . the endpoint's IPv6 address
+
+# inet seaway: the host's own services
+INPUT_CHAIN = "filter-INPUT"
+SET_HOST_ACCESS = "host-access"  # bridges whose containers may reach the host's services

@@ -62,6 +62,7 @@ class NetworkRules:
     masquerade: bool
     subnets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     host_firewall: bool = False
+    host_access: bool = False  # its containers may reach the host's own services
 
 
 def _meta(key: str) -> dict[str, Any]:
@@ -142,7 +143,7 @@ def _structure() -> list[Command]:
     cmds += _set(inet, n.SET_HAIRPIN6, "ipv6_addr", interval=True)
     cmds += _set(inet, n.SET_HOST_FIREWALL, "ifname")
     cmds.append({"add": {"element": {"family": inet, "table": n.TABLE, "name": n.SET_HAIRPIN4, "elem": [LOOPBACK4]}}})
-    return cmds
+    return cmds + _guard_structure() + _host_structure()
 
 
 def _rules() -> list[Command]:
@@ -282,6 +283,8 @@ def _elements(op: str, net: NetworkRules) -> list[Command]:
         element(n.INET, n.SET_BRIDGES, [net.bridge]),
         element(n.INET, n.SET_SAME_BRIDGE, [{"concat": [net.bridge, net.bridge]}]),
     ]
+    if net.host_access:
+        cmds.append(element(n.INET, n.SET_HOST_ACCESS, [net.bridge]))
     if net.internal:
         cmds.append(element(n.INET, n.SET_INTERNAL, [net.bridge]))
     if net.host_firewall:
@@ -392,13 +395,19 @@ def _port_elements(op: str, mappings: list[PortMapping]) -> list[Command]:
 
 
 def full(
-    networks: list[NetworkRules], icc_off_ports: list[str], published: Sequence[PortMapping] = ()
+    networks: list[NetworkRules],
+    icc_off_ports: list[str],
+    published: Sequence[PortMapping] = (),
+    guards: Sequence[PortGuard] = (),
 ) -> list[Command]:
     """The whole of Seaway's firewall state, rebuilt in one transaction."""
-    cmds = _structure() + _rules()
+    cmds = _structure() + _rules() + _guard_rules() + _host_rules()
     for net in networks:
         cmds += _elements("add", net)
-    return cmds + _ports("add", icc_off_ports) + _port_elements("add", list(published))
+    cmds += _ports("add", icc_off_ports) + _port_elements("add", list(published))
+    for guard in guards:
+        cmds += _guard_elements("add", guard)
+    return cmds
 
 
 def publish(mappings: list[PortMapping]) -> list[Command]:
@@ -433,7 +442,130 @@ def remove_network(net: NetworkRules) -> list[Command]:
 def rule_counts() -> dict[str, int]:
     """How many rules each of Seaway's tables has, by family: the same at any scale."""
     counts: dict[str, int] = {}
-    for cmd in _rules():
+    for cmd in _rules() + _guard_rules() + _host_rules():
         family = cmd["add"]["rule"]["family"]
         counts[family] = counts.get(family, 0) + 1
     return counts
+
+
+# ---------------------------------------------------------------- anti-spoofing
+#
+# ``bridge seaway filter-PREROUTING`` sees every frame a container sends into its bridge,
+# before it is switched to a neighbour or delivered to the host. A frame from a guarded
+# port (the host side of an endpoint's veth) whose source MAC, ARP sender or IP source
+# is not the endpoint's own is dropped. Per-endpoint data are set elements keyed by the
+# port, so the rule count stays fixed. IPv6 link-local and unspecified sources pass
+# (neighbour discovery needs them).
+
+BRIDGE_PREROUTING_PRIORITY = -300
+
+
+@dataclass(frozen=True, slots=True)
+class PortGuard:
+    """What one endpoint may send as: its bridge port, MAC and addresses."""
+
+    port: str
+    mac: str
+    ipv4: ipaddress.IPv4Address | None
+    ipv6: ipaddress.IPv6Address | None
+
+
+def _guard_structure() -> list[Command]:
+    br = n.BRIDGE
+    cmds = _base_chain(br, n.BRIDGE_PREROUTING_CHAIN, "filter", "prerouting", BRIDGE_PREROUTING_PRIORITY)
+    cmds += _set(br, n.SET_GUARDED_PORTS, "ifname")
+    cmds += _set(br, n.SET_PORT_MACS, ["ifname", "ether_addr"])
+    cmds += _set(br, n.SET_PORT_IPV4, ["ifname", "ipv4_addr"])
+    cmds += _set(br, n.SET_PORT_IPV6, ["ifname", "ipv6_addr"])
+    return cmds
+
+
+def _guard_rules() -> list[Command]:
+    iif = _meta("iifname")
+    guarded = _match(iif, "@" + n.SET_GUARDED_PORTS)
+
+    def source_check(protocol: str, field: str, set_name: str, *extra: dict[str, Any]) -> list[dict[str, Any]]:
+        own = _match({"concat": [iif, {"payload": {"protocol": protocol, "field": field}}]}, "@" + set_name, "!=")
+        return [guarded, *extra, own, {"drop": None}]
+
+    ip6_saddr = {"payload": {"protocol": "ip6", "field": "saddr"}}
+    chain = n.BRIDGE_PREROUTING_CHAIN
+    return [
+        _rule(n.BRIDGE, chain, source_check("ether", "saddr", n.SET_PORT_MACS), "anti-spoofing: own MAC"),
+        _rule(n.BRIDGE, chain, source_check("arp", "saddr ether", n.SET_PORT_MACS), "anti-spoofing: own ARP MAC"),
+        _rule(n.BRIDGE, chain, source_check("arp", "saddr ip", n.SET_PORT_IPV4), "anti-spoofing: own ARP address"),
+        _rule(n.BRIDGE, chain, source_check("ip", "saddr", n.SET_PORT_IPV4), "anti-spoofing: own IPv4 address"),
+        _rule(
+            n.BRIDGE,
+            chain,
+            source_check(
+                "ip6",
+                "saddr",
+                n.SET_PORT_IPV6,
+                _match(ip6_saddr, {"prefix": {"addr": "fe80::", "len": 10}}, "!="),
+                _match(ip6_saddr, "::", "!="),
+            ),
+            "anti-spoofing: own IPv6 address",
+        ),
+    ]
+
+
+def _guard_elements(op: str, guard: PortGuard) -> list[Command]:
+    def element(name: str, items: list[Any]) -> Command:
+        return {op: {"element": {"family": n.BRIDGE, "table": n.TABLE, "name": name, "elem": items}}}
+
+    cmds = [
+        element(n.SET_GUARDED_PORTS, [guard.port]),
+        element(n.SET_PORT_MACS, [{"concat": [guard.port, guard.mac.lower()]}]),
+    ]
+    if guard.ipv4 is not None:
+        cmds.append(element(n.SET_PORT_IPV4, [{"concat": [guard.port, str(guard.ipv4)]}]))
+    if guard.ipv6 is not None:
+        cmds.append(element(n.SET_PORT_IPV6, [{"concat": [guard.port, str(guard.ipv6)]}]))
+    return cmds
+
+
+def guard_port(guard: PortGuard) -> list[Command]:
+    """An endpoint joined a bridge: from its port, only its own MAC and addresses pass."""
+    return _guard_elements("add", guard)
+
+
+def unguard_port(guard: PortGuard) -> list[Command]:
+    """Elements added first, so already-missing ones cannot fail the transaction."""
+    return _guard_elements("add", guard) + _guard_elements("delete", guard)
+
+
+# ---------------------------------------------------------------- the host's own services
+#
+# ``inet seaway filter-INPUT``: a container reaches the host itself (its gateway address
+# or any other of the host's addresses) only with replies, ICMP, and on networks with the
+# ``seaway.bridge.host_access`` option. Published ports are not affected:
+# they are DNATed before this hook, and then forwarded.
+
+
+def _host_structure() -> list[Command]:
+    return _base_chain(n.INET, n.INPUT_CHAIN, "filter", "input", FORWARD_PRIORITY) + _set(
+        n.INET, n.SET_HOST_ACCESS, "ifname"
+    )
+
+
+def _host_rules() -> list[Command]:
+    iif = _meta("iifname")
+    from_bridge = _match(iif, "@" + n.SET_BRIDGES)
+    chain = n.INPUT_CHAIN
+    return [
+        _rule(
+            n.INET,
+            chain,
+            [from_bridge, _match({"ct": {"key": "state"}}, ["established", "related"], "in"), {"accept": None}],
+            "replies to the host",
+        ),
+        _rule(
+            n.INET,
+            chain,
+            [from_bridge, _match(_meta("l4proto"), {"set": ["icmp", "ipv6-icmp"]}), {"accept": None}],
+            "ping and neighbour discovery",
+        ),
+        _rule(n.INET, chain, [_match(iif, "@" + n.SET_HOST_ACCESS), {"accept": None}], "networks allowed in"),
+        _rule(n.INET, chain, [from_bridge, {"drop": None}], "containers do not reach the host's services"),
+    ]

@@ -73,6 +73,11 @@ class AddressAllocator:
     def in_use(self) -> int:
         return len(self._used)
 
+    def leases(self) -> list[IPAddress]:
+        """The addresses handed out (the gateway and auxiliary addresses are not leases)."""
+        reserved = {int(a) for a in self.subnet.reserved()}
+        return [self._address(v) for v in sorted(self._used - reserved)]
+
     def _address(self, value: int) -> IPAddress:
         # ip_address(int) would turn a small IPv6 value (below 2**32) into an IPv4Address
         if self.subnet.version == 4:

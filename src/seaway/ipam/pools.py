@@ -48,6 +48,11 @@ DEFAULT_LOCAL_POOLS: tuple[PoolSpec, ...] = tuple(
 )
 
 POOLS_EXHAUSTED = "all predefined address pools have been fully subnetted"
+#: Seaway's addition to Docker's text: what to change
+POOLS_EXHAUSTED_HINT = (
+    " (every subnet of the default address pools is taken: remove unused networks (network prune), "
+    "give this network an explicit --subnet, or add pools with seawayd --default-address-pool)"
+)
 POOL_OVERLAP = "invalid pool request: Pool overlaps with other one on this address space"
 
 
@@ -117,7 +122,7 @@ def choose_subnet(
             if blocked is None:
                 return ipaddress.ip_network((cursor, pool.size))
             cursor = max(cursor + step, (blocked + 1 + step - 1) // step * step)
-    raise InvalidParameter(POOLS_EXHAUSTED)
+    raise InvalidParameter(POOLS_EXHAUSTED + POOLS_EXHAUSTED_HINT)
 
 
 def _pool_key(pool: PoolSpec) -> tuple[int, int]:

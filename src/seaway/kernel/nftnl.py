@@ -63,7 +63,7 @@ def _elements_body(batch: ElementBatch) -> bytes:
             LIST_ELEM,
             _nested(ELEM_KEY, _attr(DATA_VALUE, e.key)),
             *([_nested(ELEM_KEY_END, _attr(DATA_VALUE, e.key_end))] if e.key_end else []),
-            *([_nested(ELEM_DATA, _attr(DATA_VALUE, e.data))] if batch.op == "add" else []),
+            *([_nested(ELEM_DATA, _attr(DATA_VALUE, e.data))] if batch.op == "add" and e.data else []),
         )
         for e in batch.elements
     ]

@@ -83,6 +83,7 @@ class BridgeOptions:
     iface_prefix: str = "eth"
     default_bridge: bool = False
     host_firewall: bool = False
+    host_access: bool = False  # containers may reach the host's own services (Seaway option)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ ENABLE_IPV6 = "com.docker.network.enable_ipv6"
 INTERNAL = "com.docker.network.internal"
 #: Seaway's own: traffic to this network's published ports also passes the host's input rules
 HOST_FIREWALL = "seaway.bridge.host_firewall"
+#: Seaway: containers of this network may reach the host's own services on its gateway
+HOST_ACCESS = "seaway.bridge.host_access"
 
 BRIDGE_KEYS = (
     BRIDGE_NAME,
@@ -37,6 +39,7 @@ BRIDGE_KEYS = (
     ENABLE_IPV6,
     INTERNAL,
     HOST_FIREWALL,
+    HOST_ACCESS,
 )
 
 
@@ -86,6 +89,7 @@ def parse_bridge_options(
         host_firewall=(
             parse_bool(HOST_FIREWALL, options[HOST_FIREWALL]) if HOST_FIREWALL in options else default_host_firewall
         ),
+        host_access=parse_bool(HOST_ACCESS, options.get(HOST_ACCESS, "false")),
     )
 
 

@@ -138,6 +138,13 @@ class Runtime:
             return None
         return str(json.loads(proc.stdout).get("status"))
 
+    def statuses(self) -> dict[str, str]:
+        """Every container runc knows under this root, with its status (one ``runc list``)."""
+        proc = self._runc("list", "--format", "json", check=False)
+        if proc.returncode != 0 or not proc.stdout.strip():
+            return {}
+        return {str(c["id"]): str(c["status"]) for c in json.loads(proc.stdout) or []}
+
     def exec_command(self, container_id: str, args: list[str], env: list[str], tty: bool, workdir: str) -> list[str]:
         """The argv of ``runc exec`` for a process in the container (run by the caller)."""
         cmd = [self.runc, "--root", str(self.root), "exec"]

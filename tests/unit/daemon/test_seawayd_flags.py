@@ -18,7 +18,7 @@ def test_flags_fill_the_engine_config() -> None:
     )  # fmt: skip
 
     assert (str(config.engine.data_root), str(config.engine.exec_root)) == ("/d", "/e")
-    assert config.socket_path == Path("/s.sock")
+    assert config.listener.path == Path("/s.sock")
     assert (config.engine.bip, config.engine.mtu, config.engine.icc) == ("10.9.0.1/24", 1400, False)
     assert [(str(p.base), p.size) for p in config.engine.default_address_pools] == [("10.10.0.0/16", 24)]
     assert config.dns == ("192.0.2.53",)
@@ -52,8 +52,19 @@ def test_a_key_given_as_flag_and_in_the_file_is_refused(tmp_path: Path) -> None:
         parse_args(["--config-file", str(path), "--data-root", "/y"])
 
 
-def test_tcp_listener_is_refused() -> None:
-    config = parse_args(["-H", "tcp://0.0.0.0:2375"])
+def test_tcp_listener_without_client_verification_is_refused() -> None:
+    with pytest.raises(
+        InvalidParameter, match="refusing to listen on tcp://0.0.0.0:2375 without TLS client verification"
+    ):
+        parse_args(["-H", "tcp://0.0.0.0:2375"])
+    with pytest.raises(InvalidParameter, match="--tlsverify needs --tlscert, --tlskey"):
+        parse_args(["-H", "tcp://0.0.0.0:2376", "--tlsverify", "--tlscacert", "/ca.pem"])
 
-    with pytest.raises(InvalidParameter, match="only unix:///path sockets are supported"):
-        _ = config.socket_path
+
+def test_tcp_listener_with_tls_flags_as_dockerd() -> None:
+    config = parse_args(
+        ["-H", "tcp://127.0.0.1:2376", "--tlsverify", "--tlscacert", "/ca", "--tlscert", "/c", "--tlskey", "/k"]
+    )
+    listener = config.listener
+    assert (listener.path, listener.address, listener.port) == (None, "127.0.0.1", 2376)
+    assert listener.tls is not None and str(listener.tls.ca) == "/ca"

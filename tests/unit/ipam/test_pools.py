@@ -49,7 +49,8 @@ def test_default_pools_hand_out_docker_s_31_subnets_in_order_then_are_exhausted(
     assert taken == DOCKER_LOCAL_ORDER
     with pytest.raises(InvalidParameter) as exc:
         choose(taken)
-    assert str(exc.value) == "all predefined address pools have been fully subnetted"
+    assert str(exc.value).startswith("all predefined address pools have been fully subnetted (")
+    assert "--default-address-pool" in str(exc.value)
 
 
 def test_first_network_gets_172_17() -> None:

@@ -12,7 +12,9 @@ from seaway.daemon.api import schemas
 from seaway.daemon.config import EngineConfig
 from seaway.daemon.containers import ContainerManager
 from seaway.daemon.controller import Controller
+from seaway.errors import NotFound
 from seaway.model.container import Container
+from seaway.model.network import Network
 from seaway.model.ports import PortMapping
 from seaway.resolver.server import Resolver
 
@@ -78,3 +80,29 @@ class Backend:
 
     def image_ref(self, ctr: Container) -> str:
         return ctr.spec.image
+
+    # Seaway's status, an extra ``SeawayStatus`` key in inspect answers (clients ignore
+    # keys they do not know): {"State": "ok" | "damaged", "Reason": why, what to do}
+
+    def network_status(self, net: Network) -> dict[str, str]:
+        return _status(*self.engine.network_status(net))
+
+    def container_status(self, ctr: Container) -> dict[str, str]:
+        if not ctr.running or not ctr.sandbox_id:
+            return _status("ok", "")
+        try:
+            endpoints = self.engine.endpoints_of_sandbox(ctr.sandbox_id)
+            self.engine.sandbox(ctr.sandbox_id)
+        except NotFound:
+            return _status("damaged", "its network sandbox is gone")
+        for ep in endpoints:
+            state, reason = self.engine.endpoint_status(ep)
+            if state != "ok":
+                return _status(state, reason)
+        return _status("ok", "")
+
+
+def _status(state: str, reason: str) -> dict[str, str]:
+    if reason:
+        reason += "; `seaway system repair` (or a restart of seawayd) rebuilds it"
+    return {"State": state, "Reason": reason}

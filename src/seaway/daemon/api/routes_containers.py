@@ -109,7 +109,8 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         return json_response(out)
 
     async def inspect(request: web.Request) -> web.Response:
-        return json_response(inspect_json(manager.get(request.match_info["id"])))
+        ctr = manager.get(request.match_info["id"])
+        return json_response({**inspect_json(ctr), "SeawayStatus": backend.container_status(ctr)})
 
     async def start(request: web.Request) -> web.Response:
         ctr = manager.get(request.match_info["id"])

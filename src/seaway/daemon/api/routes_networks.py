@@ -73,7 +73,8 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
 
     async def inspect(request: web.Request) -> web.Response:
         net = engine.network(request.match_info["id"])
-        return json_response(schemas.network_json(net, backend.network_containers(net.id)))
+        body = schemas.network_json(net, backend.network_containers(net.id))
+        return json_response({**body, "SeawayStatus": backend.network_status(net)})
 
     async def create(request: web.Request) -> web.Response:
         spec = schemas.parse_network_create(await json_body(request))

@@ -5,10 +5,28 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from seaway.daemon.api import routes_containers, routes_exec, routes_images, routes_networks, routes_system
+from seaway.daemon.api import (
+    routes_containers,
+    routes_exec,
+    routes_health,
+    routes_images,
+    routes_networks,
+    routes_openapi,
+    routes_system,
+)
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.errors import errors_middleware
 
+#: every module that registers routes (also read to derive the OpenAPI description)
+ROUTE_MODULES = (
+    routes_system,
+    routes_networks,
+    routes_containers,
+    routes_exec,
+    routes_images,
+    routes_health,
+    routes_openapi,
+)
 MAX_BODY = 1 << 20  # JSON bodies; image uploads are streamed
 
 
@@ -19,6 +37,6 @@ def build_app(backend: Backend) -> web.Application:
         app.router.add_route(method, path, handler)
         app.router.add_route(method, r"/v{version:[0-9]+\.[0-9]+}" + path, handler)
 
-    for module in (routes_system, routes_networks, routes_containers, routes_exec, routes_images):
+    for module in ROUTE_MODULES:
         module.setup(add, backend)
     return app

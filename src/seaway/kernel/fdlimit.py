@@ -1,0 +1,32 @@
+"""File descriptors: how many the daemon has open, against its limit.
+
+Each running container costs seawayd descriptors (the embedded DNS's UDP and TCP
+sockets in its namespace, the monitor's pipes), and each published host port one held
+socket. Running out shows as odd failures far from the cause ("Too many open files" in
+a DNS listener), so starts are refused earlier, with a message that says what to change.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+
+from seaway.errors import Unavailable
+
+#: descriptors kept free for what one more container and its requests need
+HEADROOM = 64
+
+
+def usage() -> tuple[int, int]:
+    """(descriptors open in this process, the soft limit)."""
+    return len(os.listdir("/proc/self/fd")), resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def check_headroom(what: str, headroom: int = HEADROOM) -> None:
+    used, limit = usage()
+    if limit != resource.RLIM_INFINITY and used + headroom > limit:
+        raise Unavailable(
+            f"cannot {what}: seawayd has {used} of its {limit} file descriptors open and keeps {headroom} "
+            f"in reserve; raise its open-files limit (LimitNOFILE= in the service unit, or ulimit -n "
+            f"before starting seawayd), or stop containers"
+        )
