@@ -318,3 +318,14 @@ def test_sctp_is_published_where_the_kernel_has_it_and_refused_by_name_where_not
     else:
         assert "sctp is not supported by this kernel (CONFIG_IP_SCTP)" in result.stderr
         assert json.loads(ok(seawayd, "inspect", "s"))[0]["NetworkSettings"]["Ports"] == {}
+
+
+def test_a_restarted_container_is_reachable_at_once_though_its_mac_changed(seawayd: SeawayDaemon) -> None:
+    outside = seawayd.host.outside_ns
+    run_server(seawayd, "peer", specs=("tcp:1",))  # keeps the bridge up: its neighbour cache stays
+    run_server(seawayd, "web", "-p", "8080:80", specs=("tcp:80",))
+    for start in range(2, 5):
+        assert reach_from_ns(outside, "tcp", HOST_UPLINK, 8080) == f"web {OUTSIDE_ADDR}"  # the host knows its MAC
+        ok(seawayd, "restart", "-t", "0", "web")  # same address, new MAC
+        wait_serving(seawayd, "web", times=start)
+        assert reach_from_ns(outside, "tcp", HOST_UPLINK, 8080) == f"web {OUTSIDE_ADDR}"

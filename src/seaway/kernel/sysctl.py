@@ -13,6 +13,10 @@ from seaway.kernel.errors import translating
 PROC_SYS = Path("/proc/sys")
 
 
+def exists(key: str) -> bool:
+    return (PROC_SYS / key).exists()
+
+
 def read(key: str) -> str:
     with translating("read sysctl", key):
         return (PROC_SYS / key).read_text().strip()
