@@ -28,6 +28,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -157,6 +158,7 @@ mount -t tmpfs -o mode=1777 tmp /newroot/tmp
 mount -t tmpfs -o mode=755 run /newroot/run
 mkdir /newroot/tmp/out
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 @OUT@ /newroot/tmp/out || fail "cannot mount the output directory"
+@KEEP@
 . /newroot/tmp/out/guest.env
 mount -t proc proc /newroot/proc
 mount -t sysfs sysfs /newroot/sys
@@ -194,14 +196,33 @@ def _cpio_entry(name: str, mode: int, data: bytes = b"") -> bytes:
     return out
 
 
-def build_initramfs(kernel: GuestKernel, path: Path) -> None:
+def _keep_lines(keep: list[tuple[str, Path]]) -> str:
+    """Host directories under /tmp or /run (hidden by the guest's tmpfs there), each
+    shared again at its own path, read-only: a checkout under /tmp must still work."""
+    return "\n".join(
+        f"mkdir -p /newroot{path} && mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 "
+        f"{tag} /newroot{path} || fail 'cannot mount {path}'"
+        for tag, path in keep
+    )
+
+
+def hidden_by_tmpfs(paths: list[Path]) -> list[Path]:
+    """Of ``paths``, those the guest's tmpfs on /tmp and /run would hide (outermost only)."""
+    out: list[Path] = []
+    for path in sorted({p.resolve() for p in paths}):
+        if path.parts[1:2] in (("tmp",), ("run",)) and not any(path.is_relative_to(o) for o in out):
+            out.append(path)
+    return out
+
+
+def build_initramfs(kernel: GuestKernel, path: Path, keep: list[tuple[str, Path]] | None = None) -> None:
     """A gzip'd newc cpio archive: busybox, /init and the boot modules."""
     modules = module_order(kernel, BOOT_MODULES)
     buf = io.BytesIO()
     for directory in ("bin", "modules", "proc", "sys", "dev", "newroot", "sbin"):
         buf.write(_cpio_entry(directory, 0o40755))
     buf.write(_cpio_entry("bin/busybox", 0o100755, BUSYBOX.read_bytes()))
-    init = INIT.replace("@ROOT@", ROOT_TAG).replace("@OUT@", OUT_TAG)
+    init = INIT.replace("@ROOT@", ROOT_TAG).replace("@OUT@", OUT_TAG).replace("@KEEP@", _keep_lines(keep or []))
     buf.write(_cpio_entry("init", 0o100755, init.encode()))
     buf.write(_cpio_entry("modules/order", 0o100644, "\n".join(m.name for m in modules).encode() + b"\n"))
     for module in modules:
@@ -239,7 +260,8 @@ def run(
     kernel = kernel or ensure_kernel()
     out_dir.mkdir(parents=True, exist_ok=True)
     initramfs = out_dir / "initramfs.gz"
-    build_initramfs(kernel, initramfs)
+    keep = [(f"seaway-keep{i}", p) for i, p in enumerate(hidden_by_tmpfs([cwd, Path(sys.prefix)]))]
+    build_initramfs(kernel, initramfs, keep)
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
     (out_dir / "run.sh").write_text(f"{exports}cd {shlex.quote(str(cwd))} || exit 99\nexec {shlex.join(command)}\n")
     (out_dir / "guest.env").write_text(
@@ -261,6 +283,8 @@ def run(
         "-virtfs", f"local,path=/,mount_tag={ROOT_TAG},security_model=none,readonly=on,multidevs=remap",
         "-virtfs", f"local,path={out_dir},mount_tag={OUT_TAG},security_model=none",
     ]  # fmt: skip
+    for tag, path in keep:
+        cmd += ["-virtfs", f"local,path={path},mount_tag={tag},security_model=none,readonly=on,multidevs=remap"]
     console_path = out_dir / "console.log"
     started = time.monotonic()
     with open(console_path, "wb") as console:

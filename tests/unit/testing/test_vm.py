@@ -61,3 +61,12 @@ def test_a_test_missing_from_the_guest_results_fails(tmp_path: Path) -> None:
     batch = Batch(rootdir=tmp_path, nodeids=["t.py::x"], results={}, console="kernel panic")
     with pytest.raises(GuestFailure, match="did not run in the VM(.|\n)*kernel panic"):
         batch.outcome("t.py::x")
+
+
+def test_a_checkout_under_tmp_or_run_is_shared_again_inside_the_guest(tmp_path: Path) -> None:
+    # the guest mounts tmpfs on /tmp and /run; a repository there (a CI clone) would vanish
+    repo = Path("/tmp/ci-clone")
+    assert vm.hidden_by_tmpfs([repo, repo / ".venv", Path("/work/repo"), Path("/run/x")]) == [Path("/run/x"), repo]
+    assert vm.hidden_by_tmpfs([Path("/work/repo")]) == []
+    lines = vm._keep_lines([("seaway-keep0", repo)])
+    assert "mount -t 9p" in lines and "seaway-keep0 /newroot/tmp/ci-clone" in lines and "ro," in lines
