@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seaway.errors import Unsupported
+from seaway.errors import InvalidParameter, Unsupported
 from seaway.kernel import process
 from seaway.lab import Lab, probes
 from seaway.lab.demo import print_checks, run_checks
@@ -297,3 +297,17 @@ def test_the_lab_fixture_builds_the_marked_topology(lab: Lab) -> None:
     while (body := probes.http_get(b.netns, f"http://{a.address}:8080/passwd")) is None:
         assert time.monotonic() < deadline, "srv never answered on a's published port"
     assert body.startswith("root:")
+
+
+def test_what_a_host_refuses_fails_up_with_the_host_and_object_and_leaves_nothing(run_dir: Path) -> None:
+    name = "t" + secrets.token_hex(4)
+    data = two_hosts(name)
+    data["hosts"][1]["containers"] = [{"name": "c", "image": "nosuchimage"}]  # type: ignore[index]
+    lab = Lab(data, run_dir=run_dir)
+
+    with pytest.raises(InvalidParameter) as info:
+        lab.up()
+
+    assert str(info.value) == "host h2: container c: No such image: nosuchimage:latest"
+    assert leftovers_of(name, run_dir / name) == []
+    assert lab_processes(lab) == []

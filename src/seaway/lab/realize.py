@@ -28,9 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
+import docker.errors
 import docker.types
 
-from seaway.errors import CleanupIncomplete, Conflict, InternalError
+from seaway.errors import CleanupIncomplete, Conflict, InternalError, InvalidParameter
 from seaway.kernel import mounts, process, wiring
 from seaway.lab import probes
 from seaway.lab import state as lab_state
@@ -157,21 +158,29 @@ def start_daemon(launcher: process.ForkServer, netns: str, files: HostFiles, st:
 
 def _populate(client: docker.DockerClient, host: Host) -> None:
     """Create the host's networks, then its containers (first network at create, the others
-    connected afterwards, as ``docker run`` + ``docker network connect`` do)."""
-    for net in host.networks:
-        ipam = None
-        if net.subnet:
-            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=net.subnet)])
-        client.networks.create(net.name, driver="bridge", internal=net.internal, ipam=ipam)
-    for c in host.containers:
-        ports = {f"{p.container_port}/{p.protocol}": p.host_port for p in c.ports}
-        network = c.networks[0] if c.networks else None
-        container = client.containers.create(
-            c.image, list(c.command) or None, name=c.name, network=network, ports=ports or None
-        )
-        for extra in c.networks[1:]:
-            client.networks.get(extra).connect(container)
-        container.start()
+    connected afterwards, as ``docker run`` + ``docker network connect`` do). What the
+    daemon refuses is reported with the host and object it was for."""
+    what = ""
+    try:
+        for net in host.networks:
+            what = f"network {net.name}"
+            ipam = None
+            if net.subnet:
+                ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=net.subnet)])
+            client.networks.create(net.name, driver="bridge", internal=net.internal, ipam=ipam)
+        for c in host.containers:
+            what = f"container {c.name}"
+            ports = {f"{p.container_port}/{p.protocol}": p.host_port for p in c.ports}
+            network = c.networks[0] if c.networks else None
+            container = client.containers.create(
+                c.image, list(c.command) or None, name=c.name, network=network, ports=ports or None
+            )
+            for extra in c.networks[1:]:
+                client.networks.get(extra).connect(container)
+            container.start()
+    except docker.errors.APIError as exc:
+        error = InvalidParameter if exc.status_code and exc.status_code < 500 else InternalError
+        raise error(f"host {host.name}: {what}: {exc.explanation or exc}") from None
 
 
 def api_answers(sock_path: Path) -> bool:
