@@ -8,6 +8,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,12 +42,7 @@ def leftovers_of(name: str, root: Path) -> list[str]:
 
 def lab_processes(lab: Lab) -> list[int]:
     """Every process the lab started that still runs: daemons, world, container monitors."""
-    marker = str(lab.plan.root) + "/"
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and process.runs(int(entry.name), marker):
-            pids.append(int(entry.name))
-    return pids
+    return process.marked(str(lab.plan.root) + "/")
 
 
 def test_demo_lab_comes_up_its_checks_pass_and_down_leaves_nothing(
@@ -70,11 +66,12 @@ def cli(*args: str, run_dir: Path, timeout: float = 120) -> subprocess.Completed
 
 
 @pytest.fixture
-def run_dir(tmp_path_factory: pytest.TempPathFactory, _made_here: set[str]) -> Path:
+def run_dir(_made_here: set[str]) -> Iterator[Path]:
     path = Path(f"/tmp/swl-{secrets.token_hex(4)}")  # short: unix socket paths are limited to 107 bytes
     path.mkdir()
     _made_here.add(str(path))
-    return path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def two_hosts(name: str) -> dict[str, object]:
@@ -155,6 +152,7 @@ def test_down_after_the_tool_was_killed_during_up_removes_everything(run_dir: Pa
 
     assert down.returncode == 0, down.stderr
     assert leftovers_of(name, run_dir / name) == []
+    assert process.marked(str(run_dir / name) + "/") == []  # no daemon survives, recorded or not
 
 
 # -- faults, on one three-host lab for the module

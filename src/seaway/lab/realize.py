@@ -9,7 +9,9 @@ offline ``busybox`` image, and the networks and containers the topology gives it
 raised.
 
 ``down(root)`` works from the state file alone, so it also cleans up after a crash of
-the tool: it stops the lab's processes (by PID, checked against their command line),
+the tool: it stops the lab's processes (by the PIDs recorded, and any process whose
+command line names the lab's directory — the launcher's forks and the containers'
+monitors carry it — each checked again just before it is signalled),
 removes their containers (by runc, under each host's own runc root), unmounts what is
 mounted under the lab's directory, deletes the lab's namespaces by name and removes the
 directory. It touches nothing else.
@@ -225,8 +227,14 @@ def down(root: Path) -> None:
         except Exception as exc:
             failures.append(exc)
 
+    launcher = st.pids.get("launcher")
+    if launcher:  # first, so that it forks nothing more
+        attempt(lambda: process.stop(launcher, st.marker))
+    # the recorded PIDs, and any the record missed (a tool killed between a fork and
+    # saving the PID): every process whose command line names the lab's directory
+    pids = set(st.pids.values()) | set(process.marked(st.marker))
     with ThreadPoolExecutor(max_workers=8) as pool:
-        for future in [pool.submit(process.stop, pid, st.marker) for pid in st.pids.values()]:
+        for future in [pool.submit(process.stop, pid, st.marker) for pid in pids]:
             attempt(future.result)
     for host_dir in sorted(p for p in root.iterdir() if (p / "exec").is_dir()):
         attempt(lambda d=host_dir: _remove_containers(d, st.marker))
