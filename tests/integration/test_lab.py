@@ -8,6 +8,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seaway.errors import Unsupported
+from seaway.errors import InvalidParameter, Unsupported
 from seaway.kernel import process
 from seaway.lab import Lab, probes
 from seaway.lab.demo import print_checks, run_checks
@@ -41,12 +42,7 @@ def leftovers_of(name: str, root: Path) -> list[str]:
 
 def lab_processes(lab: Lab) -> list[int]:
     """Every process the lab started that still runs: daemons, world, container monitors."""
-    marker = str(lab.plan.root) + "/"
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and process.runs(int(entry.name), marker):
-            pids.append(int(entry.name))
-    return pids
+    return process.marked(str(lab.plan.root) + "/")
 
 
 def test_demo_lab_comes_up_its_checks_pass_and_down_leaves_nothing(
@@ -70,11 +66,12 @@ def cli(*args: str, run_dir: Path, timeout: float = 120) -> subprocess.Completed
 
 
 @pytest.fixture
-def run_dir(tmp_path_factory: pytest.TempPathFactory, _made_here: set[str]) -> Path:
+def run_dir(_made_here: set[str]) -> Iterator[Path]:
     path = Path(f"/tmp/swl-{secrets.token_hex(4)}")  # short: unix socket paths are limited to 107 bytes
     path.mkdir()
     _made_here.add(str(path))
-    return path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def two_hosts(name: str) -> dict[str, object]:
@@ -144,8 +141,8 @@ def test_down_after_the_tool_was_killed_during_up_removes_everything(run_dir: Pa
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (state.exists() and json.loads(state.read_text())["pids"]):
-            time.sleep(0.02)
+        while time.monotonic() < deadline and not (state.exists() and "h1" in json.loads(state.read_text())["pids"]):
+            time.sleep(0.02)  # until a host's daemon runs: killed amid the hosts
         assert state.exists(), "the tool never wrote its state"
     finally:
         tool.send_signal(signal.SIGKILL)
@@ -155,6 +152,7 @@ def test_down_after_the_tool_was_killed_during_up_removes_everything(run_dir: Pa
 
     assert down.returncode == 0, down.stderr
     assert leftovers_of(name, run_dir / name) == []
+    assert process.marked(str(run_dir / name) + "/") == []  # no daemon survives, recorded or not
 
 
 # -- faults, on one three-host lab for the module
@@ -297,3 +295,17 @@ def test_the_lab_fixture_builds_the_marked_topology(lab: Lab) -> None:
     while (body := probes.http_get(b.netns, f"http://{a.address}:8080/passwd")) is None:
         assert time.monotonic() < deadline, "srv never answered on a's published port"
     assert body.startswith("root:")
+
+
+def test_what_a_host_refuses_fails_up_with_the_host_and_object_and_leaves_nothing(run_dir: Path) -> None:
+    name = "t" + secrets.token_hex(4)
+    data = two_hosts(name)
+    data["hosts"][1]["containers"] = [{"name": "c", "image": "nosuchimage"}]  # type: ignore[index]
+    lab = Lab(data, run_dir=run_dir)
+
+    with pytest.raises(InvalidParameter) as info:
+        lab.up()
+
+    assert str(info.value) == "host h2: container c: No such image: nosuchimage:latest"
+    assert leftovers_of(name, run_dir / name) == []
+    assert lab_processes(lab) == []

@@ -110,6 +110,18 @@ def runs(pid: int, marker: str) -> bool:
     return state != "Z" and marker.encode() in cmdline
 
 
+def marked(marker: str) -> list[int]:
+    """PIDs of the live processes whose command line contains ``marker`` (other than us):
+    how a tool finds what it started when its own record may have missed a PID (it was
+    killed between a fork and writing the PID down)."""
+    own = os.getpid()
+    return sorted(
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and int(entry.name) != own and runs(int(entry.name), marker)
+    )
+
+
 def stop(pid: int, marker: str, timeout: float = 10) -> None:
     """SIGTERM ``pid`` if it still runs our program, SIGKILL after ``timeout``; returns
     once it is gone (a process that is not ours, or gone already, is left alone)."""

@@ -9,7 +9,9 @@ offline ``busybox`` image, and the networks and containers the topology gives it
 raised.
 
 ``down(root)`` works from the state file alone, so it also cleans up after a crash of
-the tool: it stops the lab's processes (by PID, checked against their command line),
+the tool: it stops the lab's processes (by the PIDs recorded, and any process whose
+command line names the lab's directory — the launcher's forks and the containers'
+monitors carry it — each checked again just before it is signalled),
 removes their containers (by runc, under each host's own runc root), unmounts what is
 mounted under the lab's directory, deletes the lab's namespaces by name and removes the
 directory. It touches nothing else.
@@ -28,9 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
+import docker.errors
 import docker.types
 
-from seaway.errors import CleanupIncomplete, Conflict, InternalError
+from seaway.errors import CleanupIncomplete, Conflict, InternalError, InvalidParameter
 from seaway.kernel import mounts, process, wiring
 from seaway.lab import probes
 from seaway.lab import state as lab_state
@@ -157,21 +160,29 @@ def start_daemon(launcher: process.ForkServer, netns: str, files: HostFiles, st:
 
 def _populate(client: docker.DockerClient, host: Host) -> None:
     """Create the host's networks, then its containers (first network at create, the others
-    connected afterwards, as ``docker run`` + ``docker network connect`` do)."""
-    for net in host.networks:
-        ipam = None
-        if net.subnet:
-            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=net.subnet)])
-        client.networks.create(net.name, driver="bridge", internal=net.internal, ipam=ipam)
-    for c in host.containers:
-        ports = {f"{p.container_port}/{p.protocol}": p.host_port for p in c.ports}
-        network = c.networks[0] if c.networks else None
-        container = client.containers.create(
-            c.image, list(c.command) or None, name=c.name, network=network, ports=ports or None
-        )
-        for extra in c.networks[1:]:
-            client.networks.get(extra).connect(container)
-        container.start()
+    connected afterwards, as ``docker run`` + ``docker network connect`` do). What the
+    daemon refuses is reported with the host and object it was for."""
+    what = ""
+    try:
+        for net in host.networks:
+            what = f"network {net.name}"
+            ipam = None
+            if net.subnet:
+                ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=net.subnet)])
+            client.networks.create(net.name, driver="bridge", internal=net.internal, ipam=ipam)
+        for c in host.containers:
+            what = f"container {c.name}"
+            ports = {f"{p.container_port}/{p.protocol}": p.host_port for p in c.ports}
+            network = c.networks[0] if c.networks else None
+            container = client.containers.create(
+                c.image, list(c.command) or None, name=c.name, network=network, ports=ports or None
+            )
+            for extra in c.networks[1:]:
+                client.networks.get(extra).connect(container)
+            container.start()
+    except docker.errors.APIError as exc:
+        error = InvalidParameter if exc.status_code and exc.status_code < 500 else InternalError
+        raise error(f"host {host.name}: {what}: {exc.explanation or exc}") from None
 
 
 def api_answers(sock_path: Path) -> bool:
@@ -216,8 +227,14 @@ def down(root: Path) -> None:
         except Exception as exc:
             failures.append(exc)
 
+    launcher = st.pids.get("launcher")
+    if launcher:  # first, so that it forks nothing more
+        attempt(lambda: process.stop(launcher, st.marker))
+    # the recorded PIDs, and any the record missed (a tool killed between a fork and
+    # saving the PID): every process whose command line names the lab's directory
+    pids = set(st.pids.values()) | set(process.marked(st.marker))
     with ThreadPoolExecutor(max_workers=8) as pool:
-        for future in [pool.submit(process.stop, pid, st.marker) for pid in st.pids.values()]:
+        for future in [pool.submit(process.stop, pid, st.marker) for pid in pids]:
             attempt(future.result)
     for host_dir in sorted(p for p in root.iterdir() if (p / "exec").is_dir()):
         attempt(lambda d=host_dir: _remove_containers(d, st.marker))

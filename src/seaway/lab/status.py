@@ -54,7 +54,7 @@ def _host(host: LabHost, st: state.LabState) -> list[str]:
             attrs = net.attrs
             subnets = ", ".join(c.get("Subnet", "") for c in (attrs.get("IPAM") or {}).get("Config") or [])
             flags = " internal" if attrs.get("Internal") else ""
-            children.append(f"network {net.name}  {attrs.get('Driver')}  {subnets}{flags}")
+            children.append(f"network {net.name}  {attrs.get('Driver')}" + (f"  {subnets}" if subnets else "") + flags)
         for c in sorted(host.docker.containers.list(all=True), key=lambda c: c.name):
             nets = c.attrs.get("NetworkSettings", {}).get("Networks") or {}
             where = ", ".join(f"{n} {v.get('IPAddress') or '-'}" for n, v in nets.items())
