@@ -57,9 +57,6 @@ class Parents:
             raise NotFound(f"the requested parent interface {opts.vlan_link} was not found on the Docker host")
         links.check_ifname(opts.parent)
 
-    def users(self, parent: str) -> set[str]:
-        return set(self._users.get(parent, ()))
-
     def acquire(self, net: Network, undo: ExitStack) -> int:
         """The parent present and up (created when it is ours to create); its index."""
         opts = net.parent

@@ -222,13 +222,6 @@ def _mark(ipr: IPRoute, name: str, alias: str, op: str) -> int:
     return index
 
 
-def create_dummy(ipr: IPRoute, name: str, *, alias: str) -> int:
-    """A ``dummy`` link, up and marked; its index."""
-    with translating("create dummy link", name):
-        ipr.link("add", ifname=name, kind="dummy")
-    return _mark(ipr, name, alias, "create dummy link")
-
-
 def create_veth_pair(ipr: IPRoute, name: str, peer: str, *, alias: str) -> None:
     """A veth pair with both ends here, up and marked (an internal parent)."""
     with translating("create veth", name):
