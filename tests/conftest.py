@@ -5,8 +5,14 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 from seaway.testing.golden import UPDATE_ENV
+
+# property tests assert behaviour, never speed: no per-example deadline (a loaded CI
+# machine would otherwise fail them at random)
+settings.register_profile("seaway", deadline=None)
+settings.load_profile("seaway")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
