@@ -136,6 +136,10 @@ class BridgeDriver:
     def leave(self, net: Network, ep: Endpoint) -> None:
         assert net.bridge is not None
         links.delete_link(self._host, ep.host_ifname)
+        bridge = links.index_here(net.bridge.bridge_name)
+        for address in (ep.ipv4, ep.ipv6):
+            if address is not None and bridge is not None:
+                addresses.forget_neighbour(self._host, address, bridge, net.bridge.bridge_name)
         if not net.bridge.enable_icc:
             nft.apply(ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
         self._unguard(ep)

@@ -79,6 +79,23 @@ def delete_host_route(ipr: IPRoute, address: IPAddress, index: int) -> None:
             raise
 
 
+def forget_neighbour(ipr: IPRoute, address: IPAddress, index: int, ifname: str) -> None:
+    """Drop the neighbour (ARP/NDP) entry for ``address`` on a link, if there is one.
+
+    A container that goes away leaves the host's entry for its address behind, pointing
+    at its MAC; a new container given the same address (usually: lowest free) has
+    another MAC, and the kernel ignores its gratuitous ARP for ``locktime`` after the
+    entry's last use, so without this the host keeps sending to the old MAC for seconds.
+    """
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with translating("forget neighbour", f"{address} on {ifname}"):
+            ipr.neigh("del", dst=str(address), ifindex=index, family=family)
+    except KernelError as exc:
+        if not is_missing(exc):
+            raise
+
+
 def delete_default_route(ipr: IPRoute, version: int) -> None:
     dst = "0.0.0.0/0" if version == 4 else "::/0"
     family = socket.AF_INET if version == 4 else socket.AF_INET6
