@@ -40,7 +40,7 @@ from seaway.daemon.listen import Listener, TLSFiles
 from seaway.dns.records import Records
 from seaway.errors import InvalidParameter, SeawayError
 from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, parse_pool
-from seaway.kernel import portholds
+from seaway.kernel import fdlimit
 from seaway.resolver.server import Resolver
 from seaway.resolver.stats import Stats
 from seaway.resolver.upstreams import HostResolvConf
@@ -216,7 +216,7 @@ async def serve(config: DaemonConfig) -> None:
     try:
         if sock_path is not None:
             _check_socket(sock_path)
-        portholds.raise_fd_limit()  # each published host port holds a socket
+        fdlimit.raise_limit()  # each published host port holds a socket
         engine = await asyncio.to_thread(Controller.start, config.engine)
         host_resolv = HostResolvConf(config.host_resolv_conf, override=config.dns)
         resolver = Resolver(loop, Records(), host_resolv.servers, Stats())

@@ -52,10 +52,8 @@ class BridgeDriver:
     name = "bridge"
     has_interfaces = True
 
-    def __init__(
-        self, host: RouteSocket, default_mtu: int, host_firewall: bool = False, elements: ElementSocket | None = None
-    ) -> None:
-        self._elements = elements  # the guard's set elements go this way (no nft process per attach)
+    def __init__(self, host: RouteSocket, default_mtu: int, host_firewall: bool, elements: ElementSocket) -> None:
+        self._elements = elements  # per-endpoint set elements go this way (no nft process per attach)
         self._host = host
         self._default_mtu = default_mtu
         self._host_firewall = host_firewall
@@ -116,8 +114,8 @@ class BridgeDriver:
         # the port is guarded (and ICC-filtered) before it exists: its name is known
         self._guard(ep, undo)
         if not net.bridge.enable_icc:
-            nft.apply(ruleset.add_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
-            undo.callback(nft.apply, ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+            self._elements.apply(elements.add_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+            undo.callback(self._elements.apply, elements.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
         with sandbox.netns_fd(sandbox_key) as fd:
             links.create_veth(
                 self._host,
@@ -141,22 +139,15 @@ class BridgeDriver:
             if address is not None and bridge is not None:
                 addresses.forget_neighbour(self._host, address, bridge, net.bridge.bridge_name)
         if not net.bridge.enable_icc:
-            nft.apply(ruleset.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+            self._elements.apply(elements.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
         self._unguard(ep)
 
     def _guard(self, ep: Endpoint, undo: ExitStack) -> None:
-        if self._elements is None:
-            nft.apply(ruleset.guard_port(port_guard(ep)), f"endpoint {ep.name}")
-            undo.callback(nft.apply, ruleset.unguard_port(port_guard(ep)), f"endpoint {ep.name}")
-            return
         self._elements.apply(elements.guard(port_guard(ep)), f"endpoint {ep.name}")
         undo.callback(self._unguard, ep)
 
     def _unguard(self, ep: Endpoint) -> None:
-        if self._elements is None:
-            nft.apply(ruleset.unguard_port(port_guard(ep)), f"endpoint {ep.name}")
-        else:
-            self._elements.apply(elements.unguard(port_guard(ep)), f"endpoint {ep.name}")
+        self._elements.apply(elements.unguard(port_guard(ep)), f"endpoint {ep.name}")
 
     def endpoint_present(self, net: Network, ep: Endpoint) -> bool:
         """The host-side veth exists and is still a port of the network's bridge."""

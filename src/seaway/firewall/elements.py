@@ -86,8 +86,12 @@ def unpublish(mappings: list[PortMapping]) -> list[ElementBatch]:
 # anti-spoofing: an endpoint's port, MAC and addresses (``ruleset.PortGuard``)
 
 
+def _ifname(name: str) -> bytes:
+    return name.encode().ljust(IFNAMSIZ, b"\0")  # nft's ifname: IFNAMSIZ bytes
+
+
 def _guard_batches(op: str, guard: PortGuard) -> list[ElementBatch]:
-    port = guard.port.encode().ljust(IFNAMSIZ, b"\0")  # nft's ifname: IFNAMSIZ bytes
+    port = _ifname(guard.port)
 
     def one(name: str, key: bytes) -> ElementBatch:
         return ElementBatch(op, NFPROTO_BRIDGE, n.TABLE, name, (Element(key, b"", b""),))
@@ -110,3 +114,19 @@ def guard(guard: PortGuard) -> list[ElementBatch]:
 def unguard(guard: PortGuard) -> list[ElementBatch]:
     """Added first, then deleted, in one batch: an already-missing element cannot fail it."""
     return _guard_batches("add", guard) + _guard_batches("delete", guard)
+
+
+# ICC off: the host-side ports of an ICC-off network's endpoints (``icc-off-ports``)
+
+
+def _icc_off(op: str, port: str) -> list[ElementBatch]:
+    return [ElementBatch(op, NFPROTO_BRIDGE, n.TABLE, n.SET_ICC_OFF_PORTS, (Element(_ifname(port), b"", b""),))]
+
+
+def add_icc_off_port(port: str) -> list[ElementBatch]:
+    return _icc_off("add", port)
+
+
+def remove_icc_off_port(port: str) -> list[ElementBatch]:
+    """Added first, then deleted, in one batch: an already-missing element cannot fail it."""
+    return _icc_off("add", port) + _icc_off("delete", port)

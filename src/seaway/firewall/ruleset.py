@@ -525,16 +525,6 @@ def _guard_elements(op: str, guard: PortGuard) -> list[Command]:
     return cmds
 
 
-def guard_port(guard: PortGuard) -> list[Command]:
-    """An endpoint joined a bridge: from its port, only its own MAC and addresses pass."""
-    return _guard_elements("add", guard)
-
-
-def unguard_port(guard: PortGuard) -> list[Command]:
-    """Elements added first, so already-missing ones cannot fail the transaction."""
-    return _guard_elements("add", guard) + _guard_elements("delete", guard)
-
-
 # ---------------------------------------------------------------- the host's own services
 #
 # ``inet seaway filter-INPUT``: a container reaches the host itself (its gateway address

@@ -30,3 +30,12 @@ def check_headroom(what: str, headroom: int = HEADROOM) -> None:
             f"in reserve; raise its open-files limit (LimitNOFILE= in the service unit, or ulimit -n "
             f"before starting seawayd), or stop containers"
         )
+
+
+def raise_limit() -> int:
+    """Raise the soft open-files limit to the hard one (at start: every held published
+    port and every container costs descriptors); return the new limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard

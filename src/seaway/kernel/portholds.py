@@ -12,7 +12,6 @@ the engine's own, the host's.
 from __future__ import annotations
 
 import errno
-import resource
 import socket
 from pathlib import Path
 
@@ -31,14 +30,6 @@ def show(proto: str, host_ip: IPAddress, port: int) -> str:
 
 def sctp_supported() -> bool:
     return Path("/proc/net/sctp").exists()
-
-
-def raise_fd_limit() -> int:
-    """Raise the soft open-files limit to the hard one (each held port is a descriptor)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
 
 
 def ephemeral_range() -> tuple[int, int] | None:
