@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 
+from seaway.drivers.bridge import BridgeDriver
 from seaway.firewall import ruleset
 from seaway.invariants import (
     ContainerRecord,
@@ -32,7 +33,7 @@ def _world() -> tuple[Desired, Observed]:
     net = Network(
         id=NET_ID, name="web", driver="bridge", scope="local", created="", subnets=(subnet,),
         enable_ipv6=False, internal=False, attachable=False, options={}, labels={},
-        bridge=BridgeOptions(bridge_name="br-web"),
+        driver_options=BridgeOptions(bridge_name="br-web"),
     )  # fmt: skip
     sb = Sandbox(id=SB_ID, name="app", mode="private", key=KEY)
     ep = Endpoint(
@@ -42,12 +43,15 @@ def _world() -> tuple[Desired, Observed]:
     )  # fmt: skip
     rules = ruleset.NetworkRules("br-web", internal=False, icc=True, masquerade=True, subnets=(subnet.subnet,))
     elements = elements_of_commands(ruleset.full([rules], []))
+    driver = BridgeDriver(None, 0, False)  # type: ignore[arg-type]  # its descriptions are pure
     desired = Desired(
         networks=[(net, "ready")],
         sandboxes=[(sb, "ready")],
         endpoints=[(ep, "ready")],
         nft_elements=elements,
         containers=[ContainerRecord(CTR_ID, "app", "running", SB_ID, (NET_ID,))],
+        expected={NET_ID: driver.expect_network(net), EP_ID: driver.expect_endpoint(net, ep)},
+        named_networks=frozenset({NET_ID}),
     )
     observed = Observed(
         host_links={
