@@ -8,6 +8,7 @@ import json
 import pytest
 from tests.integration import checks
 
+from seaway.daemon import doctor
 from seaway.engine import Engine
 from seaway.errors import Forbidden
 from seaway.lab.fakehost import OUTSIDE_ADDR, FakeHost, in_ns, ping
@@ -169,3 +170,23 @@ def test_a_restart_keeps_a_shared_vlan_parent_and_removes_a_stale_one(engine_fac
     assert '"UP"' in in_ns(fake_host.host_ns, "ip", "-j", "link", "show", "uplink0.5", check=True).stdout
     again.remove_network("v5")
     assert "uplink0.5" not in checks.host_links(fake_host)
+
+
+@pytest.mark.kernel("ipvlan")
+@pytest.mark.parametrize("mode", ["l2", "l3"])
+def test_the_doctor_agrees_with_an_ipvlan_network_and_sees_its_damage(
+    engine: Engine, fake_host: FakeHost, mode: str
+) -> None:
+    engine.create_network(
+        NetworkSpec(
+            name="iv", driver="ipvlan", ipam_configs=(SEGMENT,), options={"parent": "uplink0", "ipvlan_mode": mode}
+        )
+    )
+    a, b = engine.create_sandbox("a"), engine.create_sandbox("b")
+    engine.connect(a.id, "iv")
+    engine.connect(b.id, "iv")
+
+    assert doctor.examine(engine) == []
+    in_ns(b.key, "ip", "link", "del", "eth0", check=True)
+    problems = {(f.kind, f.problem) for f in doctor.examine(engine)}
+    assert ("endpoint", "interface eth0 is missing in the sandbox") in problems
