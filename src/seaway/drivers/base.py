@@ -19,7 +19,12 @@ tested with ``isinstance`` against the protocol (a capability), never a class:
 * ``RoutesUpstream``: a router next to the host needs routes to the network;
 * ``KnowsPeers``: the driver is told about the network's endpoints on other hosts
   (an overlay; the cluster's agent calls it), and may create its network lazily, on the
-  first local join (``lazy``).
+  first local join (``lazy``);
+* ``Remote``: the driver is another program (a network plugin, ``seaway.drivers.remote``)
+  that keeps its own state: reconciliation trusts ready records and replays nothing to
+  it (Docker does not call a plugin's CreateNetwork or Join again at start-up either);
+  a swarm manager may ask it to allocate global-scope networks, and it may be told of
+  nodes joining and leaving.
 """
 
 from __future__ import annotations
@@ -125,3 +130,22 @@ class RoutesUpstream(Protocol):
 class KnowsPeers(Protocol):
     def set_peers(self, net: Network, peers: Iterable[Endpoint]) -> None:
         """The network's endpoints on other hosts, all of them (idempotent)."""
+
+
+@runtime_checkable
+class Remote(Protocol):
+    #: the plugin's name (``docker network create -d NAME``)
+    plugin_name: str
+    #: the plugin's capabilities: ``local`` or ``global`` (data and connectivity)
+    scope: str
+    connectivity_scope: str
+
+    def allocate_network(self, net: Network) -> dict[str, str]:
+        """``AllocateNetwork`` (a manager's, for a global-scope plugin): options to keep."""
+
+    def free_network(self, net: Network) -> None: ...
+
+    def discover_new(self, address: str, is_self: bool) -> None:
+        """``DiscoverNew``: a node joined the cluster."""
+
+    def discover_delete(self, address: str, is_self: bool) -> None: ...

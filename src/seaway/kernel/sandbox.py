@@ -7,9 +7,12 @@ applies the gateway choice.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from pyroute2 import IPRoute
 
@@ -106,3 +109,73 @@ def remove_interface(path: str, ifname: str) -> None:
 
 def interface_names(path: str) -> set[str]:
     return _inside(path, links.link_names)  # type: ignore[no-any-return]
+
+
+#: a static route a plugin asked for: destination, next hop (None: on-link through the interface)
+StaticRoute = tuple["ipaddress.IPv4Network | ipaddress.IPv6Network", "IPAddress | None"]
+
+
+def adopt_interface(
+    path: str,
+    host: IPRoute,
+    src_name: str,
+    ifname: str,
+    mac: str,
+    addrs: list[tuple[IPAddress, int]],
+    routes: list[StaticRoute],
+) -> None:
+    """Move link ``src_name`` (made by someone else, a network plugin) from the calling
+    thread's namespace into the sandbox as ``ifname``, with ``mac`` (when given), the
+    addresses, up, and the static routes; what libnetwork's sandbox does with a remote
+    driver's interface. Call from the host's namespace; ``host`` is a socket there."""
+    index = links.index_here(src_name)
+    if index is None:
+        raise KernelError("move interface", src_name, None, "not found in the host's namespace")
+    with netns_fd(path) as fd, translating("move interface", f"{src_name} into sandbox {path}"):
+        host.link("set", index=index, net_ns_fd=fd)
+
+    def body(ipr: IPRoute) -> None:
+        inner = links.index_here(src_name)
+        if inner is None:
+            raise KernelError("configure interface", src_name, None, "not found in the sandbox")
+        with translating("rename interface", f"{src_name} to {ifname}"):
+            ipr.link("set", index=inner, state="down")
+            ipr.link("set", index=inner, ifname=ifname)
+        if mac:
+            with translating("set MAC address", f"{mac} on {ifname}"):
+                ipr.link("set", index=inner, address=mac)
+        _configure_interface(ipr, ifname, addrs)
+        for destination, next_hop in routes:
+            _add_static_route(ipr, inner, ifname, destination, next_hop)
+
+    _inside(path, body)
+
+
+def _add_static_route(ipr: IPRoute, index: int, ifname: str, destination, next_hop) -> None:  # type: ignore[no-untyped-def]
+    family = socket.AF_INET if destination.version == 4 else socket.AF_INET6
+    attrs: dict[str, object] = {"dst": str(destination), "oif": index, "family": family}
+    if next_hop is None:
+        attrs["scope"] = 253  # RT_SCOPE_LINK: on-link (libnetwork's RouteType 1, "connected")
+    else:
+        attrs["gateway"] = str(next_hop)
+    with translating("add route", f"{destination} {'via ' + str(next_hop) if next_hop else 'dev'} {ifname}"):
+        ipr.route("replace", **attrs)
+
+
+def give_back_interface(path: str, ifname: str, src_name: str) -> None:
+    """Move ``ifname`` out of the sandbox into the calling thread's namespace, named
+    ``src_name`` again (libnetwork's release of a remote driver's interface); an absent
+    interface or sandbox counts as given back. Call from the host's namespace."""
+    if not netns.is_pinned(Path(path)):
+        return
+    with netns_fd("/proc/thread-self/ns/net") as host_fd:
+
+        def body(ipr: IPRoute) -> None:
+            index = links.index_here(ifname)
+            if index is None:
+                return
+            with translating("move interface", f"{ifname} out of sandbox {path}"):
+                ipr.link("set", index=index, state="down")
+                ipr.link("set", index=index, ifname=src_name, net_ns_fd=host_fd)
+
+        _inside(path, body)
