@@ -41,6 +41,8 @@ from seaway.engine.config import DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineCon
 from seaway.errors import InvalidParameter, SeawayError
 from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, parse_pool
 from seaway.kernel import fdlimit
+from seaway.plugins.client import DEFAULT_TIMEOUT
+from seaway.plugins.discovery import DOCKER_SPEC_DIRS
 from seaway.resolver.server import Resolver
 from seaway.resolver.stats import Stats
 from seaway.resolver.upstreams import HostResolvConf
@@ -76,6 +78,7 @@ CONFIG_KEYS = {
     "log-level", "bridge", "icc", "ip-masq", "group", "dns-search", "dns-opts", "host-resolv-conf",
     "host-firewall",
     "repair-interval", "tlsverify", "tlscacert", "tlscert", "tlskey",
+    "plugin-socket-dirs", "plugin-spec-dirs", "plugin-timeout",
 }  # fmt: skip
 
 
@@ -99,6 +102,21 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     p.add_argument(
         "--repair-interval", type=float, help="Seaway: seconds between looks for damaged networks (0: never; default 5)"
     )
+    p.add_argument(
+        "--plugin-socket-dir",
+        action="append",
+        default=[],
+        type=Path,
+        help="Seaway: where plugin sockets are looked for (repeatable; default /run/docker/plugins, <exec-root>/plugins)",
+    )
+    p.add_argument(
+        "--plugin-spec-dir",
+        action="append",
+        default=[],
+        type=Path,
+        help="Seaway: where plugin .spec/.json files are looked for (default /etc/docker/plugins, /usr/lib/docker/plugins)",
+    )
+    p.add_argument("--plugin-timeout", type=float, help="Seaway: seconds a plugin call may take (default 30, Docker's)")
     p.add_argument("--tlsverify", action="store_true", default=None, help="TCP: require client certificates")
     p.add_argument("--tlscacert")
     p.add_argument("--tlscert")
@@ -148,6 +166,9 @@ def parse_args(argv: list[str]) -> DaemonConfig:
         ip_masq=str(pick(args.ip_masq, "ip-masq", "true")).lower() == "true",
         host_firewall=str(pick(args.host_firewall, "host-firewall", "false")).lower() == "true",
         default_address_pools=pools or DEFAULT_LOCAL_POOLS,
+        plugin_socket_dirs=_paths(pick(args.plugin_socket_dir, "plugin-socket-dirs", None)),
+        plugin_spec_dirs=_paths(pick(args.plugin_spec_dir, "plugin-spec-dirs", None)) or DOCKER_SPEC_DIRS,
+        plugin_timeout=float(pick(args.plugin_timeout, "plugin-timeout", DEFAULT_TIMEOUT)),
     )
     pidfile = pick(args.pidfile, "pidfile", None)
     tls = listen.tls_files(
@@ -170,6 +191,12 @@ def parse_args(argv: list[str]) -> DaemonConfig:
         host_resolv_conf=Path(pick(args.host_resolv_conf, "host-resolv-conf", "/etc/resolv.conf")),
         repair_interval=float(pick(args.repair_interval, "repair-interval", 5.0)),
     )
+
+
+def _paths(value: Any) -> tuple[Path, ...] | None:
+    if not value:
+        return None
+    return tuple(Path(v) for v in value)
 
 
 class StartError(Exception):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from seaway.errors import InvalidParameter
 from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, PoolSpec
+from seaway.plugins.client import DEFAULT_TIMEOUT
+from seaway.plugins.discovery import DOCKER_SOCKET_DIR, DOCKER_SPEC_DIRS, PluginDirs
 
 DEFAULT_DATA_ROOT = Path("/var/lib/seaway")
 DEFAULT_EXEC_ROOT = Path("/run/seaway")
@@ -26,6 +28,13 @@ class EngineConfig:
     #: published ports of new networks also pass the host's own input rules (opt-in)
     host_firewall: bool = False
     default_address_pools: tuple[PoolSpec, ...] = field(default=DEFAULT_LOCAL_POOLS)
+    #: where plugins' sockets are looked for (None: Docker's /run/docker/plugins, then
+    #: ``<exec-root>/plugins``) and their spec files (Docker's /etc/docker/plugins and
+    #: /usr/lib/docker/plugins)
+    plugin_socket_dirs: tuple[Path, ...] | None = None
+    plugin_spec_dirs: tuple[Path, ...] = DOCKER_SPEC_DIRS
+    #: seconds a plugin call may take, and within which an unreachable plugin is retried
+    plugin_timeout: float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.bip:
@@ -37,6 +46,10 @@ class EngineConfig:
                 raise InvalidParameter(
                     f"invalid --bip {self.bip}: expected the bridge's IPv4 address with a prefix length"
                 )
+        if self.plugin_timeout <= 0:
+            raise InvalidParameter(
+                f"invalid plugin timeout {self.plugin_timeout}: expected a positive number of seconds"
+            )
         if self.mtu < 0:
             raise InvalidParameter(f"invalid --mtu {self.mtu}: expected 0 or a positive number")
 
@@ -47,3 +60,10 @@ class EngineConfig:
     @property
     def netns_dir(self) -> Path:
         return self.exec_root / "netns"
+
+    @property
+    def plugin_dirs(self) -> PluginDirs:
+        sockets = self.plugin_socket_dirs
+        if sockets is None:
+            sockets = (DOCKER_SOCKET_DIR, self.exec_root / "plugins")
+        return PluginDirs(sockets=tuple(sockets), specs=tuple(self.plugin_spec_dirs))

@@ -1,33 +1,45 @@
 """Planning an endpoint: the rules of a connect, its names and its addresses (IPAM).
 
-``EndpointPlanner`` owns the address allocators of every network (the leases are its
-state, rebuilt from the endpoint records at start-up). ``plan`` validates a connect and
-allocates; ``release`` gives the addresses back. Nothing here touches the kernel.
+``EndpointPlanner`` owns the address pools of every network (``seaway.ipam.pool``: Seaway's
+own allocators, whose leases are rebuilt from the endpoint records at start-up, or a
+remote IPAM plugin's pools, made by ``pools``). ``plan`` validates a connect and
+allocates; ``release`` gives the addresses back. Nothing here touches the kernel; a
+remote IPAM is the one other program asked.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 from seaway.drivers.base import NetworkDriver
 from seaway.engine import rules
 from seaway.engine.snapshot import Snapshot
 from seaway.errors import InvalidParameter, Unavailable
 from seaway.ipam.allocator import AddressAllocator
+from seaway.ipam.pool import AddressPool
 from seaway.kernel import links
 from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox
 from seaway.model.ids import new_id, new_mac, validate_mac
-from seaway.model.network import IPAddress, Network
+from seaway.model.network import IPAddress, Network, Subnet
+
+#: a network's pool for one of its subnets (None: Seaway's own allocator)
+PoolMaker = Callable[[Network, Subnet], "AddressPool | None"]
 
 
 class EndpointPlanner:
-    def __init__(self) -> None:
-        self._allocators: dict[str, list[AddressAllocator]] = {}
+    def __init__(self, pools: PoolMaker | None = None) -> None:
+        self._allocators: dict[str, list[AddressPool]] = {}
+        self._pools = pools
 
     # ------------------------------------------------------------ networks' pools
 
     def add_network(self, net: Network) -> None:
-        self._allocators[net.id] = [AddressAllocator(s) for s in net.subnets]
+        self._allocators[net.id] = [self._pool(net, s) for s in net.subnets]
+
+    def _pool(self, net: Network, subnet: Subnet) -> AddressPool:
+        pool = self._pools(net, subnet) if self._pools is not None else None
+        return pool if pool is not None else AddressAllocator(subnet)
 
     def drop_network(self, network_id: str) -> None:
         self._allocators.pop(network_id, None)
@@ -40,7 +52,7 @@ class EndpointPlanner:
         for alloc in self._allocators.get(ep.network_id, ()):
             for address in (ep.ipv4, ep.ipv6):
                 if address is not None and address in alloc.subnet.subnet:
-                    alloc.request(address)
+                    alloc.restore(address)
 
     def leases(self) -> dict[str, frozenset[str]]:
         """Per network, the addresses held for endpoints (gateways and aux excluded)."""
@@ -66,9 +78,9 @@ class EndpointPlanner:
         ifname = ""
         if driver.has_interfaces:
             ifname = _free_ifname(view, sb, driver.interface_prefix(net))
-        ipv4, len4 = self._allocate(net, 4, static4)
+        ipv4, len4 = self._allocate(net, 4, static4, mac)
         try:
-            ipv6, len6 = self._allocate(net, 6, static6) if net.enable_ipv6 else (None, 0)
+            ipv6, len6 = self._allocate(net, 6, static6, mac) if net.enable_ipv6 else (None, 0)
         except BaseException:
             if ipv4 is not None:
                 self._release_address(net.id, ipv4)
@@ -96,7 +108,7 @@ class EndpointPlanner:
             if address is not None:
                 self._release_address(ep.network_id, address)
 
-    def _allocate(self, net: Network, version: int, static: IPAddress | None) -> tuple[IPAddress | None, int]:
+    def _allocate(self, net: Network, version: int, static: IPAddress | None, mac: str) -> tuple[IPAddress | None, int]:
         candidates = [a for a in self._allocators[net.id] if a.subnet.version == version]
         if not candidates:
             if static is not None:
@@ -105,11 +117,11 @@ class EndpointPlanner:
         if static is not None:
             for alloc in candidates:
                 if static in alloc.subnet.subnet:
-                    return alloc.request(static), alloc.subnet.subnet.prefixlen
+                    return alloc.request(static, mac), alloc.subnet.subnet.prefixlen
             raise InvalidParameter(f"invalid address {static}: it does not belong to any of this network's subnets")
         for alloc in candidates:
             try:
-                return alloc.allocate(), alloc.subnet.subnet.prefixlen
+                return alloc.allocate(mac), alloc.subnet.subnet.prefixlen
             except Unavailable:
                 continue
         raise Unavailable(

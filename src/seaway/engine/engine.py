@@ -24,6 +24,7 @@ from seaway.drivers.bridge import BridgeDriver
 from seaway.drivers.macvlan import IpvlanDriver, MacvlanDriver
 from seaway.drivers.null import HostDriver, NullDriver
 from seaway.drivers.parent import Parents
+from seaway.drivers.remote import RemoteDriver
 from seaway.engine import defaults, firewall, health
 from seaway.engine.config import EngineConfig
 from seaway.engine.endpoints import EndpointPlanner
@@ -35,13 +36,16 @@ from seaway.engine.rules import check_leave
 from seaway.engine.snapshot import Snapshot
 from seaway.errors import CleanupIncomplete, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
 from seaway.firewall import hostfw, ruleset
+from seaway.ipam.pool import AddressPool
 from seaway.kernel import addresses, fdlimit, features, netns, nft, nftnl, sysctl
 from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox, SandboxMode
 from seaway.model.expected import Expected
 from seaway.model.gateway import pick_default_routes
 from seaway.model.ids import new_id, short_id
-from seaway.model.network import Network, NetworkSpec
+from seaway.model.network import Network, NetworkSpec, Subnet
 from seaway.model.ports import PortMapping, PortRequest
+from seaway.plugins.ipam import RemoteIpam
+from seaway.plugins.registry import Plugins
 from seaway.state.store import CREATING, DELETING, READY, Store
 
 log = logging.getLogger(__name__)
@@ -69,10 +73,18 @@ class Engine:
             IpvlanDriver(self._host, self._parents),
         ):
             self.register_driver(driver)
+        #: network and IPAM plugins, found by name and activated on first use
+        self._plugins = Plugins(config.plugin_dirs, config.plugin_timeout)
+        self._ipams: dict[str, RemoteIpam] = {}
         self._networks = NetworkPlanner(
-            config, self._drivers, lambda: addresses.onlink_routes(self._host_dumps), lambda: self.host_id
+            config,
+            self._drivers,
+            lambda: addresses.onlink_routes(self._host_dumps),
+            lambda: self.host_id,
+            plugin_driver=self._plugin_driver,
+            remote_ipam=self._remote_ipam,
         )
-        self._addresses = EndpointPlanner()
+        self._addresses = EndpointPlanner(self._pool_of)
         self._realizer = Realizer(self._drivers, self._host, self._elements)
         self._ports = PortPublisher(self._elements)
         self._view = Snapshot()
@@ -97,6 +109,31 @@ class Engine:
     def register_driver(self, driver: NetworkDriver) -> None:
         """Make a driver available to ``create_network`` (the contract is open)."""
         self._drivers[driver.name] = driver
+
+    def _plugin_driver(self, name: str, *, activate: bool = True) -> NetworkDriver:
+        """A network plugin as a driver (``seaway.drivers.remote``), activated now unless
+        it only stands for the driver of stored networks (start-up: the plugin may not be
+        up yet, and is asked nothing until it is used)."""
+        driver = RemoteDriver(name, self._plugins, self._host)
+        if activate:
+            driver.activate()
+        self.register_driver(driver)
+        return driver
+
+    def _remote_ipam(self, name: str, *, activate: bool = True) -> RemoteIpam:
+        ipam = self._ipams.get(name)
+        if ipam is None:
+            ipam = RemoteIpam(name, self._plugins)
+            if activate:
+                ipam.activate()
+            self._ipams[name] = ipam
+        return ipam
+
+    def _pool_of(self, net: Network, subnet: Subnet) -> AddressPool | None:
+        """The pool of a subnet of a network with a remote IPAM (None: Seaway's own)."""
+        if net.config_only or net.ipam_driver in ("", "default"):
+            return None
+        return self._remote_ipam(net.ipam_driver, activate=False).pool(subnet)
 
     @property
     def store(self) -> Store:
@@ -163,6 +200,7 @@ class Engine:
         with self._lock:
             net = self._networks.plan(spec, self._view, predefined=predefined)
             with ExitStack() as undo:
+                undo.callback(self._networks.release, net)  # a remote IPAM's pools
                 with self._store.transaction():
                     self._store.put_network(net, CREATING)
                 undo.callback(self._drop_record, self._store.delete_network, net.id)
@@ -191,7 +229,13 @@ class Engine:
             with self._store.transaction():
                 self._store.set_network_state(net.id, DELETING)
             if not net.config_only and not self._drivers[net.driver].lazy:
-                self._realizer.remove_network(net)
+                try:
+                    self._realizer.remove_network(net)
+                except SeawayError:  # a plugin refused or could not be reached: the network stays
+                    with self._store.transaction():
+                        self._store.set_network_state(net.id, READY)
+                    raise
+            self._networks.release(net)
             with self._store.transaction():
                 self._store.delete_network(net.id)
             self._addresses.drop_network(net.id)
@@ -368,6 +412,9 @@ class Engine:
                     host_id = new_id()
                     self._store.set_meta("host_id", host_id)
             self.host_id = host_id
+            for net, _state in self._store.networks():
+                if not net.config_only and net.driver not in self._drivers:
+                    self._plugin_driver(net.driver, activate=False)  # a plugin's: asked nothing yet
             reconciler = Reconciler(
                 self._store,
                 self._drivers,

@@ -4,6 +4,11 @@
 nothing: the engine then persists the result and the realizer programs it. It reads the
 current snapshot (names, subnets in use) and, through its driver, what the host has
 (parent links, the host's own routes).
+
+A driver or IPAM driver the engine was not built with is a plugin, found and activated
+by name on first use (``plugin_driver``, ``remote_ipam``: Docker's ``plugin "X" not
+found`` when there is none). A remote IPAM's pools are the one thing planning asks of
+another program: they are released again (``release``) when the create fails later.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from seaway.ipam.allocator import first_free
 from seaway.model import options as opts
 from seaway.model.ids import new_id, validate_network_name
 from seaway.model.network import PREDEFINED_NETWORKS, IPAMConfigSpec, IPNetwork, Network, NetworkSpec, Subnet
+from seaway.plugins.ipam import RemoteIpam
 
 #: drivers Docker has that Seaway does not run yet
 NOT_YET_DRIVERS = ("overlay",)
@@ -33,18 +39,38 @@ class NetworkPlanner:
         drivers: Mapping[str, NetworkDriver],
         host_routes: Callable[[], list[IPNetwork]],
         host_id: Callable[[], str],
+        plugin_driver: Callable[[str], NetworkDriver] | None = None,
+        remote_ipam: Callable[[str], RemoteIpam] | None = None,
     ) -> None:
         self._config = config
         self._drivers = drivers
         self._host_routes = host_routes
         self._host_id = host_id
+        self._plugin_driver = plugin_driver
+        self._remote_ipam = remote_ipam
 
     def driver(self, name: str) -> NetworkDriver:
         if name in self._drivers:
             return self._drivers[name]
         if name in NOT_YET_DRIVERS:
             raise Unsupported(f"driver {name!r} is not supported by Seaway yet")
+        if self._plugin_driver is not None:
+            return self._plugin_driver(name)  # a plugin, activated now (NotFound when there is none)
         raise NotFound(f'plugin "{name}" not found')
+
+    def ipam(self, name: str) -> RemoteIpam | None:
+        """The IPAM driver of a network: None for Seaway's own (``default``)."""
+        if name in ("", "default"):
+            return None
+        if self._remote_ipam is None:
+            raise NotFound(f'plugin "{name}" not found')
+        return self._remote_ipam(name)
+
+    def release(self, net: Network) -> None:
+        """Give a remote IPAM's pools back (after a failed create, or a remove)."""
+        ipam = self.ipam(net.ipam_driver) if not net.config_only else None
+        if ipam is not None:
+            ipam.release_subnets(net.subnets)
 
     def plan(self, spec: NetworkSpec, view: Snapshot, *, predefined: bool = False) -> Network:
         """Validate a create request and allocate its subnets; touches nothing."""
@@ -58,8 +84,7 @@ class NetworkPlanner:
             if spec.scope in ("swarm", "global"):
                 raise Forbidden(f"cannot create a {spec.scope} scoped network when swarm is not active")
             raise InvalidParameter(f"invalid scope {spec.scope!r}: expected local, swarm or global")
-        if spec.ipam_driver not in ("", "default"):
-            raise NotFound(f'plugin "{spec.ipam_driver}" not found')
+        ipam = self.ipam(spec.ipam_driver)  # activated now: a missing one is named before anything else
         if spec.config_only:
             return _plan_config_only(spec)
         if spec.config_from:
@@ -89,7 +114,12 @@ class NetworkPlanner:
             config_from=spec.config_from,
         )
         driver.check_network(net, others)  # a clash with another network is named before subnets are
-        if driver.has_interfaces:
+        if (
+            ipam is not None and driver.has_interfaces
+        ):  # the plugin's pools: the last step, as nothing after it can fail
+            subnets = ipam.allocate_subnets(spec.ipam_configs, enable_ipv6, dict(spec.ipam_options))
+            net = replace(net, subnets=subnets, ipam_driver=ipam.name, ipam_options=dict(spec.ipam_options))
+        elif driver.has_interfaces:
             subnets = self._plan_subnets(spec.ipam_configs, enable_ipv6, others, driver.on_host_segment)
             net = replace(net, subnets=subnets)
         return driver.plan_subnets(net)

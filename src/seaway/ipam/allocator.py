@@ -40,8 +40,8 @@ class AddressAllocator:
         self._used.update(int(a) for a in in_use)
         self._low = self._dyn_first
 
-    def allocate(self) -> IPAddress:
-        """The lowest free address of the dynamic range."""
+    def allocate(self, mac: str = "") -> IPAddress:
+        """The lowest free address of the dynamic range (the MAC plays no part)."""
         cursor = self._low
         while cursor <= self._dyn_last and (cursor in self._used or cursor in self._never):
             cursor += 1
@@ -52,7 +52,7 @@ class AddressAllocator:
         self._low = cursor + 1
         return self._address(cursor)
 
-    def request(self, address: IPAddress) -> IPAddress:
+    def request(self, address: IPAddress, mac: str = "") -> IPAddress:
         """Reserve one given address (a static ``--ip``)."""
         value = int(address)
         if address.version != self.subnet.version or not self._first <= value <= self._last:
@@ -69,6 +69,10 @@ class AddressAllocator:
         if value in self._used and address not in self.subnet.reserved():
             self._used.discard(value)
             self._low = min(self._low, max(value, self._dyn_first))
+
+    def restore(self, address: IPAddress) -> None:
+        """At start-up: a stored endpoint's address is taken again."""
+        self.request(address)
 
     def in_use(self) -> int:
         return len(self._used)

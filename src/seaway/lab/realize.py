@@ -151,6 +151,8 @@ def start_daemon(launcher: process.ForkServer, netns: str, files: HostFiles, st:
     argv = [
         "--data-root", str(files.data_root), "--exec-root", str(files.exec_root), "-H", files.docker_host,
         "--host-resolv-conf", str(files.resolv_conf), "--log-level", "info",
+        # a lab host's plugins are its own, never the machine's /run/docker/plugins
+        "--plugin-socket-dir", str(files.exec_root / "plugins"), "--plugin-spec-dir", str(files.exec_root / "plugin-specs"),
     ]  # fmt: skip
     pid = launcher.start({"netns": netns, "log": str(files.log), "argv": argv})
     st.record_pid(node, pid)

@@ -55,6 +55,10 @@ class Subnet:
     gateway: IPAddress | None
     aux_addresses: dict[str, IPAddress]
     user_given: bool
+    #: the IPAM driver's name for the pool (a remote IPAM's PoolID; "" for the built-in)
+    pool_id: str = ""
+    #: the IPAM's address space the pool is in (Docker's built-in: ``LocalDefault``)
+    address_space: str = "LocalDefault"
 
     @property
     def version(self) -> int:
@@ -188,6 +192,9 @@ class Network:
     config_only: bool = False
     #: the name of the config-only network this one took its subnets and options from
     config_from: str = ""
+    #: the IPAM driver: ``default`` (Seaway's own) or a plugin's name (``--ipam-driver``)
+    ipam_driver: str = "default"
+    ipam_options: dict[str, str] = field(default_factory=dict)
 
     @property
     def predefined(self) -> bool:

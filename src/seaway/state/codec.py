@@ -25,6 +25,8 @@ def network_to_doc(net: Network) -> dict[str, Any]:
             "gateway": str(s.gateway) if s.gateway else None,
             "aux_addresses": {k: str(v) for k, v in s.aux_addresses.items()},
             "user_given": s.user_given,
+            "pool_id": s.pool_id,
+            "address_space": s.address_space,
         }
         for s in net.subnets
     ]
@@ -39,6 +41,8 @@ def network_from_doc(doc: dict[str, Any]) -> Network:
             gateway=_addr(s["gateway"]),
             aux_addresses={k: ipaddress.ip_address(v) for k, v in s["aux_addresses"].items()},
             user_given=s["user_given"],
+            pool_id=s.get("pool_id", ""),
+            address_space=s.get("address_space", "LocalDefault"),
         )
         for s in doc["subnets"]
     )

@@ -29,6 +29,8 @@ class SeawayDaemon:
         self.socket = host.root / "seawayd.sock"
         self.log = host.root / "seawayd.log"
         self.extra_args = extra_args
+        #: where this daemon looks for plugin sockets (``<name>.sock``)
+        self.plugin_dir = host.root / "plugins"
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -40,7 +42,10 @@ class SeawayDaemon:
         cmd = [
             "nsenter", f"--net={self.host.host_ns}", str(seawayd),
             "--data-root", str(self.host.data_root), "--exec-root", str(self.host.exec_root),
-            "-H", self.docker_host, "--log-level", "debug", *self.extra_args,
+            "-H", self.docker_host, "--log-level", "debug",
+            # plugins are looked for inside the fake host's directory, never the machine's
+            "--plugin-socket-dir", str(self.plugin_dir), "--plugin-spec-dir", str(self.host.root / "plugin-specs"),
+            "--plugin-timeout", "4", *self.extra_args,
         ]  # fmt: skip
         log = self.log.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)

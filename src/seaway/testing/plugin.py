@@ -71,6 +71,19 @@ def fake_host(_made_here: set[str]) -> Iterator[FakeHost]:
 
 EngineFactory = Callable[..., Engine]
 
+#: seconds a plugin call may take in tests (Docker's 30 would make a dead plugin's test slow)
+TEST_PLUGIN_TIMEOUT = 4.0
+
+
+def plugin_dirs(host: FakeHost) -> dict[str, Any]:
+    """Plugin directories inside the fake host's own directory: a test never looks at
+    the machine's /run/docker/plugins or /etc/docker/plugins."""
+    return {
+        "plugin_socket_dirs": (host.root / "plugins",),
+        "plugin_spec_dirs": (host.root / "plugin-specs",),
+        "plugin_timeout": TEST_PLUGIN_TIMEOUT,
+    }
+
 
 @pytest.fixture
 def engine_factory(fake_host: FakeHost) -> Iterator[EngineFactory]:
@@ -79,6 +92,7 @@ def engine_factory(fake_host: FakeHost) -> Iterator[EngineFactory]:
     started: list[Engine] = []
 
     def start(**overrides: object) -> Engine:
+        overrides = {**plugin_dirs(fake_host), **overrides}
         config = EngineConfig(data_root=fake_host.data_root, exec_root=fake_host.exec_root, **overrides)  # type: ignore[arg-type]
         engine = Engine.start(config)
         started.append(engine)

@@ -99,8 +99,27 @@ def test_network_document_stores_addresses_as_text() -> None:
         "gateway": "172.18.0.1",
         "aux_addresses": {"nas": "172.18.0.9", "printer": "172.18.5.200"},
         "user_given": True,
+        "pool_id": "",
+        "address_space": "LocalDefault",
     }
     assert doc["driver_options"]["host_binding_ipv4"] == "127.0.0.1"
+
+
+def test_network_of_a_remote_ipam_round_trips_with_its_pool_ids() -> None:
+    subnet = Subnet(net("10.98.0.0/24"), None, ip("10.98.0.1"), {}, False, pool_id="ex/1", address_space="ex-local")
+    original = dual_stack_network(subnets=(subnet,), ipam_driver="ex", ipam_options={"zone": "a"})
+    assert codec.network_from_doc(through_json(codec.network_to_doc(original))) == original
+
+
+def test_network_record_written_before_ipam_drivers_reads_as_the_default_ipam() -> None:
+    doc = through_json(codec.network_to_doc(dual_stack_network()))
+    for key in ("ipam_driver", "ipam_options"):
+        del doc[key]
+    for s in doc["subnets"]:
+        del s["pool_id"], s["address_space"]
+    back = codec.network_from_doc(doc)
+    assert back.ipam_driver == "default"
+    assert back.subnets[0].pool_id == ""
 
 
 def endpoint(**overrides: Any) -> Endpoint:

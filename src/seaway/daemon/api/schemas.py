@@ -83,7 +83,7 @@ def network_json(net: Network, containers: dict[str, dict[str, Any]] | None) -> 
         "Driver": net.driver,
         "EnableIPv4": True,
         "EnableIPv6": net.enable_ipv6,
-        "IPAM": {"Driver": "default", "Options": None, "Config": configs},
+        "IPAM": {"Driver": net.ipam_driver, "Options": dict(net.ipam_options) or None, "Config": configs},
         "Internal": net.internal,
         "Attachable": net.attachable,
         "Ingress": False,
