@@ -1,0 +1,267 @@
+"""Docker's network-driver and IPAM plugin protocols, through the real docker CLI against
+seawayd in a fake host, with the example plugin (``examples/plugin``) running there too.
+
+The plugin records every request; the tests compare the methods' order and the
+payloads' shapes with what Docker documents (libnetwork's ``docs/remote.md``,
+``docs/ipam.md`` and ``drivers/remote``), and look at what a user sees: the container's
+interface, addresses and routes, the error texts, and that a failure leaves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from seaway.lab.fakehost import FakeHost, in_ns
+from seaway.testing.daemon import SeawayDaemon
+from seaway.testing.netplugin import ExamplePlugin
+
+pytestmark = pytest.mark.netns
+
+ROUTE = "192.0.2.0/24"  # the static route the example plugin's Join asks for
+
+
+def ok(daemon: SeawayDaemon, *args: str) -> str:
+    result = daemon.docker(*args)
+    assert result.returncode == 0, f"docker {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture
+def plugin(fake_host: FakeHost) -> Iterator[ExamplePlugin]:
+    p = ExamplePlugin(fake_host, "example", pools=("10.98.0.0/24", "10.98.1.0/24"))
+    try:
+        p.start("--route", ROUTE)
+        yield p
+    finally:
+        p.kill()
+
+
+def host_links(host: FakeHost) -> set[str]:
+    out = in_ns(host.host_ns, "ip", "-j", "link", "show", check=True).stdout
+    return {link["ifname"] for link in json.loads(out)}
+
+
+def in_container(daemon: SeawayDaemon, network: str, *cmd: str) -> str:
+    """Run a host program in a fresh container on ``network`` (the seaway/host image)."""
+    return ok(daemon, "run", "--rm", "--network", network, "seaway/host", *cmd)
+
+
+def shape(body: dict) -> dict:
+    """A payload's keys, nested: the shape compared with Docker's documented one."""
+    return {k: shape(v) if isinstance(v, dict) and k not in ("com.docker.network.generic",) else type(v).__name__
+            for k, v in body.items()}  # fmt: skip
+
+
+def test_remote_driver_gets_docker_call_sequence_and_container_gets_its_interface(
+    seawayd: SeawayDaemon, plugin: ExamplePlugin, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    net_id = ok(seawayd, "network", "create", "-d", "example", "--subnet", "10.97.0.0/24", "-o", "color=blue", "exnet")
+    net_id = net_id.strip()
+    assert plugin.methods() == ["Plugin.Activate", "NetworkDriver.GetCapabilities", "NetworkDriver.CreateNetwork"]
+    create = plugin.calls()[2]["body"]
+    assert create == {
+        "NetworkID": net_id,
+        "Options": {
+            "com.docker.network.generic": {"color": "blue"},
+            "com.docker.network.enable_ipv4": True,
+            "com.docker.network.enable_ipv6": False,
+        },
+        "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": "10.97.0.0/24", "Gateway": "10.97.0.1/24"}],
+        "IPv6Data": [],
+    }
+    net = json.loads(ok(seawayd, "network", "inspect", "exnet"))[0]
+    assert (net["Driver"], net["Scope"]) == ("example", "local")
+
+    # docker run: the container has the plugin's interface, renamed eth0, addressed and routed
+    plugin.forget_calls()
+    ok(seawayd, "run", "-d", "--name", "c1", "--network", "exnet", "busybox", "sleep", "600")
+    assert plugin.methods() == [
+        "NetworkDriver.CreateEndpoint",
+        "NetworkDriver.Join",
+        "NetworkDriver.ProgramExternalConnectivity",
+        "NetworkDriver.EndpointOperInfo",
+    ]
+    calls = plugin.calls()
+    endpoint_id = calls[0]["body"]["EndpointID"]
+    assert shape(calls[0]["body"]) == {
+        "NetworkID": "str",
+        "EndpointID": "str",
+        "Options": {},
+        "Interface": {"Address": "str", "MacAddress": "str"},
+    }
+    assert calls[0]["body"]["Interface"]["Address"] == "10.97.0.2/24"
+    join = calls[1]["body"]
+    assert (join["NetworkID"], join["EndpointID"]) == (net_id, endpoint_id)
+    assert join["SandboxKey"].startswith(str(seawayd.host.exec_root / "netns"))
+    assert shape(calls[2]["body"]) == {"NetworkID": "str", "EndpointID": "str", "Options": {
+        "com.docker.network.portmap": "list", "com.docker.network.endpoint.exposedports": "list"}}  # fmt: skip
+    assert calls[3]["body"] == {"NetworkID": net_id, "EndpointID": endpoint_id}
+
+    shown = ok(seawayd, "exec", "c1", "ip", "addr", "show", "eth0")
+    assert "inet 10.97.0.2/24" in shown
+    mac = calls[0]["body"]["Interface"]["MacAddress"]
+    assert f"link/ether {mac}" in shown
+    routes = ok(seawayd, "exec", "c1", "ip", "route")
+    assert "default via 10.97.0.1 dev eth0" in routes
+    assert f"{ROUTE} via 10.97.0.1 dev eth0" in routes
+    # the plugin's veth left the host for the container; its host side is on the plugin's bridge
+    links = host_links(seawayd.host)
+    assert f"exc{endpoint_id[:8]}" not in links
+    assert f"exh{endpoint_id[:8]}" in links
+    assert ok(seawayd, "exec", "c1", "ping", "-c", "1", "-W", "2", "10.97.0.1")  # the plugin's bridge answers
+    inspect = json.loads(ok(seawayd, "inspect", "c1"))[0]["NetworkSettings"]["Networks"]["exnet"]
+    assert (inspect["IPAddress"], inspect["Gateway"], inspect["MacAddress"]) == ("10.97.0.2", "10.97.0.1", mac)
+
+    # network connect / disconnect of a second container
+    ok(seawayd, "run", "-d", "--name", "c2", "busybox", "sleep", "600")
+    plugin.forget_calls()
+    ok(seawayd, "network", "connect", "exnet", "c2")
+    assert plugin.methods()[:2] == ["NetworkDriver.CreateEndpoint", "NetworkDriver.Join"]
+    second = plugin.calls()[0]["body"]["EndpointID"]
+    assert "inet 10.97.0.3/24" in ok(seawayd, "exec", "c2", "ip", "addr", "show", "eth1")
+    plugin.forget_calls()
+    ok(seawayd, "network", "disconnect", "exnet", "c2")
+    assert plugin.methods() == [
+        "NetworkDriver.RevokeExternalConnectivity",
+        "NetworkDriver.Leave",
+        "NetworkDriver.DeleteEndpoint",
+    ]
+    assert all(c["body"] == {"NetworkID": net_id, "EndpointID": second} for c in plugin.calls())
+    assert "eth1" not in ok(seawayd, "exec", "c2", "ip", "link")
+    assert f"exh{second[:8]}" not in host_links(seawayd.host)  # given back, then deleted by the plugin
+
+    # rm: the endpoint goes, then the network
+    ok(seawayd, "rm", "-f", "c1", "c2")
+    assert plugin.methods()[-3:] == [
+        "NetworkDriver.RevokeExternalConnectivity",
+        "NetworkDriver.Leave",
+        "NetworkDriver.DeleteEndpoint",
+    ]
+    plugin.forget_calls()
+    ok(seawayd, "network", "rm", "exnet")
+    assert plugin.calls() == [{"method": "NetworkDriver.DeleteNetwork", "body": {"NetworkID": net_id}}]
+    assert f"exbr-{net_id[:8]}" not in host_links(seawayd.host)
+
+
+def test_ipam_driver_gives_the_bridge_driver_its_pool_and_addresses(
+    seawayd: SeawayDaemon, plugin: ExamplePlugin, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "--ipam-driver", "example", "--ipam-opt", "zone=a", "ipnet")
+    assert plugin.methods() == [
+        "Plugin.Activate",
+        "IpamDriver.GetCapabilities",
+        "IpamDriver.GetDefaultAddressSpaces",
+        "IpamDriver.RequestPool",
+        "IpamDriver.RequestAddress",
+    ]
+    calls = plugin.calls()
+    assert calls[3]["body"] == {
+        "AddressSpace": "example-local",
+        "Pool": "",
+        "SubPool": "",
+        "Options": {"zone": "a"},
+        "V6": False,
+    }
+    assert calls[4]["body"] == {
+        "PoolID": "example/10.98.0.0/24",
+        "Address": "",
+        "Options": {"RequestAddressType": "com.docker.network.gateway"},
+    }
+    net = json.loads(ok(seawayd, "network", "inspect", "ipnet"))[0]
+    assert net["Driver"] == "bridge"
+    assert net["IPAM"]["Driver"] == "example"
+    assert net["IPAM"]["Options"] == {"zone": "a"}
+    assert net["IPAM"]["Config"] == [{"Subnet": "10.98.0.0/24", "Gateway": "10.98.0.1"}]
+
+    plugin.forget_calls()
+    ok(seawayd, "run", "-d", "--name", "c1", "--network", "ipnet", "busybox", "sleep", "600")
+    assert plugin.calls() == [
+        {
+            "method": "IpamDriver.RequestAddress",
+            "body": {"PoolID": "example/10.98.0.0/24", "Address": "", "Options": None},
+        }
+    ]
+    assert "inet 10.98.0.2/24" in ok(seawayd, "exec", "c1", "ip", "addr", "show", "eth0")
+    assert "default via 10.98.0.1 dev eth0" in ok(seawayd, "exec", "c1", "ip", "route")
+    assert plugin.state()["pools"]["example/10.98.0.0/24"] == ["10.98.0.1", "10.98.0.2"]
+
+    plugin.forget_calls()
+    ok(seawayd, "rm", "-f", "c1")
+    assert plugin.calls() == [
+        {"method": "IpamDriver.ReleaseAddress", "body": {"PoolID": "example/10.98.0.0/24", "Address": "10.98.0.2"}}
+    ]
+    plugin.forget_calls()
+    ok(seawayd, "network", "rm", "ipnet")
+    assert plugin.calls() == [
+        {"method": "IpamDriver.ReleaseAddress", "body": {"PoolID": "example/10.98.0.0/24", "Address": "10.98.0.1"}},
+        {"method": "IpamDriver.ReleasePool", "body": {"PoolID": "example/10.98.0.0/24"}},
+    ]
+    assert plugin.state()["pools"] == {}
+
+
+def test_a_plugin_error_on_join_reaches_the_user_and_leaves_nothing(
+    seawayd: SeawayDaemon, plugin: ExamplePlugin, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    plugin.start("--fail", "NetworkDriver.Join=no room on exbr for you")
+    ok(seawayd, "network", "create", "-d", "example", "--ipam-driver", "example", "exnet")
+    before = host_links(seawayd.host)
+
+    result = seawayd.docker("run", "-d", "--name", "c1", "--network", "exnet", "busybox", "sleep", "600")
+
+    assert result.returncode != 0
+    assert "Error response from daemon: remote: no room on exbr for you" in result.stderr
+    methods = plugin.methods()
+    assert methods[-4:] == [
+        "NetworkDriver.CreateEndpoint",
+        "NetworkDriver.Join",
+        "NetworkDriver.DeleteEndpoint",
+        "IpamDriver.ReleaseAddress",
+    ]  # libnetwork's rollback of a failed Join (no Leave: nothing was joined), then the address back
+    assert host_links(seawayd.host) == before  # the plugin's veth is gone again
+    net = json.loads(ok(seawayd, "network", "inspect", "exnet"))[0]
+    assert net["Containers"] == {}
+    assert plugin.state()["pools"]["example/10.98.0.0/24"] == ["10.98.0.1"]  # only the gateway is leased
+
+
+def test_a_plugin_that_dies_mid_join_leaves_nothing_and_a_restarted_one_serves_again(
+    seawayd: SeawayDaemon, plugin: ExamplePlugin, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "-d", "example", "--subnet", "10.97.0.0/24", "exnet")
+    plugin.start("--die-on", "NetworkDriver.Join")  # a restart (its state is kept) that will crash on Join
+
+    result = seawayd.docker("run", "-d", "--name", "c1", "--network", "exnet", "busybox", "sleep", "600")
+
+    assert result.returncode != 0
+    assert plugin.wait_exited() == 3
+    # Docker's words for a plugin that went away: the call was retried, then given up
+    assert f'Post "http://{str(plugin.socket).replace("/", "%2F")}/NetworkDriver.Join"' in result.stderr
+    assert "connect: connection refused" in result.stderr
+    net = json.loads(ok(seawayd, "network", "inspect", "exnet"))[0]
+    assert net["Containers"] == {}
+    status = json.loads(ok(seawayd, "inspect", "c1"))[0]["State"]
+    assert status["Running"] is False
+    assert not any(name.startswith("veth") for name in host_links(seawayd.host))  # no Seaway veth either
+
+    plugin.start()  # restarted: it tidies the endpoint that never joined, and serves again
+    assert not any(name.startswith("exc") or name.startswith("exh") for name in host_links(seawayd.host))
+    ok(seawayd, "rm", "c1")
+    ok(seawayd, "run", "-d", "--name", "c2", "--network", "exnet", "busybox", "sleep", "600")
+    # the address the failed container had is free again: the new one gets it
+    assert "inet 10.97.0.2/24" in ok(seawayd, "exec", "c2", "ip", "addr", "show", "eth0")
+
+
+def test_a_missing_plugin_is_dockers_not_found(seawayd: SeawayDaemon) -> None:
+    result = seawayd.docker("network", "create", "-d", "nosuchplugin", "n1")
+    assert result.returncode == 1
+    assert result.stderr.strip() == 'Error response from daemon: plugin "nosuchplugin" not found'
+    result = seawayd.docker("network", "create", "--ipam-driver", "nosuchipam", "n1")
+    assert result.stderr.strip() == 'Error response from daemon: plugin "nosuchipam" not found'
+    assert "n1" not in ok(seawayd, "network", "ls", "--format", "{{.Name}}").split()
