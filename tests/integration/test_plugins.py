@@ -10,7 +10,9 @@ interface, addresses and routes, the error texts, and that a failure leaves noth
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,14 @@ def plugin(fake_host: FakeHost) -> Iterator[ExamplePlugin]:
         yield p
     finally:
         p.kill()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {predicate}")
+        time.sleep(0.05)
 
 
 def host_links(host: FakeHost) -> set[str]:
@@ -265,3 +275,54 @@ def test_a_missing_plugin_is_dockers_not_found(seawayd: SeawayDaemon) -> None:
     result = seawayd.docker("network", "create", "--ipam-driver", "nosuchipam", "n1")
     assert result.stderr.strip() == 'Error response from daemon: plugin "nosuchipam" not found'
     assert "n1" not in ok(seawayd, "network", "ls", "--format", "{{.Name}}").split()
+
+
+def test_daemon_and_plugin_restarts_replay_nothing_and_leave_works_after_them(
+    seawayd: SeawayDaemon, plugin: ExamplePlugin, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "-d", "example", "--ipam-driver", "example", "exnet")
+    ok(seawayd, "run", "-d", "--name", "c1", "--network", "exnet", "busybox", "sleep", "600")
+    plugin.forget_calls()
+
+    seawayd.kill()  # a crash: the plugin is not told, and must not be told again at start-up
+    seawayd.start()
+    plugin.start()  # and the plugin restarts too, with its state
+    assert "inet 10.98.0.2/24" in ok(seawayd, "exec", "c1", "ip", "addr", "show", "eth0")
+    assert json.loads(ok(seawayd, "network", "inspect", "exnet"))[0]["Containers"] != {}
+    assert plugin.methods() == []  # no CreateNetwork, CreateEndpoint or Join replayed
+
+    ok(seawayd, "network", "disconnect", "exnet", "c1")
+    assert plugin.methods() == [
+        "Plugin.Activate",  # activated again on first use, lazily
+        "NetworkDriver.GetCapabilities",
+        "NetworkDriver.RevokeExternalConnectivity",
+        "NetworkDriver.Leave",
+        "NetworkDriver.DeleteEndpoint",
+        "IpamDriver.GetCapabilities",  # the same plugin: activated once for both
+        "IpamDriver.ReleaseAddress",
+    ]
+    assert "eth0" not in ok(seawayd, "exec", "c1", "ip", "link")
+    assert plugin.state()["pools"]["example/10.98.0.0/24"] == ["10.98.0.1"]
+
+
+def test_a_call_to_a_plugin_that_is_restarting_waits_for_it(
+    seawayd: SeawayDaemon, plugin: ExamplePlugin, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "-d", "example", "--subnet", "10.97.0.0/24", "exnet")
+    ok(seawayd, "run", "-d", "--name", "c1", "busybox", "sleep", "600")
+    plugin.kill()  # crashed: its socket file stays, nobody listens
+    logged = seawayd.log.read_text().count("Unable to connect to plugin")
+    results: list = []
+    connect = threading.Thread(target=lambda: results.append(seawayd.docker("network", "connect", "exnet", "c1")))
+    connect.start()
+    try:
+        wait_for(lambda: seawayd.log.read_text().count("Unable to connect to plugin") > logged)  # it is retrying
+        plugin.start()
+    finally:
+        connect.join(timeout=60)
+
+    assert results[0].returncode == 0, results[0].stderr
+    assert "inet 10.97.0.2/24" in ok(seawayd, "exec", "c1", "ip", "addr", "show", "eth1")
+    assert plugin.methods()[-4:-2] == ["NetworkDriver.CreateEndpoint", "NetworkDriver.Join"]
