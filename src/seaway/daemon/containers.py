@@ -269,7 +269,7 @@ class ContainerManager:
 
     def _write_files(self, ctr: Container, sandbox_id: str, nets: list[Network]) -> None:
         d = self.dir(ctr.id)
-        if nets and nets[0].driver == "host":
+        if self._sandbox_mode(nets) == SandboxMode.HOST:
             hostname = os.uname().nodename
             (d / "hostname").write_text(hostname + "\n")
             _copy_or_default(Path("/etc/hosts"), d / "hosts", hostsfile.hosts_file(hostname, [], ()))
