@@ -326,3 +326,20 @@ def test_a_call_to_a_plugin_that_is_restarting_waits_for_it(
     assert results[0].returncode == 0, results[0].stderr
     assert "inet 10.97.0.2/24" in ok(seawayd, "exec", "c1", "ip", "addr", "show", "eth1")
     assert plugin.methods()[-4:-2] == ["NetworkDriver.CreateEndpoint", "NetworkDriver.Join"]
+
+
+def test_plugin_networks_have_names_and_the_doctor_finds_nothing_wrong(
+    seawayd: SeawayDaemon, plugin: ExamplePlugin, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "-d", "example", "--ipam-driver", "example", "exnet")
+    ok(seawayd, "run", "-d", "--name", "web", "--network", "exnet", "busybox", "sleep", "600")
+    ok(seawayd, "run", "-d", "--name", "db", "--network", "exnet", "busybox", "sleep", "600")
+
+    looked_up = ok(seawayd, "exec", "web", "nslookup", "db", "127.0.0.11")
+    assert "10.98.0.3" in looked_up  # the embedded DNS serves a plugin network's members
+    assert ok(seawayd, "exec", "web", "ping", "-c", "1", "-W", "2", "db")  # over the plugin's bridge
+
+    status, body = seawayd.request("GET", "/seaway/system/doctor")
+    assert status == 200
+    assert body["Findings"] == []
