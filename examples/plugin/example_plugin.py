@@ -6,8 +6,10 @@ library and the ``ip`` command are all it uses).
 * The network driver gives each network a Linux bridge of its own, ``exbr-<id[:8]>``,
   carrying the network's gateway address, and each endpoint a veth pair: the host side
   ``exh<id[:8]>`` on the bridge, the other side ``exc<id[:8]>``, which the daemon moves
-  into the container (``Join`` names it as ``InterfaceName.SrcName``). ``Join`` also asks
-  for the static routes given with ``--route CIDR`` (via the network's gateway).
+  into the container (``Join`` names it as ``InterfaceName.SrcName``, with ``DstPrefix``
+  from ``--dst-prefix``, ``eth`` by default). ``Join`` also names the network's gateway
+  (not with ``--no-gateway``) and asks for the static routes given with ``--route CIDR``
+  (via that gateway).
 * The IPAM driver hands out pools listed in a file (``--pools FILE``, one CIDR a line)
   and addresses from them, lowest free first; its leases live in the state file, so a
   restart keeps them.
@@ -148,8 +150,8 @@ class Plugin:
         gateway = self.state.networks[endpoint["network"]]["gateway"]
         endpoint["joined"] = True
         self.state.save()
-        answer: dict = {"InterfaceName": {"SrcName": peer_veth(body["EndpointID"]), "DstPrefix": "eth"}}
-        if gateway:
+        answer: dict = {"InterfaceName": {"SrcName": peer_veth(body["EndpointID"]), "DstPrefix": self.args.dst_prefix}}
+        if gateway and not self.args.no_gateway:
             answer["Gateway"] = gateway
             answer["StaticRoutes"] = [{"Destination": r, "RouteType": 0, "NextHop": gateway} for r in self.args.route]
         return answer
@@ -302,6 +304,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--state", required=True, help="a directory for the plugin's state")
     p.add_argument("--pools", help="a file of IPv4 pools (one CIDR a line) the IPAM hands out")
     p.add_argument("--route", action="append", default=[], help="a static route Join asks for (via the gateway)")
+    p.add_argument("--dst-prefix", default="eth", help="the container interface's name prefix Join asks for")
+    p.add_argument("--no-gateway", action="store_true", help="Join names no gateway: no default route through it")
     p.add_argument("--record", help="append every request to this file (JSON lines)")
     p.add_argument("--fail", action="append", default=[], help="METHOD=TEXT: answer METHOD with this error")
     p.add_argument("--die-on", default="", help="METHOD: exit without answering it")

@@ -343,3 +343,22 @@ def test_plugin_networks_have_names_and_the_doctor_finds_nothing_wrong(
     status, body = seawayd.request("GET", "/seaway/system/doctor")
     assert status == 200
     assert body["Findings"] == []
+
+
+def test_join_names_the_interface_prefix_and_a_join_without_gateway_gives_no_default_route(
+    seawayd: SeawayDaemon, plugin: ExamplePlugin, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    plugin.start("--dst-prefix", "ethex", "--no-gateway")
+    ok(seawayd, "network", "create", "-d", "example", "--subnet", "10.97.0.0/24", "exnet")
+    ok(seawayd, "run", "-d", "--name", "c1", "--network", "exnet", "busybox", "sleep", "600")
+
+    assert "inet 10.97.0.2/24" in ok(seawayd, "exec", "c1", "ip", "addr", "show", "ethex0")
+    routes = ok(seawayd, "exec", "c1", "ip", "route")
+    assert "default" not in routes  # libnetwork: only a gateway the driver names gives one
+    assert "10.97.0.0/24 dev ethex0" in routes
+
+    seawayd.kill()  # the recorded endpoint keeps the plugin's name for its interface
+    seawayd.start()
+    ok(seawayd, "network", "disconnect", "exnet", "c1")
+    assert "ethex0" not in ok(seawayd, "exec", "c1", "ip", "link")

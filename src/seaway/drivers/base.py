@@ -140,6 +140,10 @@ class Remote(Protocol):
     scope: str
     connectivity_scope: str
 
+    def joined(self, ep: Endpoint) -> Endpoint:
+        """The endpoint as the plugin's ``Join`` shaped it (the interface's name from
+        ``DstPrefix``, the gateways it named); ``ep`` itself when nothing changed."""
+
     def allocate_network(self, net: Network) -> dict[str, str]:
         """``AllocateNetwork`` (a manager's, for a global-scope plugin): options to keep."""
 

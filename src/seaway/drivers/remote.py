@@ -7,9 +7,12 @@ driver of ``docker network create -d NAME``. The calls follow libnetwork's order
 * create: ``CreateNetwork`` (after the IPAM allocated the pools); remove: ``DeleteNetwork``;
 * connect: ``CreateEndpoint`` (the interface's addresses and MAC; the plugin may add
   what was not given), ``Join`` (it answers the name of the interface it made,
-  ``InterfaceName.SrcName``, and may add static routes), then Seaway moves that
-  interface into the sandbox as ``eth<N>``, gives it the MAC and addresses, brings it up
-  and adds the routes; then ``ProgramExternalConnectivity`` and ``EndpointOperInfo``;
+  ``InterfaceName.SrcName``, the prefix of its name in the sandbox, ``DstPrefix``, the
+  gateways and static routes), then Seaway moves that interface into the sandbox as
+  ``<DstPrefix><N>`` (``eth<N>``), gives it the MAC and addresses, brings it up and adds
+  the routes; the sandbox's default route goes through the gateway ``Join`` named (none
+  named: none through this endpoint); then ``ProgramExternalConnectivity`` and
+  ``EndpointOperInfo``;
 * disconnect: ``RevokeExternalConnectivity``, ``Leave``, the interface back to the host
   under its own name, ``DeleteEndpoint``.
 
@@ -31,12 +34,12 @@ from dataclasses import replace
 from typing import Any
 
 from seaway.errors import InternalError, InvalidParameter
-from seaway.kernel import sandbox
+from seaway.kernel import links, sandbox
 from seaway.kernel.netns import RouteSocket
 from seaway.kernel.sandbox import Interface, StaticRoute
 from seaway.model.endpoint import Endpoint
 from seaway.model.expected import NOTHING, Expected, SandboxLink
-from seaway.model.network import DriverOptions, Network, NetworkSpec
+from seaway.model.network import DriverOptions, IPAddress, Network, NetworkSpec
 from seaway.plugins.client import MethodNotFound, PluginClient, PluginError
 from seaway.plugins.registry import NETWORK_DRIVER, Plugins
 
@@ -70,6 +73,8 @@ class RemoteDriver:
         self.connectivity_scope = "local"
         #: endpoint ID -> the plugin's name of its interface (to give it back on leave)
         self._src_names: dict[str, str] = {}
+        #: endpoint ID -> the endpoint as the plugin's Join shaped it (until it leaves)
+        self._joined: dict[str, Endpoint] = {}
 
     # ------------------------------------------------------------ the plugin
 
@@ -147,17 +152,27 @@ class RemoteDriver:
         joined = self._call("Join", {**ids, "SandboxKey": sandbox_key, "Options": {}})
         undo.callback(self._quietly, "Leave", ids)
         names = joined.get("InterfaceName") or {}
-        src = str(names.get("SrcName") or "") if isinstance(names, dict) else ""
+        if not isinstance(names, dict):
+            names = {}
+        src = str(names.get("SrcName") or "")
         routes = _static_routes(joined)
-        _check_gateways(joined)
+        shaped = replace(ep, gateways=_gateways(joined))
         if src:
+            prefix = str(names.get("DstPrefix") or self.interface_prefix(net))
+            if prefix != self.interface_prefix(net):  # e.g. weave's "ethwe": ethwe0, ethwe1, …
+                shaped = replace(shaped, ifname=_free_name(prefix, _names_in(sandbox_key)))
             addrs = [(a, p) for a, p in ((ep.ipv4, ep.ipv4_prefixlen), (ep.ipv6, ep.ipv6_prefixlen)) if a]
-            sandbox.adopt_interface(sandbox_key, self._host, src, ep.ifname, ep.mac_address, addrs, routes)
-            undo.callback(sandbox.give_back_interface, sandbox_key, ep.ifname, src)
+            sandbox.adopt_interface(sandbox_key, self._host, src, shaped.ifname, ep.mac_address, addrs, routes)
+            undo.callback(sandbox.give_back_interface, sandbox_key, shaped.ifname, src)
             self._src_names[ep.id] = src
             undo.callback(self._src_names.pop, ep.id, None)
         else:
             log.warning("plugin %s: Join named no interface (InterfaceName.SrcName) for %s", self.name, ep.name)
+        if joined.get("DisableGatewayService"):
+            # libnetwork then keeps the sandbox off docker_gwbridge; Seaway has none to keep it off
+            log.debug("plugin %s: DisableGatewayService for %s", self.name, ep.name)
+        self._joined[ep.id] = shaped
+        undo.callback(self._joined.pop, ep.id, None)
         try:
             self._call("ProgramExternalConnectivity", {**ids, "Options": {PORTMAP: [], EXPOSED_PORTS: []}})
         except MethodNotFound:
@@ -175,12 +190,16 @@ class RemoteDriver:
         self._quietly("RevokeExternalConnectivity", ids, tolerate_missing=True)
         self._quietly("Leave", ids)
         src = self._src_names.pop(ep.id, "")
+        self._joined.pop(ep.id, None)
         if sandbox_key is not None:
             if src:
                 sandbox.give_back_interface(sandbox_key, ep.ifname, src)
             elif ep.ifname in _names_in(sandbox_key):  # after a restart: the name is not known
                 sandbox.remove_interface(sandbox_key, ep.ifname)
         self._quietly("DeleteEndpoint", ids)
+
+    def joined(self, ep: Endpoint) -> Endpoint:
+        return self._joined.get(ep.id, ep)
 
     def expect_endpoint(self, net: Network, ep: Endpoint) -> Expected:
         addrs = frozenset(f"{a}/{p}" for a, p in ((ep.ipv4, ep.ipv4_prefixlen), (ep.ipv6, ep.ipv6_prefixlen)) if a)
@@ -291,14 +310,28 @@ def _static_routes(joined: dict[str, Any]) -> list[StaticRoute]:
     return routes
 
 
-def _check_gateways(joined: dict[str, Any]) -> None:
-    for key, label in (("Gateway", "Gateway"), ("GatewayIPv6", "GatewayIPv6")):
+def _gateways(joined: dict[str, Any]) -> tuple[IPAddress, ...]:
+    """The gateways a ``Join`` answer names (none: no default route through the endpoint,
+    as in libnetwork, where only the driver's ``SetGateway`` gives one)."""
+    out: list[IPAddress] = []
+    for key, version in (("Gateway", 4), ("GatewayIPv6", 6)):
         value = joined.get(key)
         if value:
             try:
-                ipaddress.ip_address(str(value))
+                address = ipaddress.ip_address(str(value))
             except ValueError:
-                raise PluginError(f'unable to parse {label} "{value}"') from None
+                raise PluginError(f'unable to parse {key} "{value}"') from None
+            if address.version != version:
+                raise PluginError(f'unable to parse {key} "{value}"')
+            out.append(address)
+    return tuple(out)
+
+
+def _free_name(prefix: str, taken: set[str]) -> str:
+    index = 0
+    while f"{prefix}{index}" in taken:
+        index += 1
+    return links.check_ifname(f"{prefix}{index}")
 
 
 def _names_in(sandbox_key: str) -> set[str]:

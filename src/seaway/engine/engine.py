@@ -314,8 +314,13 @@ class Engine:
                         self._realizer.ensure_network(net, undo)
                     members = [*view.members(sb.id), (ep, net)]
                     self._realizer.ensure_endpoint(sb, net, ep, members, undo, fresh=True)
+                    joined = self._realizer.as_joined(net, ep)  # a plugin's interface name and gateways
                     with self._store.transaction():
-                        self._store.set_endpoint_state(ep.id, READY)
+                        if joined is ep:
+                            self._store.set_endpoint_state(ep.id, READY)
+                        else:
+                            self._store.put_endpoint(joined, READY)
+                            ep = joined
                         if record is not None:
                             record()
                     undo.pop_all()

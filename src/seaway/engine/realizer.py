@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
-from seaway.drivers.base import EndpointFirewall, Firewalled, NetworkDriver
+from seaway.drivers.base import EndpointFirewall, Firewalled, NetworkDriver, Remote
 from seaway.errors import InvalidParameter
 from seaway.firewall import elements, ruleset
 from seaway.kernel import links, netns, nft, sandbox
@@ -95,10 +95,19 @@ class Realizer:
             self._apply_endpoint_firewall(net, ep, "add")
             undo.callback(self._apply_endpoint_firewall, net, ep, "remove")
         interface = driver.join(net, ep, sb.key, undo)
+        joined = self.as_joined(net, ep)
+        if members is not None and joined is not ep:  # the plugin named the interface and gateways
+            members = [(joined, n) if e.id == ep.id else (e, n) for e, n in members]
         routes = _routes(sb, members) if members is not None else None
         if interface is not None or routes is not None:
             sandbox.configure(sb.key, interface, routes)
         return True
+
+    def as_joined(self, net: Network, ep: Endpoint) -> Endpoint:
+        """The endpoint as its driver joined it: a plugin's ``Join`` answer names the
+        interface (``DstPrefix``) and the gateways; other drivers keep the plan."""
+        driver = self._drivers[net.driver]
+        return driver.joined(ep) if isinstance(driver, Remote) else ep
 
     def remove_endpoint(self, sb: Sandbox | None, net: Network, ep: Endpoint) -> None:
         self._drivers[net.driver].leave(net, ep, sb.key if sb is not None else None)

@@ -38,6 +38,9 @@ class Endpoint:
     static_ipv6: bool = False
     #: published ports forwarded to this endpoint's addresses
     ports: tuple[PortMapping, ...] = ()
+    #: the gateways its driver gave when it joined (a network plugin's Join answer):
+    #: None for the network's own, an empty tuple for none (no default route through it)
+    gateways: tuple[IPAddress, ...] | None = None
 
 
 class SandboxMode:

@@ -5,7 +5,10 @@ internal ones; then endpoints with more gateways (IPv4 and IPv6) first; then net
 ascending. IPv4 and IPv6 are chosen independently: the first endpoint in that order whose
 network has a gateway of the family wins. Internal networks never provide one, and host
 and null networks have none. An ipvlan network in L3 mode routes everything on-link
-(``default dev eth0``, Docker's choice): its "gateway" is the device itself.
+(``default dev eth0``, Docker's choice): its "gateway" is the device itself. An
+endpoint whose driver named its gateways when it joined (a network plugin's ``Join``
+answer, ``Endpoint.gateways``) routes through those, or gives no default route when
+the driver named none.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from seaway.model.network import IPAddress, Network
 ON_LINK = "on-link"
 
 
-def _gateway(net: Network, version: int) -> IPAddress | str | None:
+def _gateway(net: Network, version: int, ep: Endpoint | None = None) -> IPAddress | str | None:
     if net.internal:
         return None
+    if ep is not None and ep.gateways is not None:
+        return next((g for g in ep.gateways if g.version == version), None)
     if net.driver_options is not None and net.driver_options.on_link_default:
         return ON_LINK if net.subnets_of(version) else None
     for subnet in net.subnets_of(version):
@@ -38,7 +43,7 @@ def pick_default_routes(
 
     def key(item: tuple[Endpoint, Network]) -> tuple[int, bool, int, str]:
         ep, net = item
-        gateways = sum(1 for v in (4, 6) if _gateway(net, v) is not None and _has_family(ep, v))
+        gateways = sum(1 for v in (4, 6) if _gateway(net, v, ep) is not None and _has_family(ep, v))
         return (-ep.gw_priority, net.internal, -gateways, net.name)
 
     ordered = sorted(members, key=key)
@@ -46,7 +51,7 @@ def pick_default_routes(
     for version in (4, 6):
         routes[version] = None
         for ep, net in ordered:
-            gw = _gateway(net, version)
+            gw = _gateway(net, version, ep)
             if gw is not None and _has_family(ep, version):
                 routes[version] = (None if gw == ON_LINK else gw, ep.ifname)  # type: ignore[assignment]
                 break

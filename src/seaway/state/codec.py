@@ -60,6 +60,7 @@ def endpoint_to_doc(ep: Endpoint) -> dict[str, Any]:
     doc["ipv6"] = str(ep.ipv6) if ep.ipv6 else None
     doc["aliases"] = list(ep.aliases)
     doc["ports"] = _port_runs(ep.ports)
+    doc["gateways"] = None if ep.gateways is None else [str(a) for a in ep.gateways]
     return doc
 
 
@@ -91,6 +92,8 @@ def endpoint_from_doc(doc: dict[str, Any]) -> Endpoint:
         host_ip, container_ip = ipaddress.ip_address(hip), ipaddress.ip_address(cip)
         ports += [PortMapping(proto, cport + i, host_ip, hport + i, container_ip) for i in range(count)]
     fields["ports"] = tuple(ports)
+    gateways = doc.get("gateways")
+    fields["gateways"] = None if gateways is None else tuple(ipaddress.ip_address(a) for a in gateways)
     return Endpoint(**fields)
 
 

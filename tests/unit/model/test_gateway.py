@@ -213,3 +213,19 @@ def test_an_ipvlan_l3_network_routes_on_link_through_its_interface() -> None:
     assert pick_default_routes([member(routed, "eth0", v6=False)]) == {4: (None, "eth0"), 6: None}
     internal = replace(routed, internal=True)
     assert pick_default_routes([member(internal, "eth0", v6=False)]) == {4: None, 6: None}
+
+
+def test_gateways_a_plugin_named_at_join_replace_the_networks() -> None:
+    a, b = network("a", "10.0.0.1"), network("b", "10.1.0.1")
+    ep_a, _ = member(a, "eth0")
+    chosen = replace(ep_a, gateways=(ipaddress.ip_address("10.0.0.254"),))
+    routes = pick_default_routes([(chosen, a), member(b, "eth1")])
+    assert routes[4] == (ipaddress.ip_address("10.0.0.254"), "eth0")
+
+
+def test_a_plugin_that_named_no_gateway_gives_no_default_route() -> None:
+    a, b = network("a", "10.0.0.1"), network("b", "10.1.0.1")
+    ep_a, _ = member(a, "eth0")
+    routes = pick_default_routes([(replace(ep_a, gateways=()), a), member(b, "eth1")])
+    assert routes[4] == (ipaddress.ip_address("10.1.0.1"), "eth1")
+    assert pick_default_routes([(replace(ep_a, gateways=()), a)])[4] is None
