@@ -57,7 +57,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-class ContainerManager:
+class Containers:
     def __init__(
         self,
         config: EngineConfig,
