@@ -86,6 +86,7 @@ def test_remote_driver_gets_docker_call_sequence_and_container_gets_its_interfac
     }
     net = json.loads(ok(seawayd, "network", "inspect", "exnet"))[0]
     assert (net["Driver"], net["Scope"]) == ("example", "local")
+    assert "example" in json.loads(ok(seawayd, "info", "--format", "{{json .Plugins.Network}}"))
 
     # docker run: the container has the plugin's interface, renamed eth0, addressed and routed
     plugin.forget_calls()

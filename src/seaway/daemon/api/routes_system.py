@@ -25,6 +25,15 @@ def headers(backend: Backend) -> dict[str, str]:
     }
 
 
+def _network_drivers(backend: Backend) -> list[str]:
+    """Docker's list: the built-in drivers, then those of existing networks (plugins)."""
+    names = ["bridge", "host", "null"] + [d for d in ("macvlan", "ipvlan") if backend.engine.kernel_features.get(d)]
+    for net in backend.engine.networks():
+        if net.driver not in names and not net.config_only:
+            names.append(net.driver)
+    return names
+
+
 def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     async def ping(request: web.Request) -> web.Response:
         body = None if request.method == "HEAD" else "OK"
@@ -73,8 +82,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 "ServerVersion": backend.version,
                 "Plugins": {
                     "Volume": [],
-                    "Network": ["bridge", "host", "null"]
-                    + [d for d in ("macvlan", "ipvlan") if backend.engine.kernel_features.get(d)],
+                    "Network": _network_drivers(backend),
                     "Authorization": None,
                     "Log": ["k8s-file"],
                 },
