@@ -363,3 +363,28 @@ def test_join_names_the_interface_prefix_and_a_join_without_gateway_gives_no_def
     seawayd.start()
     ok(seawayd, "network", "disconnect", "exnet", "c1")
     assert "ethex0" not in ok(seawayd, "exec", "c1", "ip", "link")
+
+
+def test_plugins_are_found_through_spec_and_json_files(
+    seawayd: SeawayDaemon, fake_host: FakeHost, busybox_tar: Path
+) -> None:
+    elsewhere = fake_host.root / "elsewhere" / "p.sock"  # not in a socket directory
+    specs = fake_host.root / "plugin-specs"
+    (specs / "jsonex").mkdir(parents=True)
+    (specs / "specex.spec").write_text(f"unix://{elsewhere}\n")
+    (specs / "jsonex" / "jsonex.json").write_text(json.dumps({"Name": "jsonex", "Addr": f"unix://{elsewhere}"}))
+    p = ExamplePlugin(fake_host, "specex", pools=("10.98.0.0/24",), socket=elsewhere)
+    try:
+        p.start()
+        ok(seawayd, "import", str(busybox_tar), "busybox")
+        ok(seawayd, "network", "create", "-d", "specex", "--ipam-driver", "jsonex", "exnet")
+        ok(seawayd, "run", "-d", "--name", "c1", "--network", "exnet", "busybox", "sleep", "600")
+        assert "inet 10.98.0.2/24" in ok(seawayd, "exec", "c1", "ip", "addr", "show", "eth0")
+        # each name is activated once, by its own handshake
+        assert p.methods().count("Plugin.Activate") == 2
+        (specs / "bad.spec").write_text("no-scheme-here\n")
+        result = seawayd.docker("network", "create", "-d", "bad", "n2")
+        assert result.returncode == 1
+        assert "Unknown protocol" in result.stderr
+    finally:
+        p.kill()

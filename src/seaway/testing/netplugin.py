@@ -28,11 +28,14 @@ EXAMPLE = Path(seaway.__file__).resolve().parents[2] / "examples" / "plugin" / "
 
 
 class ExamplePlugin:
-    def __init__(self, host: FakeHost, name: str = "example", *, pools: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, host: FakeHost, name: str = "example", *, pools: tuple[str, ...] = (), socket: Path | None = None
+    ) -> None:
+        """``socket``: listen elsewhere than the plugin directory (found through a spec file)."""
         self.host = host
         self.name = name
         self.dir = host.root / f"plugin-{name}"
-        self.socket = host.root / "plugins" / f"{name}.sock"
+        self.socket = socket or host.root / "plugins" / f"{name}.sock"
         self.record = self.dir / "calls.jsonl"
         self.pools = self.dir / "pools"
         self.log = self.dir / "plugin.log"
