@@ -13,6 +13,7 @@ another program: they are released again (``release``) when the create fails lat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -20,13 +21,15 @@ from datetime import UTC, datetime
 from seaway.drivers.base import NetworkDriver
 from seaway.engine.config import EngineConfig
 from seaway.engine.snapshot import Snapshot
-from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unsupported
+from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
 from seaway.ipam import pools
 from seaway.ipam.allocator import first_free
 from seaway.model import options as opts
 from seaway.model.ids import new_id, validate_network_name
 from seaway.model.network import PREDEFINED_NETWORKS, IPAMConfigSpec, IPNetwork, Network, NetworkSpec, Subnet
 from seaway.plugins.ipam import RemoteIpam
+
+log = logging.getLogger(__name__)
 
 #: drivers Docker has that Seaway does not run yet
 NOT_YET_DRIVERS = ("overlay",)
@@ -67,8 +70,13 @@ class NetworkPlanner:
         return self._remote_ipam(name)
 
     def release(self, net: Network) -> None:
-        """Give a remote IPAM's pools back (after a failed create, or a remove)."""
-        ipam = self.ipam(net.ipam_driver) if not net.config_only else None
+        """Give a remote IPAM's pools back (after a failed create, or a remove); a plugin
+        that cannot be found is logged, as libnetwork does, and the network goes anyway."""
+        try:
+            ipam = self.ipam(net.ipam_driver) if not net.config_only else None
+        except SeawayError as exc:
+            log.warning("could not release the pools of network %s: %s", net.name, exc)
+            return
         if ipam is not None:
             ipam.release_subnets(net.subnets)
 

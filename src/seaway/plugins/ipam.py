@@ -112,7 +112,7 @@ class RemoteIpam:
             made[-1] = replace(made[-1], gateway=_cidr(str(data[GATEWAY])).ip)
         else:
             try:
-                gateway = self._address(pool_id, config.gateway, {REQUEST_ADDRESS_TYPE: GATEWAY})
+                gateway = self.request_address(pool_id, config.gateway, {REQUEST_ADDRESS_TYPE: GATEWAY})
             except PluginError as exc:
                 raise PluginError(f"failed to allocate gateway ({config.gateway}): {exc}") from exc
             made[-1] = replace(made[-1], gateway=gateway)
@@ -120,11 +120,11 @@ class RemoteIpam:
             address = _ip(text)
             if address not in pool:
                 raise InvalidParameter(f"auxiliary address: ({key}:{text}) must belong to the master pool: {pool}")
-            aux = {**made[-1].aux_addresses, key: self._address(pool_id, text, None)}
+            aux = {**made[-1].aux_addresses, key: self.request_address(pool_id, text, None)}
             made[-1] = replace(made[-1], aux_addresses=aux)
         return made.pop()
 
-    def _address(self, pool_id: str, address: str, options: dict[str, str] | None) -> IPAddress:
+    def request_address(self, pool_id: str, address: str, options: dict[str, str] | None) -> IPAddress:
         answer = self.call("RequestAddress", {"PoolID": pool_id, "Address": address, "Options": options})
         text = str(answer.get("Address", ""))
         if not text:
@@ -135,10 +135,11 @@ class RemoteIpam:
         """Gateways, aux addresses, then pools back to the plugin; failures are logged."""
         for s in subnets:
             for address in ([s.gateway] if s.gateway is not None else []) + list(s.aux_addresses.values()):
-                self._quietly("ReleaseAddress", {"PoolID": s.pool_id, "Address": str(address)})
-            self._quietly("ReleasePool", {"PoolID": s.pool_id})
+                self.release_quietly("ReleaseAddress", {"PoolID": s.pool_id, "Address": str(address)})
+            self.release_quietly("ReleasePool", {"PoolID": s.pool_id})
 
-    def _quietly(self, method: str, body: Any) -> None:
+    def release_quietly(self, method: str, body: Any) -> None:
+        """A release: its failure is logged (libnetwork's warning), never raised."""
         try:
             self.call(method, body)
         except PluginError as exc:
@@ -165,16 +166,16 @@ class RemotePool:
     def _request(self, address: str, mac: str) -> IPAddress:
         self._ipam.activate()
         options = {MAC_ADDRESS: mac} if mac and self._ipam.capabilities.requires_mac_address else None
-        got = self._ipam._address(self.subnet.pool_id, address, options)
+        got = self._ipam.request_address(self.subnet.pool_id, address, options)
         if got not in self.subnet.subnet:
-            self._ipam._quietly("ReleaseAddress", {"PoolID": self.subnet.pool_id, "Address": str(got)})
+            self._ipam.release_quietly("ReleaseAddress", {"PoolID": self.subnet.pool_id, "Address": str(got)})
             raise InternalError(f"remote ipam {self._ipam.name} gave {got}, outside its pool {self.subnet.subnet}")
         self._held.add(got)
         return got
 
     def release(self, address: IPAddress) -> None:
         self._held.discard(address)
-        self._ipam._quietly("ReleaseAddress", {"PoolID": self.subnet.pool_id, "Address": str(address)})
+        self._ipam.release_quietly("ReleaseAddress", {"PoolID": self.subnet.pool_id, "Address": str(address)})
 
     def restore(self, address: IPAddress) -> None:
         self._held.add(address)
