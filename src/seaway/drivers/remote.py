@@ -192,9 +192,14 @@ class RemoteDriver:
         src = self._src_names.pop(ep.id, "")
         self._joined.pop(ep.id, None)
         if sandbox_key is not None:
-            if src:
-                sandbox.give_back_interface(sandbox_key, ep.ifname, src)
-            elif ep.ifname in _names_in(sandbox_key):  # after a restart: the name is not known
+            given_back = False
+            try:
+                if src:
+                    sandbox.give_back_interface(sandbox_key, ep.ifname, src)
+                    given_back = True
+            except InternalError as exc:  # e.g. the plugin made another link of that name meanwhile
+                log.warning("plugin %s: could not give %s back as %s: %s", self.name, ep.ifname, src, exc)
+            if not given_back and ep.ifname in _names_in(sandbox_key):  # after a restart: name unknown
                 sandbox.remove_interface(sandbox_key, ep.ifname)
         self._quietly("DeleteEndpoint", ids)
 
