@@ -240,6 +240,12 @@ def test_a_plugin_error_on_join_reaches_the_user_and_leaves_nothing(
     assert net["Containers"] == {}
     assert plugin.state()["pools"]["example/10.98.0.0/24"] == ["10.98.0.1"]  # only the gateway is leased
 
+    plugin.start("--fail", "NetworkDriver.CreateEndpoint=out of veths")  # libnetwork wraps this one
+    result = seawayd.docker("run", "-d", "--name", "c2", "--network", "exnet", "busybox", "sleep", "600")
+    assert "failed to create endpoint c2 on network exnet: remote: out of veths" in result.stderr
+    assert plugin.methods()[-2:] == ["NetworkDriver.CreateEndpoint", "IpamDriver.ReleaseAddress"]
+    assert plugin.state()["pools"]["example/10.98.0.0/24"] == ["10.98.0.1"]
+
 
 def test_a_plugin_that_dies_mid_join_leaves_nothing_and_a_restarted_one_serves_again(
     seawayd: SeawayDaemon, plugin: ExamplePlugin, busybox_tar: Path

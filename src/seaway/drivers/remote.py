@@ -146,7 +146,10 @@ class RemoteDriver:
 
     def join(self, net: Network, ep: Endpoint, sandbox_key: str, undo: ExitStack) -> Interface | None:
         ids = {"NetworkID": net.id, "EndpointID": ep.id}
-        created = self._call("CreateEndpoint", {**ids, "Options": {}, "Interface": _interface(ep)})
+        try:
+            created = self._call("CreateEndpoint", {**ids, "Options": {}, "Interface": _interface(ep)})
+        except PluginError as exc:  # libnetwork's words around the plugin's
+            raise PluginError(f"failed to create endpoint {ep.name} on network {net.name}: {exc}") from exc
         undo.callback(self._quietly, "DeleteEndpoint", ids)
         _check_interface(ep, created.get("Interface"))
         joined = self._call("Join", {**ids, "SandboxKey": sandbox_key, "Options": {}})
