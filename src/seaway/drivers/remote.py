@@ -165,8 +165,8 @@ class RemoteDriver:
             if prefix != self.interface_prefix(net):  # e.g. weave's "ethwe": ethwe0, ethwe1, …
                 shaped = replace(shaped, ifname=_free_name(prefix, _names_in(sandbox_key)))
             addrs = [(a, p) for a, p in ((ep.ipv4, ep.ipv4_prefixlen), (ep.ipv6, ep.ipv6_prefixlen)) if a]
+            undo.callback(sandbox.give_back_interface, sandbox_key, shaped.ifname, src)  # also after half of it
             sandbox.adopt_interface(sandbox_key, self._host, src, shaped.ifname, ep.mac_address, addrs, routes)
-            undo.callback(sandbox.give_back_interface, sandbox_key, shaped.ifname, src)
             self._src_names[ep.id] = src
             undo.callback(self._src_names.pop, ep.id, None)
         else:

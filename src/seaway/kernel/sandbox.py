@@ -165,13 +165,16 @@ def _add_static_route(ipr: IPRoute, index: int, ifname: str, destination, next_h
 def give_back_interface(path: str, ifname: str, src_name: str) -> None:
     """Move ``ifname`` out of the sandbox into the calling thread's namespace, named
     ``src_name`` again (libnetwork's release of a remote driver's interface); an absent
-    interface or sandbox counts as given back. Call from the host's namespace."""
+    interface or sandbox counts as given back. An interface still under ``src_name`` (an
+    adoption that stopped half-way) is given back too. Call from the host's namespace."""
     if not netns.is_pinned(Path(path)):
         return
     with netns_fd("/proc/thread-self/ns/net") as host_fd:
 
         def body(ipr: IPRoute) -> None:
             index = links.index_here(ifname)
+            if index is None:
+                index = links.index_here(src_name)
             if index is None:
                 return
             with translating("move interface", f"{ifname} out of sandbox {path}"):
