@@ -17,7 +17,7 @@ library and the ``ip`` command are all it uses).
 Every request is appended to ``--record FILE`` as one JSON line ``{"method", "body"}``
 (tests compare the sequence and the payloads with what Docker documents). To play a
 failing plugin: ``--fail METHOD=TEXT`` answers METHOD with that error,
-``--die-on METHOD`` exits without answering it.
+``--die-on METHOD`` exits without answering it, ``--hang-on METHOD`` never answers it.
 
 Run it where the daemon runs (its network namespace), listening on a socket in one of
 the daemon's plugin directories::
@@ -259,7 +259,7 @@ class Plugin:
         self.state.save()
 
 
-def serve(plugin: Plugin, socket_path: Path, record: Path | None, die_on: str) -> None:
+def serve(plugin: Plugin, socket_path: Path, record: Path | None, die_on: str, hang_on: str) -> None:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             method = self.path.lstrip("/")
@@ -270,6 +270,8 @@ def serve(plugin: Plugin, socket_path: Path, record: Path | None, die_on: str) -
                     f.write(json.dumps({"method": method, "body": body}) + "\n")
             if method == die_on:
                 os._exit(3)  # crash mid-call: no answer
+            if method == hang_on:
+                threading.Event().wait()  # take the request and never answer it
             try:
                 answer = plugin.handle(method, body)
             except LookupError:
@@ -309,11 +311,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--record", help="append every request to this file (JSON lines)")
     p.add_argument("--fail", action="append", default=[], help="METHOD=TEXT: answer METHOD with this error")
     p.add_argument("--die-on", default="", help="METHOD: exit without answering it")
+    p.add_argument("--hang-on", default="", help="METHOD: never answer it (the other requests are answered)")
     args = p.parse_args(argv)
     Path(args.state).mkdir(parents=True, exist_ok=True)
     plugin = Plugin(args)
     plugin.tidy()
-    serve(plugin, Path(args.socket), Path(args.record) if args.record else None, args.die_on)
+    serve(plugin, Path(args.socket), Path(args.record) if args.record else None, args.die_on, args.hang_on)
 
 
 if __name__ == "__main__":

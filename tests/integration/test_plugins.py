@@ -394,3 +394,21 @@ def test_plugins_are_found_through_spec_and_json_files(
         assert "Unknown protocol" in result.stderr
     finally:
         p.kill()
+
+
+def test_a_plugin_that_never_answers_join_times_out_and_is_told_to_take_it_back(
+    seawayd: SeawayDaemon, plugin: ExamplePlugin, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "-d", "example", "--subnet", "10.97.0.0/24", "exnet")
+    plugin.start("--hang-on", "NetworkDriver.Join")
+    before = host_links(seawayd.host)
+
+    result = seawayd.docker("run", "-d", "--name", "c1", "--network", "exnet", "busybox", "sleep", "600")
+
+    assert result.returncode != 0
+    assert "NetworkDriver.Join: plugin example did not answer within 4s" in result.stderr  # the test bed's timeout
+    # the Join may have happened in the plugin after all: it is left, and the endpoint deleted
+    assert plugin.methods()[-3:] == ["NetworkDriver.Join", "NetworkDriver.Leave", "NetworkDriver.DeleteEndpoint"]
+    assert host_links(seawayd.host) == before
+    assert json.loads(ok(seawayd, "network", "inspect", "exnet"))[0]["Containers"] == {}

@@ -40,7 +40,7 @@ from seaway.kernel.sandbox import Interface, StaticRoute
 from seaway.model.endpoint import Endpoint
 from seaway.model.expected import NOTHING, Expected, SandboxLink
 from seaway.model.network import DriverOptions, IPAddress, Network, NetworkSpec
-from seaway.plugins.client import MethodNotFound, PluginClient, PluginError
+from seaway.plugins.client import MethodNotFound, PluginClient, PluginError, PluginTimeout
 from seaway.plugins.registry import NETWORK_DRIVER, Plugins
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,18 @@ class RemoteDriver:
         assert self._client is not None
         return _call(self._client, method, body)
 
+    def _step(self, method: str, body: Any, undo: ExitStack, undo_method: str, undo_body: Any) -> dict[str, Any]:
+        """A call whose effect ``undo_method`` takes back if the operation fails later; a
+        call that timed out may have taken effect in the plugin all the same, so it is
+        taken back at once (Docker, which never times out, has no such case)."""
+        try:
+            answer = self._call(method, body)
+        except PluginTimeout:
+            self._quietly(undo_method, undo_body)
+            raise
+        undo.callback(self._quietly, undo_method, undo_body)
+        return answer
+
     def _quietly(self, method: str, body: Any, *, tolerate_missing: bool = False) -> None:
         """A teardown call: its failure is logged, and the teardown goes on (Docker's way)."""
         try:
@@ -133,8 +145,7 @@ class RemoteDriver:
     # ------------------------------------------------------------ networks
 
     def create_network(self, net: Network, undo: ExitStack) -> None:
-        self._call("CreateNetwork", network_request(net))
-        undo.callback(self._quietly, "DeleteNetwork", {"NetworkID": net.id})
+        self._step("CreateNetwork", network_request(net), undo, "DeleteNetwork", {"NetworkID": net.id})
 
     def delete_network(self, net: Network) -> None:
         self._call("DeleteNetwork", {"NetworkID": net.id})
@@ -146,14 +157,13 @@ class RemoteDriver:
 
     def join(self, net: Network, ep: Endpoint, sandbox_key: str, undo: ExitStack) -> Interface | None:
         ids = {"NetworkID": net.id, "EndpointID": ep.id}
+        request = {**ids, "Options": {}, "Interface": _interface(ep)}
         try:
-            created = self._call("CreateEndpoint", {**ids, "Options": {}, "Interface": _interface(ep)})
+            created = self._step("CreateEndpoint", request, undo, "DeleteEndpoint", ids)
         except PluginError as exc:  # libnetwork's words around the plugin's
             raise PluginError(f"failed to create endpoint {ep.name} on network {net.name}: {exc}") from exc
-        undo.callback(self._quietly, "DeleteEndpoint", ids)
         _check_interface(ep, created.get("Interface"))
-        joined = self._call("Join", {**ids, "SandboxKey": sandbox_key, "Options": {}})
-        undo.callback(self._quietly, "Leave", ids)
+        joined = self._step("Join", {**ids, "SandboxKey": sandbox_key, "Options": {}}, undo, "Leave", ids)
         names = joined.get("InterfaceName") or {}
         if not isinstance(names, dict):
             names = {}

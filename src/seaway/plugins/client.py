@@ -33,6 +33,10 @@ class PluginError(InternalError):
     """A plugin call failed; the text is what Docker shows."""
 
 
+class PluginTimeout(PluginError):
+    """The plugin took the request and did not answer in time: it may have done the work."""
+
+
 class MethodNotFound(PluginError):
     """The plugin answered 404: it does not implement the method."""
 
@@ -88,7 +92,7 @@ class PluginClient:
                 status, raw = self._post(method, payload)
                 break
             except TimeoutError:
-                raise PluginError(
+                raise PluginTimeout(
                     f"{method}: plugin {self.address.name} did not answer within {self.timeout:g}s"
                 ) from None
             except (OSError, http.client.HTTPException) as exc:
