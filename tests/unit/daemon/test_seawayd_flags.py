@@ -68,3 +68,25 @@ def test_tcp_listener_with_tls_flags_as_dockerd() -> None:
     listener = config.listener
     assert (listener.path, listener.address, listener.port) == (None, "127.0.0.1", 2376)
     assert listener.tls is not None and str(listener.tls.ca) == "/ca"
+
+
+def test_plugin_directories_default_to_dockers_and_the_exec_roots(tmp_path: Path) -> None:
+    config = parse_args(["--exec-root", "/e"])
+    dirs = config.engine.plugin_dirs
+    assert dirs.sockets == (Path("/run/docker/plugins"), Path("/e/plugins"))
+    assert dirs.specs == (Path("/etc/docker/plugins"), Path("/usr/lib/docker/plugins"))
+    assert config.engine.plugin_timeout == 30
+
+
+def test_plugin_flags_and_config_keys_replace_the_directories(tmp_path: Path) -> None:
+    config = parse_args(["--plugin-socket-dir", "/a", "--plugin-socket-dir", "/b", "--plugin-timeout", "5"])
+    assert config.engine.plugin_dirs.sockets == (Path("/a"), Path("/b"))
+    assert config.engine.plugin_timeout == 5
+    path = tmp_path / "daemon.json"
+    path.write_text(json.dumps({"plugin-spec-dirs": ["/specs"], "plugin-socket-dirs": ["/socks"]}))
+    config = parse_args(["--config-file", str(path)])
+    assert config.engine.plugin_dirs == type(config.engine.plugin_dirs)(
+        sockets=(Path("/socks"),), specs=(Path("/specs"),)
+    )
+    with pytest.raises(InvalidParameter, match="invalid plugin timeout 0"):
+        parse_args(["--plugin-timeout", "0"])
