@@ -48,14 +48,14 @@ def _candidates(base: Path, name: str, ext: str) -> tuple[Path, Path]:
 
 def find(name: str, dirs: PluginDirs) -> PluginAddress | None:
     """The plugin's address, or None when no directory has it."""
-    if not name or "/" in name or name in (".", ".."):
+    if not name or "/" in name or "\0" in name or name in (".", ".."):
         return None
     for base in dirs.sockets:
         for path in _candidates(base, name, ".sock"):
             try:
                 if stat.S_ISSOCK(path.stat().st_mode):
                     return PluginAddress(name, unix=str(path), found_in=str(path))
-            except OSError:
+            except (OSError, ValueError):  # absent, a name too long for the file system
                 continue
     for base in dirs.specs:
         for ext in (".spec", ".json"):

@@ -76,3 +76,5 @@ def test_an_unknown_or_path_like_name_is_not_found(dirs: PluginDirs) -> None:
     assert find("nothere", dirs) is None
     assert find("../etc", dirs) is None
     assert find("", dirs) is None
+    assert find("nul\0byte", dirs) is None
+    assert find("x" * 300, dirs) is None
