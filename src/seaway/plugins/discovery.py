@@ -52,17 +52,22 @@ def find(name: str, dirs: PluginDirs) -> PluginAddress | None:
         return None
     for base in dirs.sockets:
         for path in _candidates(base, name, ".sock"):
-            try:
-                if stat.S_ISSOCK(path.stat().st_mode):
-                    return PluginAddress(name, unix=str(path), found_in=str(path))
-            except (OSError, ValueError):  # absent, a name too long for the file system
-                continue
+            if stat.S_ISSOCK(_mode(path)):
+                return PluginAddress(name, unix=str(path), found_in=str(path))
     for base in dirs.specs:
         for ext in (".spec", ".json"):
             for path in _candidates(base, name, ext):
-                if path.is_file():
+                if stat.S_ISREG(_mode(path)):
                     return _read_spec(name, path)
     return None
+
+
+def _mode(path: Path) -> int:
+    """The file's mode; 0 when there is none (absent, or a name too long for the file system)."""
+    try:
+        return path.stat().st_mode
+    except (OSError, ValueError):
+        return 0
 
 
 def _read_spec(name: str, path: Path) -> PluginAddress:
