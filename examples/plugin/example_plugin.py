@@ -139,9 +139,15 @@ class Plugin:
         ip("link", "del", host, check=False)
         ip("link", "add", host, "type", "veth", "peer", "name", peer)
         ip("link", "set", host, "master", network["bridge"], "up")
-        self.state.endpoints[endpoint_id] = {"network": body["NetworkID"], "joined": False}
+        given = body.get("Interface") or {}
+        answer: dict = {}  # the daemon gave the addresses: they are not to be changed
+        mac = given.get("MacAddress") or ""
+        if not mac:  # the daemon leaves the MAC to the driver: the veth's own
+            mac = json.loads(ip("-j", "link", "show", peer).stdout)[0]["address"]
+            answer["MacAddress"] = mac
+        self.state.endpoints[endpoint_id] = {"network": body["NetworkID"], "joined": False, "mac": mac}
         self.state.save()
-        return {"Interface": {}}  # the daemon gave the addresses and the MAC: nothing to add
+        return {"Interface": answer}
 
     def NetworkDriver_Join(self, body: dict) -> dict:
         endpoint = self.state.endpoints.get(body["EndpointID"])

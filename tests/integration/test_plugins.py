@@ -103,9 +103,10 @@ def test_remote_driver_gets_docker_call_sequence_and_container_gets_its_interfac
         "NetworkID": "str",
         "EndpointID": "str",
         "Options": {},
-        "Interface": {"Address": "str", "MacAddress": "str"},
+        "Interface": {"Address": "str", "AddressIPv6": "str", "MacAddress": "str"},
     }
-    assert calls[0]["body"]["Interface"]["Address"] == "10.97.0.2/24"
+    # the IPAM's address is given; the MAC is left to the plugin (no --mac-address)
+    assert calls[0]["body"]["Interface"] == {"Address": "10.97.0.2/24", "AddressIPv6": "", "MacAddress": ""}
     join = calls[1]["body"]
     assert (join["NetworkID"], join["EndpointID"]) == (net_id, endpoint_id)
     assert join["SandboxKey"].startswith(str(seawayd.host.exec_root / "netns"))
@@ -115,7 +116,7 @@ def test_remote_driver_gets_docker_call_sequence_and_container_gets_its_interfac
 
     shown = ok(seawayd, "exec", "c1", "ip", "addr", "show", "eth0")
     assert "inet 10.97.0.2/24" in shown
-    mac = calls[0]["body"]["Interface"]["MacAddress"]
+    mac = plugin.state()["endpoints"][endpoint_id]["mac"]  # the one the plugin answered
     assert f"link/ether {mac}" in shown
     routes = ok(seawayd, "exec", "c1", "ip", "route")
     assert "default via 10.97.0.1 dev eth0" in routes
@@ -145,6 +146,14 @@ def test_remote_driver_gets_docker_call_sequence_and_container_gets_its_interfac
     assert all(c["body"] == {"NetworkID": net_id, "EndpointID": second} for c in plugin.calls())
     assert "eth1" not in ok(seawayd, "exec", "c2", "ip", "link")
     assert f"exh{second[:8]}" not in host_links(seawayd.host)  # given back, then deleted by the plugin
+
+    # a MAC the user gives is passed, and kept
+    plugin.forget_calls()
+    ok(seawayd, "run", "-d", "--name", "c3", "--mac-address", "02:42:0a:61:00:33", "--network", "exnet", "busybox",
+       "sleep", "600")  # fmt: skip
+    assert plugin.calls()[0]["body"]["Interface"]["MacAddress"] == "02:42:0a:61:00:33"
+    assert "link/ether 02:42:0a:61:00:33" in ok(seawayd, "exec", "c3", "ip", "link", "show", "eth0")
+    ok(seawayd, "rm", "-f", "c3")
 
     # rm: the endpoint goes, then the network
     ok(seawayd, "rm", "-f", "c1", "c2")

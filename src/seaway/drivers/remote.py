@@ -39,6 +39,7 @@ from seaway.kernel.netns import RouteSocket
 from seaway.kernel.sandbox import Interface, StaticRoute
 from seaway.model.endpoint import Endpoint
 from seaway.model.expected import NOTHING, Expected, SandboxLink
+from seaway.model.ids import validate_mac
 from seaway.model.network import DriverOptions, IPAddress, Network, NetworkSpec
 from seaway.plugins.client import MethodNotFound, PluginClient, PluginError, PluginTimeout
 from seaway.plugins.registry import NETWORK_DRIVER, Plugins
@@ -162,14 +163,16 @@ class RemoteDriver:
             created = self._step("CreateEndpoint", request, undo, "DeleteEndpoint", ids)
         except PluginError as exc:  # libnetwork's words around the plugin's
             raise PluginError(f"failed to create endpoint {ep.name} on network {net.name}: {exc}") from exc
-        _check_interface(ep, created.get("Interface"))
+        chosen_mac = _check_interface(ep, created.get("Interface"))
+        if chosen_mac:
+            ep = replace(ep, mac_address=chosen_mac)  # the plugin's choice, as libnetwork's SetMacAddress
         joined = self._step("Join", {**ids, "SandboxKey": sandbox_key, "Options": {}}, undo, "Leave", ids)
         names = joined.get("InterfaceName") or {}
         if not isinstance(names, dict):
             names = {}
         src = str(names.get("SrcName") or "")
-        routes = _static_routes(joined)
-        shaped = replace(ep, gateways=_gateways(joined))
+        routes, gateways = _default_routes_as_gateways(_static_routes(joined), _gateways(joined))
+        shaped = replace(ep, gateways=gateways)
         if src:
             prefix = str(names.get("DstPrefix") or self.interface_prefix(net))
             if prefix != self.interface_prefix(net):  # e.g. weave's "ethwe": ethwe0, ethwe1, …
@@ -285,28 +288,36 @@ def ipam_data(net: Network, version: int) -> list[dict[str, Any]]:
 
 
 def _interface(ep: Endpoint) -> dict[str, str]:
-    out = {"MacAddress": ep.mac_address}
-    if ep.ipv4 is not None:
-        out["Address"] = f"{ep.ipv4}/{ep.ipv4_prefixlen}"
-    if ep.ipv6 is not None:
-        out["AddressIPv6"] = f"{ep.ipv6}/{ep.ipv6_prefixlen}"
-    return out
+    """libnetwork's ``Interface``: every field, empty when not given; the MAC only when it
+    was the user's (otherwise the plugin may choose one)."""
+    return {
+        "Address": f"{ep.ipv4}/{ep.ipv4_prefixlen}" if ep.ipv4 is not None else "",
+        "AddressIPv6": f"{ep.ipv6}/{ep.ipv6_prefixlen}" if ep.ipv6 is not None else "",
+        "MacAddress": ep.mac_address if ep.static_mac else "",
+    }
 
 
-def _check_interface(ep: Endpoint, answered: Any) -> None:
-    """The plugin may fill in only what was not given (libnetwork refuses the rest and
-    rolls the endpoint back); Seaway gives the MAC and the addresses, so it may change none."""
+def _check_interface(ep: Endpoint, answered: Any) -> str:
+    """The MAC the plugin chose ("" for none). It may fill in only what was not given
+    (libnetwork refuses the rest and rolls the endpoint back); the addresses are always
+    given (the IPAM's), so it may choose none of them."""
     if not isinstance(answered, dict):
-        return
+        return ""
     given = _interface(ep)
     for key, what in (("MacAddress", "MAC address"), ("Address", "address"), ("AddressIPv6", "address")):
-        value = answered.get(key)
-        if value and value != given.get(key):
-            current = given.get(key, "")
+        value = str(answered.get(key) or "")
+        if value and value != given[key] and (given[key] or key != "MacAddress"):
             raise InternalError(
-                f"driver modified interface {what}: endpoint interface {what} present ({current}). "
+                f"driver modified interface {what}: endpoint interface {what} present ({given[key]}). "
                 f"Cannot be modified with {value}."
             )
+    mac = str(answered.get("MacAddress") or "")
+    if mac and not given["MacAddress"]:
+        try:
+            return validate_mac(mac)
+        except InvalidParameter:
+            raise PluginError(f"address {mac}: invalid MAC address") from None
+    return ""
 
 
 def _static_routes(joined: dict[str, Any]) -> list[StaticRoute]:
@@ -343,6 +354,21 @@ def _gateways(joined: dict[str, Any]) -> tuple[IPAddress, ...]:
                 raise PluginError(f'unable to parse {key} "{value}"')
             out.append(address)
     return tuple(out)
+
+
+def _default_routes_as_gateways(
+    routes: list[StaticRoute], gateways: tuple[IPAddress, ...]
+) -> tuple[list[StaticRoute], tuple[IPAddress, ...]]:
+    """A static default route via a next hop is a gateway (libnetwork counts it as one:
+    no docker_gwbridge then); the sandbox's default route is the engine's to set."""
+    out: list[StaticRoute] = []
+    for destination, next_hop in routes:
+        if destination.prefixlen == 0 and next_hop is not None:
+            if not any(g.version == next_hop.version for g in gateways):
+                gateways = (*gateways, next_hop)
+            continue
+        out.append((destination, next_hop))
+    return out, gateways
 
 
 def _free_name(prefix: str, taken: set[str]) -> str:

@@ -101,6 +101,7 @@ class EndpointPlanner:
             gw_priority=spec.gw_priority,
             static_ipv4=static4 is not None,
             static_ipv6=static6 is not None,
+            static_mac=bool(spec.mac_address),
         )
 
     def release(self, ep: Endpoint) -> None:

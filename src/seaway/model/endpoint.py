@@ -36,6 +36,8 @@ class Endpoint:
     gw_priority: int
     static_ipv4: bool = False
     static_ipv6: bool = False
+    #: the MAC was the user's (``--mac-address``), not Seaway's choice
+    static_mac: bool = False
     #: published ports forwarded to this endpoint's addresses
     ports: tuple[PortMapping, ...] = ()
     #: the gateways its driver gave when it joined (a network plugin's Join answer):

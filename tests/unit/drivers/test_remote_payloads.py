@@ -6,7 +6,14 @@ import ipaddress
 
 import pytest
 
-from seaway.drivers.remote import _check_interface, _gateways, _static_routes, network_request
+from seaway.drivers.remote import (
+    _check_interface,
+    _default_routes_as_gateways,
+    _gateways,
+    _interface,
+    _static_routes,
+    network_request,
+)
 from seaway.errors import InternalError
 from seaway.model.endpoint import Endpoint
 from seaway.model.network import Network, Subnet
@@ -56,14 +63,20 @@ def test_create_network_carries_libnetworks_options_and_ipam_data() -> None:
     }
 
 
-def test_a_plugin_may_repeat_but_not_change_the_interface_it_was_given() -> None:
-    ep = endpoint()
-    _check_interface(ep, {})
-    _check_interface(ep, {"Address": "10.9.0.2/24", "MacAddress": ep.mac_address})
+def test_the_interface_carries_every_field_and_the_mac_only_when_the_user_gave_it() -> None:
+    assert _interface(endpoint()) == {"Address": "10.9.0.2/24", "AddressIPv6": "", "MacAddress": ""}
+    assert _interface(endpoint(static_mac=True))["MacAddress"] == "02:42:0a:09:00:02"
+
+
+def test_a_plugin_may_fill_in_the_mac_but_change_nothing_it_was_given() -> None:
+    assert _check_interface(endpoint(), {}) == ""
+    assert _check_interface(endpoint(), {"MacAddress": "02:00:00:00:00:01"}) == "02:00:00:00:00:01"
+    given = endpoint(static_mac=True)
+    assert _check_interface(given, {"Address": "10.9.0.2/24", "MacAddress": given.mac_address}) == ""
     with pytest.raises(InternalError, match="^driver modified interface MAC address: "):
-        _check_interface(ep, {"MacAddress": "02:00:00:00:00:01"})
+        _check_interface(given, {"MacAddress": "02:00:00:00:00:01"})
     with pytest.raises(InternalError, match="^driver modified interface address: "):
-        _check_interface(ep, {"Address": "10.9.0.77/24"})
+        _check_interface(endpoint(), {"Address": "10.9.0.77/24"})
 
 
 def test_static_routes_via_a_next_hop_or_on_link() -> None:
@@ -88,3 +101,10 @@ def test_join_gateways_are_parsed_as_libnetwork_words_it() -> None:
     assert _gateways({}) == ()
     with pytest.raises(PluginError, match='^unable to parse Gateway "10.9.0"$'):
         _gateways({"Gateway": "10.9.0"})
+
+
+def test_a_static_default_route_via_a_next_hop_is_a_gateway() -> None:
+    default = (ipaddress.ip_network("0.0.0.0/0"), ip("10.9.0.254"))
+    other = (ipaddress.ip_network("192.0.2.0/24"), ip("10.9.0.1"))
+    assert _default_routes_as_gateways([default, other], ()) == ([other], (ip("10.9.0.254"),))
+    assert _default_routes_as_gateways([default], (ip("10.9.0.1"),)) == ([], (ip("10.9.0.1"),))
