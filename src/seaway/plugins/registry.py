@@ -9,6 +9,7 @@ through ``PluginClient.call``, so a plugin that is starting up is waited for.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from seaway.errors import InternalError, NotFound
 from seaway.plugins import discovery
 from seaway.plugins.client import DEFAULT_TIMEOUT, PluginClient, PluginError
 from seaway.plugins.discovery import PluginDirs
+
+log = logging.getLogger(__name__)
 
 NETWORK_DRIVER = "NetworkDriver"
 IPAM_DRIVER = "IpamDriver"
@@ -33,10 +36,6 @@ class Plugins:
         self.timeout = timeout
         self._active: dict[str, Activated] = {}
         self._lock = threading.Lock()
-
-    def exists(self, name: str) -> bool:
-        """A directory has the plugin (nothing is activated)."""
-        return name in self._active or discovery.find(name, self.dirs) is not None
 
     def get(self, name: str, kind: str) -> PluginClient:
         """The client of an activated plugin implementing ``kind``."""
@@ -61,4 +60,6 @@ class Plugins:
         implements = manifest.get("Implements") or []
         if not isinstance(implements, list):
             raise PluginError("legacy plugin: Plugin.Activate: Implements is not a list")
+        log.info("plugin %s activated at %s (found through %s): implements %s", name, address, address.found_in,
+                 ", ".join(map(str, implements)))  # fmt: skip
         return Activated(client, tuple(str(i) for i in implements))
