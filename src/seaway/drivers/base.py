@@ -20,7 +20,7 @@ tested with ``isinstance`` against the protocol (a capability), never a class:
 * ``KnowsPeers``: the driver is told about the network's endpoints on other hosts
   (an overlay; the cluster's agent calls it), and may create its network lazily, on the
   first local join (``lazy``);
-* ``Remote``: the driver is another program (a network plugin, ``seaway.drivers.remote``)
+* ``Plugin``: the driver is another program (a network plugin, ``seaway.drivers.remote``)
   that keeps its own state: reconciliation trusts ready records and replays nothing to
   it (Docker does not call a plugin's CreateNetwork or Join again at start-up either);
   a swarm manager may ask it to allocate global-scope networks, and it may be told of
@@ -36,7 +36,7 @@ from typing import Protocol, runtime_checkable
 
 from seaway.firewall import ruleset
 from seaway.kernel.sandbox import Interface
-from seaway.model.endpoint import Endpoint
+from seaway.model.endpoint import Endpoint, RemoteEndpoint
 from seaway.model.expected import Expected
 from seaway.model.network import DriverOptions, IPAddress, Network, NetworkSpec
 from seaway.model.ports import PortRequest
@@ -128,12 +128,13 @@ class RoutesUpstream(Protocol):
 
 @runtime_checkable
 class KnowsPeers(Protocol):
-    def set_peers(self, net: Network, peers: Iterable[Endpoint]) -> None:
-        """The network's endpoints on other hosts, all of them (idempotent)."""
+    def set_peers(self, net: Network, peers: Iterable[RemoteEndpoint]) -> None:
+        """The network's endpoints on other hosts, all of them (idempotent); kept and
+        programmed once the network exists on this host (a lazy network)."""
 
 
 @runtime_checkable
-class Remote(Protocol):
+class Plugin(Protocol):
     #: the plugin's name (``docker network create -d NAME``)
     plugin_name: str
     #: the plugin's capabilities: ``local`` or ``global`` (data and connectivity)

@@ -20,7 +20,7 @@ A failed step undoes the ones before it (``DeleteEndpoint`` after a failed ``Joi
 as libnetwork's rollback), so nothing is left half-made; the plugin's error text is
 what the user sees, as ``remote: <text>``. Errors while taking an endpoint apart are
 logged and the teardown goes on (Docker does the same). The plugin keeps its own
-state: reconciliation never replays creates or joins to it (``Remote``).
+state: reconciliation never replays creates or joins to it (the ``Plugin`` capability).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class RemoteDriver:
 
     def __init__(self, name: str, plugins: Plugins, host: RouteSocket) -> None:
         self.name = name
-        self.plugin_name = name  # the ``Remote`` capability
+        self.plugin_name = name  # the ``Plugin`` capability
         self._plugins = plugins
         self._host = host
         self._lock = threading.Lock()

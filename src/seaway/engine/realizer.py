@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
-from seaway.drivers.base import EndpointFirewall, Firewalled, NetworkDriver, Remote
+from seaway.drivers.base import EndpointFirewall, Firewalled, NetworkDriver, Plugin
 from seaway.errors import InvalidParameter
-from seaway.firewall import elements, ruleset
-from seaway.kernel import links, netns, nft, sandbox
+from seaway.firewall import elements
+from seaway.kernel import links, netns, sandbox
 from seaway.kernel.netns import RouteSocket
 from seaway.kernel.nftnl import ElementSocket
 from seaway.model.endpoint import Endpoint, Sandbox, SandboxMode
@@ -42,15 +42,15 @@ class Realizer:
         driver = self._drivers[net.driver]
         driver.create_network(net, undo)
         rules = driver.firewall_network(net) if isinstance(driver, Firewalled) else None
-        if firewall and rules is not None:
-            nft.apply(ruleset.add_network(rules), f"network {net.name}")
-            undo.callback(nft.apply, ruleset.remove_network(rules), f"network {net.name}")
+        if firewall and rules is not None:  # elements only: the socket, no nft process (its cache grows)
+            self._elements.apply(elements.add_network(rules), f"network {net.name}")
+            undo.callback(self._elements.apply, elements.remove_network(rules), f"network {net.name}")
 
     def remove_network(self, net: Network) -> None:
         driver = self._drivers[net.driver]
         rules = driver.firewall_network(net) if isinstance(driver, Firewalled) else None
         if rules is not None:
-            nft.apply(ruleset.remove_network(rules), f"network {net.name}")
+            self._elements.apply(elements.remove_network(rules), f"network {net.name}")
         driver.delete_network(net)
 
     # ------------------------------------------------------------ sandboxes
@@ -107,7 +107,7 @@ class Realizer:
         """The endpoint as its driver joined it: a plugin's ``Join`` answer names the
         interface (``DstPrefix``) and the gateways; other drivers keep the plan."""
         driver = self._drivers[net.driver]
-        return driver.joined(ep) if isinstance(driver, Remote) else ep
+        return driver.joined(ep) if isinstance(driver, Plugin) else ep
 
     def remove_endpoint(self, sb: Sandbox | None, net: Network, ep: Endpoint) -> None:
         self._drivers[net.driver].leave(net, ep, sb.key if sb is not None else None)

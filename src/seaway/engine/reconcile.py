@@ -5,7 +5,7 @@ are realized through the same ``Realizer`` every operation uses (idempotent: wha
 there is kept, what is missing is made). Then kernel objects that carry the *local*
 engine's ownership mark but belong to no record are removed; objects of other owners
 (``seaway.model.ownership``: the cluster agent's namespaces and links) are never touched.
-A ``Remote`` driver (a plugin) keeps its own state: its ready networks and endpoints are
+A ``Plugin`` driver (a network plugin) keeps its own state: its ready networks and endpoints are
 trusted as they are, and nothing is replayed to it.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
-from seaway.drivers.base import NetworkDriver, Remote
+from seaway.drivers.base import NetworkDriver, Plugin
 from seaway.engine.endpoints import EndpointPlanner
 from seaway.engine.ports import PortPublisher
 from seaway.engine.realizer import Realizer
@@ -73,7 +73,7 @@ class Reconciler:
                 with self._store.transaction():
                     self._store.delete_network(net.id)
                 continue
-            if not net.config_only and not driver.lazy and not isinstance(driver, Remote):
+            if not net.config_only and not driver.lazy and not isinstance(driver, Plugin):
                 # (a lazy network comes with its first endpoint; a plugin's is the plugin's)
                 self._ensure_network(net, damage)
             self._addresses.add_network(net)
@@ -115,7 +115,7 @@ class Reconciler:
                     _quietly(links.delete_link, self._host, ep.host_ifname)
                 self._drop_endpoint(ep.id)
                 continue
-            if isinstance(self._drivers[net.driver], Remote):  # the plugin's: kept as recorded
+            if isinstance(self._drivers[net.driver], Plugin):  # the plugin's: kept as recorded
                 view = view.with_endpoint(ep)
                 self._addresses.lease(ep)
                 continue
