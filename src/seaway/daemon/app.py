@@ -29,6 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from seaway import __version__
+from seaway.cluster.agent import Agent
 from seaway.daemon import doctor, listen
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.server import build_app
@@ -211,6 +212,7 @@ async def serve(config: DaemonConfig) -> None:
     sock_path = listener.path
     lock_fd = _lock_data_root(config.engine.data_root)
     engine: Controller | None = None
+    swarm: Agent | None = None
     runner: web.AppRunner | None = None
     serving = False  # only a socket and pidfile of our own are removed on the way out
     try:
@@ -234,8 +236,15 @@ async def serve(config: DaemonConfig) -> None:
         await asyncio.to_thread(manager.recover)
         guard = FirewallGuard(engine)
         guard.start()
+        swarm = Agent(config.engine.data_root, __version__)
+        await swarm.start()  # resumes the swarm this node was in (a manager's etcd too)
         backend = Backend(
-            config=config.engine, engine=engine, containers=manager, version=__version__, resolver=resolver
+            config=config.engine,
+            engine=engine,
+            containers=manager,
+            version=__version__,
+            resolver=resolver,
+            swarm=swarm,
         )
         runner = web.AppRunner(build_app(backend), access_log=logging.getLogger("seawayd.access"), handle_signals=False)
         await runner.setup()
@@ -271,6 +280,8 @@ async def serve(config: DaemonConfig) -> None:
         # let operations already running in worker threads finish before the store closes
         await loop.shutdown_default_executor()
     finally:
+        if swarm is not None:
+            await swarm.close()  # its loops, join API and etcd member; the swarm state stays
         if runner is not None:
             log.debug("closing the API")
             await runner.cleanup()
