@@ -41,8 +41,8 @@ from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, Seawa
 
 log = logging.getLogger(__name__)
 
-LEASE_TTL = 8
-HEARTBEAT = 2.0
+LEASE_TTL = 6
+HEARTBEAT = 1.5
 CAMPAIGN = 1.0
 READY_TIMEOUT = 30.0
 
