@@ -45,6 +45,7 @@ LEASE_TTL = 6
 HEARTBEAT = 1.5
 CAMPAIGN = 1.0
 READY_TIMEOUT = 30.0
+HOSTNAME_ENV = "SEAWAY_HOSTNAME"  # the hostname nodes show (labs set one per host); default the kernel's
 
 NOT_IN_SWARM = "This node is not part of a swarm"
 ALREADY_IN_SWARM = (
@@ -339,16 +340,21 @@ class Agent:
         deadline = loop.time() + READY_TIMEOUT
         while True:
             try:
+                member = next((m for m in await self.store.members() if m.id == member_id), None)
+                if member is not None and not member.learner:
+                    return  # the leader promoted it already
                 await self.store.promote(member_id)
                 return
             except SeawayError as exc:
+                detail = getattr(exc, "detail", "") or str(exc)
                 if loop.time() > deadline:
-                    raise Unavailable(f"this node's etcd member did not catch up with the cluster: {exc}") from None
+                    raise Unavailable(f"this node's etcd member did not catch up with the cluster: {detail}") from None
+                log.debug("swarm: promoting this node's etcd member: %s", detail)
                 await asyncio.sleep(0.3)
 
     def _description(self, addr: str) -> dict[str, Any]:
         return {
-            "Hostname": socket.gethostname(), "Addr": addr, "EngineVersion": self.engine_version,
+            "Hostname": os.environ.get(HOSTNAME_ENV) or socket.gethostname(), "Addr": addr, "EngineVersion": self.engine_version,
             "Architecture": platform.machine(), "NanoCPUs": (os.cpu_count() or 1) * 1_000_000_000,
             "MemoryBytes": _mem_total(),
         }  # fmt: skip

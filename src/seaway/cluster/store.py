@@ -183,7 +183,19 @@ class Store:
         return int(resp.member.ID), [_member(m) for m in resp.members]
 
     async def promote(self, member_id: int) -> None:
-        await self._call(self._client.cluster.member_promote, member_id)
+        """Promote a learner. Sent to the raft leader itself: etcd 3.4 forwards a promotion
+        received by a follower over its peer API, where auth then fails ("auth: user name
+        is empty"), so this asks any member who leads and talks to that one."""
+        status = await self._call(self._client.maintenance.status)
+        leader = next((m for m in await self.members() if m.id == int(status.leader)), None)
+        if leader is None or not leader.client_urls:
+            raise NoLeader("no raft leader to promote through")
+        direct = Store([leader.client_urls[0].removeprefix("https://")], self._creds)
+        await direct.connect()
+        try:
+            await direct._call(direct._client.cluster.member_promote, member_id)
+        finally:
+            await direct.close()
 
     async def remove_member(self, member_id: int) -> None:
         await self._call(self._client.cluster.member_remove, member_id)

@@ -15,6 +15,7 @@ import time
 
 from seaway.errors import InvalidParameter, NotFound
 from seaway.kernel import process
+from seaway.lab import realize
 from seaway.lab import state as lab_state
 from seaway.lab.plan import DNS_ADDRESS, LabPlan
 
@@ -59,8 +60,6 @@ def kill(plan: LabPlan, name: str) -> None:
 
 def start(plan: LabPlan, name: str) -> int:
     """Start the host's seawayd again (after ``kill``); its PID, once its API answers."""
-    from seaway.lab import realize  # realize builds labs; it imports this module's neighbours
-
     _host(plan, name)
     st = lab_state.read(plan.root)
     old = st.pids.get(name)
@@ -69,7 +68,7 @@ def start(plan: LabPlan, name: str) -> int:
     files = plan.files(name)
     files.resolv_conf.write_text(f"nameserver {DNS_ADDRESS}\n" if "world" in st.topology else "")
     argv = [sys.executable, "-m", "seaway.daemon.app", *realize.daemon_argv(files)]
-    pid = process.spawn(plan.node(name).netns, argv, files.log)
+    pid = process.spawn(plan.node(name).netns, argv, files.log, env={**os.environ, **realize.daemon_env(name)})
     st.record_pid(name, pid)
     realize.wait_for_api(files, pid, f"seawayd of {name}")
     return pid

@@ -150,7 +150,7 @@ def start_daemon(launcher: process.ForkServer, netns: str, files: HostFiles, st:
     for d in (files.data_root, files.exec_root):
         d.mkdir(parents=True, exist_ok=True)
     files.resolv_conf.write_text(f"nameserver {DNS_ADDRESS}\n" if "world" in st.topology else "")
-    pid = launcher.start({"netns": netns, "log": str(files.log), "argv": daemon_argv(files)})
+    pid = launcher.start({"netns": netns, "log": str(files.log), "argv": daemon_argv(files), "env": daemon_env(node)})
     st.record_pid(node, pid)
     wait_for_api(files, pid, f"seawayd of {node}")
     return pid
@@ -162,6 +162,12 @@ def daemon_argv(files: HostFiles) -> list[str]:
         "--data-root", str(files.data_root), "--exec-root", str(files.exec_root), "-H", files.docker_host,
         "--host-resolv-conf", str(files.resolv_conf), "--log-level", "info",
     ]  # fmt: skip
+
+
+def daemon_env(node: str) -> dict[str, str]:
+    """A host's seawayd environment: its hostname as swarm shows it (the lab's hosts
+    share the machine's UTS namespace, so the kernel's hostname is the same for all)."""
+    return {"SEAWAY_HOSTNAME": node}
 
 
 def wait_for_api(files: HostFiles, pid: int, what: str) -> None:
