@@ -41,8 +41,8 @@ from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, Seawa
 
 log = logging.getLogger(__name__)
 
-LEASE_TTL = 6
-HEARTBEAT = 1.5
+LEASE_TTL = 5
+HEARTBEAT = 1.25
 CAMPAIGN = 1.0
 READY_TIMEOUT = 30.0
 HOSTNAME_ENV = "SEAWAY_HOSTNAME"  # the hostname nodes show (labs set one per host); default the kernel's

@@ -7,7 +7,7 @@ a client's certificate CN its etcd user, which is how RBAC knows a node (see
 ``seaway.cluster.rbac``). It listens on the advertise address and on 127.0.0.1 (clients)
 of the daemon's own namespace, nowhere else.
 
-Timing is set for small clusters on busy machines: heartbeat 250 ms, election 2.5 s.
+Timing is set for small clusters on busy machines: heartbeat 200 ms, election 2 s.
 The process is started with the daemon's data root in its command line, the marker that
 ``stop`` checks before it signals a PID (a recycled PID is never signalled).
 """
@@ -23,8 +23,8 @@ from seaway.kernel import process
 
 CLIENT_PORT = 2379
 PEER_PORT = 2380
-HEARTBEAT_MS = 250
-ELECTION_MS = 2500
+HEARTBEAT_MS = 200
+ELECTION_MS = 2000
 START_TIMEOUT = 30.0
 
 
