@@ -579,7 +579,7 @@ class Agent:
                 log.debug("swarm: campaign: %s", exc)
             except Exception as exc:  # a long-running loop logs and goes on
                 log.error("swarm: campaign: %s", exc)
-            await asyncio.sleep(CAMPAIGN)
+            await asyncio.sleep(CAMPAIGN if self._lease else 0.05)  # campaign as soon as the lease exists
 
     async def _lead(self, store: Store) -> None:
         """The leader's duties: promote learners that have caught up; note the term."""
