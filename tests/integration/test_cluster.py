@@ -269,6 +269,25 @@ def test_worker_leave_keeps_its_containers_running(cluster: Lab) -> None:
     assert out.returncode == 0 and "h2" not in nodes(cluster, "h1")
 
 
+def test_promote_and_demote_move_etcd_membership(cluster: Lab) -> None:
+    h1 = cluster.host("h1").address
+    worker = docker(cluster, "h1", "swarm", "join-token", "-q", "worker").stdout.strip()
+    docker(cluster, "h2", "swarm", "join", "--token", worker, f"{h1}:2377")
+    assert "Node h2 promoted to a manager in the swarm." in docker(cluster, "h1", "node", "promote", "h2").stdout
+    wait_for(lambda: nodes(cluster, "h1")["h2"]["ManagerStatus"] == "Reachable", 30, "h2 a reachable manager")
+    assert info(cluster, "h2")["ControlAvailable"] is True
+    assert sorted(nodes(cluster, "h2")) == ["h1", "h2", "h3", "h4"]  # it serves management calls
+
+    assert "Manager h4 demoted in the swarm." in docker(cluster, "h1", "node", "demote", "h4").stdout
+    wait_for(lambda: info(cluster, "h4")["ControlAvailable"] is False, 30, "h4 a worker")
+    refused = docker(cluster, "h4", "node", "ls", check=False)
+    assert refused.returncode != 0 and WORKER_TEXT in refused.stderr
+    table = nodes(cluster, "h2")
+    assert table["h4"]["ManagerStatus"] == "" and table["h4"]["Status"] == "Ready"
+    assert sorted(n for n, row in table.items() if row["ManagerStatus"]) == ["h1", "h2", "h3"]
+    assert not (cluster.host("h4").files.data_root / "swarm" / "etcd").exists()
+
+
 def test_node_update_availability_and_docker_py(cluster: Lab) -> None:
     docker(cluster, "h1", "node", "update", "--availability", "drain", "h4")
     assert (
@@ -276,5 +295,5 @@ def test_node_update_availability_and_docker_py(cluster: Lab) -> None:
     )
     client = cluster.host("h3").docker
     assert client.swarm.attrs["JoinTokens"]["Worker"].startswith("SWMTKN-1-")
-    assert sorted(n.attrs["Description"]["Hostname"] for n in client.nodes.list()) == ["h1", "h3", "h4"]
+    assert sorted(n.attrs["Description"]["Hostname"] for n in client.nodes.list()) == ["h1", "h2", "h3", "h4"]
     assert client.info()["Swarm"]["ControlAvailable"] is True

@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
 
 from seaway.cluster import addresses, etcdproc, identity, joinapi, rbac, schema, views
 from seaway.cluster.store import Credentials, NoLeader, Store
-from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unavailable
+from seaway.errors import Conflict, InvalidParameter, NotFound, SeawayError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ LEASE_TTL = 5
 HEARTBEAT = 1.25
 CAMPAIGN = 1.0
 READY_TIMEOUT = 30.0
+ROLE_WATCH = 1.0
+BUSY_MEMBERSHIP = ("unhealthy cluster", "too many learner members")
 HOSTNAME_ENV = "SEAWAY_HOSTNAME"  # the hostname nodes show (labs set one per host); default the kernel's
 
 NOT_IN_SWARM = "This node is not part of a swarm"
@@ -100,6 +103,7 @@ class Agent:
         self._pending = False
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._watch: asyncio.Task[None] | None = None
         self._site: web.AppRunner | None = None
         self._lease = 0
         self._leader_revision = 0  # the revision this node won the leadership at (0: not leader)
@@ -399,17 +403,7 @@ class Agent:
         return answer
 
     async def _add_learner(self, store: Store, peer_url: str) -> tuple[int, list[Any]]:
-        """Add a learner; etcd refuses while a member has just joined ("unhealthy
-        cluster": not yet connected to every peer), so that is retried for a while."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + READY_TIMEOUT
-        while True:
-            try:
-                return await store.add_learner(peer_url)
-            except NoLeader as exc:
-                if "unhealthy cluster" not in exc.detail or loop.time() > deadline:
-                    raise
-            await asyncio.sleep(0.3)
+        return await _while_unhealthy(lambda: store.add_learner(peer_url))
 
     # -- leave
 
@@ -517,6 +511,10 @@ class Agent:
     # -- loops
 
     def _activate(self) -> None:
+        self._start_loops()
+        self._watch = asyncio.create_task(self._watch_role(), name="swarm-role")
+
+    def _start_loops(self) -> None:
         assert self.state is not None
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="swarm-heartbeat"))
         if self.is_manager:
@@ -526,6 +524,14 @@ class Agent:
             self._tasks.append(asyncio.create_task(self._follow_managers(), name="swarm-managers"))
 
     async def _deactivate(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None and watch is not asyncio.current_task():
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watch
+        await self._stop_loops()
+
+    async def _stop_loops(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -622,6 +628,107 @@ class Agent:
             except SeawayError as exc:
                 log.debug("swarm: following managers: %s", exc)
 
+    async def _watch_role(self) -> None:
+        """Carry out ``docker node promote/demote`` of this node: a manager changed the
+        role in the node's spec; the node itself moves its etcd membership, certificate
+        and loops (it is the only one that can start or stop its member)."""
+        while True:
+            await asyncio.sleep(ROLE_WATCH)
+            try:
+                assert self.state is not None and self.store is not None
+                spec = await self.store.get(schema.node_spec(self.state.node_id))
+                wanted = spec.value.get("Role") if spec else None
+                if wanted in identity.ROLES and wanted != self.state.role:
+                    async with self._lock:
+                        if wanted == "manager":
+                            await self._become_manager()
+                        else:
+                            await self._become_worker()
+            except SeawayError as exc:
+                log.warning("swarm: changing this node's role: %s", getattr(exc, "detail", "") or exc)
+            except Exception as exc:  # a long-running loop logs and goes on
+                log.error("swarm: changing this node's role: %s", exc)
+
+    async def _reissue(self, role: str) -> None:
+        assert self.store is not None
+        await self._reissue_with(self.store, role)
+
+    async def _reissue_with(self, store: Store, role: str) -> None:
+        """A certificate for this node's own key with ``role``, signed here (a manager,
+        or a node just promoted, may read the CA)."""
+        assert self.state is not None
+        ca_entry = await store.get(schema.CA)
+        if ca_entry is None:
+            raise Unavailable("the cluster CA is not readable")
+        ca = identity.KeyPair(ca_entry.value["Cert"].encode(), ca_entry.value["Key"].encode())
+        key = serialization.load_pem_private_key(self.creds.key.read_bytes(), password=None)
+        csr = identity.new_csr(key)  # type: ignore[arg-type]
+        cert = identity.sign_node(ca, csr, self.state.node_id, role, self.state.cluster_id, [self.state.advertise_addr])
+        self._write_certs(self._ca_pem, cert, None)
+
+    async def _become_manager(self) -> None:
+        assert self.state is not None and self.store is not None
+        store = self.store
+        await self._reissue("manager")  # the promoting manager gave this node's user etcd's root role
+        member_id, members = await self._add_learner(store, etcdproc.url(self.state.advertise_addr, etcdproc.PEER_PORT))
+        await self._stop_loops()
+        self.state.role = "manager"
+        initial = tuple((m.name or self.state.node_id, m.peer_urls[0]) for m in members if m.peer_urls)
+        try:
+            await self._start_etcd(new=False, initial=initial)
+            await self._promote_self(member_id)
+            await self._register_manager(
+                store, self.state.node_id, self.state.advertise_addr, self.state.listen_port, member_id
+            )
+        except BaseException:  # back to a worker as it was; the watch tries again
+            with contextlib.suppress(SeawayError):
+                await store.remove_member(member_id)
+            await asyncio.to_thread(etcdproc.stop, self.etcd_root)
+            await asyncio.to_thread(shutil.rmtree, self.etcd_root, True)
+            self.state.role = "worker"
+            self._start_loops()
+            raise
+        self.state.endpoints = ["127.0.0.1:2379"]
+        await self._connect()
+        self._save()
+        self._start_loops()
+        log.info("swarm: this node is now a manager")
+
+    async def _become_worker(self) -> None:
+        assert self.state is not None and self.store is not None
+        me = self.state.node_id
+        others = [m for m in await self.store.list(schema.MANAGERS) if _manager_id(m.key) != me]
+        if not others:
+            raise Unavailable("refusing to demote the last manager")
+        own = await self._own_member_id(self.store)
+        remote = Store(sorted(m.value["Client"] for m in others), self.creds)
+        await remote.connect()
+        try:  # first what etcd may refuse for a while; nothing has changed here before it succeeds
+            if own:
+                await _while_unhealthy(lambda: remote.remove_member(own))
+        except BaseException:
+            await remote.close()
+            raise
+        await self._reissue_with(remote, "worker")
+        await self._stop_loops()
+        if self.store is not None:
+            await self.store.close()
+        self.store = remote
+        self.state.endpoints = list(remote.endpoints)
+        self.state.remote_managers = sorted(m.value["Addr"] for m in others)
+        await remote.delete(schema.manager(me))
+        with contextlib.suppress(SeawayError):
+            cur = await remote.get(schema.LEADER)
+            if cur is not None and cur.value.get("NodeID") == me:
+                await remote.delete(schema.LEADER)  # the leadership is free at once
+        await asyncio.to_thread(etcdproc.stop, self.etcd_root)
+        await asyncio.to_thread(shutil.rmtree, self.etcd_root, True)
+        self.state.role = "worker"
+        self._save()
+        await rbac.set_role(remote, me, "worker")  # last: after this the node has a worker's rights
+        self._start_loops()
+        log.info("swarm: this node is now a worker")
+
     # -- cluster and nodes (management calls)
 
     async def inspect(self) -> dict[str, Any]:
@@ -716,18 +823,32 @@ class Agent:
         if availability not in ("active", "pause", "drain"):
             raise InvalidParameter(f"invalid availability {availability!r}: expected active, pause or drain")
         role = spec.get("Role", view.role)
+        if role not in identity.ROLES:
+            raise InvalidParameter(f"invalid role {role!r}: expected worker or manager")
         if role != view.role:
-            raise Forbidden(
-                "changing a node's role (docker node promote/demote) is not supported by Seaway yet: "
-                "have the node leave and join again with the other role's token"
-            )
-        new = {**view.spec, "Labels": spec.get("Labels") or {}, "Availability": availability, "UpdatedAt": _now()}
+            await self._check_role_change(store, view, role)
+        new = {**view.spec, "Labels": spec.get("Labels") or {}, "Availability": availability, "Role": role}
+        new["UpdatedAt"] = _now()
         if spec.get("Name"):
             new["Name"] = spec["Name"]
         else:
             new.pop("Name", None)
         if not await store.put_if(schema.node_spec(view.id), new, view.spec_revision):
             raise InvalidParameter("update out of sequence")
+
+    async def _check_role_change(self, store: Store, view: views.NodeView, role: str) -> None:
+        """Refuse what Docker refuses; grant the etcd rights a new manager needs (the node
+        carries out the change itself: ``_watch_role``)."""
+        if not view.alive:
+            raise InvalidParameter(f"node {view.id} is down: its role can be changed once it is back")
+        if role == "worker":
+            registered = [m for m in await store.list(schema.MANAGERS) if _manager_id(m.key) != view.id]
+            if not registered:
+                raise InvalidParameter(
+                    "rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm"
+                )
+            return
+        await rbac.set_role(store, view.id, "manager")
 
     async def remove_node(self, ref: str, force: bool) -> None:
         store = await self.require_manager()
@@ -776,6 +897,22 @@ class Agent:
         return out
 
 
+async def _while_unhealthy(call: Any) -> Any:
+    """Retry a membership change etcd refuses for a while: after a member joined ("unhealthy
+    cluster": a member is not yet connected to every peer, its strict reconfiguration
+    check) or while another learner waits for promotion; other failures are raised at once."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_TIMEOUT
+    while True:
+        try:
+            return await call()
+        except NoLeader as exc:
+            # etcd 3.4 also takes one learner at a time ("too many learner members")
+            if not any(t in exc.detail for t in BUSY_MEMBERSHIP) or loop.time() > deadline:
+                raise
+        await asyncio.sleep(0.3)
+
+
 async def _undo_admission(store: Store, node_id: str, member_id: int) -> None:
     """Take back what admitting a node wrote (best effort: the join failed already)."""
     with contextlib.suppress(SeawayError):
@@ -783,6 +920,10 @@ async def _undo_admission(store: Store, node_id: str, member_id: int) -> None:
         await rbac.remove_node(store, node_id)
         if member_id:
             await store.remove_member(member_id)
+
+
+def _manager_id(key: str) -> str:
+    return key[len(schema.MANAGERS) :]
 
 
 def _node_spec(role: str, now: str) -> dict[str, Any]:

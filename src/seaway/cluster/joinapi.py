@@ -16,6 +16,7 @@ The client half lives here too, so the wire format is in one place.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,6 +27,8 @@ from aiohttp import web
 
 from seaway.cluster import identity
 from seaway.errors import InternalError, InvalidParameter, SeawayError, Unavailable
+
+log = logging.getLogger(__name__)
 
 CA_PATH = "/seaway/swarm/v1/ca"
 JOIN_PATH = "/seaway/swarm/v1/join"
@@ -45,6 +48,7 @@ def build_app(ca_pem: Callable[[], bytes], accept: JoinHandler) -> web.Applicati
                 raise InvalidParameter("the join request must be a JSON object")
             return web.json_response(await accept(body))
         except SeawayError as exc:
+            log.warning("join from %s refused: %s %s", request.remote, exc, getattr(exc, "detail", ""))
             return web.json_response({"message": str(exc)}, status=exc.status)
         except ValueError:
             return web.json_response({"message": "the join request is not JSON"}, status=400)

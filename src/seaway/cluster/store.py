@@ -14,6 +14,7 @@ fast rather than hang.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 from seaway.errors import Forbidden, Unavailable
 
 TIMEOUT = 4.0
+AUTH_RETRIES = 5
 NO_LEADER_TEXT = (
     "The swarm does not have a leader. It's possible that too few managers are online. "
     "Make sure more than half of the managers are online."
@@ -95,12 +97,19 @@ class Store:
         from etcd3aio import EtcdError, EtcdPermissionDeniedError
 
         kwargs.setdefault("timeout", TIMEOUT)
-        try:
-            return await fn(*args, **kwargs)
-        except EtcdPermissionDeniedError as exc:
-            raise Forbidden(f"etcd refused it: {exc}") from None
-        except (EtcdError, grpc.aio.AioRpcError, TimeoutError) as exc:
-            raise NoLeader(str(exc)) from None
+        for attempt in range(AUTH_RETRIES):
+            try:
+                return await fn(*args, **kwargs)
+            except EtcdPermissionDeniedError as exc:
+                raise Forbidden(f"etcd refused it: {exc}") from None
+            except (EtcdError, grpc.aio.AioRpcError, grpc.aio.UsageError, TimeoutError) as exc:
+                # etcd refuses a request checked against auth rules that changed before it
+                # was applied (another node's user was added meanwhile); it is safe to resend
+                if "revision in header is old" in str(exc) and attempt < AUTH_RETRIES - 1:
+                    await asyncio.sleep(0.05 * (attempt + 1))
+                    continue
+                raise NoLeader(str(exc)) from None
+        raise AssertionError("unreachable")
 
     @property
     def kv(self) -> Any:
@@ -232,6 +241,4 @@ def _member(m: Any) -> Member:
 
 
 def _deadline(seconds: float) -> Any:
-    import asyncio
-
     return asyncio.timeout(seconds)

@@ -95,7 +95,8 @@ def node(view: NodeView, ca_pem: bytes) -> dict[str, Any]:
     if view.role == "manager":
         out["ManagerStatus"] = {
             "Leader": view.leader,
-            "Reachability": "reachable" if view.alive else "unreachable",
+            # reachable: alive, and its etcd member has joined (it registered its 2377 address)
+            "Reachability": "reachable" if view.alive and view.manager_addr else "unreachable",
             "Addr": view.manager_addr,
         }
         if not view.leader:
