@@ -297,3 +297,23 @@ def test_node_update_availability_and_docker_py(cluster: Lab) -> None:
     assert client.swarm.attrs["JoinTokens"]["Worker"].startswith("SWMTKN-1-")
     assert sorted(n.attrs["Description"]["Hostname"] for n in client.nodes.list()) == ["h1", "h2", "h3", "h4"]
     assert client.info()["Swarm"]["ControlAvailable"] is True
+
+
+def test_lab_up_forms_the_swarm_of_its_topology_and_status_shows_roles(_made_here: set[str]) -> None:
+    from seaway.lab import status
+
+    topology = {
+        "segments": [{"name": "lan"}],
+        "hosts": [{"name": n, "links": ["lan"]} for n in ("m1", "w1")],
+        "swarm": {"managers": ["m1"], "workers": ["w1"]},
+    }
+    for lab in lab_session(topology, _made_here):
+        table = nodes(lab, "m1")
+        assert sorted(table) == ["m1", "w1"] and all(r["Status"] == "Ready" for r in table.values())
+        tree = status.tree(lab)
+        m1 = next(line for line in tree.splitlines() if "swarm manager" in line)
+        w1 = next(line for line in tree.splitlines() if "swarm worker" in line)
+        assert "ready" in m1 and "leader" in m1 and "ready" in w1
+        lab.kill("w1")
+        wait_for(lambda lab=lab: nodes(lab, "m1")["w1"]["Status"] == "Down", 15, "the killed worker Down")
+        assert "swarm worker  down" in status.tree(lab)
