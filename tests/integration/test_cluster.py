@@ -169,6 +169,35 @@ def test_a_workers_etcd_credentials_cannot_read_secrets_or_write_others_keys(clu
     assert outcome["read"]["rc"] == 0 and "/seaway/v1/cluster" in outcome["read"]["out"]
 
 
+RENEW = """
+import asyncio, ssl, sys
+from pathlib import Path
+import aiohttp
+from cryptography.hazmat.primitives import serialization
+from seaway.cluster import identity, joinapi
+c, manager = Path(sys.argv[1]), sys.argv[2]
+async def main():
+    key = serialization.load_pem_private_key((c / "node.key").read_bytes(), password=None)
+    pem = await joinapi.request_renewal(manager, 2377, c / "ca.pem", c / "node.pem", c / "node.key", identity.new_csr(key))
+    old, new = identity.read_cert((c / "node.pem").read_bytes()), identity.read_cert(pem)
+    ctx = ssl.create_default_context(cafile=str(c / "ca.pem"))
+    ctx.check_hostname = False
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"https://{manager}:2377{joinapi.RENEW_PATH}", json={"CSR": ""}, ssl=ctx) as r:
+            anonymous = r.status
+    print(new.node_id == old.node_id, new.role, new.not_after >= old.not_after, anonymous)
+asyncio.run(main())
+"""
+
+
+def test_a_worker_renews_its_certificate_with_the_one_it_has(cluster: Lab) -> None:
+    h2 = cluster.host("h2")
+    certs = str(h2.files.data_root / "swarm" / "certificates")
+    result = h2.run([sys.executable, "-c", RENEW, certs, cluster.host("h1").address], timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "worker", "True", "403"]
+
+
 FENCE = """
 import asyncio, sys
 from pathlib import Path

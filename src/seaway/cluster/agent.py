@@ -12,6 +12,8 @@ the node's loops while it is in a swarm:
   ``leader``'s ``mod_revision`` with it (``Store.put_fenced``), so a deposed leader's
   writes fail. The leader promotes etcd learners that have caught up.
 * **join API** (managers): ``seaway.cluster.joinapi`` on the listen address.
+* **role watch** (every node): carries out ``docker node promote/demote`` of this node.
+* **renewal** (every node): a new certificate for the node's own key at 50–80 % of its life.
 
 Management calls (``require_manager``) answer Docker's texts: not in a swarm, a worker,
 or a manager whose etcd has no quorum (503, "The swarm does not have a leader…").
@@ -27,6 +29,7 @@ import json
 import logging
 import os
 import platform
+import random
 import shutil
 import socket
 from dataclasses import asdict, dataclass, field
@@ -38,7 +41,7 @@ from cryptography.hazmat.primitives import serialization
 
 from seaway.cluster import addresses, etcdproc, identity, joinapi, rbac, schema, views
 from seaway.cluster.store import Credentials, NoLeader, Store
-from seaway.errors import Conflict, InvalidParameter, NotFound, SeawayError, Unavailable
+from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,8 @@ HEARTBEAT = 1.25
 CAMPAIGN = 1.0
 READY_TIMEOUT = 30.0
 ROLE_WATCH = 1.0
+RENEW_CHECK = 3600.0  # seconds between looks at the certificate's age
+RENEW_FROM, RENEW_TO = 0.5, 0.8
 BUSY_MEMBERSHIP = ("unhealthy cluster", "too many learner members")
 HOSTNAME_ENV = "SEAWAY_HOSTNAME"  # the hostname nodes show (labs set one per host); default the kernel's
 
@@ -405,6 +410,51 @@ class Agent:
     async def _add_learner(self, store: Store, peer_url: str) -> tuple[int, list[Any]]:
         return await _while_unhealthy(lambda: store.add_learner(peer_url))
 
+    async def sign_renewal(self, node_id: str, csr: bytes) -> bytes:
+        """A fresh certificate for a member (the join API's renewal handler): its role from
+        its spec, never from what it asks."""
+        store = await self.require_manager()
+        assert self.state is not None
+        spec = await store.get(schema.node_spec(node_id))
+        ca_entry = await store.get(schema.CA)
+        if spec is None or ca_entry is None:
+            raise Forbidden(f"node {node_id} is not a member of this swarm")
+        desc = await store.get(schema.node_desc(node_id))
+        addr = str(desc.value.get("Addr", "")) if desc else ""
+        ca = identity.KeyPair(ca_entry.value["Cert"].encode(), ca_entry.value["Key"].encode())
+        role = str(spec.value.get("Role", "worker"))
+        return identity.sign_node(ca, csr, node_id, role, self.state.cluster_id, [addr] if addr else [])
+
+    async def _renew(self) -> None:
+        """Renew this node's certificate once it has passed a random point between 50 and
+        80 % of its life (swarmkit's spread, so a cluster's nodes don't all renew at once)."""
+        fraction = RENEW_FROM + random.random() * (RENEW_TO - RENEW_FROM)
+        while True:
+            await asyncio.sleep(RENEW_CHECK)
+            try:
+                assert self.state is not None and self.store is not None
+                info = identity.read_cert(self.creds.cert.read_bytes())
+                if not identity.needs_renewal(info, fraction):
+                    continue
+                if self.is_manager:
+                    await self._reissue(self.state.role)
+                else:
+                    addr, port = addresses.split(random.choice(self.state.remote_managers))
+                    key = serialization.load_pem_private_key(self.creds.key.read_bytes(), password=None)
+                    cert = await joinapi.request_renewal(
+                        addr,
+                        port,
+                        self.creds.ca,
+                        self.creds.cert,
+                        self.creds.key,
+                        identity.new_csr(key),  # type: ignore[arg-type]
+                    )
+                    self._write_certs(self._ca_pem, cert, None)
+                fraction = RENEW_FROM + random.random() * (RENEW_TO - RENEW_FROM)
+                log.info("swarm: renewed this node's certificate")
+            except (SeawayError, OSError, ValueError) as exc:
+                log.warning("swarm: renewing this node's certificate: %s", exc)
+
     # -- leave
 
     async def leave(self, force: bool) -> None:
@@ -517,6 +567,7 @@ class Agent:
     def _start_loops(self) -> None:
         assert self.state is not None
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="swarm-heartbeat"))
+        self._tasks.append(asyncio.create_task(self._renew(), name="swarm-renew"))
         if self.is_manager:
             self._tasks.append(asyncio.create_task(self._campaign(), name="swarm-campaign"))
             self._tasks.append(asyncio.create_task(self._serve_join_api(), name="swarm-join-api"))
@@ -604,10 +655,10 @@ class Agent:
 
     async def _serve_join_api(self) -> None:
         assert self.state is not None
-        app = joinapi.build_app(lambda: self._ca_pem, self.accept_join)
+        app = joinapi.build_app(lambda: self._ca_pem, self.accept_join, self.sign_renewal)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        ctx = joinapi.server_context(self.creds.cert, self.creds.key)
+        ctx = joinapi.server_context(self.creds.cert, self.creds.key, self.creds.ca)
         site = web.TCPSite(runner, self.state.listen_addr, self.state.listen_port, ssl_context=ctx, reuse_address=True)
         await site.start()
         self._site = runner

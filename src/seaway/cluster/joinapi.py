@@ -1,6 +1,6 @@
 """The join API every manager serves on TCP 2377 (TLS with the manager's node certificate).
 
-Two calls, JSON over HTTPS:
+Three calls, JSON over HTTPS:
 
 * ``GET /seaway/swarm/v1/ca`` → ``{"CA": pem}``: the one call a joining node makes
   without verifying the server; it compares the CA's digest with its token's and stops
@@ -10,6 +10,8 @@ Two calls, JSON over HTTPS:
   role, signed certificate and where etcd is. The manager checks the secret in constant
   time against both roles' secrets; a wrong one is refused with Docker's text and
   nothing is written.
+* ``POST /seaway/swarm/v1/renew`` (mTLS: the node's current certificate) with a CSR → a
+  new certificate for the node the client certificate names, with the role its spec says.
 
 The client half lives here too, so the wire format is in one place.
 """
@@ -35,9 +37,11 @@ JOIN_PATH = "/seaway/swarm/v1/join"
 TIMEOUT = aiohttp.ClientTimeout(total=60, connect=5)
 
 JoinHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+RenewHandler = Callable[[str, bytes], Awaitable[bytes]]
+RENEW_PATH = "/seaway/swarm/v1/renew"
 
 
-def build_app(ca_pem: Callable[[], bytes], accept: JoinHandler) -> web.Application:
+def build_app(ca_pem: Callable[[], bytes], accept: JoinHandler, renew: RenewHandler) -> web.Application:
     async def get_ca(request: web.Request) -> web.Response:
         return web.json_response({"CA": ca_pem().decode()})
 
@@ -53,15 +57,44 @@ def build_app(ca_pem: Callable[[], bytes], accept: JoinHandler) -> web.Applicati
         except ValueError:
             return web.json_response({"message": "the join request is not JSON"}, status=400)
 
+    async def renew_cert(request: web.Request) -> web.Response:
+        """A member renews its certificate: it proves who it is with the one it has (mTLS)."""
+        peer = request.transport.get_extra_info("peercert") if request.transport else None
+        node_id = _common_name(peer)
+        if not node_id:
+            return web.json_response({"message": "a node certificate of this swarm is required"}, status=403)
+        try:
+            body = await request.json()
+            cert = await renew(node_id, str(body.get("CSR", "")).encode())
+        except SeawayError as exc:
+            log.warning("certificate renewal of %s refused: %s", node_id, exc)
+            return web.json_response({"message": str(exc)}, status=exc.status)
+        except (ValueError, AttributeError):
+            return web.json_response({"message": "the renewal request is not a JSON object"}, status=400)
+        return web.json_response({"Cert": cert.decode()})
+
     app = web.Application(client_max_size=1 << 16)
     app.router.add_get(CA_PATH, get_ca)
     app.router.add_post(JOIN_PATH, join)
+    app.router.add_post(RENEW_PATH, renew_cert)
     return app
 
 
-def server_context(cert: Path, key: Path) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+def _common_name(peercert: Any) -> str:
+    """The CN of a verified client certificate (``ssl``'s decoded form), or ""."""
+    for rdn in (peercert or {}).get("subject", ()):
+        for name, value in rdn:
+            if name == "commonName":
+                return str(value)
+    return ""
+
+
+def server_context(cert: Path, key: Path, ca: Path) -> ssl.SSLContext:
+    """The join API's TLS: the manager's certificate; a client certificate is optional
+    (a joining node has none yet) and, when given, must chain to the cluster CA."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(ca))
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.verify_mode = ssl.CERT_OPTIONAL
     ctx.load_cert_chain(str(cert), str(key))
     return ctx
 
@@ -107,3 +140,23 @@ async def request_join(address: str, port: int, ca_pem: bytes, body: dict[str, A
         error = {400: InvalidParameter, 503: Unavailable}.get(status, InternalError)
         raise error(str(answer.get("message", f"join refused with status {status}")))
     return dict(answer)
+
+
+async def request_renewal(address: str, port: int, ca: Path, cert: Path, key: Path, csr: bytes) -> bytes:
+    """A new certificate for this node's key, from the manager at ``address`` (mTLS with
+    the node's current certificate)."""
+    ctx = ssl.create_default_context(cafile=str(ca))
+    ctx.check_hostname = False  # verified against the cluster CA
+    ctx.load_cert_chain(str(cert), str(key))
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT) as session,
+            session.post(_url(address, port, RENEW_PATH), json={"CSR": csr.decode()}, ssl=ctx) as resp,
+        ):
+            answer = await resp.json()
+            status = resp.status
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        raise Unavailable(f"could not reach the manager at {address}:{port}: {exc or type(exc).__name__}") from None
+    if status != 200:
+        raise Unavailable(f"certificate renewal refused ({status}): {answer.get('message', '')}")
+    return str(answer["Cert"]).encode()

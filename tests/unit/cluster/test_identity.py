@@ -64,3 +64,13 @@ def test_signing_refuses_an_unknown_role_and_a_broken_request() -> None:
         identity.sign_node(ca, identity.new_csr(identity.new_key()), "n", "admin", "c", [])
     with pytest.raises(InvalidParameter, match="invalid certificate request"):
         identity.sign_node(ca, b"not a csr", "n", "worker", "c", [])
+
+
+def test_renewal_is_due_past_the_chosen_fraction_of_life() -> None:
+    import datetime
+
+    info = identity.CertInfo(
+        "n", "worker", "c", datetime.datetime.now(datetime.UTC) + identity.NODE_CERT_LIFETIME * 0.3
+    )
+    assert identity.needs_renewal(info, 0.5) and identity.needs_renewal(info, 0.69)
+    assert not identity.needs_renewal(info, 0.8)
