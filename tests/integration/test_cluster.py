@@ -322,6 +322,9 @@ def test_node_update_availability_and_docker_py(cluster: Lab) -> None:
     assert (
         docker(cluster, "h1", "node", "inspect", "h4", "--format", "{{.Spec.Availability}}").stdout.strip() == "drain"
     )
+    assert "Swarm updated." in docker(cluster, "h1", "swarm", "update", "--task-history-limit", "7").stdout
+    limit = "{{.Swarm.Cluster.Spec.Orchestration.TaskHistoryRetentionLimit}}"
+    assert docker(cluster, "h3", "info", "--format", limit).stdout.strip() == "7"
     client = cluster.host("h3").docker
     assert client.swarm.attrs["JoinTokens"]["Worker"].startswith("SWMTKN-1-")
     assert sorted(n.attrs["Description"]["Hostname"] for n in client.nodes.list()) == ["h1", "h2", "h3", "h4"]

@@ -112,6 +112,7 @@ class Agent:
         self._site: web.AppRunner | None = None
         self._lease = 0
         self._leader_revision = 0  # the revision this node won the leadership at (0: not leader)
+        self._noted_term = 0  # the leadership the leader-term key records
         self._etcd_pid: int | None = None
         self._ca_pem = b""
 
@@ -639,19 +640,23 @@ class Agent:
             await asyncio.sleep(CAMPAIGN if self._lease else 0.05)  # campaign as soon as the lease exists
 
     async def _lead(self, store: Store) -> None:
-        """The leader's duties: promote learners that have caught up; note the term."""
+        """The leader's duties: note the term once (a fenced write: it fails if the
+        leadership was lost meanwhile), promote learners that have caught up."""
+        assert self.state is not None
+        if self._noted_term != self._leader_revision:
+            ok = await store.put_fenced(
+                schema.CLUSTER + "/leader-term",
+                {"NodeID": self.state.node_id, "Since": self._leader_revision},
+                schema.LEADER, self._leader_revision,
+            )  # fmt: skip
+            if not ok:
+                self._leader_revision = 0
+                return
+            self._noted_term = self._leader_revision
         for member in await store.members():
             if member.learner:
                 with contextlib.suppress(SeawayError):
                     await store.promote(member.id)
-        assert self.state is not None
-        ok = await store.put_fenced(
-            schema.CLUSTER + "/leader-term",
-            {"NodeID": self.state.node_id, "Since": self._leader_revision},
-            schema.LEADER, self._leader_revision,
-        )  # fmt: skip
-        if not ok:
-            self._leader_revision = 0
 
     async def _serve_join_api(self) -> None:
         assert self.state is not None
@@ -929,7 +934,7 @@ class Agent:
         if st is None or self.store is None:
             return out
         try:
-            managers = await self.store.list(schema.MANAGERS)
+            managers = await self.store.list(schema.MANAGERS, local=True)  # answers without quorum
             out["RemoteManagers"] = [
                 {"NodeID": schema.node_of(m.key.replace(schema.MANAGERS, schema.NODES)), "Addr": m.value["Addr"]}
                 for m in managers

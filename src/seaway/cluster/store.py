@@ -121,8 +121,10 @@ class Store:
         resp = await self._call(self.kv.get, key)
         return _entry(resp.kvs[0]) if resp.kvs else None
 
-    async def list(self, prefix: str) -> list[Entry]:
-        resp = await self._call(self.kv.get, prefix, range_end=prefix_end(prefix))
+    async def list(self, prefix: str, local: bool = False) -> list[Entry]:
+        """The entries under ``prefix``; ``local``: as the member asked has them (a
+        serializable read, which answers without quorum, maybe stale)."""
+        resp = await self._call(self.kv.get, prefix, range_end=prefix_end(prefix), serializable=local)
         return [_entry(kv) for kv in resp.kvs]
 
     async def put(self, key: str, value: dict[str, Any], lease: int = 0) -> int:
