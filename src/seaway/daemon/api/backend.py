@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from seaway.cluster.agent import Agent
 from seaway.daemon.api import schemas
-from seaway.daemon.containers import ContainerManager
+from seaway.daemon.containers import Containers
 from seaway.engine import Engine
 from seaway.engine.config import EngineConfig
 from seaway.errors import NotFound
@@ -41,7 +41,7 @@ class ExecSession:
 class Backend:
     config: EngineConfig
     engine: Engine
-    containers: ContainerManager
+    containers: Containers
     version: str
     resolver: Resolver | None = None
     swarm: Agent = field(default=None)  # type: ignore[assignment]  # set by the daemon (seaway.cluster.agent)
