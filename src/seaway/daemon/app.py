@@ -277,11 +277,13 @@ async def serve(config: DaemonConfig) -> None:
         await resolver.close_all()
         await runner.cleanup()  # no new requests
         runner = None
+        await swarm.close()  # its loops, join API and etcd member (it needs the executor); the swarm state stays
+        swarm = None
         # let operations already running in worker threads finish before the store closes
         await loop.shutdown_default_executor()
     finally:
-        if swarm is not None:
-            await swarm.close()  # its loops, join API and etcd member; the swarm state stays
+        if swarm is not None:  # start-up failed after the swarm resumed
+            await swarm.close()
         if runner is not None:
             log.debug("closing the API")
             await runner.cleanup()
