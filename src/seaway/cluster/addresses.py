@@ -94,3 +94,19 @@ def _global_addresses() -> dict[str, list[str]]:
         if v4:
             out[name] = sorted(v4)
     return out
+
+
+def check_local(address: str) -> None:
+    """Refuse an advertise address that is not this node's: its etcd member and join API
+    listen on it (Docker can advertise a NAT address; Seaway cannot, yet)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        s.bind((address, 0))
+    except OSError as exc:
+        raise InvalidParameter(
+            f"advertise address {address} is not an address of this node ({exc.strerror}): "
+            "its etcd member and join API listen on it"
+        ) from None
+    finally:
+        s.close()

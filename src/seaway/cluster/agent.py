@@ -223,6 +223,7 @@ class Agent:
             port = int(req.get("DataPathPort") or 4789)
             if not 1024 <= port <= 49151 and port != 4789:
                 raise InvalidParameter(f"data path port {port} is not in the range 1024 to 49151")
+            await asyncio.to_thread(addresses.check_local, advertise)
             cluster_id, node_id = identity.new_id(), identity.new_id()
             try:
                 await self._init(req, cluster_id, node_id, advertise, listen, listen_port, data_path, port)
@@ -297,6 +298,7 @@ class Agent:
                 advertise = await asyncio.to_thread(addresses.resolve, addresses.split(advertise, listen_port)[0])
             else:
                 advertise = await asyncio.to_thread(addresses.source_toward, remote)
+            await asyncio.to_thread(addresses.check_local, advertise)
             self._pending = True
             try:
                 ca_pem = await joinapi.fetch_ca(remote, remote_port, token)
