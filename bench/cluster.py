@@ -138,8 +138,44 @@ def measure(managers: int, workers: int, log: Log) -> dict[str, Any]:
     return out
 
 
-def run(quick: bool, log: Log) -> dict[str, Any]:
-    return measure(3, 2 if quick else 10, log)
+def dockerd_init(log: Log) -> dict[str, Any]:
+    """Debian's dockerd 20.10 in a fake host: ``swarm init`` time and dockerd's RSS before
+    and after (one node only: a lab of dockerd hosts for joins and failover is not built)."""
+    from seaway.lab.fakehost import HOST_UPLINK, FakeHost
+    from seaway.testing.dockerd import DockerDaemon
+
+    host = FakeHost()
+    daemon = DockerDaemon(host)
+    try:
+        daemon.start()
+        assert daemon.proc is not None
+        pid = int((host.root / "dockerd.pid").read_text())
+        before = _rss_kib(pid)
+        started = time.perf_counter()
+        daemon.docker("swarm", "init", "--advertise-addr", HOST_UPLINK, check=True, timeout=120)
+        init_s = time.perf_counter() - started
+        time.sleep(2)
+        after = _rss_kib(pid)
+        daemon.docker("swarm", "leave", "--force", timeout=60)
+    finally:
+        daemon.close()
+        host.close()
+    out = {
+        "init_s": round(init_s, 3),
+        "rss_mib_before": round(before / 1024, 1),
+        "rss_mib_after": round(after / 1024, 1),
+    }
+    log(
+        f"cluster: dockerd 20.10 swarm init {out['init_s']} s, RSS {out['rss_mib_before']} -> {out['rss_mib_after']} MiB"
+    )
+    return out
+
+
+def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
+    out = measure(3, 2 if quick else 10, log)
+    if compare:
+        out["dockerd"] = dockerd_init(log)
+    return out
 
 
 def summary(results: dict[str, Any]) -> list[str]:
@@ -153,6 +189,12 @@ def summary(results: dict[str, Any]) -> list[str]:
     lines.append(
         f"  killed leader: new leader  {results['leader_failover_s']:.1f} s, Down after {results['leader_down_s']:.1f} s"
     )
+    if "dockerd" in results:
+        d = results["dockerd"]
+        lines.append(
+            f"  dockerd 20.10 (one node): swarm init {d['init_s']:.2f} s, "
+            f"RSS {d['rss_mib_before']} MiB before, {d['rss_mib_after']} MiB in a swarm"
+        )
     for r in results["rss"]:
         lines.append(
             f"  RSS at {r['nodes']:>2} nodes: seawayd {r['seawayd_mib_median']} MiB (median), "
