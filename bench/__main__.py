@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
     parser.add_argument(
-        "--compare", choices=("dockerd",), help="run the daemon, DNS and cluster (init only) suites against Debian's dockerd too"
+        "--compare",
+        choices=("dockerd",),
+        help="run the daemon, DNS and cluster (init only) suites against Debian's dockerd too",
     )
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-<suite>[-quick].json)")
     parser.add_argument(
