@@ -18,12 +18,12 @@ from pathlib import Path
 
 from seaway.drivers.base import EndpointFirewall, Firewalled, NetworkDriver
 from seaway.errors import InvalidParameter
-from seaway.firewall import elements, ruleset
-from seaway.kernel import links, netns, nft, sandbox
+from seaway.firewall import elements
+from seaway.kernel import links, netns, sandbox
 from seaway.kernel.netns import RouteSocket
 from seaway.kernel.nftnl import ElementSocket
 from seaway.model.endpoint import Endpoint, Sandbox, SandboxMode
-from seaway.model.expected import Expected
+from seaway.model.expected import Expected, HostLink
 from seaway.model.gateway import pick_default_routes
 from seaway.model.network import Network
 
@@ -42,15 +42,15 @@ class Realizer:
         driver = self._drivers[net.driver]
         driver.create_network(net, undo)
         rules = driver.firewall_network(net) if isinstance(driver, Firewalled) else None
-        if firewall and rules is not None:
-            nft.apply(ruleset.add_network(rules), f"network {net.name}")
-            undo.callback(nft.apply, ruleset.remove_network(rules), f"network {net.name}")
+        if firewall and rules is not None:  # elements only: the socket, no nft process (its cache grows)
+            self._elements.apply(elements.add_network(rules), f"network {net.name}")
+            undo.callback(self._elements.apply, elements.remove_network(rules), f"network {net.name}")
 
     def remove_network(self, net: Network) -> None:
         driver = self._drivers[net.driver]
         rules = driver.firewall_network(net) if isinstance(driver, Firewalled) else None
         if rules is not None:
-            nft.apply(ruleset.remove_network(rules), f"network {net.name}")
+            self._elements.apply(elements.remove_network(rules), f"network {net.name}")
         driver.delete_network(net)
 
     # ------------------------------------------------------------ sandboxes
@@ -115,6 +115,14 @@ class Realizer:
         links are asked for by name (no dump); the sandbox is entered only when the
         description has nothing on the host side (a veth's peer lives and dies with it)."""
         return self.present(self._drivers[net.driver].expect_endpoint(net, ep), sb.key)
+
+    def first_missing_link(self, expected: Expected) -> HostLink | None:
+        """The first described host link that does not exist (one ioctl each, no netlink:
+        cheap enough for every endpoint on every watchdog round)."""
+        for link in expected.host_links:
+            if links.index_here(link.name) is None:
+                return link
+        return None
 
     def present(self, expected: Expected, sandbox_key: str | None) -> bool:
         for link in expected.host_links:
