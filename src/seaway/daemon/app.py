@@ -37,6 +37,7 @@ from seaway.daemon.containers import ContainerManager
 from seaway.daemon.controller import Controller
 from seaway.daemon.guard import FirewallGuard
 from seaway.daemon.listen import Listener, TLSFiles
+from seaway.dns.cache import AnswerCache
 from seaway.dns.records import Records
 from seaway.errors import InvalidParameter, SeawayError
 from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, parse_pool
@@ -63,6 +64,7 @@ class DaemonConfig:
     dns_options: tuple[str, ...] = field(default=())
     host_resolv_conf: Path = Path("/etc/resolv.conf")
     repair_interval: float = 5.0  # seconds between looks for hand-made damage; 0: never
+    dns_cache: bool = True  # keep forwarded answers for their TTL (Docker keeps none)
 
     tls: TLSFiles | None = None  # --tlsverify: TCP listeners demand client certificates
 
@@ -74,7 +76,7 @@ class DaemonConfig:
 CONFIG_KEYS = {
     "data-root", "exec-root", "hosts", "pidfile", "bip", "default-address-pools", "mtu", "dns",
     "log-level", "bridge", "icc", "ip-masq", "group", "dns-search", "dns-opts", "host-resolv-conf",
-    "host-firewall",
+    "host-firewall", "dns-cache",
     "repair-interval", "tlsverify", "tlscacert", "tlscert", "tlskey",
 }  # fmt: skip
 
@@ -103,6 +105,9 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     p.add_argument("--tlscacert")
     p.add_argument("--tlscert")
     p.add_argument("--tlskey")
+    p.add_argument(
+        "--dns-cache", choices=("true", "false"), help="Seaway: keep forwarded DNS answers for their TTL (default true)"
+    )
     p.add_argument("--icc", choices=("true", "false"))
     p.add_argument("--ip-masq", choices=("true", "false"))
     p.add_argument("--host-firewall", choices=("true", "false"), nargs="?", const="true")
@@ -169,6 +174,7 @@ def parse_args(argv: list[str]) -> DaemonConfig:
         dns_options=tuple(pick(args.dns_opt, "dns-opts", [])),
         host_resolv_conf=Path(pick(args.host_resolv_conf, "host-resolv-conf", "/etc/resolv.conf")),
         repair_interval=float(pick(args.repair_interval, "repair-interval", 5.0)),
+        dns_cache=str(pick(args.dns_cache, "dns-cache", "true")).lower() == "true",
     )
 
 
@@ -219,7 +225,8 @@ async def serve(config: DaemonConfig) -> None:
         fdlimit.raise_limit()  # each published host port holds a socket
         engine = await asyncio.to_thread(Controller.start, config.engine)
         host_resolv = HostResolvConf(config.host_resolv_conf, override=config.dns)
-        resolver = Resolver(loop, Records(), host_resolv.servers, Stats())
+        cache = AnswerCache() if config.dns_cache else None
+        resolver = Resolver(loop, Records(), host_resolv.servers, Stats(), cache=cache)
         manager = ContainerManager(
             config.engine,
             engine,
