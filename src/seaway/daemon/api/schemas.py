@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from seaway.daemon.api import fields as f
+from seaway.dns.records import member_names
 from seaway.errors import InvalidParameter, Unsupported
 from seaway.model import ports
 from seaway.model.container import RESTART_POLICIES, Container, ContainerSpec, RestartPolicy
 from seaway.model.endpoint import Endpoint, EndpointSpec
-from seaway.model.network import NAMED_DRIVERS, IPAMConfigSpec, Network, NetworkSpec
+from seaway.model.network import IPAMConfigSpec, Network, NetworkSpec
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -116,13 +117,14 @@ def parse_endpoint(body: dict[str, Any]) -> EndpointSpec:
     )
 
 
-def endpoint_settings(net: Network, spec: EndpointSpec, ep: Endpoint | None, ctr: Container) -> dict[str, Any]:
+def endpoint_settings(
+    net: Network, spec: EndpointSpec, ep: Endpoint | None, ctr: Container, *, named: bool
+) -> dict[str, Any]:
     gateway4 = next((s.gateway for s in net.subnets if s.version == 4 and s.gateway and not net.internal), None)
     gateway6 = next((s.gateway for s in net.subnets if s.version == 6 and s.gateway and not net.internal), None)
     ipam = None
     if spec.ipv4_address or spec.ipv6_address:
         ipam = {"IPv4Address": spec.ipv4_address, "IPv6Address": spec.ipv6_address}
-    named = net.driver in NAMED_DRIVERS and not (net.bridge and net.bridge.default_bridge)
     return {
         "IPAMConfig": ipam,
         "Links": None,
@@ -138,7 +140,7 @@ def endpoint_settings(net: Network, spec: EndpointSpec, ep: Endpoint | None, ctr
         "IPv6Gateway": str(gateway6) if ep and ep.ipv6 and gateway6 else "",
         "GlobalIPv6Address": str(ep.ipv6) if ep and ep.ipv6 else "",
         "GlobalIPv6PrefixLen": ep.ipv6_prefixlen if ep and ep.ipv6 else 0,
-        "DNSNames": [ctr.name, ctr.id[:12], *spec.aliases] if named else None,
+        "DNSNames": list(member_names(ctr.name, spec.aliases, ctr.id, ctr.spec.hostname)) if named else None,
     }
 
 
