@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import faulthandler
 import fcntl
+import gc
 import grp
 import json
 import logging
@@ -42,7 +43,7 @@ from seaway.engine.config import DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineCon
 from seaway.errors import InvalidParameter, SeawayError
 from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, parse_pool
 from seaway.kernel import fdlimit
-from seaway.resolver.server import Resolver
+from seaway.resolver.server import Resolver, ResolverThread
 from seaway.resolver.stats import Stats
 from seaway.resolver.upstreams import HostResolvConf
 
@@ -226,7 +227,8 @@ async def serve(config: DaemonConfig) -> None:
         engine = await asyncio.to_thread(Engine.start, config.engine)
         host_resolv = HostResolvConf(config.host_resolv_conf, override=config.dns)
         cache = AnswerCache() if config.dns_cache else None
-        resolver = Resolver(loop, Records(), host_resolv.servers, Stats(), cache=cache)
+        dns_thread = ResolverThread()  # DNS answers on a loop of their own, never behind API handlers
+        resolver = Resolver(dns_thread.loop, Records(), host_resolv.servers, Stats(), cache=cache)
         manager = ContainerManager(
             config.engine,
             engine,
@@ -239,6 +241,8 @@ async def serve(config: DaemonConfig) -> None:
         )
         await asyncio.to_thread(manager.load)
         await asyncio.to_thread(manager.recover)
+        gc.collect()
+        gc.freeze()  # start-up's objects are never scanned again: no long full collections under load
         guard = FirewallGuard(engine)
         guard.start()
         backend = Backend(
@@ -272,7 +276,8 @@ async def serve(config: DaemonConfig) -> None:
         log.info("shutting down; containers keep running")
         guard.stop()
         backend.stopping.set()
-        await resolver.close_all()
+        await asyncio.wrap_future(dns_thread.call(resolver.close_all()))
+        dns_thread.stop()
         await runner.cleanup()  # no new requests
         runner = None
         # let operations already running in worker threads finish before the store closes

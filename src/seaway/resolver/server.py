@@ -20,18 +20,24 @@ known A/AAAA name (built on the wire), or a name to forward (relayed on the wire
 the rest becomes a task and dnslib objects.
 
 ``attach``/``detach``/``set_view`` are called from worker threads (never from the loop).
+The loop is the resolver's own (``ResolverThread``), not the API's: an answer never
+waits behind a request handler, only, at worst, for the GIL (see ``SWITCH_INTERVAL``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import random
 import socket
 import struct
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from dnslib import AAAA, PTR, QTYPE, RCODE, RR, A, DNSRecord
 
@@ -47,6 +53,36 @@ log = logging.getLogger(__name__)
 
 MAX_FORWARDS = 1024
 UDP_LIMIT = 512
+#: how long another thread may keep the GIL while the resolver's thread waits for it
+#: (CPython's default is 5 ms: a worker thread's Python work would show in DNS's p99)
+SWITCH_INTERVAL = 0.0005
+
+T = TypeVar("T")
+
+
+class ResolverThread:
+    """An event loop of the resolver's own, on a thread of its own, made from the
+    daemon's main thread (so in the host's namespace, where forwards leave from)."""
+
+    def __init__(self) -> None:
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="seawayd-dns", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coro`` on the resolver's loop, from any other thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self.loop.close()
 
 
 @dataclass
