@@ -121,7 +121,7 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
             capsize=4,
             color="black",
         )
-        ax.set(title=f"a {r.get('ports', 10000):,}-port range in one request", ylabel="ms (p50, whisker p99)")
+        ax.set(title=f"a {r['size']:,}-port range in one request", ylabel="ms (p50, whisker p99)")
         save(fig, "ports-range.png")
     if bench.get("lab", {}).get("sizes"):
         sizes = bench["lab"]["sizes"]
