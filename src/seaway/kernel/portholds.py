@@ -44,10 +44,11 @@ def ephemeral_range() -> tuple[int, int] | None:
 
 class PortHolds:
     def __init__(self) -> None:
-        self._socks: dict[tuple[str, str, int], _socket.socket] = {}
+        # (proto, address) -> port -> socket: no key tuple per port
+        self._socks: dict[tuple[str, str], dict[int, _socket.socket]] = {}
 
     def __len__(self) -> int:
-        return len(self._socks)
+        return sum(len(ports) for ports in self._socks.values())
 
     def hold(self, proto: str, host_ip: IPAddress, port: int) -> None:
         """Bind (and for TCP/SCTP listen on) the port; idempotent for one key."""
@@ -66,18 +67,17 @@ class PortHolds:
         family = socket.AF_INET6 if v6 else socket.AF_INET
         addr = str(host_ip)
         stream = kind == socket.SOCK_STREAM
-        made: list[tuple[str, str, int]] = []
-        socks = self._socks
+        made: list[int] = []
+        socks = self._socks.setdefault((proto, addr), {})
         make = _socket.socket
         port = 0
         try:
             for port in ports:
-                key = (proto, addr, port)
-                if key in socks:
+                if port in socks:
                     continue
                 sock = make(family, kind, number)
-                socks[key] = sock  # before binding: a failure below closes it with the others
-                made.append(key)
+                socks[port] = sock  # before binding: a failure below closes it with the others
+                made.append(port)
                 if v6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 if stream:
@@ -87,20 +87,22 @@ class PortHolds:
                 else:
                     sock.bind((addr, port))
         except BaseException as exc:
-            for key in made:
-                socks.pop(key).close()
+            for made_port in made:
+                socks.pop(made_port).close()
             if isinstance(exc, OSError):
                 raise _failure(exc, proto, host_ip, port) from None
             raise
 
     def release(self, proto: str, host_ip: IPAddress, port: int) -> None:
-        sock = self._socks.pop((proto, str(host_ip), port), None)
+        socks = self._socks.get((proto, str(host_ip)))
+        sock = socks.pop(port, None) if socks is not None else None
         if sock is not None:
             sock.close()
 
     def close(self) -> None:
-        for sock in self._socks.values():
-            sock.close()
+        for socks in self._socks.values():
+            for sock in socks.values():
+                sock.close()
         self._socks.clear()
 
 
