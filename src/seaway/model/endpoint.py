@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from seaway.model.network import IPAddress
 from seaway.model.ports import PortMapping
@@ -53,4 +53,4 @@ class Sandbox:
     mode: str
     key: str  # the path of the network namespace file
     hostname: str = ""
-    endpoints: tuple[str, ...] = field(default=())
+    # (its endpoints are the endpoint records that name it: membership is held there only)
