@@ -122,6 +122,7 @@ class Resolver:
         self.cache = cache  # None: every forwarded query goes upstream, as in Docker
         self._listeners: dict[str, _Listener] = {}
         self._forwards = asyncio.Semaphore(MAX_FORWARDS)  # TCP forwards
+        self._replying: set[asyncio.Task[None]] = set()  # queries on the full (dnslib) path
         self.forwarder = Forwarder(loop, stats, timeout, MAX_FORWARDS)
 
     # ---------------------------------------------------------------- thread side
@@ -207,7 +208,9 @@ class Resolver:
                 log.debug("embedded DNS: %s", exc)
                 return
             if not self._on_the_wire(listener, sock, data, addr):
-                self._loop.create_task(self._reply(listener, sock, data, addr))
+                task = self._loop.create_task(self._reply(listener, sock, data, addr))
+                self._replying.add(task)  # a reference until done: the loop keeps only weak ones
+                task.add_done_callback(self._replying.discard)
             sock = listener.udp
 
     def _on_the_wire(self, listener: _Listener, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> bool:
