@@ -68,3 +68,12 @@ def test_tcp_listener_with_tls_flags_as_dockerd() -> None:
     listener = config.listener
     assert (listener.path, listener.address, listener.port) == (None, "127.0.0.1", 2376)
     assert listener.tls is not None and str(listener.tls.ca) == "/ca"
+
+
+def test_the_dns_answer_cache_is_on_unless_turned_off(tmp_path: Path) -> None:
+    path = tmp_path / "daemon.json"
+    path.write_text(json.dumps({"dns-cache": "false"}))
+
+    assert parse_args([]).dns_cache is True
+    assert parse_args(["--dns-cache", "false"]).dns_cache is False
+    assert parse_args(["--config-file", str(path)]).dns_cache is False
