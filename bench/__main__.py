@@ -14,19 +14,21 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import core, daemon, dns, lab, machine, ports, throughput
+from bench import cluster, core, daemon, dns, lab, machine, ports, throughput
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
     parser.add_argument(
-        "--compare", choices=("dockerd",), help="run the daemon and DNS suites against Debian's dockerd too"
+        "--compare",
+        choices=("dockerd",),
+        help="run the daemon, DNS and cluster (init only) suites against Debian's dockerd too",
     )
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-<suite>[-quick].json)")
     parser.add_argument(
         "--suite",
-        choices=("core", "daemon", "dns", "throughput", "ports", "lab", "all"),
+        choices=("core", "daemon", "dns", "throughput", "ports", "lab", "cluster", "all"),
         default="all",
         help="which benchmarks to run",
     )
@@ -51,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         results["benchmarks"]["ports"] = ports.run(quick=args.quick, log=log)
     if args.suite in ("lab", "all"):
         results["benchmarks"]["lab"] = lab.run(quick=args.quick, log=log)
+    if args.suite in ("cluster", "all"):
+        results["benchmarks"]["cluster"] = cluster.run(quick=args.quick, log=log, compare=args.compare == "dockerd")
     suffix = ("-quick" if args.quick else "") + ("-vs-dockerd" if args.compare else "")
     out = args.out or Path(__file__).parent / "results" / f"{started:%Y-%m-%d}-{args.suite}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -69,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += ports.summary(results["benchmarks"]["ports"])
     if "lab" in results["benchmarks"]:
         lines += lab.summary(results["benchmarks"]["lab"])
+    if "cluster" in results["benchmarks"]:
+        lines += cluster.summary(results["benchmarks"]["cluster"])
     print("\n".join(lines))
     return 0
 

@@ -103,6 +103,26 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
         ax.set_ylim(bottom=0)
         ax.legend()
         save(fig, "ports-publish.png")
+    dns = bench.get("dns", {})
+    if "internal" in dns:
+        _dns_bars(plt, save, dns)
+    if "range" in ports:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        r = ports["range"]
+        ax.bar(["publish", "unpublish"], [r["publish"]["p50_ms"], r["unpublish"]["p50_ms"]])
+        ax.errorbar(
+            ["publish", "unpublish"],
+            [r["publish"]["p50_ms"], r["unpublish"]["p50_ms"]],
+            yerr=[
+                [0, 0],
+                [r["publish"]["p99_ms"] - r["publish"]["p50_ms"], r["unpublish"]["p99_ms"] - r["unpublish"]["p50_ms"]],
+            ],
+            fmt="none",
+            capsize=4,
+            color="black",
+        )
+        ax.set(title=f"a {r['size']:,}-port range in one request", ylabel="ms (p50, whisker p99)")
+        save(fig, "ports-range.png")
     if bench.get("lab", {}).get("sizes"):
         sizes = bench["lab"]["sizes"]
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -114,6 +134,26 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
         ax.legend()
         save(fig, "lab-up-down.png")
     return written
+
+
+def _dns_bars(plt: Any, save: Any, dns: dict[str, Any]) -> None:
+    """Throughput and p99 per figure, one bar per side (Seaway, Seaway without its cache, dockerd)."""
+    sides = {"seaway": {k: dns[k] for k in ("internal", "internal_at_10k_qps", "forwarded") if k in dns}}
+    if "forwarded_no_cache" in dns:
+        sides["seaway, no cache"] = {"forwarded": dns["forwarded_no_cache"]}
+    if "internal" in dns.get("dockerd", {}):
+        sides["dockerd 20.10"] = dns["dockerd"]
+    for metric, title, unit in (("qps", "queries per second (saturated)", "qps"), ("p99_ms", "p99 latency", "ms")):
+        kinds = ("internal", "forwarded") if metric == "qps" else ("internal", "internal_at_10k_qps", "forwarded")
+        fig, ax = plt.subplots(figsize=(7, 4))
+        width = 0.8 / len(sides)
+        for i, (name, figures) in enumerate(sides.items()):
+            xs = [k + i * width for k, kind in enumerate(kinds) if kind in figures]
+            ax.bar(xs, [figures[kind][metric] for kind in kinds if kind in figures], width, label=name)
+        ax.set_xticks([k + width * (len(sides) - 1) / 2 for k in range(len(kinds))], kinds)
+        ax.set(title=f"embedded DNS: {title}, {dns.get('outstanding', '?')} in flight", ylabel=unit)
+        ax.legend()
+        save(fig, f"dns-{metric.removesuffix('_ms')}.png")
 
 
 def main(argv: list[str] | None = None) -> int:

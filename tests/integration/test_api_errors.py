@@ -56,7 +56,12 @@ CASES = [
      403, "with one of the networks in private (none) mode"),
     ("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"RestartPolicy": {"Name": "often"}}},
      400, "invalid restart policy"),
-    ("GET", "/swarm", None, 501, "GET /swarm is not implemented by Seaway"),
+    ("GET", "/services", None, 501, "GET /services is not implemented by Seaway"),
+    ("GET", "/swarm", None, 503, 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join"'),
+    ("POST", "/swarm/leave", None, 503, "This node is not part of a swarm"),
+    ("POST", "/swarm/join", {"JoinToken": "nope", "RemoteAddrs": ["192.0.2.1"]}, 400, "invalid join token"),
+    ("POST", "/swarm/init", {"AdvertiseAddr": "203.0.113.9"}, 400, "advertise address 203.0.113.9 is not an address of this node"),
+    ("POST", "/swarm/init", {"AdvertiseAddr": "nosuchif0"}, 400, "failed to parse address or interface name 'nosuchif0'"),
     ("POST", "/v1.44/build", None, 501, "is not implemented by Seaway"),
 ]  # fmt: skip
 

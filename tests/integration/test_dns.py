@@ -254,6 +254,40 @@ def test_seaway_dns_stats_shows_the_counters(dns_world: tuple[SeawayDaemon, Outs
     assert "Queries" in table and "Forward failures" in table
 
 
+def test_forwarded_answers_are_kept_for_their_ttl(dns_world: tuple[SeawayDaemon, OutsideDns]) -> None:
+    daemon, upstream = dns_world
+    daemon.docker("network", "create", "out")
+    run(daemon, "--name", "c", "--network", "out", "busybox", "sleep", "300")
+    run(daemon, "--name", "d", "--network", "out", "--dns", BLACKHOLE, "busybox", "sleep", "300")
+    key = key_of(daemon, "c")
+    before = upstream.queries
+
+    first = query(key, "www.example.test")
+    again = query(key, "WWW.example.TEST")  # any case: the same name
+    other_upstreams = query(key_of(daemon, "d"), "www.example.test", timeout=8)  # its own --dns: not ours
+
+    assert addresses(first) == addresses(again) == ["198.51.100.80"]
+    assert other_upstreams.header.rcode == RCODE.SERVFAIL
+    assert str(again.q.qname) == "WWW.example.TEST."  # the asker's spelling comes back
+    assert again.rr[0].ttl <= first.rr[0].ttl <= 60  # the upstream's TTL, aged
+    assert upstream.queries == before + 1
+    assert daemon.request("GET", "/seaway/dns/stats")[1]["CacheHits"] >= 1
+
+
+def test_without_the_cache_every_forwarded_query_goes_upstream(fake_host: FakeHost, busybox_tar: Path) -> None:
+    with dns_daemon(fake_host, busybox_tar, "--dns", UPSTREAM, "--dns-cache", "false") as (daemon, upstream):
+        daemon.docker("network", "create", "out")
+        run(daemon, "--name", "c", "--network", "out", "busybox", "sleep", "300")
+        key = key_of(daemon, "c")
+        before = upstream.queries
+
+        for _ in range(3):
+            assert addresses(query(key, "www.example.test")) == ["198.51.100.80"]
+
+        assert upstream.queries == before + 3
+        assert daemon.request("GET", "/seaway/dns/stats")[1]["CacheHits"] == 0
+
+
 def test_a_changed_host_resolv_conf_is_followed_without_restarting(fake_host: FakeHost, busybox_tar: Path) -> None:
     host_file = fake_host.root / "host-resolv.conf"
     host_file.write_text(f"nameserver {UPSTREAM}\nsearch corp.test\n")

@@ -29,7 +29,11 @@ SKIP = {
     ("GET", "/containers/{id}/logs"),
     ("POST", "/exec/{id}/start"),
     ("POST", "/images/create"),  # streams an image body from the request
+    ("POST", "/swarm/init"),  # starts an etcd member: tests/integration/test_cluster.py
+    ("POST", "/swarm/join"),  # reaches out to a remote manager: ditto
 }
+#: paths where Docker's own refusal is 503 ("This node is not a swarm manager…", "…not part of a swarm")
+UNAVAILABLE_BY_CONTRACT = ("/swarm", "/nodes")
 BASE = "http://seawayd.invalid"  # routed to the unix socket by the adapter below
 
 
@@ -69,6 +73,8 @@ def test_generated_requests_get_no_server_error_and_leave_nothing_half_made(seaw
                 response = case.call(base_url=BASE, session=session, timeout=10)
             except requests.exceptions.RequestException as exc:
                 failures.append(f"{case.method} {case.formatted_path}: no answer ({exc.__class__.__name__})")
+                return
+            if response.status_code == 503 and case.operation.path.startswith(UNAVAILABLE_BY_CONTRACT):
                 return
             if response.status_code >= 500 and response.status_code != 501:
                 failures.append(

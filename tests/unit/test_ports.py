@@ -119,6 +119,59 @@ def test_a_wildcard_clashes_with_every_address_of_its_family_only() -> None:
     table.take("tcp", LO, 8080)
 
 
+class _Model:
+    """Host port clashes as plainly as they can be said: every (proto, address, port) held."""
+
+    def __init__(self) -> None:
+        self.held: set[tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address, int]] = set()
+
+    def clashes(self, proto: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> bool:
+        wild = ANY4 if ip.version == 4 else ANY6
+        return any(
+            p == proto and q == port and h.version == ip.version and (h in (ip, wild) or ip == wild)
+            for p, h, q in self.held
+        )
+
+    def take_many(self, proto: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address, ports: list[int]) -> bool:
+        if len(set(ports)) != len(ports) or any(self.clashes(proto, ip, port) for port in ports):
+            return False
+        self.held |= {(proto, ip, port) for port in ports}
+        return True
+
+
+addresses = st.sampled_from([ANY4, LO, ipaddress.ip_address("192.0.2.1"), ANY6, ipaddress.ip_address("::1")])
+operations = st.lists(
+    st.tuples(
+        st.booleans(),  # take (True) or release
+        st.sampled_from(["tcp", "udp"]),
+        addresses,
+        st.lists(st.integers(8000, 8006), min_size=1, max_size=4),
+    ),
+    max_size=30,
+)
+
+
+@given(operations)
+def test_taking_many_ports_is_all_or_nothing_and_clashes_as_one_by_one(ops) -> None:  # type: ignore[no-untyped-def]
+    table, model = HostPorts(), _Model()
+    for take, proto, ip, port_list in ops:
+        if take:
+            try:
+                table.take_many(proto, ip, port_list)
+                taken = True
+            except Conflict:
+                taken = False
+            assert taken == model.take_many(proto, ip, port_list)
+        else:
+            for port in port_list:
+                table.release(proto, ip, port)
+                model.held.discard((proto, ip, port))
+        for proto_ in ("tcp", "udp"):
+            for port in range(8000, 8007):
+                for probe in (ANY4, LO, ANY6):
+                    assert table.conflict(proto_, probe, port) == model.clashes(proto_, probe, port)
+
+
 def test_ephemeral_ports_are_handed_out_sequentially_and_wrap() -> None:
     table = HostPorts((40000, 40004))
     given_out = []

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import faulthandler
 import fcntl
+import gc
 import grp
 import json
 import logging
@@ -29,12 +30,14 @@ from typing import Any
 from aiohttp import web
 
 from seaway import __version__
+from seaway.cluster.agent import Agent
 from seaway.daemon import doctor, listen
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.server import build_app
 from seaway.daemon.containers import Containers
 from seaway.daemon.guard import FirewallGuard
 from seaway.daemon.listen import Listener, TLSFiles
+from seaway.dns.cache import AnswerCache
 from seaway.dns.records import Records
 from seaway.engine import Engine
 from seaway.engine.config import DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineConfig
@@ -43,7 +46,7 @@ from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, parse_pool
 from seaway.kernel import fdlimit
 from seaway.plugins.client import DEFAULT_TIMEOUT
 from seaway.plugins.discovery import DOCKER_SPEC_DIRS
-from seaway.resolver.server import Resolver
+from seaway.resolver.server import Resolver, ResolverThread
 from seaway.resolver.stats import Stats
 from seaway.resolver.upstreams import HostResolvConf
 
@@ -65,6 +68,7 @@ class DaemonConfig:
     dns_options: tuple[str, ...] = field(default=())
     host_resolv_conf: Path = Path("/etc/resolv.conf")
     repair_interval: float = 5.0  # seconds between looks for hand-made damage; 0: never
+    dns_cache: bool = True  # keep forwarded answers for their TTL (Docker keeps none)
 
     tls: TLSFiles | None = None  # --tlsverify: TCP listeners demand client certificates
 
@@ -76,7 +80,7 @@ class DaemonConfig:
 CONFIG_KEYS = {
     "data-root", "exec-root", "hosts", "pidfile", "bip", "default-address-pools", "mtu", "dns",
     "log-level", "bridge", "icc", "ip-masq", "group", "dns-search", "dns-opts", "host-resolv-conf",
-    "host-firewall",
+    "host-firewall", "dns-cache",
     "repair-interval", "tlsverify", "tlscacert", "tlscert", "tlskey",
     "plugin-socket-dirs", "plugin-spec-dirs", "plugin-timeout",
 }  # fmt: skip
@@ -121,6 +125,9 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     p.add_argument("--tlscacert")
     p.add_argument("--tlscert")
     p.add_argument("--tlskey")
+    p.add_argument(
+        "--dns-cache", choices=("true", "false"), help="Seaway: keep forwarded DNS answers for their TTL (default true)"
+    )
     p.add_argument("--icc", choices=("true", "false"))
     p.add_argument("--ip-masq", choices=("true", "false"))
     p.add_argument("--host-firewall", choices=("true", "false"), nargs="?", const="true")
@@ -190,6 +197,7 @@ def parse_args(argv: list[str]) -> DaemonConfig:
         dns_options=tuple(pick(args.dns_opt, "dns-opts", [])),
         host_resolv_conf=Path(pick(args.host_resolv_conf, "host-resolv-conf", "/etc/resolv.conf")),
         repair_interval=float(pick(args.repair_interval, "repair-interval", 5.0)),
+        dns_cache=str(pick(args.dns_cache, "dns-cache", "true")).lower() == "true",
     )
 
 
@@ -238,6 +246,7 @@ async def serve(config: DaemonConfig) -> None:
     sock_path = listener.path
     lock_fd = _lock_data_root(config.engine.data_root)
     engine: Engine | None = None
+    swarm: Agent | None = None
     runner: web.AppRunner | None = None
     serving = False  # only a socket and pidfile of our own are removed on the way out
     try:
@@ -246,7 +255,9 @@ async def serve(config: DaemonConfig) -> None:
         fdlimit.raise_limit()  # each published host port holds a socket
         engine = await asyncio.to_thread(Engine.start, config.engine)
         host_resolv = HostResolvConf(config.host_resolv_conf, override=config.dns)
-        resolver = Resolver(loop, Records(), host_resolv.servers, Stats())
+        cache = AnswerCache() if config.dns_cache else None
+        dns_thread = ResolverThread()  # DNS answers on a loop of their own, never behind API handlers
+        resolver = Resolver(dns_thread.loop, Records(), host_resolv.servers, Stats(), cache=cache)
         manager = Containers(
             config.engine,
             engine,
@@ -259,10 +270,19 @@ async def serve(config: DaemonConfig) -> None:
         )
         await asyncio.to_thread(manager.load)
         await asyncio.to_thread(manager.recover)
+        gc.collect()
+        gc.freeze()  # start-up's objects are never scanned again: no long full collections under load
         guard = FirewallGuard(engine)
         guard.start()
+        swarm = Agent(config.engine.data_root, __version__)
+        await swarm.start()  # resumes the swarm this node was in (a manager's etcd too)
         backend = Backend(
-            config=config.engine, engine=engine, containers=manager, version=__version__, resolver=resolver
+            config=config.engine,
+            engine=engine,
+            containers=manager,
+            version=__version__,
+            resolver=resolver,
+            swarm=swarm,
         )
         runner = web.AppRunner(build_app(backend), access_log=logging.getLogger("seawayd.access"), handle_signals=False)
         await runner.setup()
@@ -292,12 +312,17 @@ async def serve(config: DaemonConfig) -> None:
         log.info("shutting down; containers keep running")
         guard.stop()
         backend.stopping.set()
-        await resolver.close_all()
+        await asyncio.wrap_future(dns_thread.call(resolver.close_all()))
+        dns_thread.stop()
         await runner.cleanup()  # no new requests
         runner = None
+        await swarm.close()  # its loops, join API and etcd member (it needs the executor); the swarm state stays
+        swarm = None
         # let operations already running in worker threads finish before the store closes
         await loop.shutdown_default_executor()
     finally:
+        if swarm is not None:  # start-up failed after the swarm resumed
+            await swarm.close()
         if runner is not None:
             log.debug("closing the API")
             await runner.cleanup()

@@ -60,7 +60,7 @@ def refresh_host_firewall(enabled: bool) -> hostfw.Mirror:
     sets = {o[k]["name"]: k for o in outline for k in ("set", "map") if k in o}
     if not enabled and not any(c.startswith(naming.HOSTFW_PREFIX) for c in chains):
         return hostfw.Mirror()
-    mirror = hostfw.build(nft.list_ruleset()) if enabled else hostfw.Mirror()
+    mirror = hostfw.build(nft.list_ruleset(skip=naming.OWN_TABLES)) if enabled else hostfw.Mirror()
     nft.apply(hostfw.remove_previous(chains, sets) + mirror.commands, "host firewall copy")
     for note in mirror.skipped:
         log.warning("host-firewall mode: a host input rule was not copied: %s", note)

@@ -75,7 +75,8 @@ def remove_previous(chain_names: list[str], sets: dict[str, str]) -> list[Comman
 
 def build(listing: list[dict[str, Any]]) -> Mirror:
     """Commands creating the copy of every foreign input base chain in ``listing``
-    (the objects of ``nft -j list ruleset``)."""
+    (the objects of ``nft -j list table`` of the other tables: Seaway's own, with an
+    element per published port, need not be read; any of its objects are ignored)."""
     out = Mirror()
     chains = _objects(listing, "chain")
     rules = _objects(listing, "rule")

@@ -8,6 +8,7 @@ any other table.
 TABLE = "seaway"
 INET = "inet"
 BRIDGE = "bridge"
+OWN_TABLES = frozenset({(INET, TABLE), (BRIDGE, TABLE)})  # (family, name)
 
 # inet seaway
 USER_CHAIN = "user"  # created once, never flushed, evaluated first: Seaway's DOCKER-USER

@@ -33,11 +33,13 @@ element per bridge, but this kernel lacks nft_meta_bridge).
 from __future__ import annotations
 
 import ipaddress
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from seaway.firewall import naming as n
+from seaway.model.network import IPAddress
 from seaway.model.ports import PortMapping
 
 Command = dict[str, Any]
@@ -316,20 +318,34 @@ def _ports(op: str, ports: list[str]) -> list[Command]:
 def port_runs(mappings: list[PortMapping]) -> list[list[PortMapping]]:
     """Mappings grouped into map elements. A run of consecutive host ports forwarded to
     the same port numbers of one container address is one interval element: a
-    10,000-port range costs one element, not 10,000."""
+    10,000-port range costs one element, not 10,000. (Grouped by address and protocol
+    first, so only the few groups are sorted by address and each group by port: the
+    10,000 mappings of a range get no sort key built each.)"""
+    groups: dict[tuple[IPAddress, str, IPAddress], list[PortMapping]] = {}
+    group: list[PortMapping] = []
+    prev: PortMapping | None = None
+    for m in mappings:
+        if prev is None or not (
+            m.host_ip is prev.host_ip and m.container_ip is prev.container_ip and m.proto == prev.proto
+        ):  # a request's mappings come together, with the same address objects: no hashing
+            group = groups.setdefault((m.host_ip, m.proto, m.container_ip), [])
+        group.append(m)
+        prev = m
     runs: list[list[PortMapping]] = []
-    for m in sorted(mappings, key=lambda m: (m.family, int(m.host_ip), m.proto, int(m.container_ip), m.host_port)):
-        last = runs[-1][-1] if runs else None
-        if (
-            last is not None
-            and m.host_port == m.container_port
-            and last.host_port == last.container_port
-            and (last.host_ip, last.proto, last.container_ip) == (m.host_ip, m.proto, m.container_ip)
-            and last.host_port + 1 == m.host_port
-        ):
-            runs[-1].append(m)
-        else:
-            runs.append([m])
+    by_port = operator.attrgetter("host_port")
+    for key in sorted(groups, key=lambda k: (k[0].version, int(k[0]), k[1], int(k[2]))):
+        last: PortMapping | None = None
+        for m in sorted(groups[key], key=by_port):
+            if (
+                last is not None
+                and m.host_port == m.container_port
+                and last.host_port == last.container_port
+                and last.host_port + 1 == m.host_port
+            ):
+                runs[-1].append(m)
+            else:
+                runs.append([m])
+            last = m
     return runs
 
 

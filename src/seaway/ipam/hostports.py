@@ -29,8 +29,9 @@ def _show(ip: IPAddress) -> str:
 class HostPorts:
     def __init__(self, ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL) -> None:
         self.ephemeral = ephemeral
-        # (proto, family, port) -> host addresses holding it
-        self._held: dict[tuple[str, int, int], set[IPAddress]] = {}
+        # (proto, family, port) -> host addresses holding it: a tuple, almost always of
+        # one (no set per port: hashing an address is a Python call, and a range has 10,000)
+        self._held: dict[tuple[str, int, int], tuple[IPAddress, ...]] = {}
         self._last: dict[str, int] = {}
 
     def conflict(self, proto: str, host_ip: IPAddress, port: int) -> bool:
@@ -42,26 +43,40 @@ class HostPorts:
     def take(self, proto: str, host_ip: IPAddress, port: int) -> None:
         if self.conflict(proto, host_ip, port):
             raise already_allocated(host_ip, port)
-        self._held.setdefault((proto, host_ip.version, port), set()).add(host_ip)
+        key = (proto, host_ip.version, port)
+        self._held[key] = (*self._held.get(key, ()), host_ip)
 
     def take_many(self, proto: str, host_ip: IPAddress, ports: list[int]) -> None:
-        """Take every port for one address, or none of them."""
-        done = 0
-        try:
+        """Take every port for one address, or none of them: all are checked, then all
+        taken (a port twice in ``ports`` clashes with itself, as two requests would)."""
+        version = host_ip.version
+        wildcard = WILDCARD[version]
+        anything = host_ip == wildcard  # the wildcard clashes with every holder
+        held = self._held
+        if len(set(ports)) != len(ports):
+            seen: set[int] = set()
             for port in ports:
-                self.take(proto, host_ip, port)
-                done += 1
-        except Conflict:
-            for port in ports[:done]:
-                self.release(proto, host_ip, port)
-            raise
+                if port in seen:
+                    raise already_allocated(host_ip, port)
+                seen.add(port)
+        for port in ports:
+            holders = held.get((proto, version, port))
+            if holders and (anything or wildcard in holders or host_ip in holders):
+                raise already_allocated(host_ip, port)
+        mine = (host_ip,)
+        for port in ports:
+            key = (proto, version, port)
+            holders = held.get(key)
+            held[key] = mine if holders is None else (*holders, host_ip)
 
     def release(self, proto: str, host_ip: IPAddress, port: int) -> None:
         key = (proto, host_ip.version, port)
         holders = self._held.get(key)
         if holders is not None:
-            holders.discard(host_ip)
-            if not holders:
+            left = tuple(h for h in holders if h != host_ip)
+            if left:
+                self._held[key] = left
+            else:
                 del self._held[key]
 
     def free_for_all(self, proto: str, host_ips: list[IPAddress], port: int) -> bool:

@@ -19,7 +19,16 @@ HEADROOM = 64
 
 def usage() -> tuple[int, int]:
     """(descriptors open in this process, the soft limit)."""
-    return len(os.listdir("/proc/self/fd")), resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return open_count(), resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def open_count() -> int:
+    """Descriptors open in this process, at a constant cost: since Linux 6.2 the size
+    of ``/proc/self/fd`` is that count, taken from the descriptor bitmap (listing the
+    directory took milliseconds with 10,000 held ports, on every sandbox create).
+    Older kernels say 0 there; then the directory is listed."""
+    size = os.stat("/proc/self/fd").st_size
+    return size if size > 0 else len(os.listdir("/proc/self/fd"))
 
 
 def check_headroom(what: str, headroom: int = HEADROOM) -> None:

@@ -56,12 +56,32 @@ def table_outline(family: str, name: str) -> list[dict[str, Any]] | None:
     return json.loads(proc.stdout).get("nftables", [])  # type: ignore[no-any-return]
 
 
-def list_ruleset() -> list[dict[str, Any]]:
-    """Every table of the namespace, read only (host-firewall mode copies input chains)."""
-    proc = subprocess.run([NFT, "-j", "list", "ruleset"], capture_output=True, text=True, check=False)
+def list_ruleset(skip: frozenset[tuple[str, str]] = frozenset()) -> list[dict[str, Any]]:
+    """Every table of the namespace but those in ``skip`` (``(family, name)``), read only
+    (host-firewall mode copies input chains). The tables are listed one by one, so a
+    skipped table's elements (Seaway's own: one per published port) are never read."""
+    if not skip:
+        proc = subprocess.run([NFT, "-j", "list", "ruleset"], capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise KernelError("list ruleset", "nftables", None, proc.stderr.strip() or "nft failed")
+        return json.loads(proc.stdout).get("nftables", [])  # type: ignore[no-any-return]
+    objects: list[dict[str, Any]] = []
+    for family, name in list_tables():
+        if (family, name) in skip:
+            continue
+        listing = list_table(family, name)  # None: gone since the table list was read
+        if listing is not None:
+            objects += [o for o in listing.get("nftables", []) if "metainfo" not in o]
+    return objects
+
+
+def list_tables() -> list[tuple[str, str]]:
+    """``(family, name)`` of every table of the namespace (names only: nothing inside is read)."""
+    proc = subprocess.run([NFT, "-j", "-t", "list", "tables"], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise KernelError("list ruleset", "nftables", None, proc.stderr.strip() or "nft failed")
-    return json.loads(proc.stdout).get("nftables", [])  # type: ignore[no-any-return]
+        raise KernelError("list tables", "nftables", None, proc.stderr.strip() or "nft failed")
+    listing = json.loads(proc.stdout).get("nftables", [])
+    return [(o["table"]["family"], o["table"]["name"]) for o in listing if "table" in o]
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,9 +72,9 @@ def replace_with(netns: str, argv: Sequence[str], env: Mapping[str, str]) -> Non
     os.execvpe(full[0], full, dict(env))
 
 
-def spawn(netns: str, argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> int:
-    """Start a daemon inside ``netns`` in a new session, its output appended to ``log``;
-    its PID. The caller checks readiness and records the PID."""
+def spawn(netns: str | None, argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> int:
+    """Start a daemon inside ``netns`` (None: here) in a new session, its output appended
+    to ``log``; its PID. The caller checks readiness and records the PID."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
             _argv(netns, argv), stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True,

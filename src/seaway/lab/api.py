@@ -23,7 +23,7 @@ import docker
 
 from seaway.errors import NotFound
 from seaway.kernel import process
-from seaway.lab import faults, realize, state
+from seaway.lab import faults, nodes, realize, state
 from seaway.lab.plan import RUN_DIR, LabPlan, Node, plan
 from seaway.lab.topology import Topology, load, parse
 
@@ -143,7 +143,16 @@ class Lab:
         netns = self.plan.fabric_netns if name == "fabric" else self.plan.node(name).netns
         return process.run(netns, argv, timeout=timeout, check=False)
 
-    # faults (see seaway.lab.faults)
+    # faults (see seaway.lab.faults and seaway.lab.nodes)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL host ``name``'s seawayd and its etcd member (the node dies)."""
+        self.host(name).close()
+        nodes.kill(self.plan, name)
+
+    def start(self, name: str) -> None:
+        """Start host ``name``'s seawayd again after ``kill``."""
+        nodes.start(self.plan, name)
 
     def link_down(self, node: str, link: int = 0) -> None:
         faults.set_link(self.plan, node, False, link)

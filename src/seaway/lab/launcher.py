@@ -4,7 +4,7 @@ Starting a ``seawayd`` costs about a CPU-second, nearly all of it importing its 
 lab with many hosts imports it once, here, and forks one daemon per host: the child
 enters the host's namespace, takes ``seawayd`` as its process name, and runs the
 daemon's ``main`` with the host's flags. Requests come one JSON line at a time on
-stdin (``{"netns", "log", "argv"}``); each answer is the child's PID. The children
+stdin (``{"netns", "log", "argv", "env"}``); each answer is the child's PID. The children
 keep this program's command line, which names the lab's directory, so ``down`` knows
 them as the lab's.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from functools import partial
 from pathlib import Path
@@ -29,13 +30,21 @@ def main(argv: list[str] | None = None) -> int:
         request = json.loads(line)
         try:
             daemon_argv = [str(a) for a in request["argv"]]
-            pid = process.fork_into(request["netns"], Path(request["log"]), "seawayd", partial(app.main, daemon_argv))
+            env = {str(k): str(v) for k, v in (request.get("env") or {}).items()}
+            body = partial(_run_daemon, daemon_argv, env)
+            pid = process.fork_into(request["netns"], Path(request["log"]), "seawayd", body)
             answer: dict[str, object] = {"pid": pid}
         except Exception as exc:  # the request fails, the server goes on
             answer = {"error": str(exc)}
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
     return 0
+
+
+def _run_daemon(argv: list[str], env: dict[str, str]) -> int:
+    """In the forked child: the host's environment, then the daemon."""
+    os.environ.update(env)
+    return app.main(argv)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import docker.types
 
 from seaway.errors import CleanupIncomplete, Conflict, InternalError, InvalidParameter
 from seaway.kernel import mounts, process, wiring
-from seaway.lab import probes
+from seaway.lab import probes, swarm
 from seaway.lab import state as lab_state
 from seaway.lab.images import busybox_rootfs_tar
 from seaway.lab.plan import DNS_ADDRESS, WEB_ADDRESS, HostFiles, LabPlan, Node
@@ -94,6 +94,8 @@ def _build(plan: LabPlan, st: lab_state.LabState, progress: Progress) -> None:
     for error in errors:
         if error is not None:
             raise error
+    if plan.topology.swarm is not None:
+        swarm.form(plan, plan.topology.swarm, progress)
 
 
 def _node(plan: LabPlan, node: Node, st: lab_state.LabState) -> None:
@@ -148,16 +150,30 @@ def start_daemon(launcher: process.ForkServer, netns: str, files: HostFiles, st:
     for d in (files.data_root, files.exec_root):
         d.mkdir(parents=True, exist_ok=True)
     files.resolv_conf.write_text(f"nameserver {DNS_ADDRESS}\n" if "world" in st.topology else "")
-    argv = [
+    pid = launcher.start({"netns": netns, "log": str(files.log), "argv": daemon_argv(files), "env": daemon_env(node)})
+    st.record_pid(node, pid)
+    wait_for_api(files, pid, f"seawayd of {node}")
+    return pid
+
+
+def daemon_argv(files: HostFiles) -> list[str]:
+    """A host's seawayd flags."""
+    return [
         "--data-root", str(files.data_root), "--exec-root", str(files.exec_root), "-H", files.docker_host,
         "--host-resolv-conf", str(files.resolv_conf), "--log-level", "info",
         # a lab host's plugins are its own, never the machine's /run/docker/plugins
         "--plugin-socket-dir", str(files.exec_root / "plugins"), "--plugin-spec-dir", str(files.exec_root / "plugin-specs"),
     ]  # fmt: skip
-    pid = launcher.start({"netns": netns, "log": str(files.log), "argv": argv})
-    st.record_pid(node, pid)
-    _wait(lambda: api_answers(files.socket), pid, files.log, f"seawayd of {node}")
-    return pid
+
+
+def daemon_env(node: str) -> dict[str, str]:
+    """A host's seawayd environment: its hostname as swarm shows it (the lab's hosts
+    share the machine's UTS namespace, so the kernel's hostname is the same for all)."""
+    return {"SEAWAY_HOSTNAME": node}
+
+
+def wait_for_api(files: HostFiles, pid: int, what: str) -> None:
+    _wait(lambda: api_answers(files.socket), pid, files.log, what)
 
 
 def _populate(client: docker.DockerClient, host: Host) -> None:

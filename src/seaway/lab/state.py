@@ -62,9 +62,7 @@ def read(root: Path) -> LabState:
         raise NotFound(f"lab {root.name} is not up (no {root / 'state.json'})") from None
     except ValueError as exc:
         raise NotFound(f"lab {root.name}: unreadable state file {root / 'state.json'}: {exc}") from None
-    return LabState(
-        data["name"], Path(data["root"]), data["netns"], data["topology"], data["pids"], data.get("warnings", [])
-    )
+    return LabState(data["name"], Path(data["root"]), data["netns"], data["topology"], data["pids"])
 
 
 def labs(run_dir: Path) -> list[str]:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import docker.errors
 
 from seaway.kernel import process
-from seaway.lab import state
+from seaway.lab import state, swarm
 from seaway.lab.api import Lab, LabHost
 from seaway.lab.plan import DNS_ADDRESS, WEB_ADDRESS
 
@@ -28,8 +28,9 @@ def tree(lab: Lab) -> str:
         elif node.kind == "world":
             alive = _alive(st, node.name)
             top.append([f"world  {node.netns}  {links}", f"web {WEB_ADDRESS}:80, dns {DNS_ADDRESS}:53  ({alive})"])
+    roles = swarm.summary(plan, plan.topology.swarm) if plan.topology.swarm else {}
     with ThreadPoolExecutor(max_workers=8) as pool:
-        hosts = list(pool.map(lambda h: _host(h, st), lab.hosts))
+        hosts = list(pool.map(lambda h: _host(h, st, roles.get(h.name)), lab.hosts))
     top += hosts
     for i, (head, *children) in enumerate(top):
         last = i == len(top) - 1
@@ -45,10 +46,10 @@ def _alive(st: state.LabState, node: str) -> str:
     return f"pid {pid} running" if pid and process.runs(pid, st.marker) else "not running"
 
 
-def _host(host: LabHost, st: state.LabState) -> list[str]:
+def _host(host: LabHost, st: state.LabState, role: str | None) -> list[str]:
     links = ", ".join(f"{i.name} {i.address}" for i in host.node.interfaces)
     head = f"host {host.name}  {host.netns}  {links}  seawayd {_alive(st, host.name)}"
-    children = [f"DOCKER_HOST={host.docker_host}"]
+    children = [f"DOCKER_HOST={host.docker_host}", *([role] if role else [])]
     try:
         for net in sorted(host.docker.networks.list(), key=lambda n: n.name):
             attrs = net.attrs

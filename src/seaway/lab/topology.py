@@ -91,12 +91,21 @@ class World:
 
 
 @dataclass(frozen=True, slots=True)
+class Swarm:
+    """A cluster the lab forms: init on the first manager, the others join over the underlay."""
+
+    managers: tuple[str, ...]
+    workers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Topology:
     name: str
     segments: tuple[Segment, ...]
     hosts: tuple[Host, ...]
     routers: tuple[Router, ...] = ()
     world: World | None = None
+    swarm: Swarm | None = None
 
 
 def load(text: str, default_name: str = "lab") -> Topology:
@@ -164,7 +173,7 @@ class _Parser:
     # -- the file
 
     def topology(self, data: Any) -> Topology | None:
-        top = self.mapping(data, "", {"name", "segments", "routers", "hosts", "world"})
+        top = self.mapping(data, "", {"name", "segments", "routers", "hosts", "world", "swarm"})
         if not top and not isinstance(data, dict):
             return None
         name = self.name(top.get("name"), "name", LAB_NAME, "1-12 lowercase letters and digits, starting with a letter")
@@ -183,7 +192,26 @@ class _Parser:
         nodes += [(f"hosts[{i}].name", h.name) for i, h in enumerate(hosts)]
         self.unique(nodes, "host or router name")
         world = None if top.get("world") is None else self.world(top["world"], "world", known)
-        return Topology(name, tuple(segments), tuple(hosts), tuple(routers), world)
+        swarm = None if top.get("swarm") is None else self.swarm(top["swarm"], "swarm", {h.name for h in hosts})
+        return Topology(name, tuple(segments), tuple(hosts), tuple(routers), world, swarm)
+
+    def swarm(self, value: Any, path: str, hosts: set[str]) -> Swarm:
+        m = self.mapping(value, path, {"managers", "workers"})
+        roles: dict[str, list[str]] = {}
+        seen: set[str] = set()
+        for role in ("managers", "workers"):
+            roles[role] = []
+            for i, name in enumerate(self.items(m.get(role), f"{path}.{role}")):
+                if name not in hosts:
+                    self.bad(f"{path}.{role}[{i}]", f"unknown host {name!r}")
+                elif name in seen:
+                    self.bad(f"{path}.{role}[{i}]", f"host {name!r} is listed twice")
+                else:
+                    roles[role].append(name)
+                    seen.add(name)
+        if not roles["managers"]:
+            self.bad(f"{path}.managers", "a swarm needs at least one manager")
+        return Swarm(tuple(roles["managers"]), tuple(roles["workers"]))
 
     def segment(self, value: Any, path: str) -> Segment:
         m = self.mapping(value, path, {"name", "subnet"})
@@ -357,4 +385,6 @@ def to_data(topology: Topology) -> dict[str, Any]:
     }
     if topology.world:
         data["world"] = {"segment": topology.world.segment, "records": dict(topology.world.records)}
+    if topology.swarm:
+        data["swarm"] = {"managers": list(topology.swarm.managers), "workers": list(topology.swarm.workers)}
     return data

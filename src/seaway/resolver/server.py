@@ -10,34 +10,79 @@ container's sandbox goes.
 Forwarding goes from the daemon's own namespace (the host's), over the client's
 transport, to at most three upstreams in order, each with a timeout; SERVFAIL when none
 answers; at most ``MAX_FORWARDS`` at once. Upstreams are the container's ``--dns``, else
-the daemon's ``--dns``, else the host's resolv.conf, re-read when it changes.
+the daemon's ``--dns``, else the host's resolv.conf, re-read when it changes. Over UDP
+the forward goes through ``Forwarder`` (long-lived sockets, multiplexed by ID), and
+forwarded answers are kept for their TTL in an ``AnswerCache`` unless it is turned off.
+
+The UDP listeners are read straight from the loop's selector (``add_reader``), several
+datagrams per wake-up, and answered in the callback when the query is a common one: a
+known A/AAAA name (built on the wire), or a name to forward (relayed on the wire). Only
+the rest becomes a task and dnslib objects.
 
 ``attach``/``detach``/``set_view`` are called from worker threads (never from the loop).
+The loop is the resolver's own (``ResolverThread``), not the API's: an answer never
+waits behind a request handler, only, at worst, for the GIL (see ``SWITCH_INTERVAL``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import random
 import socket
 import struct
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from dnslib import AAAA, PTR, QTYPE, RCODE, RR, A, DNSRecord
 
 from seaway.dns import wire
+from seaway.dns.cache import AnswerCache
 from seaway.dns.records import TTL, Outcome, Records
 from seaway.firewall import dns as dnsrules
 from seaway.kernel import netns, nft
+from seaway.resolver.forwarder import DRAIN, Forwarder
 from seaway.resolver.stats import Stats
 
 log = logging.getLogger(__name__)
 
 MAX_FORWARDS = 1024
 UDP_LIMIT = 512
+#: how long another thread may keep the GIL while the resolver's thread waits for it
+#: (CPython's default is 5 ms: a worker thread's Python work would show in DNS's p99)
+SWITCH_INTERVAL = 0.0005
+
+T = TypeVar("T")
+
+
+class ResolverThread:
+    """An event loop of the resolver's own, on a thread of its own, made from the
+    daemon's main thread (so in the host's namespace, where forwards leave from)."""
+
+    def __init__(self) -> None:
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="seawayd-dns", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coro`` on the resolver's loop, from any other thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self.loop.close()
 
 
 @dataclass
@@ -54,7 +99,7 @@ class View:
 
 @dataclass
 class _Listener:
-    udp: asyncio.DatagramTransport | None = None
+    udp: socket.socket | None = None
     tcp: asyncio.AbstractServer | None = None
     view: View = field(default_factory=lambda: View([], False))
 
@@ -67,14 +112,18 @@ class Resolver:
         host_upstreams: Callable[[], list[str]],
         stats: Stats,
         timeout: float = 4.0,
+        cache: AnswerCache | None = None,
     ) -> None:
         self._loop = loop
         self.records = records
         self._host_upstreams = host_upstreams
         self.stats = stats
         self.timeout = timeout
+        self.cache = cache  # None: every forwarded query goes upstream, as in Docker
         self._listeners: dict[str, _Listener] = {}
-        self._forwards = asyncio.Semaphore(MAX_FORWARDS)
+        self._forwards = asyncio.Semaphore(MAX_FORWARDS)  # TCP forwards
+        self._replying: set[asyncio.Task[None]] = set()  # queries on the full (dnslib) path
+        self.forwarder = Forwarder(loop, stats, timeout, MAX_FORWARDS)
 
     # ---------------------------------------------------------------- thread side
 
@@ -109,7 +158,8 @@ class Resolver:
     async def _serve(self, sandbox_id: str, udp_sock: socket.socket, tcp_sock: socket.socket, view: View) -> None:
         listener = _Listener(view=view)
         self._listeners[sandbox_id] = listener
-        listener.udp, _ = await self._loop.create_datagram_endpoint(lambda: _UdpServer(self, listener), sock=udp_sock)
+        listener.udp = udp_sock
+        self._loop.add_reader(udp_sock.fileno(), self._readable, listener)
         listener.tcp = await asyncio.start_server(lambda r, w: self._tcp_client(listener, r, w), sock=tcp_sock)
 
     async def _close(self, sandbox_id: str) -> None:
@@ -117,13 +167,16 @@ class Resolver:
         if listener is None:
             return
         if listener.udp is not None:
+            self._loop.remove_reader(listener.udp.fileno())
             listener.udp.close()
+            listener.udp = None
         if listener.tcp is not None:
             listener.tcp.close()
 
     async def close_all(self) -> None:
         for sandbox_id in list(self._listeners):
             await self._close(sandbox_id)
+        self.forwarder.close()
 
     async def _tcp_client(
         self, listener: _Listener, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -141,22 +194,88 @@ class Resolver:
         finally:
             writer.close()
 
-    def answer_fast(self, data: bytes, view: View) -> bytes | None:
-        """The common case over UDP: an A/AAAA query for a known name. None: take the full path."""
+    def _readable(self, listener: _Listener) -> None:
+        """The listener's UDP socket has datagrams: read a few, answer what can be on the spot."""
+        sock = listener.udp
+        for _ in range(DRAIN):
+            if sock is None:  # closed by an earlier datagram's work
+                return
+            try:
+                data, addr = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.debug("embedded DNS: %s", exc)
+                return
+            if not self._on_the_wire(listener, sock, data, addr):
+                task = self._loop.create_task(self._reply(listener, sock, data, addr))
+                self._replying.add(task)  # a reference until done: the loop keeps only weak ones
+                task.add_done_callback(self._replying.discard)
+            sock = listener.udp
+
+    def _on_the_wire(self, listener: _Listener, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> bool:
+        """The common queries over UDP, without message objects: a known A/AAAA name
+        (answered here) or a name to forward (relayed). False: take the full path."""
         started = time.perf_counter_ns()
         question = wire.parse_question(data)
-        if question is None or question.qtype not in ("A", "AAAA"):
-            return None
+        if question is None:
+            return False
+        view = listener.view
         result = self.records.lookup(view.networks, question.name, question.qtype)
-        if result.outcome is Outcome.FORWARD and not (view.keep_single_labels and "." not in question.name):
-            return None
+        if result.outcome is Outcome.FORWARD:
+            if not view.may_forward or (
+                view.keep_single_labels and "." not in question.name and question.qtype in ("A", "AAAA")
+            ):
+                return False
+            self._forward_on_the_wire(sock, data, addr, question, self.upstreams(view), started)
+            return True
+        if question.qtype not in ("A", "AAAA"):
+            return False
         addresses = list(result.addresses)
         random.shuffle(addresses)
         reply = wire.answer(data, question, addresses, TTL)
         if len(reply) > UDP_LIMIT:
-            return None
+            return False
+        _send(sock, reply, addr)
         self.stats.answered("NOERROR", (time.perf_counter_ns() - started) // 1000)
-        return reply
+        return True
+
+    def _forward_on_the_wire(
+        self,
+        sock: socket.socket,
+        data: bytes,
+        addr: tuple[str, int],
+        question: wire.Question,
+        servers: tuple[str, ...],
+        started: int,
+    ) -> None:
+        cache = self.cache
+        key = None
+        if cache is not None:
+            qkey = wire.cache_key(data, question)
+            if qkey is not None:
+                key = (servers, qkey)
+                kept = cache.get(key, data, question, self._loop.time())
+                if kept is not None:
+                    _send(sock, kept, addr)
+                    latency = (time.perf_counter_ns() - started) // 1000
+                    self.stats.answered(_rcode_name(kept), latency, cached=True)
+                    return
+
+        def done(reply: bytes | None) -> None:
+            if reply is None:
+                reply = wire.rcode_reply(data, question, RCODE.SERVFAIL)
+            elif key is not None:
+                cache.put(key, reply, self._loop.time())  # type: ignore[union-attr]
+            _send(sock, reply, addr)
+            self.stats.answered(_rcode_name(reply), (time.perf_counter_ns() - started) // 1000)
+
+        self.forwarder.forward(data, question.end, servers, done)
+
+    async def _reply(self, listener: _Listener, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
+        reply = await self.answer(data, listener.view, tcp=False)
+        if reply is not None and listener.udp is sock:
+            _send(sock, reply, addr)
 
     async def answer(self, data: bytes, view: View, tcp: bool) -> bytes | None:
         started = time.perf_counter_ns()
@@ -169,8 +288,7 @@ class Resolver:
         reply = await self._resolve(request, data, view, tcp)
         if reply is None:
             reply = _rcode(request, RCODE.SERVFAIL)
-        rcode = RCODE.get(reply[3] & 0x0F) if len(reply) > 3 else "SERVFAIL"
-        self.stats.answered(str(rcode), (time.perf_counter_ns() - started) // 1000)
+        self.stats.answered(_rcode_name(reply), (time.perf_counter_ns() - started) // 1000)
         return reply
 
     async def _resolve(self, request: DNSRecord, raw: bytes, view: View, tcp: bool) -> bytes | None:
@@ -201,16 +319,20 @@ class Resolver:
             packed = truncated.pack()
         return packed
 
-    def upstreams(self, view: View) -> list[str]:
-        return list(view.upstreams or self._host_upstreams())[:3]
+    def upstreams(self, view: View) -> tuple[str, ...]:
+        return tuple(view.upstreams or self._host_upstreams())[:3]
 
     async def _forward(self, raw: bytes, view: View, tcp: bool) -> bytes | None:
+        if not tcp:
+            done: asyncio.Future[bytes | None] = self._loop.create_future()
+            self.forwarder.forward(
+                raw, wire.question_end(raw), self.upstreams(view), lambda r: done.done() or done.set_result(r)
+            )
+            return await done
         async with self._forwards:
             for server in self.upstreams(view):
                 try:
-                    reply = await asyncio.wait_for(
-                        _ask_tcp(server, raw) if tcp else _ask_udp(self._loop, server, raw), self.timeout
-                    )
+                    reply = await asyncio.wait_for(_ask_tcp(server, raw), self.timeout)
                 except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
                     log.debug("upstream %s: %s", server, exc or type(exc).__name__)
                     self.stats.forward(False)
@@ -221,55 +343,6 @@ class Resolver:
                 self.stats.forward(True)
                 return reply
         return None
-
-
-class _UdpServer(asyncio.DatagramProtocol):
-    def __init__(self, resolver: Resolver, listener: _Listener) -> None:
-        self._resolver = resolver
-        self._listener = listener
-        self._transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        reply = self._resolver.answer_fast(data, self._listener.view)
-        if reply is not None:  # answered on the spot: no task, no message objects
-            if self._transport is not None:
-                self._transport.sendto(reply, addr)
-            return
-        asyncio.get_running_loop().create_task(self._reply(data, addr))
-
-    async def _reply(self, data: bytes, addr: tuple[str, int]) -> None:
-        reply = await self._resolver.answer(data, self._listener.view, tcp=False)
-        if reply is not None and self._transport is not None and not self._transport.is_closing():
-            self._transport.sendto(reply, addr)
-
-
-class _UdpClient(asyncio.DatagramProtocol):
-    def __init__(self, done: asyncio.Future[bytes]) -> None:
-        self._done = done
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if not self._done.done():
-            self._done.set_result(data)
-
-    def error_received(self, exc: Exception) -> None:
-        if not self._done.done():
-            self._done.set_exception(exc)
-
-
-async def _ask_udp(loop: asyncio.AbstractEventLoop, server: str, raw: bytes) -> bytes:
-    done: asyncio.Future[bytes] = loop.create_future()
-    family = socket.AF_INET6 if ":" in server else socket.AF_INET
-    transport, _ = await loop.create_datagram_endpoint(
-        lambda: _UdpClient(done), remote_addr=(server, 53), family=family
-    )
-    try:
-        transport.sendto(raw)
-        return await done
-    finally:
-        transport.close()
 
 
 async def _ask_tcp(server: str, raw: bytes) -> bytes:
@@ -299,6 +372,22 @@ def _open_sockets() -> tuple[socket.socket, socket.socket]:
         tcp.close()
         raise
     return udp, tcp
+
+
+def _send(sock: socket.socket, reply: bytes, addr: tuple[str, int]) -> None:
+    try:
+        sock.sendto(reply, addr)
+    except OSError as exc:  # a full buffer or a vanished client: UDP may drop, the client asks again
+        log.debug("embedded DNS reply to %s: %s", addr, exc)
+
+
+_RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+
+
+def _rcode_name(reply: bytes) -> str:
+    if len(reply) < 4:
+        return "SERVFAIL"
+    return _RCODES.get(reply[3] & 0x0F) or str(RCODE.get(reply[3] & 0x0F))
 
 
 def _rcode(request: DNSRecord, rcode: int) -> bytes:

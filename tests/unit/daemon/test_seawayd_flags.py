@@ -90,3 +90,12 @@ def test_plugin_flags_and_config_keys_replace_the_directories(tmp_path: Path) ->
     )
     with pytest.raises(InvalidParameter, match="invalid plugin timeout 0"):
         parse_args(["--plugin-timeout", "0"])
+
+
+def test_the_dns_answer_cache_is_on_unless_turned_off(tmp_path: Path) -> None:
+    path = tmp_path / "daemon.json"
+    path.write_text(json.dumps({"dns-cache": "false"}))
+
+    assert parse_args([]).dns_cache is True
+    assert parse_args(["--dns-cache", "false"]).dns_cache is False
+    assert parse_args(["--config-file", str(path)]).dns_cache is False

@@ -106,3 +106,25 @@ def test_demo_file_parses_and_round_trips() -> None:
 def test_explicit_subnet_is_kept() -> None:
     topology = parse({**SMALL, "segments": [{"name": "lan", "subnet": "198.51.100.0/28"}]})
     assert topology.segments[0].subnet == ipaddress.IPv4Network("198.51.100.0/28")
+
+
+def test_swarm_section_names_managers_and_workers() -> None:
+    from seaway.lab.topology import Swarm, to_data
+
+    data = {"name": "s", "segments": [{"name": "lan"}], "hosts": [{"name": f"h{i}", "links": ["lan"]} for i in (1, 2, 3)],
+            "swarm": {"managers": ["h1", "h3"], "workers": ["h2"]}}  # fmt: skip
+    topo = parse(data)
+    assert topo.swarm == Swarm(("h1", "h3"), ("h2",))
+    assert parse(to_data(topo)) == topo
+
+
+def test_swarm_section_problems_are_all_reported() -> None:
+    data = {"name": "s", "segments": [{"name": "lan"}], "hosts": [{"name": "h1", "links": ["lan"]}],
+            "swarm": {"managers": [], "workers": ["h1", "h1", "h9"], "extra": 1}}  # fmt: skip
+    with pytest.raises(TopologyError) as err:
+        parse(data)
+    problems = err.value.problems
+    assert "swarm.extra: unknown key (expected one of managers, workers)" in problems
+    assert "swarm.workers[1]: host 'h1' is listed twice" in problems
+    assert "swarm.workers[2]: unknown host 'h9'" in problems
+    assert "swarm.managers: a swarm needs at least one manager" in problems

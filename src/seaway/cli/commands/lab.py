@@ -69,6 +69,8 @@ def _register_faults(parser: argparse.ArgumentParser) -> None:
     p.add_argument("a")
     p.add_argument("b")
     kinds.add_parser("heal", help="remove every partition")
+    kinds.add_parser("kill", help="SIGKILL a host's seawayd and its etcd member").add_argument("node")
+    kinds.add_parser("start", help="start a killed host's seawayd again").add_argument("node")
     p = kinds.add_parser("rate", help="limit a link's rate, both directions (tbf)")
     p.add_argument("node")
     p.add_argument("rate", help="like 10mbit, 512kbit")
@@ -175,6 +177,10 @@ def fault(args: argparse.Namespace) -> int:
         faults.partition(lab.plan, args.a.split(","), args.b.split(","))
     elif kind == "heal":
         faults.heal(lab.plan)
+    elif kind == "kill":
+        lab.kill(args.node)
+    elif kind == "start":
+        lab.start(args.node)
     elif kind == "rate":
         faults.limit_rate(lab.plan, args.node, faults.parse_rate(args.rate), args.link)
     elif kind == "delay":

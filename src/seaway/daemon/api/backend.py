@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from seaway.cluster.agent import Agent
 from seaway.daemon.api import schemas
 from seaway.daemon.containers import Containers
 from seaway.engine import Engine
@@ -43,6 +44,7 @@ class Backend:
     containers: Containers
     version: str
     resolver: Resolver | None = None
+    swarm: Agent = field(default=None)  # type: ignore[assignment]  # set by the daemon (seaway.cluster.agent)
     execs: dict[str, ExecSession] = field(default_factory=dict)
     #: set when the daemon shuts down: streaming handlers (wait, attach, logs -f) end
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

@@ -22,6 +22,7 @@ def headers(backend: Backend) -> dict[str, str]:
         "Server": f"Seaway/{backend.version} (linux)",
         "Cache-Control": "no-cache, no-store, must-revalidate",
         "Pragma": "no-cache",
+        "Swarm": backend.swarm.ping_header() if backend.swarm is not None else "inactive",
     }
 
 
@@ -88,7 +89,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 },
                 # Seaway's own: the optional kernel features probed at start (seaway.kernel.features)
                 "SeawayKernelFeatures": dict(backend.engine.kernel_features),
-                "Swarm": {"LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": False},
+                "Swarm": await _swarm_info(backend),
                 "Runtimes": {"runc": {"path": backend.containers.runtime.runc}},
                 "DefaultRuntime": "runc",
                 "CgroupDriver": "cgroupfs",
@@ -111,6 +112,12 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("HEAD", "/_ping", ping)
     add("GET", "/version", version)
     add("GET", "/info", info)
+
+
+async def _swarm_info(backend: Backend) -> dict[str, object]:
+    if backend.swarm is None:
+        return {"LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": False}
+    return await backend.swarm.info()
 
 
 def _arch() -> str:

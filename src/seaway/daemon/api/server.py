@@ -11,7 +11,9 @@ from seaway.daemon.api import (
     routes_health,
     routes_images,
     routes_networks,
+    routes_nodes,
     routes_openapi,
+    routes_swarm,
     routes_system,
 )
 from seaway.daemon.api.backend import Backend
@@ -25,6 +27,8 @@ ROUTE_MODULES = (
     routes_exec,
     routes_images,
     routes_health,
+    routes_swarm,
+    routes_nodes,
     routes_openapi,
 )
 MAX_BODY = 1 << 20  # JSON bodies; image uploads are streamed

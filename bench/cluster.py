@@ -1,0 +1,203 @@
+"""The cluster control plane in a lab: ``swarm init``, joins, leader failover after a
+SIGKILL, Down detection, and memory per node.
+
+One lab of 3 managers and up to 10 workers on one segment (13 hosts; ``--quick``: 3 + 2).
+Each figure is wall time seen by a client through the Docker API (docker-py), polling
+every 0.1 s where it waits for the cluster to notice something:
+
+* ``init_s``: ``POST /swarm/init`` on h1 until it answers (the node is Ready and leader);
+* ``join_manager_s``, ``join_worker_s``: each ``POST /swarm/join`` (it answers once the
+  node is Ready), as samples;
+* ``rss``: seawayd and etcd resident memory per node, at 3 and at all nodes;
+* ``worker_down_s``: SIGKILL a worker until a manager shows it Down;
+* ``leader_failover_s`` / ``leader_down_s``: SIGKILL the leader (seawayd and etcd) until
+  another manager shows a new leader / the old one Down.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from seaway.lab import Lab, nodes, state
+
+Log = Callable[[str], None]
+POLL = 0.1
+
+
+def _rss_kib(pid: int | None) -> int:
+    if not pid:
+        return 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _rss(lab: Lab, hosts: list[str]) -> dict[str, Any]:
+    st = state.read(lab.plan.root)
+    seawayd = [_rss_kib(st.pids.get(h)) for h in hosts]
+    etcd = [r for r in (_rss_kib(nodes.etcd_pid(lab.plan, h)) for h in hosts) if r]
+    return {
+        "nodes": len(hosts),
+        "seawayd_mib_median": round(statistics.median(seawayd) / 1024, 1),
+        "etcd_mib_median": round(statistics.median(etcd) / 1024, 1) if etcd else 0,
+        "etcd_members": len(etcd),
+    }
+
+
+def _wait(predicate: Callable[[], bool], timeout: float) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        try:
+            if predicate():
+                return time.perf_counter() - start
+        except Exception:  # a manager may refuse while the cluster elects
+            pass
+        time.sleep(POLL)
+    raise RuntimeError(f"not within {timeout} s")
+
+
+def _state_of(lab: Lab, manager: str, host: str) -> dict[str, Any]:
+    address = lab.host(host).address
+    for node in lab.host(manager).docker.api.nodes():
+        if node["Status"]["Addr"] == address:
+            return node
+    raise KeyError(host)
+
+
+def measure(managers: int, workers: int, log: Log) -> dict[str, Any]:
+    names = [f"h{i}" for i in range(1, managers + workers + 1)]
+    topology = {
+        "name": "c" + secrets.token_hex(4),
+        "segments": [{"name": "lan"}],
+        "hosts": [{"name": n, "links": ["lan"]} for n in names],
+    }
+    run_dir = Path(tempfile.mkdtemp(prefix="swl-"))
+    lab = Lab(topology, run_dir=run_dir)
+    out: dict[str, Any] = {"managers": managers, "workers": workers}
+    try:
+        lab.up()
+        h1 = lab.host("h1")
+        started = time.perf_counter()
+        h1.docker.swarm.init(advertise_addr=h1.address, listen_addr=f"{h1.address}:2377")
+        out["init_s"] = round(time.perf_counter() - started, 3)
+        h1.docker.swarm.reload()
+        tokens = h1.docker.swarm.attrs["JoinTokens"]
+        log(f"cluster: init {out['init_s']} s")
+
+        def join(host: str, token: str) -> float:
+            client = lab.host(host).docker
+            own = lab.host(host).address
+            t0 = time.perf_counter()
+            client.swarm.join(
+                remote_addrs=[f"{h1.address}:2377"], join_token=token, listen_addr=f"{own}:2377", advertise_addr=own
+            )
+            return round(time.perf_counter() - t0, 3)
+
+        out["join_manager_s"] = [join(h, tokens["Manager"]) for h in names[1:managers]]
+        out["rss"] = [_rss(lab, names[:managers])]
+        out["join_worker_s"] = [join(h, tokens["Worker"]) for h in names[managers:]]
+        out["join_worker_p50_s"] = round(statistics.median(out["join_worker_s"]), 3)
+        if len(names) > managers:
+            out["rss"].append(_rss(lab, names))
+        log(f"cluster: manager joins {out['join_manager_s']} s, worker join p50 {out['join_worker_p50_s']} s")
+
+        victim = names[-1]
+        lab.kill(victim)
+        out["worker_down_s"] = round(_wait(lambda: _state_of(lab, "h2", victim)["Status"]["State"] == "down", 60), 2)
+        lab.kill("h1")
+
+        def new_leader() -> bool:
+            return any(
+                (n.get("ManagerStatus") or {}).get("Leader") and n["Status"]["Addr"] != h1.address
+                for n in lab.host("h2").docker.api.nodes()
+            )
+
+        out["leader_failover_s"] = round(_wait(new_leader, 60), 2)
+        out["leader_down_s"] = round(
+            out["leader_failover_s"] + _wait(lambda: _state_of(lab, "h2", "h1")["Status"]["State"] == "down", 60), 2
+        )
+        log(
+            f"cluster: worker Down after {out['worker_down_s']} s; leader failover {out['leader_failover_s']} s, "
+            f"old leader Down after {out['leader_down_s']} s"
+        )
+    finally:
+        if lab.is_up:
+            lab.down()
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return out
+
+
+def dockerd_init(log: Log) -> dict[str, Any]:
+    """Debian's dockerd 20.10 in a fake host: ``swarm init`` time and dockerd's RSS before
+    and after (one node only: a lab of dockerd hosts for joins and failover is not built)."""
+    from seaway.lab.fakehost import HOST_UPLINK, FakeHost
+    from seaway.testing.dockerd import DockerDaemon
+
+    host = FakeHost()
+    daemon = DockerDaemon(host)
+    try:
+        daemon.start()
+        assert daemon.proc is not None
+        pid = int((host.root / "dockerd.pid").read_text())
+        before = _rss_kib(pid)
+        started = time.perf_counter()
+        daemon.docker("swarm", "init", "--advertise-addr", HOST_UPLINK, check=True, timeout=120)
+        init_s = time.perf_counter() - started
+        time.sleep(2)
+        after = _rss_kib(pid)
+        daemon.docker("swarm", "leave", "--force", timeout=60)
+    finally:
+        daemon.close()
+        host.close()
+    out = {
+        "init_s": round(init_s, 3),
+        "rss_mib_before": round(before / 1024, 1),
+        "rss_mib_after": round(after / 1024, 1),
+    }
+    log(
+        f"cluster: dockerd 20.10 swarm init {out['init_s']} s, RSS {out['rss_mib_before']} -> {out['rss_mib_after']} MiB"
+    )
+    return out
+
+
+def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
+    out = measure(3, 2 if quick else 10, log)
+    if compare:
+        out["dockerd"] = dockerd_init(log)
+    return out
+
+
+def summary(results: dict[str, Any]) -> list[str]:
+    lines = [f"cluster ({results['managers']} managers, {results['workers']} workers; wall time via the Docker API)"]
+    lines.append(f"  swarm init                 {results['init_s']:.2f} s")
+    lines.append(f"  join as manager            {', '.join(f'{s:.2f}' for s in results['join_manager_s'])} s")
+    lines.append(
+        f"  join as worker, p50        {results['join_worker_p50_s']:.2f} s  (n={len(results['join_worker_s'])})"
+    )
+    lines.append(f"  killed worker Down after   {results['worker_down_s']:.1f} s")
+    lines.append(
+        f"  killed leader: new leader  {results['leader_failover_s']:.1f} s, Down after {results['leader_down_s']:.1f} s"
+    )
+    if "dockerd" in results:
+        d = results["dockerd"]
+        lines.append(
+            f"  dockerd 20.10 (one node): swarm init {d['init_s']:.2f} s, "
+            f"RSS {d['rss_mib_before']} MiB before, {d['rss_mib_after']} MiB in a swarm"
+        )
+    for r in results["rss"]:
+        lines.append(
+            f"  RSS at {r['nodes']:>2} nodes: seawayd {r['seawayd_mib_median']} MiB (median), "
+            f"etcd {r['etcd_mib_median']} MiB ({r['etcd_members']} members)"
+        )
+    return lines
