@@ -198,7 +198,11 @@ class ContainerManager:
         primary = "bridge" if mode == "default" else mode
         net = self.engine.network(primary)
         endpoints = {("bridge" if k == "default" else k): v for k, v in spec.endpoints.items()}
-        out = {net.id: endpoints.get(primary) or endpoints.get(net.id) or endpoints.get(net.name)}
+        first = endpoints.get(primary) or endpoints.get(net.id) or endpoints.get(net.name) or EndpointSpec()
+        if spec.mac_address and not first.mac_address and net.driver not in ("host", "null"):
+            # Config.MacAddress: the first network's (as Docker)
+            first = replace(first, mac_address=spec.mac_address)
+        out: dict[str, EndpointSpec | None] = {net.id: first}
         for term, endpoint in endpoints.items():
             other = self.engine.network(term)
             if other.id == net.id:
@@ -782,5 +786,6 @@ def _from_doc(doc: dict[str, Any]) -> Container:
 
 def _endpoint(doc: dict[str, Any]) -> EndpointSpec:
     fields = dict(doc)
-    fields["aliases"] = tuple(fields.get("aliases", ()))
+    for key in ("aliases", "link_local_ips", "links"):
+        fields[key] = tuple(fields.get(key, ()))
     return EndpointSpec(**fields)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from seaway.daemon.api import schemas
+from seaway.daemon.api.fields import LATEST
 from seaway.daemon.config import EngineConfig
 from seaway.daemon.containers import ContainerManager
 from seaway.daemon.controller import Controller
@@ -59,7 +60,7 @@ class Backend:
             out[key] = schemas.network_container_entry(ctr.name if ctr else ep.name, ep)
         return out
 
-    def container_networks(self, ctr: Container) -> dict[str, dict[str, Any]]:
+    def container_networks(self, ctr: Container, version: tuple[int, int] = LATEST) -> dict[str, dict[str, Any]]:
         endpoints = {}
         if ctr.sandbox_id:
             endpoints = {e.network_id: e for e in self.engine.endpoints_of_sandbox(ctr.sandbox_id)}
@@ -69,7 +70,7 @@ class Backend:
                 net = self.engine.network(network_id)
             except Exception:  # removed meanwhile
                 continue
-            out[net.name] = schemas.endpoint_settings(net, spec, endpoints.get(network_id), ctr)
+            out[net.name] = schemas.endpoint_settings(net, spec, endpoints.get(network_id), ctr, version)
         return out
 
     def container_ports(self, ctr: Container) -> list[PortMapping]:

@@ -87,6 +87,20 @@ def query_int(request: web.Request, key: str, default: int | None = None) -> int
         raise InvalidParameter(f"invalid value for {key}: {value!r} is not a number") from None
 
 
+#: the API version of a request without a ``/vX.Y`` prefix: the newest Seaway speaks
+LATEST = (9999, 0)
+
+
+def api_version(request: web.Request) -> tuple[int, int]:
+    """The version the client negotiated (its ``/vX.Y/`` prefix), for answers whose shape
+    changed between API versions."""
+    raw = request.match_info.get("version")
+    if not raw:
+        return LATEST
+    major, _, minor = raw.partition(".")
+    return (int(major), int(minor))
+
+
 def filters(request: web.Request, accepted: tuple[str, ...]) -> dict[str, list[str]]:
     """Docker's ``filters`` query parameter: ``{"k": {"v": true}}`` or ``{"k": ["v"]}``."""
     raw = request.query.get("filters")

@@ -65,7 +65,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         except NotFound:
             return []
 
-    def inspect_json(ctr: Container) -> dict[str, Any]:
+    def inspect_json(ctr: Container, version: tuple[int, int]) -> dict[str, Any]:
         d = manager.dir(ctr.id)
         files = {
             "resolv.conf": str(d / "resolv.conf"),
@@ -79,7 +79,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 key = backend.engine.sandbox(ctr.sandbox_id).key
             except NotFound:
                 key = ""
-        networks = backend.container_networks(ctr)
+        networks = backend.container_networks(ctr, version)
         mappings = backend.container_ports(ctr)
         return schemas.container_inspect(ctr, image_cmd(ctr), files, key, networks, networks.get("bridge"), mappings)
 
@@ -100,7 +100,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 continue
             if not _matches(backend, ctr, filters):
                 continue
-            networks = backend.container_networks(ctr)
+            networks = backend.container_networks(ctr, f.api_version(request))
             mappings = backend.container_ports(ctr)
             out.append(schemas.container_summary(ctr, ctr.spec.image, image_cmd(ctr), networks, mappings))
         limit = f.query_int(request, "limit")
@@ -110,7 +110,9 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
 
     async def inspect(request: web.Request) -> web.Response:
         ctr = manager.get(request.match_info["id"])
-        return json_response({**inspect_json(ctr), "SeawayStatus": backend.container_status(ctr)})
+        return json_response(
+            {**inspect_json(ctr, f.api_version(request)), "SeawayStatus": backend.container_status(ctr)}
+        )
 
     async def start(request: web.Request) -> web.Response:
         ctr = manager.get(request.match_info["id"])

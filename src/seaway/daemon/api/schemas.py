@@ -113,22 +113,57 @@ def parse_endpoint(body: dict[str, Any]) -> EndpointSpec:
         mac_address=f.string(body, "MacAddress"),
         aliases=f.str_list(body, "Aliases"),
         gw_priority=f.integer(body, "GwPriority"),
+        driver_opts=f.str_map(body, "DriverOpts"),
+        link_local_ips=f.str_list(ipam, "LinkLocalIPs"),
+        links=f.str_list(body, "Links"),
     )
 
 
-def endpoint_settings(net: Network, spec: EndpointSpec, ep: Endpoint | None, ctr: Container) -> dict[str, Any]:
+def _ipam_config(spec: EndpointSpec) -> dict[str, Any] | None:
+    """``IPAMConfig`` as given: only the keys the client set (Docker omits empty ones)."""
+    ipam: dict[str, Any] = {}
+    if spec.ipv4_address:
+        ipam["IPv4Address"] = spec.ipv4_address
+    if spec.ipv6_address:
+        ipam["IPv6Address"] = spec.ipv6_address
+    if spec.link_local_ips:
+        ipam["LinkLocalIPs"] = list(spec.link_local_ips)
+    return ipam or None
+
+
+def _aliases(spec: EndpointSpec, ctr: Container, named: bool, version: tuple[int, int]) -> list[str] | None:
+    """From API 1.45 the aliases as given; below, 20.10's shape: on a user-defined network a
+    container that has started also lists its short ID (and its hostname when that differs
+    from its name)."""
+    aliases = list(spec.aliases)
+    if version < (1, 45) and named and ctr.state.started_at != ZERO_TIME:
+        extra = [ctr.id[:12]]
+        if ctr.spec.hostname and ctr.spec.hostname != ctr.name:
+            extra.append(ctr.spec.hostname)
+        aliases += [a for a in extra if a not in aliases]
+    return aliases or None
+
+
+def dns_names(spec: EndpointSpec, ctr: Container) -> list[str]:
+    """``DNSNames`` (API 1.44+): name, aliases, short ID, hostname, without repeats."""
+    names = [ctr.name, *spec.aliases, ctr.id[:12]]
+    if ctr.spec.hostname:
+        names.append(ctr.spec.hostname)
+    return list(dict.fromkeys(names))
+
+
+def endpoint_settings(
+    net: Network, spec: EndpointSpec, ep: Endpoint | None, ctr: Container, version: tuple[int, int] = f.LATEST
+) -> dict[str, Any]:
     gateway4 = next((s.gateway for s in net.subnets if s.version == 4 and s.gateway and not net.internal), None)
     gateway6 = next((s.gateway for s in net.subnets if s.version == 6 and s.gateway and not net.internal), None)
-    ipam = None
-    if spec.ipv4_address or spec.ipv6_address:
-        ipam = {"IPv4Address": spec.ipv4_address, "IPv6Address": spec.ipv6_address}
     named = net.driver in NAMED_DRIVERS and not (net.bridge and net.bridge.default_bridge)
-    return {
-        "IPAMConfig": ipam,
-        "Links": None,
-        "Aliases": list(spec.aliases) or None,
-        "MacAddress": ep.mac_address if ep else "",
-        "DriverOpts": None,
+    out = {
+        "IPAMConfig": _ipam_config(spec),
+        "Links": list(spec.links) or None,
+        "Aliases": _aliases(spec, ctr, named, version),
+        "MacAddress": ep.mac_address if ep else spec.mac_address,
+        "DriverOpts": dict(spec.driver_opts) or None,
         "GwPriority": spec.gw_priority,
         "NetworkID": net.id,
         "EndpointID": ep.id if ep else "",
@@ -138,8 +173,12 @@ def endpoint_settings(net: Network, spec: EndpointSpec, ep: Endpoint | None, ctr
         "IPv6Gateway": str(gateway6) if ep and ep.ipv6 and gateway6 else "",
         "GlobalIPv6Address": str(ep.ipv6) if ep and ep.ipv6 else "",
         "GlobalIPv6PrefixLen": ep.ipv6_prefixlen if ep and ep.ipv6 else 0,
-        "DNSNames": [ctr.name, ctr.id[:12], *spec.aliases] if named else None,
     }
+    if version >= (1, 44):
+        out["DNSNames"] = dns_names(spec, ctr) if named else None
+    if version < (1, 48):
+        del out["GwPriority"]
+    return out
 
 
 # ------------------------------------------------------------------ containers
@@ -360,6 +399,7 @@ def container_inspect(
             "OnBuild": None,
             "Labels": dict(spec.labels),
             "StopSignal": spec.stop_signal,
+            "MacAddress": spec.mac_address,
             "ExposedPorts": {p: {} for p in spec.exposed_ports} or None,
         },
         "NetworkSettings": {
