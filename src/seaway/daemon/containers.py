@@ -154,16 +154,7 @@ class ContainerManager:
     def create(self, name: str, spec: ContainerSpec) -> Container:
         with self._lock:
             if name:
-                if not _valid_name(name):
-                    raise InvalidParameter(
-                        f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
-                    )
-                for other in self._containers.values():
-                    if other.name == name:
-                        raise Conflict(
-                            f'Conflict. The container name "/{name}" is already in use by container '
-                            f'"{other.id}". You have to remove (or rename) that container to be able to reuse that name.'
-                        )
+                self._check_name(name)
             else:
                 name = self._random_name()
             image = self.images.get(spec.image)
@@ -178,6 +169,34 @@ class ContainerManager:
             self._save(ctr)
             self._containers[ctr.id] = ctr
             log.info("container created name=%s id=%s", name, ctr.id[:12])
+            return ctr
+
+    def _check_name(self, name: str) -> None:
+        if not _valid_name(name):
+            raise InvalidParameter(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        for other in self._containers.values():
+            if other.name == name.lstrip("/"):
+                raise Conflict(
+                    f'Conflict. The container name "/{name.lstrip("/")}" is already in use by container '
+                    f'"{other.id}". You have to remove (or rename) that container to be able to reuse that name.'
+                )
+
+    def rename(self, term: str, new_name: str) -> Container:
+        """``docker rename``: the embedded DNS answers the new name at once, no longer the old."""
+        with self._lock:
+            ctr = self.get(term)
+            if not new_name:
+                raise InvalidParameter("Neither old nor new names may be empty")
+            if new_name.lstrip("/") == ctr.name:
+                raise InvalidParameter("Renaming a container with the same name as its current name")
+            try:
+                self._check_name(new_name if new_name.startswith("/") else f"/{new_name}")
+            except SeawayError as exc:
+                raise type(exc)(f"Error when allocating new name: {exc}") from None
+            old, ctr.name = ctr.name, new_name.lstrip("/")
+            self._save(ctr)
+            self._refresh_records(list(ctr.networks))
+            log.info("container renamed %s -> %s", old, ctr.name)
             return ctr
 
     def _random_name(self) -> str:

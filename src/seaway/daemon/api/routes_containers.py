@@ -1,5 +1,5 @@
 """``/containers``: create, start, stop, kill, restart, wait, delete, inspect, list,
-logs, attach."""
+logs, attach, rename."""
 
 from __future__ import annotations
 
@@ -221,6 +221,11 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         await resp.write_eof()
         return resp
 
+    async def rename(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        await backend.run(manager.rename, ctr.id, request.query.get("name", ""))
+        return web.Response(status=204)
+
     async def resize(request: web.Request) -> web.Response:
         manager.get(request.match_info["id"])
         return web.Response(status=200)
@@ -234,6 +239,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("POST", "/containers/{id}/kill", kill)
     add("POST", "/containers/{id}/wait", wait)
     add("POST", "/containers/{id}/resize", resize)
+    add("POST", "/containers/{id}/rename", rename)
     add("DELETE", "/containers/{id}", delete)
     add("GET", "/containers/{id}/logs", logs)
     add("POST", "/containers/{id}/attach", attach)

