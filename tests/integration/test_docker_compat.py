@@ -63,3 +63,33 @@ def test_rename_changes_the_name_dns_answers_and_refuses_as_docker(seawayd: Seaw
     ok(seawayd, "rename", "new", "newer")  # stopped containers too; the name holds at the next start
     ok(seawayd, "start", "newer")
     assert resolves(seawayd, "other", "newer")
+
+
+def test_name_filters_are_regular_expressions_as_in_docker(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    ok(seawayd, "network", "create", "xa")
+    ok(seawayd, "network", "create", "axb")
+
+    def networks(*filters: str) -> list[str]:
+        args = [a for flt in filters for a in ("--filter", flt)]
+        return sorted(ok(seawayd, "network", "ls", *args, "--format", "{{.Name}}").split())
+
+    assert networks("name=^xa$") == ["xa"]
+    assert networks("name=^x") == ["xa"]
+    assert networks("name=a$") == ["xa"]
+    assert networks("name=x") == ["axb", "xa"]
+    assert networks("name=br.dge") == ["bridge"]
+    assert networks("name=A") == []  # case matters
+    assert networks("name=[") == []  # an invalid expression matches nothing (dockerd: no error)
+    xa = json.loads(ok(seawayd, "network", "inspect", "xa"))[0]["Id"]
+    assert "xa" in networks(f"id=^{xa[:5]}") and "xa" in networks(f"id={xa[20:30]}")  # IDs: searched too
+
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "create", "--name", "rb", "busybox", "true")
+    ok(seawayd, "create", "--name", "arb", "busybox", "true")
+
+    def containers(flt: str) -> list[str]:
+        return sorted(ok(seawayd, "ps", "-a", "--filter", flt, "--format", "{{.Names}}").split())
+
+    assert containers("name=^rb$") == ["rb"]
+    assert containers("name=^/rb$") == ["rb"]  # with or without the slash, as Docker
+    assert containers("name=rb") == ["arb", "rb"]

@@ -4,6 +4,7 @@ names the field, never a crash."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -99,6 +100,16 @@ def api_version(request: web.Request) -> tuple[int, int]:
         return LATEST
     major, _, minor = raw.partition(".")
     return (int(major), int(minor))
+
+
+def matches(pattern: str, value: str) -> bool:
+    """Docker's filter match for names (and network IDs): the pattern is a regular
+    expression searched anywhere in the value (``^x$`` anchors it); an invalid one
+    matches nothing, as in dockerd."""
+    try:
+        return re.search(pattern, value) is not None
+    except re.error:
+        return False
 
 
 def filters(request: web.Request, accepted: tuple[str, ...]) -> dict[str, list[str]]:

@@ -27,7 +27,7 @@ def _matches(backend: Backend, ctr: Container, filters: dict[str, list[str]]) ->
     for key, values in filters.items():
         if key == "id" and not any(ctr.id.startswith(v) for v in values):
             return False
-        if key == "name" and not any(v.lstrip("/") in ctr.name for v in values):
+        if key == "name" and not any(f.matches(v, ctr.name) or f.matches(v, f"/{ctr.name}") for v in values):
             return False
         if key == "status":
             bad = [v for v in values if v not in STATUSES]
