@@ -93,3 +93,42 @@ def test_name_filters_are_regular_expressions_as_in_docker(seawayd: SeawayDaemon
     assert containers("name=^rb$") == ["rb"]
     assert containers("name=^/rb$") == ["rb"]  # with or without the slash, as Docker
     assert containers("name=rb") == ["arb", "rb"]
+
+
+def test_bad_input_gets_dockers_texts_and_leaves_nothing(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    assert fails(seawayd, "network", "create", "--subnet", "10.0.0.0/33", "bad") == (
+        "Error response from daemon: invalid network config:\ninvalid subnet 10.0.0.0/33: invalid CIDR address\n"
+    )
+    assert fails(seawayd, "network", "create", "--subnet", "foo", "bad") == (
+        "Error response from daemon: invalid network config:\ninvalid subnet foo: invalid CIDR address\n"
+    )
+    ok(seawayd, "network", "create", "--subnet", "10.77.0.0/24", "app")
+    assert fails(seawayd, "run", "-d", "--name", "far", "--network", "app", "--ip", "10.99.0.5", "busybox", "true") == (
+        "docker: Error response from daemon: invalid endpoint settings:\n"
+        "no configured subnet or ip-range contain the IP address 10.99.0.5\n\nRun 'docker run --help' for more information\n"
+    )
+    assert ok(seawayd, "ps", "-aq") == ""  # refused at create: no container left behind
+    ok(seawayd, "run", "-d", "--name", "web", "--network", "app", "busybox", "sleep", "300")
+    assert fails(seawayd, "network", "connect", "--ip", "10.99.0.6", "app", "web").startswith(
+        "Error response from daemon: endpoint with name web already exists in network app"
+    )
+    ok(seawayd, "network", "create", "--subnet", "10.78.0.0/24", "other")
+    assert fails(seawayd, "network", "connect", "--ip", "10.99.0.6", "other", "web") == (
+        "Error response from daemon: invalid endpoint settings:\n"
+        "no configured subnet or ip-range contain the IP address 10.99.0.6\n"
+    )
+    app = json.loads(ok(seawayd, "network", "inspect", "app"))[0]["Id"]
+    assert fails(seawayd, "network", "rm", "app") == (
+        f"Error response from daemon: error while removing network: network app id {app} has active endpoints\n"
+        "exit status 1\n"
+    )
+    assert fails(seawayd, "network", "create", "-d", "macvlan", "-o", "parent=nosuch", "mv") == (
+        "Error response from daemon: invalid subinterface vlan name nosuch, example formatting is eth0.10\n"
+    )
+    assert fails(seawayd, "network", "create", "-d", "macvlan", "-o", "parent=nosuch.10", "mv") == (
+        "Error response from daemon: -o parent interface was not found on the host: nosuch\n"
+    )
+    assert sorted(ok(seawayd, "network", "ls", "--format", "{{.Name}}").split()) == [
+        "app", "bridge", "host", "none", "other",
+    ]  # fmt: skip

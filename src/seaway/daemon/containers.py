@@ -30,6 +30,7 @@ from typing import Any
 
 from seaway.daemon.config import EngineConfig
 from seaway.daemon.controller import Controller
+from seaway.daemon.endpoint_settings import check_endpoint_settings
 from seaway.dns import hosts as hostsfile
 from seaway.dns import resolvconf
 from seaway.dns.records import Member
@@ -233,6 +234,9 @@ class ContainerManager:
                     "container cannot be connected to multiple networks with one of the networks in private (none) mode"
                 )
             out[other.id] = endpoint
+        for network_id, endpoint in out.items():
+            if endpoint is not None:
+                check_endpoint_settings(self.engine.network(network_id), endpoint)
         return {k: v or EndpointSpec() for k, v in out.items()}
 
     # ------------------------------------------------------------- start
@@ -604,6 +608,7 @@ class ContainerManager:
                 raise Forbidden(
                     "container cannot be connected to multiple networks with one of the networks in private (none) mode"
                 )
+            check_endpoint_settings(net, endpoint)
             if ctr.running and ctr.sandbox_id:
                 self.engine.connect(ctr.sandbox_id, net.id, endpoint)
             ctr.networks = {**ctr.networks, net.id: endpoint}  # readers on the loop iterate it
