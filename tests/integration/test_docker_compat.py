@@ -132,3 +132,16 @@ def test_bad_input_gets_dockers_texts_and_leaves_nothing(seawayd: SeawayDaemon, 
     assert sorted(ok(seawayd, "network", "ls", "--format", "{{.Name}}").split()) == [
         "app", "bridge", "host", "none", "other",
     ]  # fmt: skip
+
+
+def test_hostname_and_domainname_give_dockers_hosts_line(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "--subnet", "10.79.0.0/24", "app")
+    out = ok(
+        seawayd, "run", "--rm", "--network", "app", "--ip", "10.79.0.9", "--hostname", "myhost",
+        "--domainname", "example.org", "busybox",
+        "sh", "-c", "tail -n 1 /etc/hosts; hostname; cat /etc/hostname /proc/sys/kernel/domainname",
+    )  # fmt: skip
+    assert out == "10.79.0.9\tmyhost.example.org myhost\nmyhost\nmyhost\nexample.org\n"
+    dotted = ok(seawayd, "run", "--rm", "--hostname", "web.sub.example.com", "busybox", "tail", "-n", "1", "/etc/hosts")
+    assert dotted.endswith("\tweb.sub.example.com web\n")

@@ -309,9 +309,10 @@ class ContainerManager:
             addresses = [str(e.ipv4) for e in self.engine.endpoints_of_sandbox(sandbox_id) if e.ipv4]
             addresses += [str(e.ipv6) for e in self.engine.endpoints_of_sandbox(sandbox_id) if e.ipv6]
             (d / "hostname").write_text(hostsfile.hostname_file(ctr.spec.hostname))
-            _write_unless_edited(
-                d / "hosts", hostsfile.hosts_file(ctr.spec.hostname, addresses[:1], ctr.spec.extra_hosts)
+            hosts = hostsfile.hosts_file(
+                ctr.spec.hostname, addresses[:1], ctr.spec.extra_hosts, domainname=ctr.spec.domainname
             )
+            _write_unless_edited(d / "hosts", hosts)
         try:
             host_text = self._host_resolv_conf.read_text()
         except OSError:
@@ -359,6 +360,9 @@ class ContainerManager:
         config = ocispec.runtime_spec(
             process, rootfs=str(d / "rootfs"), hostname=hostname, netns_path=netns, extra_mounts=mounts
         )
+        if spec.domainname and netns is not None:
+            # as Docker: the sysctl has setdomainname(2)'s effect in the container's UTS namespace
+            config["linux"].setdefault("sysctl", {})["kernel.domainname"] = spec.domainname
         (d / "config.json").write_text(json.dumps(config, indent=1))
 
     # ------------------------------------------------------------- embedded DNS
