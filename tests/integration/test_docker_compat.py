@@ -145,3 +145,20 @@ def test_hostname_and_domainname_give_dockers_hosts_line(seawayd: SeawayDaemon, 
     assert out == "10.79.0.9\tmyhost.example.org myhost\nmyhost\nmyhost\nexample.org\n"
     dotted = ok(seawayd, "run", "--rm", "--hostname", "web.sub.example.com", "busybox", "tail", "-n", "1", "/etc/hosts")
     assert dotted.endswith("\tweb.sub.example.com web\n")
+
+
+def test_an_ipv6_subnet_without_ipv6_enabled_is_accepted_and_unused_as_in_2010(
+    seawayd: SeawayDaemon, busybox_tar: Path
+) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "--subnet", "2001:db8:2::/64", "--subnet", "10.88.0.0/24", "v6off")
+
+    net = json.loads(ok(seawayd, "network", "inspect", "v6off"))[0]
+    assert net["EnableIPv6"] is False
+    assert [c["Subnet"] for c in net["IPAM"]["Config"]] == ["10.88.0.0/24", "2001:db8:2::/64"]
+    assert "Gateway" not in net["IPAM"]["Config"][1]
+    out = ok(seawayd, "run", "--rm", "--network", "v6off", "busybox", "ip", "-o", "addr", "show", "scope", "global")
+    assert "inet 10.88.0.2/24" in out and "inet6" not in out
+    ok(seawayd, "run", "-d", "--name", "c", "--network", "v6off", "busybox", "sleep", "300")
+    settings = json.loads(ok(seawayd, "inspect", "c"))[0]["NetworkSettings"]["Networks"]["v6off"]
+    assert (settings["IPAddress"], settings["GlobalIPv6Address"]) == ("10.88.0.2", "")

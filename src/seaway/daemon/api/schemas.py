@@ -65,7 +65,7 @@ def parse_network_create(body: dict[str, Any]) -> NetworkSpec:
 
 def network_json(net: Network, containers: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
     configs = []
-    for s in net.subnets:
+    for s in sorted(net.subnets, key=lambda s: s.version):  # IPv4 first, as Docker lists them
         entry: dict[str, Any] = {"Subnet": str(s.subnet)}
         if s.gateway is not None:
             entry["Gateway"] = str(s.gateway)
