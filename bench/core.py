@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.stats import summarize
-from seaway.daemon.config import EngineConfig
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
+from seaway.engine.config import EngineConfig
 from seaway.ipam.pools import PoolSpec
 from seaway.lab.fakehost import FakeHost
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
@@ -19,12 +19,10 @@ Log = Callable[[str], None]
 WINDOW = 20  # samples per measuring point
 
 
-def _engine(host: FakeHost) -> Controller:
+def _engine(host: FakeHost) -> Engine:
     # a wide pool so hundreds of networks fit (Docker's defaults hold 31)
     pools = (PoolSpec(ipaddress.ip_network("10.128.0.0/9"), 24),)
-    return Controller.start(
-        EngineConfig(data_root=host.data_root, exec_root=host.exec_root, default_address_pools=pools)
-    )
+    return Engine.start(EngineConfig(data_root=host.data_root, exec_root=host.exec_root, default_address_pools=pools))
 
 
 def attach(quick: bool, log: Log) -> dict[str, Any]:

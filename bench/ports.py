@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.stats import summarize
-from seaway.daemon.config import EngineConfig
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
+from seaway.engine.config import EngineConfig
 from seaway.lab.fakehost import HOST_UPLINK, FakeHost, in_ns
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
 from seaway.model.ports import PortRequest
@@ -28,8 +28,8 @@ FILL_BASE = 20000  # existing ports: host 20000+i -> container 1+i (one element 
 PROBE_BASE = 45000  # measured ports
 
 
-def _engine(host: FakeHost) -> Controller:
-    engine = Controller.start(EngineConfig(data_root=host.data_root, exec_root=host.exec_root))
+def _engine(host: FakeHost) -> Engine:
+    engine = Engine.start(EngineConfig(data_root=host.data_root, exec_root=host.exec_root))
     engine.create_network(NetworkSpec(name="pub", ipam_configs=(IPAMConfigSpec(subnet="10.90.0.0/16"),)))
     return engine
 

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from seaway.daemon.config import EngineConfig
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
+from seaway.engine.config import EngineConfig
 from seaway.lab.fakehost import FakeHost, in_ns, sh
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
 
@@ -51,7 +51,7 @@ def run(quick: bool, log: Log) -> dict[str, Any]:
     host = FakeHost()
     try:
         with host.entered():
-            engine = Controller.start(EngineConfig(data_root=host.data_root, exec_root=host.exec_root))
+            engine = Engine.start(EngineConfig(data_root=host.data_root, exec_root=host.exec_root))
             engine.create_network(NetworkSpec(name="tp"))
             a, b = engine.create_sandbox("a"), engine.create_sandbox("b")
             engine.connect(a.id, "tp")

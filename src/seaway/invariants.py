@@ -20,12 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from seaway.model import ownership
 from seaway.model.endpoint import Endpoint, Sandbox, SandboxMode
+from seaway.model.expected import NOTHING, Expected, HostLink
 from seaway.model.gateway import pick_default_routes
 from seaway.model.network import Network
 
 READY = "ready"
-ALIAS_PREFIX = "seaway:"
 DEFAULT_KEY = "default"
 
 
@@ -74,6 +75,11 @@ class Desired:
     nft_elements: frozenset[str]
     #: None when no container manager runs (an engine used on its own)
     containers: list[ContainerRecord] | None = None
+    #: per network and endpoint ID, the kernel state its driver describes: the very
+    #: description the engine's realizer programs from (``seaway.model.expected``)
+    expected: dict[str, Expected] = field(default_factory=dict)
+    #: networks whose members have names in the embedded DNS (decided by their drivers)
+    named_networks: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +172,9 @@ def check(desired: Desired, observed: Observed) -> list[Finding]:
     networks = {n.id: n for n, s in desired.networks if s == READY}
     sandboxes = {s.id: s for s, st in desired.sandboxes if st == READY}
     endpoints = [e for e, s in desired.endpoints if s == READY]
-    findings += _check_networks(networks.values(), observed)
+    findings += _check_networks(networks.values(), desired, observed)
     findings += _check_sandboxes(sandboxes.values(), observed)
-    findings += _check_endpoints(endpoints, networks, sandboxes, observed)
+    findings += _check_endpoints(endpoints, networks, sandboxes, desired, observed)
     findings += _check_routes_of_sandboxes(endpoints, networks, sandboxes, observed)
     findings += _check_leftovers(desired, networks, sandboxes, endpoints, observed)
     findings += _check_nft(desired, observed)
@@ -176,7 +182,7 @@ def check(desired: Desired, observed: Observed) -> list[Finding]:
     if desired.containers is not None:
         findings += _check_containers(desired.containers, sandboxes, endpoints, observed)
         if observed.dns is not None:
-            findings += _check_dns(desired.containers, endpoints, networks, observed.dns)
+            findings += _check_dns(desired.containers, endpoints, networks, desired.named_networks, observed.dns)
     return findings
 
 
@@ -197,32 +203,65 @@ def _interrupted(desired: Desired) -> list[Finding]:
     return out
 
 
-def _check_networks(networks: Iterable[Network], observed: Observed) -> list[Finding]:
+def _noun(link: HostLink, *, endpoint: bool) -> str:
+    if link.kind == "veth" and endpoint:
+        return f"host-side veth {link.name}"
+    return f"{link.kind or 'link'} {link.name}"
+
+
+def _check_host_links(
+    expected: Expected, observed: Observed, kind: str, subject: str, object_id: str, *, endpoint: bool
+) -> tuple[list[Finding], bool]:
+    """Findings for the described host links; and whether all of them are there."""
     out = []
-    for net in networks:
-        if net.bridge is None:
-            continue
-        name = net.bridge.bridge_name
-        subject = f"network {net.name}"
-        link = observed.host_links.get(name)
-        if link is None:
-            out.append(Finding("network", subject, f"bridge {name} is missing (deleted by hand?)", net.id))
-            continue
-        if link.kind != "bridge":
+    whole = True
+    for want in expected.host_links:
+        have = observed.host_links.get(want.name)
+        noun = _noun(want, endpoint=endpoint)
+        if have is None:
             out.append(
-                Finding("network", subject, f"link {name} is a {link.kind or 'plain'} link, not a bridge", net.id)
+                Finding(kind, subject, f"{noun} is missing" + ("" if endpoint else " (deleted by hand?)"), object_id)
+            )
+            whole = False
+            continue
+        if want.kind and have.kind != want.kind and not want.master:
+            out.append(
+                Finding(
+                    kind, subject, f"link {want.name} is a {have.kind or 'plain'} link, not a {want.kind}", object_id
+                )
+            )
+            whole = False
+            continue
+        if want.master and have.master != want.master:
+            where = f"a port of {have.master}" if have.master else "not a port of any bridge"
+            out.append(
+                Finding(kind, subject, f"{want.kind or 'link'} {want.name} is {where}, not of {want.master}", object_id)
             )
             continue
-        if not link.up:
-            out.append(Finding("network", subject, f"bridge {name} is down", net.id))
-        for subnet in net.subnets:
-            if subnet.gateway is None or (subnet.version == 4 and net.bridge.inhibit_ipv4):
-                continue
-            address = f"{subnet.gateway}/{subnet.subnet.prefixlen}"
-            if address not in link.addresses:
-                out.append(Finding("network", subject, f"bridge {name} lacks its gateway address {address}", net.id))
-            if subnet.version == 4 and f"{subnet.subnet} dev {name}" not in observed.routes:
-                out.append(Finding("network", subject, f"the route to {subnet.subnet} via {name} is missing", net.id))
+        if want.up and not have.up:
+            out.append(Finding(kind, subject, f"{want.kind or 'link'} {want.name} is down", object_id))
+        for address in sorted(want.addresses - have.addresses):
+            out.append(
+                Finding(
+                    kind, subject, f"{want.kind or 'link'} {want.name} lacks its gateway address {address}", object_id
+                )
+            )
+    return out, whole
+
+
+def _check_networks(networks: Iterable[Network], desired: Desired, observed: Observed) -> list[Finding]:
+    out = []
+    for net in networks:
+        expected = desired.expected.get(net.id, NOTHING)
+        subject = f"network {net.name}"
+        found, whole = _check_host_links(expected, observed, "network", subject, net.id, endpoint=False)
+        out += found
+        if not whole:
+            continue
+        for route in expected.routes:
+            if route not in observed.routes:
+                subnet, _, dev = route.partition(" dev ")
+                out.append(Finding("network", subject, f"the route to {subnet} via {dev} is missing", net.id))
     return out
 
 
@@ -246,7 +285,11 @@ def _check_sandboxes(sandboxes: Iterable[Sandbox], observed: Observed) -> list[F
 
 
 def _check_endpoints(
-    endpoints: list[Endpoint], networks: dict[str, Network], sandboxes: dict[str, Sandbox], observed: Observed
+    endpoints: list[Endpoint],
+    networks: dict[str, Network],
+    sandboxes: dict[str, Sandbox],
+    desired: Desired,
+    observed: Observed,
 ) -> list[Finding]:
     out = []
     for ep in endpoints:
@@ -256,43 +299,31 @@ def _check_endpoints(
             missing = "network" if net is None else "sandbox"
             out.append(Finding("endpoint", subject, f"its {missing} is not in the store", ep.id))
             continue
-        if net.bridge is None or not ep.host_ifname:
-            continue
-        host = observed.host_links.get(ep.host_ifname)
-        if host is None:
-            out.append(Finding("endpoint", subject, f"host-side veth {ep.host_ifname} is missing", ep.id))
-        elif host.master != net.bridge.bridge_name:
-            where = f"a port of {host.master}" if host.master else "not a port of any bridge"
-            out.append(
-                Finding(
-                    "endpoint",
-                    subject,
-                    f"veth {ep.host_ifname} is {where}, not of {net.bridge.bridge_name}",
-                    ep.id,
-                )
-            )
-        elif not host.up:
-            out.append(Finding("endpoint", subject, f"veth {ep.host_ifname} is down", ep.id))
+        expected = desired.expected.get(ep.id, NOTHING)
+        found, _ = _check_host_links(expected, observed, "endpoint", subject, ep.id, endpoint=True)
+        out += found
         inside = observed.sandboxes.get(sb.key)
         if inside is None:
             continue  # reported with the sandbox
-        link = inside.links.get(ep.ifname)
-        if link is None:
-            out.append(Finding("endpoint", subject, f"interface {ep.ifname} is missing in the sandbox", ep.id))
-            continue
-        if ep.mac_address and link.mac.lower() != ep.mac_address.lower():
-            out.append(
-                Finding("endpoint", subject, f"{ep.ifname} has MAC {link.mac}, the store says {ep.mac_address}", ep.id)
-            )
-        if not link.up:
-            out.append(Finding("endpoint", subject, f"{ep.ifname} is down in the sandbox", ep.id))
-        want = {f"{a}/{p}" for a, p in ((ep.ipv4, ep.ipv4_prefixlen), (ep.ipv6, ep.ipv6_prefixlen)) if a is not None}
-        for address in sorted(want - link.addresses):
-            out.append(Finding("endpoint", subject, f"{ep.ifname} lacks its address {address}", ep.id))
-        for address in sorted(link.addresses - want):
-            out.append(
-                Finding("endpoint", subject, f"{ep.ifname} has an address the store does not know: {address}", ep.id)
-            )
+        for want in expected.sandbox_links:
+            link = inside.links.get(want.name)
+            if link is None:
+                out.append(Finding("endpoint", subject, f"interface {want.name} is missing in the sandbox", ep.id))
+                continue
+            if want.mac and link.mac.lower() != want.mac.lower():
+                out.append(
+                    Finding("endpoint", subject, f"{want.name} has MAC {link.mac}, the store says {want.mac}", ep.id)
+                )
+            if not link.up:
+                out.append(Finding("endpoint", subject, f"{want.name} is down in the sandbox", ep.id))
+            for address in sorted(want.addresses - link.addresses):
+                out.append(Finding("endpoint", subject, f"{want.name} lacks its address {address}", ep.id))
+            for address in sorted(link.addresses - want.addresses):
+                out.append(
+                    Finding(
+                        "endpoint", subject, f"{want.name} has an address the store does not know: {address}", ep.id
+                    )
+                )
     return out
 
 
@@ -333,12 +364,15 @@ def _check_leftovers(
     endpoints: list[Endpoint],
     observed: Observed,
 ) -> list[Finding]:
-    """Seaway-marked kernel objects the store does not account for."""
-    known_aliases = {f"{ALIAS_PREFIX}net:{n.id}" for n, _ in desired.networks}
-    known_aliases |= {f"{ALIAS_PREFIX}ep:{e.id}" for e, _ in desired.endpoints}
+    """Kernel objects marked as the local engine's that the store does not account for
+    (another owner's, such as the cluster agent's, are not ours to judge)."""
+    known = {("net", n.id) for n, _ in desired.networks} | {("ep", e.id) for e, _ in desired.endpoints}
     out = []
     for name, link in sorted(observed.host_links.items()):
-        if link.alias.startswith(ALIAS_PREFIX) and link.alias not in known_aliases:
+        found = ownership.parse(link.alias)
+        if found is None or found.owner != ownership.LOCAL or found.kind == "vlan":
+            continue
+        if (found.kind, found.object_id) not in known:
             out.append(
                 Finding(
                     "link",
@@ -349,7 +383,8 @@ def _check_leftovers(
                 )
             )
     keys = {s.key.rsplit("/", 1)[-1] for s, _ in desired.sandboxes if s.mode != SandboxMode.HOST} | {DEFAULT_KEY}
-    for file_name in sorted(set(observed.namespace_files) - keys):
+    local_files = {f for f in observed.namespace_files if ownership.netns_owner(f) == ownership.LOCAL}
+    for file_name in sorted(local_files - keys):
         out.append(
             Finding(
                 "netns",
@@ -359,13 +394,7 @@ def _check_leftovers(
                 target=file_name,
             )
         )
-    wanted_routes = {
-        f"{s.subnet} dev {n.bridge.bridge_name}"
-        for n in networks.values()
-        if n.bridge is not None
-        for s in n.subnets
-        if s.version == 4 and s.gateway is not None and not n.bridge.inhibit_ipv4
-    }
+    wanted_routes = {route for n in networks for route in desired.expected.get(n, NOTHING).routes}
     for route in sorted(observed.routes - wanted_routes):
         out.append(
             Finding(
@@ -466,6 +495,7 @@ def _check_dns(
     containers: list[ContainerRecord],
     endpoints: list[Endpoint],
     networks: dict[str, Network],
+    named: frozenset[str],
     dns: dict[str, frozenset[str]],
 ) -> list[Finding]:
     by_sandbox = {c.sandbox_id: c for c in containers if c.should_run and c.sandbox_id}
@@ -473,7 +503,7 @@ def _check_dns(
     for ep in endpoints:
         net = networks.get(ep.network_id)
         ctr = by_sandbox.get(ep.sandbox_id)
-        if net is None or ctr is None or not _has_dns(net):
+        if net is None or ctr is None or net.id not in named:
             continue
         for address in (ep.ipv4, ep.ipv6):
             if address is not None:
@@ -487,8 +517,3 @@ def _check_dns(
         for record in sorted(have - should):
             out.append(Finding("dns", f"network {name}", f"stale record {record}", network_id))
     return out
-
-
-def _has_dns(net: Network) -> bool:
-    """User-defined bridge networks have names in the embedded DNS (the default bridge does not)."""
-    return net.driver == "bridge" and not (net.bridge is not None and net.bridge.default_bridge)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tests.integration import checks
 
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
 from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
 from seaway.lab.fakehost import FakeHost
 from seaway.model.endpoint import EndpointSpec
@@ -14,7 +14,7 @@ from seaway.model.network import IPAMConfigSpec, NetworkSpec
 pytestmark = pytest.mark.netns
 
 
-def _snapshot(engine: Controller, host: FakeHost) -> tuple[object, ...]:
+def _snapshot(engine: Engine, host: FakeHost) -> tuple[object, ...]:
     return (
         sorted(n.name for n in engine.networks()),
         checks.host_links(host),
@@ -91,7 +91,7 @@ BAD_CREATES = [
 
 @pytest.mark.parametrize(("spec", "error", "message"), BAD_CREATES)
 def test_bad_network_create_is_refused_and_creates_nothing(
-    engine: Controller, fake_host: FakeHost, spec: NetworkSpec, error: type[SeawayError], message: str
+    engine: Engine, fake_host: FakeHost, spec: NetworkSpec, error: type[SeawayError], message: str
 ) -> None:
     engine.create_network(NetworkSpec(name="taken", ipam_configs=(IPAMConfigSpec(subnet="10.50.0.0/24"),)))
     before = _snapshot(engine, fake_host)
@@ -123,7 +123,7 @@ BAD_CONNECTS = [
 
 @pytest.mark.parametrize(("spec", "error", "message"), BAD_CONNECTS)
 def test_bad_connect_is_refused_and_leaves_nothing(
-    engine: Controller, fake_host: FakeHost, spec: EndpointSpec, error: type[SeawayError], message: str
+    engine: Engine, fake_host: FakeHost, spec: EndpointSpec, error: type[SeawayError], message: str
 ) -> None:
     engine.create_network(NetworkSpec(name="fixed", ipam_configs=(IPAMConfigSpec(subnet="10.60.0.0/24"),)))
     sb = engine.create_sandbox("c1")
@@ -137,7 +137,7 @@ def test_bad_connect_is_refused_and_leaves_nothing(
     assert str(engine.connect(sb.id, "fixed").ipv4) == "10.60.0.2"
 
 
-def test_static_address_on_network_without_user_subnet_is_refused(engine: Controller) -> None:
+def test_static_address_on_network_without_user_subnet_is_refused(engine: Engine) -> None:
     engine.create_network(NetworkSpec(name="auto"))
     sb = engine.create_sandbox("c1")
 
@@ -145,16 +145,17 @@ def test_static_address_on_network_without_user_subnet_is_refused(engine: Contro
         engine.connect(sb.id, "auto", EndpointSpec(ipv4_address="172.18.0.9"))
 
 
-def test_connecting_twice_is_a_conflict(engine: Controller) -> None:
+def test_connecting_twice_is_refused_as_docker_does(engine: Engine) -> None:
+    # one rule for the engine and the API (seaway.engine.rules): Docker's 403 and text
     engine.create_network(NetworkSpec(name="n1"))
     sb = engine.create_sandbox("c1")
     engine.connect(sb.id, "n1")
 
-    with pytest.raises(Conflict, match="^container c1 is already attached to network n1$"):
+    with pytest.raises(Forbidden, match="^endpoint with name c1 already exists in network n1$"):
         engine.connect(sb.id, "n1")
 
 
-def test_a_kernel_failure_midway_undoes_every_step(engine: Controller, fake_host: FakeHost) -> None:
+def test_a_kernel_failure_midway_undoes_every_step(engine: Engine, fake_host: FakeHost) -> None:
     engine.create_network(NetworkSpec(name="n1"))
     sb = engine.create_sandbox("c1")
     from seaway.lab.fakehost import in_ns

@@ -7,7 +7,7 @@ import json
 import pytest
 from tests.integration import checks
 
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
 from seaway.lab.fakehost import FAR_ADDR, HOST_UPLINK, OUTSIDE_ADDR, FakeHost, in_ns, ping
 from seaway.model.endpoint import EndpointSpec
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.netns
 
 
 def test_two_networks_reach_inside_not_across_and_reach_outside_masqueraded(
-    engine: Controller, fake_host: FakeHost
+    engine: Engine, fake_host: FakeHost
 ) -> None:
     engine.create_network(NetworkSpec(name="front"))
     engine.create_network(NetworkSpec(name="back"))
@@ -34,7 +34,7 @@ def test_two_networks_reach_inside_not_across_and_reach_outside_masqueraded(
     assert fake_host.udp_source_seen_outside(b1.key, FAR_ADDR) == HOST_UPLINK
 
 
-def test_sandbox_gets_eth0_address_and_default_route_through_gateway(engine: Controller) -> None:
+def test_sandbox_gets_eth0_address_and_default_route_through_gateway(engine: Engine) -> None:
     net = engine.create_network(NetworkSpec(name="n1"))
     sb = engine.create_sandbox("c1")
     ep = engine.connect(sb.id, "n1")
@@ -49,7 +49,7 @@ def test_sandbox_gets_eth0_address_and_default_route_through_gateway(engine: Con
     assert ping(sb.key, str(gateway))
 
 
-def test_outside_cannot_reach_container_addresses_directly(engine: Controller, fake_host: FakeHost) -> None:
+def test_outside_cannot_reach_container_addresses_directly(engine: Engine, fake_host: FakeHost) -> None:
     engine.create_network(NetworkSpec(name="n1"))
     sb = engine.create_sandbox("c1")
     ep = engine.connect(sb.id, "n1")
@@ -58,7 +58,7 @@ def test_outside_cannot_reach_container_addresses_directly(engine: Controller, f
     assert not ping(fake_host.outside_ns, str(ep.ipv4))
 
 
-def test_internal_network_members_talk_but_reach_nothing_outside(engine: Controller, fake_host: FakeHost) -> None:
+def test_internal_network_members_talk_but_reach_nothing_outside(engine: Engine, fake_host: FakeHost) -> None:
     engine.create_network(NetworkSpec(name="vault", internal=True))
     s1, s2 = engine.create_sandbox("s1"), engine.create_sandbox("s2")
     engine.connect(s1.id, "vault")
@@ -70,7 +70,7 @@ def test_internal_network_members_talk_but_reach_nothing_outside(engine: Control
     assert fake_host.udp_source_seen_outside(s1.key) is None
 
 
-def test_internal_network_gets_no_way_out_even_with_a_manual_route(engine: Controller) -> None:
+def test_internal_network_gets_no_way_out_even_with_a_manual_route(engine: Engine) -> None:
     net = engine.create_network(NetworkSpec(name="vault", internal=True))
     sb = engine.create_sandbox("s1")
     engine.connect(sb.id, "vault")
@@ -79,7 +79,7 @@ def test_internal_network_gets_no_way_out_even_with_a_manual_route(engine: Contr
     assert not ping(sb.key, OUTSIDE_ADDR)
 
 
-def test_icc_off_blocks_neighbours_while_gateway_answers(engine: Controller) -> None:
+def test_icc_off_blocks_neighbours_while_gateway_answers(engine: Engine) -> None:
     net = engine.create_network(NetworkSpec(name="solo", options={"com.docker.network.bridge.enable_icc": "false"}))
     s1, s2 = engine.create_sandbox("s1"), engine.create_sandbox("s2")
     engine.connect(s1.id, "solo")
@@ -90,7 +90,7 @@ def test_icc_off_blocks_neighbours_while_gateway_answers(engine: Controller) -> 
     assert ping(s2.key, OUTSIDE_ADDR)
 
 
-def test_masquerade_off_keeps_container_source_address(engine: Controller, fake_host: FakeHost) -> None:
+def test_masquerade_off_keeps_container_source_address(engine: Engine, fake_host: FakeHost) -> None:
     engine.create_network(
         NetworkSpec(name="plain", options={"com.docker.network.bridge.enable_ip_masquerade": "false"})
     )
@@ -101,7 +101,7 @@ def test_masquerade_off_keeps_container_source_address(engine: Controller, fake_
     assert fake_host.udp_source_seen_outside(sb.key) == str(ep.ipv4)
 
 
-def test_mtu_option_sets_both_veth_ends(engine: Controller, fake_host: FakeHost) -> None:
+def test_mtu_option_sets_both_veth_ends(engine: Engine, fake_host: FakeHost) -> None:
     engine.create_network(NetworkSpec(name="small", options={"com.docker.network.driver.mtu": "1400"}))
     sb = engine.create_sandbox("c1")
     ep = engine.connect(sb.id, "small")
@@ -110,13 +110,13 @@ def test_mtu_option_sets_both_veth_ends(engine: Controller, fake_host: FakeHost)
     assert "mtu 1400" in in_ns(fake_host.host_ns, "ip", "link", "show", ep.host_ifname).stdout
 
 
-def test_custom_bridge_name_is_used(engine: Controller, fake_host: FakeHost) -> None:
+def test_custom_bridge_name_is_used(engine: Engine, fake_host: FakeHost) -> None:
     engine.create_network(NetworkSpec(name="named", options={"com.docker.network.bridge.name": "swbr0"}))
 
     assert "swbr0" in checks.host_links(fake_host)
 
 
-def test_interfaces_are_numbered_in_attach_order_and_reuse_the_lowest(engine: Controller) -> None:
+def test_interfaces_are_numbered_in_attach_order_and_reuse_the_lowest(engine: Engine) -> None:
     for name in ("n1", "n2", "n3"):
         engine.create_network(NetworkSpec(name=name))
     sb = engine.create_sandbox("c1")
@@ -129,7 +129,7 @@ def test_interfaces_are_numbered_in_attach_order_and_reuse_the_lowest(engine: Co
     assert "eth1" in in_ns(sb.key, "ip", "-br", "link").stdout
 
 
-def test_gateway_priority_then_network_name_choose_the_default_route(engine: Controller) -> None:
+def test_gateway_priority_then_network_name_choose_the_default_route(engine: Engine) -> None:
     engine.create_network(NetworkSpec(name="bbb"))
     engine.create_network(NetworkSpec(name="aaa"))
     sb = engine.create_sandbox("c1")
@@ -147,7 +147,7 @@ def test_gateway_priority_then_network_name_choose_the_default_route(engine: Con
     assert checks.default_route(sb.key) == "172.19.0.1 dev eth1"
 
 
-def test_static_address_and_mac_are_honoured(engine: Controller) -> None:
+def test_static_address_and_mac_are_honoured(engine: Engine) -> None:
     engine.create_network(
         NetworkSpec(name="fixed", ipam_configs=(IPAMConfigSpec(subnet="10.77.0.0/24", gateway="10.77.0.254"),))
     )
@@ -160,7 +160,7 @@ def test_static_address_and_mac_are_honoured(engine: Controller) -> None:
     assert ep.static_ipv4
 
 
-def test_dual_stack_network_gives_both_families_and_routes(engine: Controller) -> None:
+def test_dual_stack_network_gives_both_families_and_routes(engine: Engine) -> None:
     net = engine.create_network(
         NetworkSpec(
             name="dual",
@@ -179,14 +179,14 @@ def test_dual_stack_network_gives_both_families_and_routes(engine: Controller) -
     assert ping(s1.key, "2001:db8:5::1", tries=3)
 
 
-def test_ipv6_without_subnet_takes_a_ula_64(engine: Controller) -> None:
+def test_ipv6_without_subnet_takes_a_ula_64(engine: Engine) -> None:
     net = engine.create_network(NetworkSpec(name="ula", enable_ipv6=True))
 
     v6 = net.subnets_of(6)[0].subnet
     assert v6.prefixlen == 64 and str(v6).startswith("fd")
 
 
-def test_ipv4_only_endpoint_has_ipv6_disabled_on_its_interface(engine: Controller) -> None:
+def test_ipv4_only_endpoint_has_ipv6_disabled_on_its_interface(engine: Engine) -> None:
     engine.create_network(NetworkSpec(name="v4"))
     sb = engine.create_sandbox("c1")
     engine.connect(sb.id, "v4")
@@ -194,13 +194,13 @@ def test_ipv4_only_endpoint_has_ipv6_disabled_on_its_interface(engine: Controlle
     assert in_ns(sb.key, "cat", "/proc/sys/net/ipv6/conf/eth0/disable_ipv6").stdout.strip() == "1"
 
 
-def test_icc_off_also_blocks_neighbours_reached_through_the_gateway(engine: Controller, fake_host: FakeHost) -> None:
+def test_icc_off_also_blocks_neighbours_reached_through_the_gateway(engine: Engine, fake_host: FakeHost) -> None:
     net = engine.create_network(NetworkSpec(name="solo", options={"com.docker.network.bridge.enable_icc": "false"}))
     s1, s2 = engine.create_sandbox("s1"), engine.create_sandbox("s2")
     engine.connect(s1.id, "solo")
     ep2 = engine.connect(s2.id, "solo")
-    assert net.bridge is not None
-    bridge = json.loads(in_ns(fake_host.host_ns, "ip", "-j", "link", "show", net.bridge.bridge_name).stdout)
+    assert net.driver_options is not None
+    bridge = json.loads(in_ns(fake_host.host_ns, "ip", "-j", "link", "show", net.driver_options.bridge_name).stdout)
     # send frames for the neighbour to the gateway's MAC, so the host routes them
     in_ns(s1.key, "ip", "neigh", "replace", str(ep2.ipv4), "lladdr", bridge[0]["address"], "dev", "eth0", check=True)
 

@@ -122,3 +122,23 @@ def test_gc_removes_only_seaway_marked_leftovers(manual: SeawayDaemon) -> None:
     assert "br-leftover" not in links and "br-theirs" in links
     assert not stale.exists()
     in_ns(ns, "ip", "link", "del", "br-theirs", check=True)
+
+
+def test_doctor_is_clean_on_a_macvlan_network_with_named_containers(manual: SeawayDaemon, busybox_tar: Path) -> None:
+    # the doctor once held its own copy of which networks have names (only bridges) and
+    # reported the macvlan members' DNS records as stale; it now asks the drivers
+    ok(manual, "import", str(busybox_tar), "busybox")
+    ok(manual, "network", "create", "-d", "macvlan", "-o", "parent=uplink0", "--subnet", "203.0.113.0/24",
+       "--ip-range", "203.0.113.128/26", "--gateway", "203.0.113.1", "mv")  # fmt: skip
+    ok(manual, "run", "-d", "--name", "web", "--network", "mv", "busybox", "sleep", "600")
+    ok(manual, "run", "-d", "--name", "db", "--network", "mv", "busybox", "sleep", "600")
+    assert manual.docker("exec", "web", "nslookup", "db", "127.0.0.11").returncode == 0  # names are served
+
+    assert findings(manual) == []
+
+    key = json.loads(ok(manual, "inspect", "db"))[0]["NetworkSettings"]["SandboxKey"]
+    in_ns(key, "ip", "link", "del", "eth0", check=True)  # and real damage is still seen, by the same description
+    problems = {(f["Kind"], f["Problem"]) for f in findings(manual)}
+    assert ("endpoint", "interface eth0 is missing in the sandbox") in problems
+    status, body = manual.request("POST", "/seaway/system/repair")
+    assert status == 200 and body["Findings"] == []

@@ -8,7 +8,8 @@ import json
 import pytest
 from tests.integration import checks
 
-from seaway.daemon.controller import Controller
+from seaway.daemon import doctor
+from seaway.engine import Engine
 from seaway.errors import Forbidden
 from seaway.lab.fakehost import OUTSIDE_ADDR, FakeHost, in_ns, ping
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
@@ -24,9 +25,7 @@ def mac_of(key: str, ifname: str) -> str:
 
 
 @pytest.mark.kernel("ipvlan")
-def test_ipvlan_l2_containers_share_the_parent_mac_and_reach_the_segment(
-    engine: Controller, fake_host: FakeHost
-) -> None:
+def test_ipvlan_l2_containers_share_the_parent_mac_and_reach_the_segment(engine: Engine, fake_host: FakeHost) -> None:
     engine.create_network(
         NetworkSpec(name="iv", driver="ipvlan", ipam_configs=(SEGMENT,), options={"parent": "uplink0"})
     )
@@ -44,9 +43,7 @@ def test_ipvlan_l2_containers_share_the_parent_mac_and_reach_the_segment(
 
 @pytest.mark.kernel("ipvlan")
 @pytest.mark.parametrize("mode", ["l3", "l3s"])
-def test_ipvlan_l3_reaches_a_peer_that_has_the_reported_route(
-    engine: Controller, fake_host: FakeHost, mode: str
-) -> None:
+def test_ipvlan_l3_reaches_a_peer_that_has_the_reported_route(engine: Engine, fake_host: FakeHost, mode: str) -> None:
     net = engine.create_network(
         NetworkSpec(
             name="routed",
@@ -69,9 +66,7 @@ def test_ipvlan_l3_reaches_a_peer_that_has_the_reported_route(
 
 
 @pytest.mark.kernel("8021q")
-def test_a_vlan_parent_is_created_tagged_and_removed_with_its_last_network(
-    engine: Controller, fake_host: FakeHost
-) -> None:
+def test_a_vlan_parent_is_created_tagged_and_removed_with_its_last_network(engine: Engine, fake_host: FakeHost) -> None:
     # a VLAN-aware peer: the outside world's end of the wire gets the same VLAN
     in_ns(
         fake_host.outside_ns,
@@ -113,7 +108,7 @@ def test_a_vlan_parent_is_created_tagged_and_removed_with_its_last_network(
 
 
 @pytest.mark.kernel("8021q")
-def test_a_vlan_link_the_user_made_is_never_removed(engine: Controller, fake_host: FakeHost) -> None:
+def test_a_vlan_link_the_user_made_is_never_removed(engine: Engine, fake_host: FakeHost) -> None:
     in_ns(
         fake_host.host_ns,
         "ip",
@@ -142,7 +137,7 @@ def test_a_vlan_link_the_user_made_is_never_removed(engine: Controller, fake_hos
 
 
 @pytest.mark.kernel("ipvlan")
-def test_ipvlan_private_flag_keeps_containers_apart_and_parents_take_one_kind(engine: Controller) -> None:
+def test_ipvlan_private_flag_keeps_containers_apart_and_parents_take_one_kind(engine: Engine) -> None:
     options = {"parent": "uplink0", "ipvlan_flag": "private"}
     net = engine.create_network(NetworkSpec(name="iv", driver="ipvlan", ipam_configs=(SEGMENT,), options=options))
     a, b = engine.create_sandbox("a"), engine.create_sandbox("b")
@@ -175,3 +170,23 @@ def test_a_restart_keeps_a_shared_vlan_parent_and_removes_a_stale_one(engine_fac
     assert '"UP"' in in_ns(fake_host.host_ns, "ip", "-j", "link", "show", "uplink0.5", check=True).stdout
     again.remove_network("v5")
     assert "uplink0.5" not in checks.host_links(fake_host)
+
+
+@pytest.mark.kernel("ipvlan")
+@pytest.mark.parametrize("mode", ["l2", "l3"])
+def test_the_doctor_agrees_with_an_ipvlan_network_and_sees_its_damage(
+    engine: Engine, fake_host: FakeHost, mode: str
+) -> None:
+    engine.create_network(
+        NetworkSpec(
+            name="iv", driver="ipvlan", ipam_configs=(SEGMENT,), options={"parent": "uplink0", "ipvlan_mode": mode}
+        )
+    )
+    a, b = engine.create_sandbox("a"), engine.create_sandbox("b")
+    engine.connect(a.id, "iv")
+    engine.connect(b.id, "iv")
+
+    assert doctor.examine(engine) == []
+    in_ns(b.key, "ip", "link", "del", "eth0", check=True)
+    problems = {(f.kind, f.problem) for f in doctor.examine(engine)}
+    assert ("endpoint", "interface eth0 is missing in the sandbox") in problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tests.integration import checks
 
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
 from seaway.errors import Forbidden
 from seaway.lab.fakehost import FakeHost, in_ns
 from seaway.model.endpoint import SandboxMode
@@ -14,7 +14,7 @@ from seaway.model.network import NetworkSpec
 pytestmark = pytest.mark.netns
 
 
-def test_removing_a_network_with_endpoints_fails_with_dockers_message(engine: Controller) -> None:
+def test_removing_a_network_with_endpoints_fails_with_dockers_message(engine: Engine) -> None:
     engine.create_network(NetworkSpec(name="busy"))
     sb = engine.create_sandbox("web")
     engine.connect(sb.id, "busy")
@@ -25,9 +25,7 @@ def test_removing_a_network_with_endpoints_fails_with_dockers_message(engine: Co
     assert str(err.value) == f"error while removing network: network busy id {net.id} has active endpoints"
 
 
-def test_after_detaching_removal_leaves_no_bridge_veth_element_or_lease(
-    engine: Controller, fake_host: FakeHost
-) -> None:
+def test_after_detaching_removal_leaves_no_bridge_veth_element_or_lease(engine: Engine, fake_host: FakeHost) -> None:
     links_before = checks.host_links(fake_host)
     elements_before = checks.all_elements(fake_host)
     net = engine.create_network(NetworkSpec(name="tmp", options={"com.docker.network.bridge.enable_icc": "false"}))
@@ -45,7 +43,7 @@ def test_after_detaching_removal_leaves_no_bridge_veth_element_or_lease(
     assert str(engine.connect(sb.id, "tmp2").ipv4) == str(ep.ipv4)  # and the address
 
 
-def test_removing_a_sandbox_removes_its_namespace_and_endpoints(engine: Controller, fake_host: FakeHost) -> None:
+def test_removing_a_sandbox_removes_its_namespace_and_endpoints(engine: Engine, fake_host: FakeHost) -> None:
     engine.create_network(NetworkSpec(name="n1"))
     engine.create_network(NetworkSpec(name="n2"))
     sb = engine.create_sandbox("web")
@@ -59,7 +57,7 @@ def test_removing_a_sandbox_removes_its_namespace_and_endpoints(engine: Controll
     assert engine.endpoints_of_network(engine.network("n1").id) == []
 
 
-def test_predefined_networks_exist_and_cannot_be_removed_or_recreated(engine: Controller) -> None:
+def test_predefined_networks_exist_and_cannot_be_removed_or_recreated(engine: Engine) -> None:
     names = {n.name: n.driver for n in engine.networks()}
     assert names == {"bridge": "bridge", "host": "host", "none": "null"}
 
@@ -88,7 +86,7 @@ def test_default_bridge_can_be_disabled(engine_factory, fake_host: FakeHost) -> 
     assert "seaway0" not in checks.host_links(fake_host)
 
 
-def test_none_sandbox_has_loopback_only_and_cannot_join_others(engine: Controller) -> None:
+def test_none_sandbox_has_loopback_only_and_cannot_join_others(engine: Engine) -> None:
     sb = engine.create_sandbox("quiet", mode=SandboxMode.NONE)
     engine.connect(sb.id, "none")
     engine.create_network(NetworkSpec(name="n1"))
@@ -98,7 +96,7 @@ def test_none_sandbox_has_loopback_only_and_cannot_join_others(engine: Controlle
         engine.connect(sb.id, "n1")
 
 
-def test_host_sandbox_uses_the_host_namespace_and_only_the_host_network(engine: Controller) -> None:
+def test_host_sandbox_uses_the_host_namespace_and_only_the_host_network(engine: Engine) -> None:
     sb = engine.create_sandbox("hosty", mode=SandboxMode.HOST)
     engine.connect(sb.id, "host")
     engine.create_network(NetworkSpec(name="n1"))

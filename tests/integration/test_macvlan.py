@@ -9,7 +9,7 @@ import json
 import pytest
 from tests.integration import checks
 
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
 from seaway.errors import Forbidden, InvalidParameter, NotFound, Unsupported
 from seaway.lab.fakehost import OUTSIDE_ADDR, FakeHost, in_ns, ping
 from seaway.model.endpoint import EndpointSpec
@@ -33,9 +33,7 @@ def neighbour_mac(host: FakeHost, address: str) -> str | None:
     return out[0].get("lladdr") if out else None
 
 
-def test_containers_reach_each_other_and_the_segment_each_with_its_own_mac(
-    engine: Controller, fake_host: FakeHost
-) -> None:
+def test_containers_reach_each_other_and_the_segment_each_with_its_own_mac(engine: Engine, fake_host: FakeHost) -> None:
     engine.create_network(macvlan())
     a, b = engine.create_sandbox("a"), engine.create_sandbox("b")
     ep_a, ep_b = engine.connect(a.id, "mv"), engine.connect(b.id, "mv")
@@ -54,7 +52,7 @@ def test_containers_reach_each_other_and_the_segment_each_with_its_own_mac(
     assert fake_host.udp_source_seen_outside(a.key) == str(ep_a.ipv4)
 
 
-def test_the_host_reaches_its_containers_only_through_the_shim(engine: Controller, fake_host: FakeHost) -> None:
+def test_the_host_reaches_its_containers_only_through_the_shim(engine: Engine, fake_host: FakeHost) -> None:
     engine.create_network(macvlan("plain"))
     sb = engine.create_sandbox("c1")
     ep = engine.connect(sb.id, "plain")
@@ -75,7 +73,7 @@ def test_the_host_reaches_its_containers_only_through_the_shim(engine: Controlle
     assert not any(name.startswith("sh-") for name in checks.host_links(fake_host))
 
 
-def test_private_mode_keeps_containers_apart_but_not_from_the_segment(engine: Controller) -> None:
+def test_private_mode_keeps_containers_apart_but_not_from_the_segment(engine: Engine) -> None:
     engine.create_network(macvlan(macvlan_mode="private"))
     a, b = engine.create_sandbox("a"), engine.create_sandbox("b")
     engine.connect(a.id, "mv")
@@ -85,14 +83,14 @@ def test_private_mode_keeps_containers_apart_but_not_from_the_segment(engine: Co
     assert ping(a.key, OUTSIDE_ADDR) and ping(b.key, OUTSIDE_ADDR)
 
 
-def test_no_parent_means_an_internal_parent_of_its_own(engine: Controller, fake_host: FakeHost) -> None:
+def test_no_parent_means_an_internal_parent_of_its_own(engine: Engine, fake_host: FakeHost) -> None:
     net = engine.create_network(NetworkSpec(name="island", driver="macvlan"))
     a, b = engine.create_sandbox("a"), engine.create_sandbox("b")
     engine.connect(a.id, "island")
     ep_b = engine.connect(b.id, "island")
     dummy = f"dm-{net.id[:12]}"
 
-    assert net.internal and net.parent is not None and net.parent.parent == dummy
+    assert net.internal and net.driver_options is not None and net.driver_options.parent == dummy
     assert dummy in checks.host_links(fake_host)
     assert ping(a.key, str(ep_b.ipv4))
     assert checks.default_route(a.key) is None
@@ -102,7 +100,7 @@ def test_no_parent_means_an_internal_parent_of_its_own(engine: Controller, fake_
     assert not any(name.startswith(("dm-", "dmp-")) for name in checks.host_links(fake_host))
 
 
-def test_disconnect_removes_the_interface_and_frees_the_address(engine: Controller) -> None:
+def test_disconnect_removes_the_interface_and_frees_the_address(engine: Engine) -> None:
     engine.create_network(macvlan())
     sb = engine.create_sandbox("a")
     first = engine.connect(sb.id, "mv")
@@ -112,7 +110,7 @@ def test_disconnect_removes_the_interface_and_frees_the_address(engine: Controll
     assert engine.connect(sb.id, "mv").ipv4 == first.ipv4
 
 
-def test_kernel_features_are_probed(engine: Controller) -> None:
+def test_kernel_features_are_probed(engine: Engine) -> None:
     assert engine.kernel_features["macvlan"] is True
     assert set(engine.kernel_features) == {"macvlan", "ipvlan", "8021q"}
 
@@ -142,7 +140,7 @@ def test_kernel_features_are_probed(engine: Controller) -> None:
     ],
 )
 def test_bad_requests_are_refused_and_leave_nothing(
-    engine: Controller, fake_host: FakeHost, spec: NetworkSpec, error: type, text: str
+    engine: Engine, fake_host: FakeHost, spec: NetworkSpec, error: type, text: str
 ) -> None:
     before = checks.host_links(fake_host)
     with pytest.raises(error, match=text.replace(".", r"\.").replace("(", r"\(").replace(")", r"\)")):
@@ -151,7 +149,7 @@ def test_bad_requests_are_refused_and_leave_nothing(
     assert "mv" not in {n.name for n in engine.networks()}
 
 
-def test_passthru_takes_the_parent_alone(engine: Controller) -> None:
+def test_passthru_takes_the_parent_alone(engine: Engine) -> None:
     first = engine.create_network(macvlan("one", macvlan_mode="passthru"))
     with pytest.raises(
         Forbidden, match=f"macvlan network {first.id} is already using parent interface uplink0 in mode passthru"
@@ -163,7 +161,7 @@ def test_passthru_takes_the_parent_alone(engine: Controller) -> None:
         engine.create_network(macvlan("three", macvlan_mode="passthru"))
 
 
-def test_this_kernel_refuses_ipvlan_and_vlan_parents_by_name(engine: Controller, fake_host: FakeHost) -> None:
+def test_this_kernel_refuses_ipvlan_and_vlan_parents_by_name(engine: Engine, fake_host: FakeHost) -> None:
     if engine.kernel_features["ipvlan"] or engine.kernel_features["8021q"]:
         pytest.skip("this kernel has ipvlan or 802.1Q: the VM tests cover them")
     before = checks.host_links(fake_host)
@@ -175,7 +173,7 @@ def test_this_kernel_refuses_ipvlan_and_vlan_parents_by_name(engine: Controller,
     assert {n.name for n in engine.networks()} == {"bridge", "host", "none"}
 
 
-def test_a_chosen_mac_is_used_and_a_bad_one_refused(engine: Controller) -> None:
+def test_a_chosen_mac_is_used_and_a_bad_one_refused(engine: Engine) -> None:
     engine.create_network(macvlan())
     sb = engine.create_sandbox("a")
     with pytest.raises(InvalidParameter, match="invalid MAC"):
@@ -184,7 +182,7 @@ def test_a_chosen_mac_is_used_and_a_bad_one_refused(engine: Controller) -> None:
     assert mac_of(sb.key) == "02:00:5e:00:53:01"
 
 
-def test_config_only_and_config_from_networks(engine: Controller, fake_host: FakeHost) -> None:
+def test_config_only_and_config_from_networks(engine: Engine, fake_host: FakeHost) -> None:
     links_before = checks.host_links(fake_host)
     cfg = engine.create_network(
         NetworkSpec(
@@ -204,7 +202,7 @@ def test_config_only_and_config_from_networks(engine: Controller, fake_host: Fak
         engine.create_network(NetworkSpec(name="mv", driver="macvlan", config_from="mv-cfg", ipam_configs=(SEGMENT,)))
 
     net = engine.create_network(NetworkSpec(name="mv", driver="macvlan", config_from="mv-cfg"))
-    assert net.config_from == "mv-cfg" and net.parent is not None and net.parent.parent == "uplink0"
+    assert net.config_from == "mv-cfg" and net.driver_options is not None and net.driver_options.parent == "uplink0"
     ep = engine.connect(sb.id, "mv")
     assert str(ep.ipv4) == "203.0.113.128"
     assert ping(sb.key, OUTSIDE_ADDR)
@@ -256,7 +254,7 @@ def test_docker_cli_containers_on_macvlan_find_each_other_by_name(seawayd, busyb
     assert set(info["SeawayKernelFeatures"]) == {"macvlan", "ipvlan", "8021q"}
 
 
-def test_dual_stack_macvlan_reaches_siblings_and_the_router_over_ipv6(engine: Controller, fake_host: FakeHost) -> None:
+def test_dual_stack_macvlan_reaches_siblings_and_the_router_over_ipv6(engine: Engine, fake_host: FakeHost) -> None:
     in_ns(fake_host.outside_ns, "ip", "addr", "add", "2001:db8:1::1/64", "dev", "world0", "nodad", check=True)
     v6 = IPAMConfigSpec(subnet="2001:db8:1::/64", gateway="2001:db8:1::1")
     spec = NetworkSpec(

@@ -10,7 +10,7 @@ import sys
 import pytest
 from tests.integration import checks
 
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
 from seaway.kernel import links, netns
 from seaway.lab.fakehost import OUTSIDE_ADDR, FakeHost, in_ns, ping
 from seaway.model.network import NetworkSpec
@@ -52,7 +52,7 @@ def _run_workload_and_kill(host: FakeHost, after: int, count: int) -> list[tuple
     return done
 
 
-def _assert_store_and_kernel_agree(engine: Controller, host: FakeHost) -> None:
+def _assert_store_and_kernel_agree(engine: Engine, host: FakeHost) -> None:
     endpoints = [ep for sb in engine.sandboxes() for ep in engine.endpoints_of_sandbox(sb.id)]
     addresses = [ep.ipv4 for ep in endpoints if ep.ipv4 is not None]
     assert len(addresses) == len(set(addresses)), "an address was given twice"
@@ -99,8 +99,8 @@ def test_bridge_deleted_by_hand_is_rebuilt_with_its_endpoints_on_restart(
     engine.connect(s1.id, "n1")
     ep2 = engine.connect(s2.id, "n1")
     engine.close()
-    assert net.bridge is not None
-    in_ns(fake_host.host_ns, "ip", "link", "del", net.bridge.bridge_name, check=True)
+    assert net.driver_options is not None
+    in_ns(fake_host.host_ns, "ip", "link", "del", net.driver_options.bridge_name, check=True)
     assert not ping(s1.key, str(ep2.ipv4))
 
     engine = engine_factory()
@@ -193,7 +193,7 @@ def test_user_chain_survives_restart(engine_factory, fake_host: FakeHost) -> Non
     assert ping(sa.key, "198.51.100.1")
 
 
-def test_rule_count_does_not_grow_with_networks_or_endpoints(engine: Controller, fake_host: FakeHost) -> None:
+def test_rule_count_does_not_grow_with_networks_or_endpoints(engine: Engine, fake_host: FakeHost) -> None:
     engine.create_network(NetworkSpec(name="first", options={"com.docker.network.bridge.enable_icc": "false"}))
     one = checks.rule_count(fake_host)
     for i in range(12):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 
+from seaway.drivers.bridge import BridgeDriver
+from seaway.drivers.macvlan import IpvlanDriver, MacvlanDriver
 from seaway.firewall import ruleset
 from seaway.invariants import (
     ContainerRecord,
@@ -18,7 +20,7 @@ from seaway.invariants import (
     elements_of_listing,
 )
 from seaway.model.endpoint import Endpoint, Sandbox
-from seaway.model.network import BridgeOptions, Network, Subnet
+from seaway.model.network import BridgeOptions, Network, ParentOptions, Subnet
 
 NET_ID = "n" * 64
 EP_ID = "e" * 64
@@ -32,7 +34,7 @@ def _world() -> tuple[Desired, Observed]:
     net = Network(
         id=NET_ID, name="web", driver="bridge", scope="local", created="", subnets=(subnet,),
         enable_ipv6=False, internal=False, attachable=False, options={}, labels={},
-        bridge=BridgeOptions(bridge_name="br-web"),
+        driver_options=BridgeOptions(bridge_name="br-web"),
     )  # fmt: skip
     sb = Sandbox(id=SB_ID, name="app", mode="private", key=KEY)
     ep = Endpoint(
@@ -42,12 +44,15 @@ def _world() -> tuple[Desired, Observed]:
     )  # fmt: skip
     rules = ruleset.NetworkRules("br-web", internal=False, icc=True, masquerade=True, subnets=(subnet.subnet,))
     elements = elements_of_commands(ruleset.full([rules], []))
+    driver = BridgeDriver(None, 0, False)  # type: ignore[arg-type]  # its descriptions are pure
     desired = Desired(
         networks=[(net, "ready")],
         sandboxes=[(sb, "ready")],
         endpoints=[(ep, "ready")],
         nft_elements=elements,
         containers=[ContainerRecord(CTR_ID, "app", "running", SB_ID, (NET_ID,))],
+        expected={NET_ID: driver.expect_network(net), EP_ID: driver.expect_endpoint(net, ep)},
+        named_networks=frozenset({NET_ID}),
     )
     observed = Observed(
         host_links={
@@ -186,3 +191,29 @@ def test_a_container_and_its_endpoints_must_name_the_same_networks() -> None:
     found = problems(replace(desired, containers=[ctr]), observed)
     assert ("container", f"not attached to network {other[:12]} it is on", False) in found
     assert ("container", f"attached to network {NET_ID[:12]} it is not on", False) in found
+
+
+def test_members_of_macvlan_and_ipvlan_networks_have_names_in_dns_and_no_stale_record() -> None:
+    # the checker once decided on its own that only bridges have names, and reported the
+    # records of named macvlan/ipvlan members as stale; now the drivers' answer is used
+    desired, observed = _world()
+    net, _ = desired.networks[0]
+    ep, _ = desired.endpoints[0]
+    for driver in (MacvlanDriver(None, None), IpvlanDriver(None, None)):  # type: ignore[arg-type]
+        options = ParentOptions("uplink0", "bridge" if driver.name == "macvlan" else "l2")
+        onparent = replace(net, driver=driver.name, driver_options=options)
+        parented = replace(ep, host_ifname="", mac_address=ep.mac_address if driver.own_mac else "")
+        world = replace(
+            desired,
+            networks=[(onparent, "ready")],
+            endpoints=[(parented, "ready")],
+            expected={NET_ID: driver.expect_network(onparent), EP_ID: driver.expect_endpoint(onparent, parented)},
+            named_networks=frozenset({NET_ID}) if driver.names_members(onparent) else frozenset(),
+        )
+        seen = replace(
+            observed,
+            host_links={"uplink0": LinkState("uplink0", "veth", up=True)},
+            routes=frozenset(),
+        )
+        assert driver.names_members(onparent)
+        assert check(world, seen) == [], driver.name

@@ -32,12 +32,12 @@ from seaway import __version__
 from seaway.daemon import doctor, listen
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.server import build_app
-from seaway.daemon.config import DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineConfig
 from seaway.daemon.containers import ContainerManager
-from seaway.daemon.controller import Controller
 from seaway.daemon.guard import FirewallGuard
 from seaway.daemon.listen import Listener, TLSFiles
 from seaway.dns.records import Records
+from seaway.engine import Engine
+from seaway.engine.config import DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineConfig
 from seaway.errors import InvalidParameter, SeawayError
 from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, parse_pool
 from seaway.kernel import fdlimit
@@ -210,14 +210,14 @@ async def serve(config: DaemonConfig) -> None:
     listener = config.listener
     sock_path = listener.path
     lock_fd = _lock_data_root(config.engine.data_root)
-    engine: Controller | None = None
+    engine: Engine | None = None
     runner: web.AppRunner | None = None
     serving = False  # only a socket and pidfile of our own are removed on the way out
     try:
         if sock_path is not None:
             _check_socket(sock_path)
         fdlimit.raise_limit()  # each published host port holds a socket
-        engine = await asyncio.to_thread(Controller.start, config.engine)
+        engine = await asyncio.to_thread(Engine.start, config.engine)
         host_resolv = HostResolvConf(config.host_resolv_conf, override=config.dns)
         resolver = Resolver(loop, Records(), host_resolv.servers, Stats())
         manager = ContainerManager(
@@ -302,7 +302,7 @@ async def _watch_exits(manager: ContainerManager, stop: asyncio.Event) -> None:
         await asyncio.sleep(EXIT_WATCH_INTERVAL)
 
 
-async def _watch_damage(engine: Controller, manager: ContainerManager, stop: asyncio.Event, interval: float) -> None:
+async def _watch_damage(engine: Engine, manager: ContainerManager, stop: asyncio.Event, interval: float) -> None:
     """The reconciler at run time: when a bridge or veth has vanished (deleted by hand),
     reconcile as at start-up. The look is one ioctl per bridge and per veth."""
     if interval <= 0:

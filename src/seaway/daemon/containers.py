@@ -28,17 +28,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from seaway.daemon.config import EngineConfig
-from seaway.daemon.controller import Controller
+from seaway.daemon.dnsfeed import DnsFeed
 from seaway.daemon.endpoint_settings import check_endpoint_settings
 from seaway.dns import hosts as hostsfile
 from seaway.dns import resolvconf
-from seaway.dns.records import Member
+from seaway.engine import Engine, rules
+from seaway.engine.config import EngineConfig
 from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
 from seaway.model.container import Container, ContainerSpec, ContainerState, RestartPolicy
 from seaway.model.endpoint import EndpointSpec, SandboxMode
 from seaway.model.ids import new_id
-from seaway.model.network import NAMED_DRIVERS, Network
+from seaway.model.network import Network
 from seaway.model.ports import PortRequest
 from seaway.resolver.server import Resolver, View
 from seaway.runtime import oci, rootfs
@@ -62,7 +62,7 @@ class ContainerManager:
     def __init__(
         self,
         config: EngineConfig,
-        engine: Controller,
+        engine: Engine,
         store: Store,
         host_resolv_conf: Path,
         dns: tuple[str, ...] = (),
@@ -76,6 +76,7 @@ class ContainerManager:
         self._dns_options = dns_options
         self.resolver = resolver
         self.engine = engine
+        self._feed = DnsFeed(resolver.records, engine) if resolver is not None else None
         self._store = store
         self._lock = threading.RLock()
         self.images = ImageStore(config.data_root / "images")
@@ -161,7 +162,7 @@ class ContainerManager:
             image = self.images.get(spec.image)
             if not (spec.cmd or spec.entrypoint or image.cmd):
                 raise InvalidParameter("no command specified")
-            networks = self._plan_networks(spec)
+            networks = self._plan_networks(name, spec)
             container_id = new_id()
             if not spec.hostname and spec.network_mode != "host":
                 spec = replace(spec, hostname=container_id[:12])
@@ -196,7 +197,8 @@ class ContainerManager:
                 raise type(exc)(f"Error when allocating new name: {exc}") from None
             old, ctr.name = ctr.name, new_name.lstrip("/")
             self._save(ctr)
-            self._refresh_records(list(ctr.networks))
+            if self._feed is not None and ctr.sandbox_id:  # its members answer by the new name
+                self._feed.joined(ctr, list(ctr.networks))
             log.info("container renamed %s -> %s", old, ctr.name)
             return ctr
 
@@ -210,7 +212,7 @@ class ContainerManager:
             if name not in taken:
                 return name
 
-    def _plan_networks(self, spec: ContainerSpec) -> dict[str, EndpointSpec]:
+    def _plan_networks(self, name: str, spec: ContainerSpec) -> dict[str, EndpointSpec]:
         """Check the network mode and endpoint config; the networks to join, by ID."""
         mode = spec.network_mode or "default"
         if mode.startswith("container:"):
@@ -223,16 +225,13 @@ class ContainerManager:
             # Config.MacAddress: the first network's (as Docker)
             first = replace(first, mac_address=spec.mac_address)
         out: dict[str, EndpointSpec | None] = {net.id: first}
+        joined = [net]
         for term, endpoint in endpoints.items():
             other = self.engine.network(term)
             if other.id == net.id:
                 continue
-            if net.driver in ("host", "null") or other.driver in ("host", "null"):
-                if "host" in (net.driver, other.driver):
-                    raise Forbidden("container cannot be disconnected from host network or connected to host network")
-                raise Forbidden(
-                    "container cannot be connected to multiple networks with one of the networks in private (none) mode"
-                )
+            rules.check_membership(joined, other, name)
+            joined.append(other)
             out[other.id] = endpoint
         for network_id, endpoint in out.items():
             if endpoint is not None:
@@ -288,16 +287,13 @@ class ContainerManager:
             raise
         ctr.state = replace(ctr.state, status="running", pid=pid, started_at=_now(), error="", exit_code=0)
         self._save(ctr)
-        self._refresh_records(list(ctr.networks))
+        if self._feed is not None:
+            self._feed.joined(ctr, list(ctr.networks))
         log.info("container started name=%s pid=%d", ctr.name, pid)
 
     @staticmethod
     def _sandbox_mode(nets: list[Network]) -> str:
-        if nets and nets[0].driver == "host":
-            return SandboxMode.HOST
-        if nets and nets[0].driver == "null":
-            return SandboxMode.NONE
-        return SandboxMode.PRIVATE
+        return rules.sandbox_mode(nets[0] if nets else None)
 
     def _write_files(self, ctr: Container, sandbox_id: str, nets: list[Network]) -> None:
         d = self.dir(ctr.id)
@@ -318,7 +314,7 @@ class ContainerManager:
         except OSError:
             host_text = ""
         spec = ctr.spec
-        if _embedded_dns(nets):
+        if self._embedded_dns(nets):
             content = resolvconf.embedded_resolv_conf(
                 host_text,
                 str(self._host_resolv_conf),
@@ -369,8 +365,8 @@ class ContainerManager:
 
     def _view(self, ctr: Container) -> View:
         nets = [self.engine.network(n) for n in ctr.networks]
-        named = [n.id for n in nets if _is_user_network(n)]
-        may_forward = any(not n.internal for n in nets if n.driver in NAMED_DRIVERS)
+        named = [n.id for n in nets if self.engine.names_members(n)]
+        may_forward = any(not n.internal for n in nets if n.id in named)
         options = ctr.spec.dns_options or self._dns_options or tuple(resolvconf.parse(self._host_text())[2])
         keep = any(o.startswith("ndots:") for o in options)
         return View(named, may_forward, tuple(ctr.spec.dns or self._dns), keep_single_labels=keep)
@@ -383,7 +379,7 @@ class ContainerManager:
 
     def _start_resolver(self, ctr: Container, key: str, nets: list[Network]) -> None:
         """Docker starts the resolver when the first endpoint that needs it joins."""
-        if self.resolver is None or not _embedded_dns(nets):
+        if self.resolver is None or not self._embedded_dns(nets):
             return
         if self.resolver.attached(ctr.sandbox_id):
             self.resolver.set_view(ctr.sandbox_id, self._view(ctr))
@@ -397,31 +393,14 @@ class ContainerManager:
         try:
             nets = [self.engine.network(n) for n in ctr.networks]
             self._start_resolver(ctr, self.engine.sandbox(ctr.sandbox_id).key, nets)
-            self._refresh_records(list(ctr.networks))
+            if self._feed is not None:
+                self._feed.joined(ctr, list(ctr.networks))
         except SeawayError as exc:
             log.error("embedded DNS for %s: %s", ctr.name, exc)
 
-    def _refresh_records(self, network_ids: list[str]) -> None:
-        """Rebuild the resolver's index of these networks from their endpoints."""
-        if self.resolver is None:
-            return
-        for network_id in network_ids:
-            try:
-                net = self.engine.network(network_id)
-            except NotFound:
-                self.resolver.records.drop_network(network_id)
-                continue
-            if not _is_user_network(net):
-                continue
-            members = []
-            for ep in self.engine.endpoints_of_network(net.id):
-                ctr = self.container_of_sandbox(ep.sandbox_id)
-                if ctr is None:
-                    continue
-                aliases = ctr.networks.get(net.id, EndpointSpec()).aliases
-                names = (ctr.name, *aliases, ctr.id[:12], ctr.spec.hostname)
-                members.append(Member(ctr.name, names, ep.ipv4, ep.ipv6))  # type: ignore[arg-type]
-            self.resolver.records.set_network(net.id, net.name, members)
+    def _embedded_dns(self, nets: list[Network]) -> bool:
+        """Docker: the embedded DNS serves containers on networks whose members have names."""
+        return any(self.engine.names_members(n) for n in nets)
 
     # ------------------------------------------------------------- stop, kill, exits
 
@@ -554,6 +533,8 @@ class ContainerManager:
                 log.error("teardown of %s: %s", ctr.name, exc)
         if sandbox_id and self.resolver is not None:
             self.resolver.detach(sandbox_id)
+        if sandbox_id and self._feed is not None:
+            self._feed.leaving(sandbox_id)
         if sandbox_id:
             try:
                 self.engine.remove_sandbox(sandbox_id)
@@ -561,7 +542,6 @@ class ContainerManager:
                 log.error("teardown of %s: %s", ctr.name, exc)
         self._owners.pop(sandbox_id, None)
         ctr.sandbox_id = ""
-        self._refresh_records(list(ctr.networks))
 
     # ------------------------------------------------------------- remove
 
@@ -603,15 +583,8 @@ class ContainerManager:
         with self._lock:
             ctr = self.get(term)
             net = self.engine.network(network_term)
-            if net.id in ctr.networks:
-                raise Forbidden(f"endpoint with name {ctr.name} already exists in network {net.name}")
             current = [self.engine.network(n) for n in ctr.networks]
-            if net.driver == "host" or any(n.driver == "host" for n in current):
-                raise Forbidden("container cannot be disconnected from host network or connected to host network")
-            if net.driver == "null" or any(n.driver == "null" for n in current):
-                raise Forbidden(
-                    "container cannot be connected to multiple networks with one of the networks in private (none) mode"
-                )
+            rules.check_membership(current, net, ctr.name)
             check_endpoint_settings(net, endpoint)
             if ctr.running and ctr.sandbox_id:
                 self.engine.connect(ctr.sandbox_id, net.id, endpoint)
@@ -619,7 +592,8 @@ class ContainerManager:
             self._save(ctr)
             if ctr.running and ctr.sandbox_id:
                 self._start_resolver(ctr, self.engine.sandbox(ctr.sandbox_id).key, [*current, net])
-                self._refresh_records([net.id])
+                if self._feed is not None:
+                    self._feed.joined(ctr, [net.id])
 
     def disconnect(self, term: str, network_term: str, force: bool = False) -> None:
         with self._lock:
@@ -632,15 +606,15 @@ class ContainerManager:
                 raise
             if net.id not in ctr.networks:
                 raise Forbidden(f"container {ctr.id} is not connected to network {net.name}")
-            if net.driver == "host":
-                raise Forbidden("container cannot be disconnected from host network or connected to host network")
+            rules.check_leave(net)
             if ctr.running and ctr.sandbox_id:
+                if self._feed is not None:
+                    self._feed.leaving(ctr.sandbox_id, [net.id])
                 self.engine.disconnect(ctr.sandbox_id, net.id)
             ctr.networks = {k: v for k, v in ctr.networks.items() if k != net.id}
             self._save(ctr)
             if ctr.running and ctr.sandbox_id and self.resolver is not None:
                 self.resolver.set_view(ctr.sandbox_id, self._view(ctr))
-            self._refresh_records([net.id])
 
     def forget_network(self, network_id: str) -> None:
         """A network was removed: stopped containers no longer refer to it."""
@@ -659,7 +633,8 @@ class ContainerManager:
     def refresh_all_records(self) -> None:
         """Rebuild the embedded DNS records of every network (after a repair)."""
         with self._lock:
-            self._refresh_records([n.id for n in self.engine.networks()])
+            if self._feed is not None:
+                self._feed.rebuild(c for c in self._containers.values() if c.running and c.sandbox_id)
 
     # ------------------------------------------------------------- after a daemon restart
 
@@ -739,15 +714,6 @@ def _seconds_between(start: str, end: str) -> float:
     except ValueError:
         return 0.0
     return (b - a).total_seconds()
-
-
-def _is_user_network(net: Network) -> bool:
-    """Networks whose members get names: user-defined bridges (not the default bridge)."""
-    return net.driver in NAMED_DRIVERS and not (net.bridge is not None and net.bridge.default_bridge)
-
-
-def _embedded_dns(nets: list[Network]) -> bool:
-    return any(_is_user_network(n) for n in nets)
 
 
 def _write_unless_edited(path: Path, content: str) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from seaway.daemon.containers import ContainerManager
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
 from seaway.errors import SeawayError
 from seaway.invariants import ContainerRecord, Desired, Finding, Observed, check, elements_of_commands
 from seaway.kernel import links, netns, observe
@@ -25,20 +25,21 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def _quiet(engine: Controller, manager: ContainerManager | None) -> Iterator[None]:
+def _quiet(engine: Engine, manager: ContainerManager | None) -> Iterator[None]:
     with manager.exclusive() if manager is not None else contextlib.nullcontext(), engine.exclusive():
         yield
 
 
-def examine(engine: Controller, manager: ContainerManager | None = None) -> list[Finding]:
+def examine(engine: Engine, manager: ContainerManager | None = None) -> list[Finding]:
     """Every difference between store, memory, kernel and runtime; empty when all agree."""
     with _quiet(engine, manager):
         return check(*_gather(engine, manager))
 
 
-def _gather(engine: Controller, manager: ContainerManager | None) -> tuple[Desired, Observed]:
+def _gather(engine: Engine, manager: ContainerManager | None) -> tuple[Desired, Observed]:
     store = engine.store
     networks, sandboxes, endpoints = store.networks(), store.sandboxes(), store.endpoints()
+    view = engine.view
     containers = None
     processes: dict[str, str] = {}
     dns = None
@@ -55,6 +56,8 @@ def _gather(engine: Controller, manager: ContainerManager | None) -> tuple[Desir
         endpoints=endpoints,
         nft_elements=elements_of_commands(engine.firewall_commands()),
         containers=containers,
+        expected=engine.expected(view),
+        named_networks=frozenset(n.id for n in view.networks.values() if engine.names_members(n)),
     )
     host = netns.route_socket(None)
     strict = netns.route_socket(None, strict=True)
@@ -79,7 +82,7 @@ def _gather(engine: Controller, manager: ContainerManager | None) -> tuple[Desir
     return desired, observed
 
 
-def collect_garbage(engine: Controller, manager: ContainerManager | None = None) -> tuple[list[Finding], list[Finding]]:
+def collect_garbage(engine: Engine, manager: ContainerManager | None = None) -> tuple[list[Finding], list[Finding]]:
     """Remove every leftover the checker finds (Seaway-marked links, namespace files in
     Seaway's directory, Seaway-protocol routes, elements of Seaway's sets, sandboxes no
     container owns). Returns (removed, what remains wrong afterwards)."""
@@ -102,7 +105,7 @@ def collect_garbage(engine: Controller, manager: ContainerManager | None = None)
         return removed, check(*_gather(engine, manager))
 
 
-def _remove(engine: Controller, host: netns.RouteSocket, finding: Finding) -> None:
+def _remove(engine: Engine, host: netns.RouteSocket, finding: Finding) -> None:
     if finding.kind == "link":
         # checked again at the last moment: only a link that still carries the mark
         if links.owned(links.link_alias(host, finding.target)):
@@ -117,7 +120,7 @@ def _remove(engine: Controller, host: netns.RouteSocket, finding: Finding) -> No
         engine.remove_sandbox(finding.object_id)
 
 
-def repair(engine: Controller, manager: ContainerManager | None = None) -> list[Finding]:
+def repair(engine: Engine, manager: ContainerManager | None = None) -> list[Finding]:
     """Reconcile now (as at start-up), refresh DNS records; returns what is still wrong."""
     with _quiet(engine, manager):
         engine.repair()

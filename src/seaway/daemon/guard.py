@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
 from seaway.errors import SeawayError
 from seaway.firewall import naming
 from seaway.kernel import nft
@@ -36,7 +36,7 @@ def _is_foreign(event: nft.Event) -> bool:
 
 
 class FirewallGuard:
-    def __init__(self, engine: Controller) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.restores = 0
         self._monitor: nft.Monitor | None = None

@@ -10,8 +10,10 @@ is attached to only; ``name.network`` pins one of them. Docker's answers:
 * PTR of a member's address: ``<container name>.<network name>.``;
 * anything else: forwarded upstream (or SERVFAIL when the container may not forward).
 
-Updates replace one network's index at a time (one dict assignment), so lookups never
-see a half-made network while containers come and go.
+Updates are per member (``set_member``/``drop_member``: the cost of one endpoint, not
+of its network) and each step is one assignment, so a lookup on the event loop sees a
+member either before or after, never half-made. ``set_network`` replaces a whole
+network at once (tests, and rebuilding after a repair).
 """
 
 from __future__ import annotations
@@ -48,12 +50,41 @@ class Result:
     ptr: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+def member_names(container: str, aliases: tuple[str, ...], container_id: str, hostname: str) -> tuple[str, ...]:
+    """A container's ``DNSNames`` on a network, in Docker's order: its name, the aliases,
+    its short ID, its hostname; each once. The API shows exactly what the resolver serves."""
+    return tuple(dict.fromkeys(n for n in (container, *aliases, container_id[:12], hostname) if n))
+
+
+@dataclass(slots=True)
 class _Index:
     name: str
     display: str  # the network's name as given (``name`` is lower-cased for lookups)
     by_name: dict[str, tuple[Member, ...]]
     by_address: dict[IPAddress, str]
+    members: dict[str, Member]  # member key (endpoint ID) -> member
+
+    def add(self, key: str, member: Member) -> None:
+        self.members[key] = member
+        for name in dict.fromkeys(n.lower() for n in member.names if n):
+            self.by_name[name] = (*self.by_name.get(name, ()), member)
+        for address in (member.ipv4, member.ipv6):
+            if address is not None:
+                self.by_address[address] = f"{member.container}.{self.display}."
+
+    def remove(self, key: str) -> None:
+        member = self.members.pop(key, None)
+        if member is None:
+            return
+        for name in dict.fromkeys(n.lower() for n in member.names if n):
+            left = tuple(m for m in self.by_name.get(name, ()) if m is not member)
+            if left:
+                self.by_name[name] = left
+            else:
+                self.by_name.pop(name, None)
+        for address in (member.ipv4, member.ipv6):
+            if address is not None and self.by_address.get(address) == f"{member.container}.{self.display}.":
+                del self.by_address[address]
 
 
 class Records:
@@ -61,17 +92,23 @@ class Records:
         self._networks: dict[str, _Index] = {}
 
     def set_network(self, network_id: str, network_name: str, members: list[Member]) -> None:
-        by_name: dict[str, list[Member]] = {}
-        by_address: dict[IPAddress, str] = {}
-        for member in members:
-            for name in dict.fromkeys(n.lower() for n in member.names if n):
-                by_name.setdefault(name, []).append(member)
-            for address in (member.ipv4, member.ipv6):
-                if address is not None:
-                    by_address[address] = f"{member.container}.{network_name}."
-        self._networks[network_id] = _Index(
-            network_name.lower(), network_name, {k: tuple(v) for k, v in by_name.items()}, by_address
-        )
+        index = _Index(network_name.lower(), network_name, {}, {}, {})
+        for i, member in enumerate(members):
+            index.add(str(i), member)
+        self._networks[network_id] = index
+
+    def set_member(self, network_id: str, network_name: str, key: str, member: Member) -> None:
+        """Add (or replace) one member of a network; ``key`` names it (its endpoint's ID)."""
+        index = self._networks.get(network_id)
+        if index is None:
+            index = self._networks[network_id] = _Index(network_name.lower(), network_name, {}, {}, {})
+        index.remove(key)
+        index.add(key, member)
+
+    def drop_member(self, network_id: str, key: str) -> None:
+        index = self._networks.get(network_id)
+        if index is not None:
+            index.remove(key)
 
     def drop_network(self, network_id: str) -> None:
         self._networks.pop(network_id, None)
@@ -81,7 +118,8 @@ class Records:
         out: dict[str, frozenset[str]] = {}
         for network_id, index in list(self._networks.items()):
             suffix = f".{index.display}."
-            out[network_id] = frozenset(f"{ptr.removesuffix(suffix)} {a}" for a, ptr in index.by_address.items())
+            pointers = list(index.by_address.items())
+            out[network_id] = frozenset(f"{ptr.removesuffix(suffix)} {a}" for a, ptr in pointers)
         return out
 
     def lookup(self, networks: list[str], qname: str, qtype: str) -> Result:

@@ -8,18 +8,21 @@ masquerade are set elements in Seaway's nftables tables (``seaway.firewall.rules
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import ExitStack
 
-from seaway.errors import KernelError, Unavailable
-from seaway.firewall import elements, ruleset
-from seaway.kernel import addresses, links, nft, sandbox, sysctl
+from seaway.drivers.base import EndpointFirewall
+from seaway.errors import Forbidden, KernelError, Unavailable
+from seaway.firewall import ruleset
+from seaway.kernel import addresses, links, sandbox, sysctl
 from seaway.kernel.netns import RouteSocket
-from seaway.kernel.nftnl import ElementSocket
 from seaway.kernel.sandbox import Interface
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint
+from seaway.model.expected import Expected, HostLink, SandboxLink
 from seaway.model.ids import short_id
-from seaway.model.network import BridgeOptions, Network, NetworkSpec
+from seaway.model.network import BridgeOptions, IPAddress, Network, NetworkSpec
+from seaway.model.ports import WILDCARD, PortRequest
 
 #: the kernel's BR_MAX_PORTS is 1024 port numbers, of which 0 is never used: a bridge
 #: takes 1,023 ports, and the 1,024th veth fails with a bare EXFULL
@@ -35,25 +38,45 @@ def check_bridge_ports(network: str, in_use: int) -> None:
         )
 
 
+def options_of(net: Network) -> BridgeOptions:
+    """A bridge network's typed options."""
+    assert isinstance(net.driver_options, BridgeOptions), net.driver
+    return net.driver_options
+
+
 def bridge_rules(net: Network) -> ruleset.NetworkRules:
-    assert net.bridge is not None
+    b = options_of(net)
     return ruleset.NetworkRules(
-        bridge=net.bridge.bridge_name,
+        bridge=b.bridge_name,
         internal=net.internal,
-        icc=net.bridge.enable_icc,
-        host_firewall=net.bridge.host_firewall,
-        masquerade=net.bridge.enable_ip_masquerade,
+        icc=b.enable_icc,
+        host_firewall=b.host_firewall,
+        masquerade=b.enable_ip_masquerade,
         subnets=tuple(s.subnet for s in net.subnets),
-        host_access=net.bridge.host_access,
+        host_access=b.host_access,
     )
+
+
+def _gateway_addresses(net: Network) -> list[tuple[IPAddress, int]]:
+    """The bridge's addresses: each subnet's gateway (none for IPv4 with inhibit_ipv4)."""
+    b = options_of(net)
+    return [
+        (s.gateway, s.subnet.prefixlen)
+        for s in net.subnets
+        if s.gateway is not None and not (s.version == 4 and b.inhibit_ipv4)
+    ]
 
 
 class BridgeDriver:
     name = "bridge"
     has_interfaces = True
+    on_host_segment = False
+    single_instance = False
+    lazy = False
+    own_mac = True
+    host_veth = True
 
-    def __init__(self, host: RouteSocket, default_mtu: int, host_firewall: bool, elements: ElementSocket) -> None:
-        self._elements = elements  # per-endpoint set elements go this way (no nft process per attach)
+    def __init__(self, host: RouteSocket, default_mtu: int, host_firewall: bool) -> None:
         self._host = host
         self._default_mtu = default_mtu
         self._host_firewall = host_firewall
@@ -65,18 +88,34 @@ class BridgeDriver:
         links.check_ifname(parsed.bridge_name)
         return parsed
 
+    def check_capacity(self, net: Network, members: int) -> None:
+        check_bridge_ports(net.name, members)
+
+    def check_network(self, net: Network, others: Iterable[Network]) -> None:
+        name = options_of(net).bridge_name
+        for other in others:
+            if isinstance(other.driver_options, BridgeOptions) and other.driver_options.bridge_name == name:
+                raise Forbidden(
+                    f"cannot create network {net.id} ({name}): conflicts with network "
+                    f"{other.id} ({name}): networks have same bridge name"
+                )
+
+    def plan_subnets(self, net: Network) -> Network:
+        return net
+
+    def names_members(self, net: Network) -> bool:
+        return not options_of(net).default_bridge  # Docker: no names on the default bridge
+
+    def interface_prefix(self, net: Network) -> str:
+        return options_of(net).iface_prefix
+
     # networks
 
     def create_network(self, net: Network, undo: ExitStack) -> None:
-        self.repair_network(net, undo)
-        nft.apply(ruleset.add_network(bridge_rules(net)), f"network {net.name}")
-        undo.callback(nft.apply, ruleset.remove_network(bridge_rules(net)), f"network {net.name}")
-
-    def repair_network(self, net: Network, undo: ExitStack) -> None:
-        """Bridge present, addressed and up (idempotent; no firewall work)."""
-        assert net.bridge is not None
-        name = net.bridge.bridge_name
-        index, created = links.ensure_bridge(self._host, name, mtu=net.bridge.mtu, alias=links.alias_for("net", net.id))
+        """Bridge present, addressed and up (idempotent; the firewall is the engine's)."""
+        b = options_of(net)
+        name = b.bridge_name
+        index, created = links.ensure_bridge(self._host, name, mtu=b.mtu, alias=links.alias_for("net", net.id))
         if created:
             undo.callback(links.delete_link, self._host, name)
         if net.enable_ipv6:
@@ -87,35 +126,35 @@ class BridgeDriver:
         # loopback-addressed packets arriving from containers are dropped by the ruleset
         sysctl.write(f"net/ipv4/conf/{name}/route_localnet", "1")
         links.set_up(self._host, index, name)
-        for subnet in net.subnets:
-            if subnet.gateway is None or (subnet.version == 4 and net.bridge.inhibit_ipv4):
-                continue
-            own_route = subnet.version == 4  # see addresses.RTPROT_SEAWAY
-            prefixlen = subnet.subnet.prefixlen
-            addresses.add_address(self._host, index, name, subnet.gateway, prefixlen, prefix_route=not own_route)
+        for gateway, prefixlen in _gateway_addresses(net):
+            own_route = gateway.version == 4  # see addresses.RTPROT_SEAWAY
+            addresses.add_address(self._host, index, name, gateway, prefixlen, prefix_route=not own_route)
             if own_route:
-                addresses.ensure_subnet_route(self._host, subnet.subnet, index, name, subnet.gateway)
+                subnet = next(s.subnet for s in net.subnets if s.gateway == gateway)
+                addresses.ensure_subnet_route(self._host, subnet, index, name, gateway)
 
     def delete_network(self, net: Network) -> None:
-        assert net.bridge is not None
-        nft.apply(ruleset.remove_network(bridge_rules(net)), f"network {net.name}")
-        name = net.bridge.bridge_name
+        name = options_of(net).bridge_name
         # a bridge Seaway did not create (no alias mark) is left alone, as Docker does
         if links.owned(links.link_alias(self._host, name)):
             links.delete_link(self._host, name)
 
+    def expect_network(self, net: Network) -> Expected:
+        name = options_of(net).bridge_name
+        gateways = _gateway_addresses(net)
+        v4_gateways = {g for g, _ in gateways if g.version == 4}
+        return Expected(
+            host_links=(HostLink(name, kind="bridge", addresses=frozenset(f"{a}/{p}" for a, p in gateways)),),
+            routes=tuple(f"{s.subnet} dev {name}" for s in net.subnets if s.gateway in v4_gateways),
+        )
+
     # endpoints
 
     def join(self, net: Network, ep: Endpoint, sandbox_key: str, undo: ExitStack) -> Interface:
-        assert net.bridge is not None
-        master = links.index_here(net.bridge.bridge_name)
+        b = options_of(net)
+        master = links.index_here(b.bridge_name)
         if master is None:
-            raise KernelError("attach to bridge", net.bridge.bridge_name, None, "bridge is missing")
-        # the port is guarded (and ICC-filtered) before it exists: its name is known
-        self._guard(ep, undo)
-        if not net.bridge.enable_icc:
-            self._elements.apply(elements.add_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
-            undo.callback(self._elements.apply, elements.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
+            raise KernelError("attach to bridge", b.bridge_name, None, "bridge is missing")
         with sandbox.netns_fd(sandbox_key) as fd:
             links.create_veth(
                 self._host,
@@ -123,37 +162,54 @@ class BridgeDriver:
                 peer_name=ep.ifname,
                 peer_netns_fd=fd,
                 master=master,
-                mtu=net.bridge.mtu,
+                mtu=b.mtu,
                 peer_mac=ep.mac_address,
                 alias=links.alias_for("ep", ep.id),
             )
         undo.callback(links.delete_link, self._host, ep.host_ifname)
-        addrs = [(a, p) for a, p in ((ep.ipv4, ep.ipv4_prefixlen), (ep.ipv6, ep.ipv6_prefixlen)) if a]
-        return ep.ifname, addrs
+        return ep.ifname, _endpoint_addresses(ep)
 
-    def leave(self, net: Network, ep: Endpoint) -> None:
-        assert net.bridge is not None
+    def leave(self, net: Network, ep: Endpoint, sandbox_key: str | None) -> None:
+        b = options_of(net)
         links.delete_link(self._host, ep.host_ifname)
-        bridge = links.index_here(net.bridge.bridge_name)
+        bridge = links.index_here(b.bridge_name)
         for address in (ep.ipv4, ep.ipv6):
             if address is not None and bridge is not None:
-                addresses.forget_neighbour(self._host, address, bridge, net.bridge.bridge_name)
-        if not net.bridge.enable_icc:
-            self._elements.apply(elements.remove_icc_off_port(ep.host_ifname), f"endpoint {ep.name}")
-        self._unguard(ep)
+                addresses.forget_neighbour(self._host, address, bridge, b.bridge_name)
 
-    def _guard(self, ep: Endpoint, undo: ExitStack) -> None:
-        self._elements.apply(elements.guard(port_guard(ep)), f"endpoint {ep.name}")
-        undo.callback(self._unguard, ep)
+    def expect_endpoint(self, net: Network, ep: Endpoint) -> Expected:
+        return Expected(
+            host_links=(HostLink(ep.host_ifname, kind="veth", master=options_of(net).bridge_name),),
+            sandbox_links=(SandboxLink(ep.ifname, ep.mac_address, _address_texts(ep)),),
+        )
 
-    def _unguard(self, ep: Endpoint) -> None:
-        self._elements.apply(elements.unguard(port_guard(ep)), f"endpoint {ep.name}")
+    # capabilities: Firewalled, PublishesPorts
 
-    def endpoint_present(self, net: Network, ep: Endpoint) -> bool:
-        """The host-side veth exists and is still a port of the network's bridge."""
-        assert net.bridge is not None
-        master = links.link_master(self._host, ep.host_ifname)
-        return master is not None and master == links.index_here(net.bridge.bridge_name)
+    def firewall_network(self, net: Network) -> ruleset.NetworkRules:
+        return bridge_rules(net)
+
+    def firewall_endpoint(self, net: Network, ep: Endpoint) -> EndpointFirewall:
+        icc_off = "" if options_of(net).enable_icc else ep.host_ifname
+        return EndpointFirewall(guard=port_guard(ep), icc_off_port=icc_off)
+
+    def binding_addresses(self, net: Network, ep: Endpoint, req: PortRequest) -> list[IPAddress]:
+        """For a port published without a host address: the network's host binding, per
+        family the endpoint has (the IPv4 wildcard also binds the IPv6 one)."""
+        default = options_of(net).host_binding_ipv4
+        out: list[IPAddress] = []
+        if default.version == 4 and ep.ipv4 is not None:
+            out.append(default)
+        if ep.ipv6 is not None and (default.version == 6 or default == WILDCARD[4]):
+            out.append(default if default.version == 6 else WILDCARD[6])
+        return out
+
+
+def _endpoint_addresses(ep: Endpoint) -> list[tuple[IPAddress, int]]:
+    return [(a, p) for a, p in ((ep.ipv4, ep.ipv4_prefixlen), (ep.ipv6, ep.ipv6_prefixlen)) if a]
+
+
+def _address_texts(ep: Endpoint) -> frozenset[str]:
+    return frozenset(f"{a}/{p}" for a, p in _endpoint_addresses(ep))
 
 
 def port_guard(ep: Endpoint) -> ruleset.PortGuard:

@@ -13,8 +13,8 @@ A network's parent is one of:
   ``dip-<id11>``), not a dummy link as in Docker, because some kernels (this project's
   CI machine's) have no dummy driver; both are equally invisible outside the host.
 
-The registry remembers which networks use which parent; the controller feeds it every
-ready network at start-up (``repair``), so the count survives restarts.
+The registry remembers which networks use which parent; the engine's realizer feeds it every
+ready network at start-up (``create_network`` repairs), so the count survives restarts.
 """
 
 from __future__ import annotations
@@ -25,6 +25,12 @@ from seaway.errors import InvalidParameter, NotFound, Unsupported
 from seaway.kernel import features, links
 from seaway.kernel.netns import RouteSocket
 from seaway.model.network import Network, ParentOptions
+
+
+def options_of(net: Network) -> ParentOptions:
+    """A macvlan or ipvlan network's typed options."""
+    assert isinstance(net.driver_options, ParentOptions), net.driver
+    return net.driver_options
 
 
 def vlan_mark(name: str) -> str:
@@ -60,8 +66,7 @@ class Parents:
 
     def acquire(self, net: Network, undo: ExitStack) -> int:
         """The parent present and up (created when it is ours to create); its index."""
-        opts = net.parent
-        assert opts is not None
+        opts = options_of(net)
         index = links.index_here(opts.parent)
         if index is None and opts.dummy:
             alias = links.alias_for("net", net.id)
@@ -104,8 +109,7 @@ class Parents:
     def release(self, net: Network) -> None:
         """The network no longer uses its parent: remove the parent if it was ours and
         nobody else uses it."""
-        opts = net.parent
-        assert opts is not None
+        opts = options_of(net)
         self._forget(opts.parent, net.id)
         if opts.dummy:
             links.delete_link(self._host, opts.parent)  # its peer goes with it

@@ -10,8 +10,9 @@ Names (documented once, here):
 * container side: ``eth<N>``, the lowest free index in the sandbox, created directly in
   the sandbox's namespace (never moved there afterwards).
 
-Every link Seaway creates carries an alias (``IFLA_IFALIAS``) of the form
-``seaway:<kind>:<id>``; reconciliation removes only links with that mark.
+Every link Seaway creates carries an alias (``IFLA_IFALIAS``) with its owner's mark,
+``seaway:<owner>:<kind>:<id>`` (``seaway.model.ownership``); each reconciler removes only
+links with its own owner's mark.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from pyroute2 import IPRoute
 from seaway.errors import InvalidParameter, KernelError
 from seaway.kernel import sysctl
 from seaway.kernel.errors import is_exists, is_missing, translating
+from seaway.model import ownership
 
 IFNAMSIZ = 15
-ALIAS_PREFIX = "seaway:"
 
 
 def check_ifname(name: str) -> str:
@@ -46,8 +47,8 @@ def check_ifname(name: str) -> str:
     return name
 
 
-def alias_for(kind: str, object_id: str) -> str:
-    return f"{ALIAS_PREFIX}{kind}:{object_id}"
+def alias_for(kind: str, object_id: str, owner: str = ownership.LOCAL) -> str:
+    return ownership.mark(kind, object_id, owner)
 
 
 def _get(ipr: IPRoute, name: str):  # type: ignore[no-untyped-def]
@@ -91,9 +92,9 @@ def link_master(ipr: IPRoute, name: str) -> int | None:
     return None if msg is None else msg.get_attr("IFLA_MASTER")
 
 
-def owned(alias: str | None) -> bool:
-    """The alias marks a link Seaway created."""
-    return bool(alias) and alias.startswith(ALIAS_PREFIX)  # type: ignore[union-attr]
+def owned(alias: str | None, owner: str = ownership.LOCAL) -> bool:
+    """The alias marks a link ``owner`` (by default the local engine) created."""
+    return ownership.owned_by(alias, owner)
 
 
 def link_kind(ipr: IPRoute, index: int) -> str | None:
@@ -184,8 +185,8 @@ def create_veth(
         ipr.link("set", index=index, state="up", ifalias=alias)
 
 
-def owned_links(ipr: IPRoute) -> dict[str, str]:
-    """Every link carrying Seaway's alias mark, as ``{name: alias}``.
+def owned_links(ipr: IPRoute, owner: str = ownership.LOCAL) -> dict[str, str]:
+    """Every link carrying ``owner``'s alias mark, as ``{name: alias}``.
 
     This dumps the namespace's links, so it is for start-up reconciliation only.
     """
@@ -194,7 +195,7 @@ def owned_links(ipr: IPRoute) -> dict[str, str]:
     out: dict[str, str] = {}
     for msg in links:
         alias = msg.get_attr("IFLA_IFALIAS")
-        if owned(alias):
+        if owned(alias, owner):
             out[msg.get_attr("IFLA_IFNAME")] = alias
     return out
 

@@ -22,7 +22,7 @@ ON_LINK = "on-link"
 def _gateway(net: Network, version: int) -> IPAddress | str | None:
     if net.internal:
         return None
-    if net.parent is not None and net.parent.mode in ("l3", "l3s"):
+    if net.driver_options is not None and net.driver_options.on_link_default:
         return ON_LINK if net.subnets_of(version) else None
     for subnet in net.subnets_of(version):
         if subnet.gateway is not None:

@@ -8,15 +8,13 @@ A ``NetworkSpec`` carries Docker's create request with strings as the user gave 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 PREDEFINED_NETWORKS = ("bridge", "host", "none")
-DRIVERS = ("bridge", "host", "null", "macvlan", "ipvlan")
-#: drivers whose user-defined networks give their members names (the embedded DNS)
-NAMED_DRIVERS = ("bridge", "macvlan", "ipvlan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +68,69 @@ class Subnet:
         return out
 
 
+class DriverOptions:
+    """The base of every driver's typed options: a frozen dataclass per driver, made by
+    the driver's ``parse_options`` and stored with the network under its ``KIND``.
+
+    The contract is open: a new driver defines its own subclass and registers it with
+    ``register_options`` (the store needs the class to read the record back); nothing
+    outside the driver looks inside. What the engine needs to know generically is a
+    property here, with the answer most drivers give."""
+
+    __slots__ = ()
+    KIND: ClassVar[str] = ""
+
+    @property
+    def on_link_default(self) -> bool:
+        """The network's default route is on-link (``default dev eth0``), with no gateway."""
+        return False
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)  # type: ignore[call-overload]
+        return {
+            k: str(v) if isinstance(v, ipaddress.IPv4Address | ipaddress.IPv6Address) else v for k, v in doc.items()
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> DriverOptions:
+        known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: _typed(known[k].type, v) for k, v in doc.items() if k in known})
+
+
+#: option kind -> class; filled as option classes are defined (types, not state)
+OPTION_KINDS: dict[str, type[DriverOptions]] = {}
+
+
+def register_options(cls: type[DriverOptions]) -> type[DriverOptions]:
+    """Class decorator: the store can read options of this kind back."""
+    OPTION_KINDS[cls.KIND] = cls
+    return cls
+
+
+def options_from_doc(doc: dict[str, Any] | None) -> DriverOptions | None:
+    if not doc:
+        return None
+    body = dict(doc)
+    kind = body.pop("kind")
+    return OPTION_KINDS[kind].from_doc(body)
+
+
+def options_to_doc(options: DriverOptions | None) -> dict[str, Any] | None:
+    return None if options is None else {"kind": options.KIND, **options.to_doc()}
+
+
+def _typed(annotation: Any, value: Any) -> Any:
+    if isinstance(value, str) and "IPAddress" in str(annotation):
+        return ipaddress.ip_address(value)
+    return value
+
+
+@register_options
 @dataclass(frozen=True, slots=True)
-class BridgeOptions:
+class BridgeOptions(DriverOptions):
     """The ``com.docker.network.*`` options of a bridge network, parsed."""
+
+    KIND: ClassVar[str] = "bridge"
 
     bridge_name: str
     enable_icc: bool = True
@@ -86,13 +144,16 @@ class BridgeOptions:
     host_access: bool = False  # containers may reach the host's own services (Seaway option)
 
 
+@register_options
 @dataclass(frozen=True, slots=True)
-class ParentOptions:
+class ParentOptions(DriverOptions):
     """The options of a ``macvlan`` or ``ipvlan`` network, parsed.
 
     ``parent`` is the host link the containers' interfaces hang off: an existing link,
     a VLAN sub-interface ``<link>.<vid>`` (``vlan_id`` > 0; created when missing), or,
     when the user named none, a dummy link of the network's own (``dummy``)."""
+
+    KIND: ClassVar[str] = "parent"
 
     parent: str
     mode: str  # macvlan: bridge|private|vepa|passthru; ipvlan: l2|l3|l3s
@@ -102,6 +163,10 @@ class ParentOptions:
     dummy: bool = False
     #: macvlan only: an address for a host-side interface on the parent (the host shim)
     host_shim: str = ""
+
+    @property
+    def on_link_default(self) -> bool:
+        return self.mode in ("l3", "l3s")  # ipvlan L3: the parent routes; Docker's on-link default
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +182,8 @@ class Network:
     attachable: bool
     options: dict[str, str]
     labels: dict[str, str]
-    bridge: BridgeOptions | None = None
-    parent: ParentOptions | None = None
+    #: the driver's typed options (its own ``DriverOptions`` subclass); None for drivers without
+    driver_options: DriverOptions | None = None
     #: a ``--config-only`` network: subnets and options for ``config_from`` networks, no driver
     config_only: bool = False
     #: the name of the config-only network this one took its subnets and options from

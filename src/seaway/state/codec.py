@@ -7,7 +7,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from seaway.model.endpoint import Endpoint, Sandbox
-from seaway.model.network import BridgeOptions, Network, ParentOptions, Subnet
+from seaway.model.network import Network, Subnet, options_from_doc, options_to_doc
 from seaway.model.ports import PortMapping
 
 
@@ -16,7 +16,8 @@ def _addr(text: str | None) -> Any:
 
 
 def network_to_doc(net: Network) -> dict[str, Any]:
-    doc = asdict(net)
+    doc = asdict(replace(net, driver_options=None))
+    doc["driver_options"] = options_to_doc(net.driver_options)
     doc["subnets"] = [
         {
             "subnet": str(s.subnet),
@@ -27,8 +28,6 @@ def network_to_doc(net: Network) -> dict[str, Any]:
         }
         for s in net.subnets
     ]
-    if net.bridge is not None:
-        doc["bridge"]["host_binding_ipv4"] = str(net.bridge.host_binding_ipv4)
     return doc
 
 
@@ -43,14 +42,12 @@ def network_from_doc(doc: dict[str, Any]) -> Network:
         )
         for s in doc["subnets"]
     )
-    bridge = None
-    if doc.get("bridge"):
-        b = dict(doc["bridge"])
-        b["host_binding_ipv4"] = ipaddress.ip_address(b["host_binding_ipv4"])
-        bridge = BridgeOptions(**b)
-    parent = ParentOptions(**doc["parent"]) if doc.get("parent") else None
-    fields = {k: v for k, v in doc.items() if k not in ("subnets", "bridge", "parent")}
-    return Network(subnets=subnets, bridge=bridge, parent=parent, **fields)
+    options = options_from_doc(doc.get("driver_options"))
+    for legacy in ("bridge", "parent"):  # records written before options were open
+        if doc.get(legacy):
+            options = options_from_doc({"kind": legacy, **doc[legacy]})
+    fields = {k: v for k, v in doc.items() if k not in ("subnets", "bridge", "parent", "driver_options")}
+    return Network(subnets=subnets, driver_options=options, **fields)
 
 
 def endpoint_to_doc(ep: Endpoint) -> dict[str, Any]:

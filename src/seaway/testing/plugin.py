@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from seaway.daemon.config import EngineConfig
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
+from seaway.engine.config import EngineConfig
 from seaway.lab import Lab, Topology, load
 from seaway.lab.demo import DEMO_FILE
 from seaway.lab.fakehost import FakeHost, leftovers
@@ -69,18 +69,18 @@ def fake_host(_made_here: set[str]) -> Iterator[FakeHost]:
         host.close()
 
 
-EngineFactory = Callable[..., Controller]
+EngineFactory = Callable[..., Engine]
 
 
 @pytest.fixture
 def engine_factory(fake_host: FakeHost) -> Iterator[EngineFactory]:
     """Start engines inside the fake host; the test's thread stays in the fake host
     until the test ends, so every call it makes on an engine happens there."""
-    started: list[Controller] = []
+    started: list[Engine] = []
 
-    def start(**overrides: object) -> Controller:
+    def start(**overrides: object) -> Engine:
         config = EngineConfig(data_root=fake_host.data_root, exec_root=fake_host.exec_root, **overrides)  # type: ignore[arg-type]
-        engine = Controller.start(config)
+        engine = Engine.start(config)
         started.append(engine)
         return engine
 
@@ -93,7 +93,7 @@ def engine_factory(fake_host: FakeHost) -> Iterator[EngineFactory]:
 
 
 @pytest.fixture
-def engine(engine_factory: EngineFactory) -> Controller:
+def engine(engine_factory: EngineFactory) -> Engine:
     return engine_factory()
 
 

@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from seaway.daemon.config import EngineConfig
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
+from seaway.engine.config import EngineConfig
 from seaway.errors import NotFound
 from seaway.model.network import NetworkSpec
 
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--network", required=True)
     parser.add_argument("--count", type=int, required=True)
     args = parser.parse_args()
-    engine = Controller.start(EngineConfig(data_root=args.data_root, exec_root=args.exec_root))
+    engine = Engine.start(EngineConfig(data_root=args.data_root, exec_root=args.exec_root))
     try:
         engine.network(args.network)
     except NotFound:

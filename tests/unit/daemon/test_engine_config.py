@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from seaway.daemon.config import EngineConfig
+from seaway.engine.config import EngineConfig
 from seaway.errors import InvalidParameter
 from seaway.ipam.pools import DEFAULT_LOCAL_POOLS
 

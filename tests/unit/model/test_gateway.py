@@ -207,7 +207,7 @@ def test_an_ipvlan_l3_network_routes_on_link_through_its_interface() -> None:
     routed = replace(
         network("routed", "10.5.0.1"),
         driver="ipvlan",
-        parent=ParentOptions(parent="eth0", mode="l3"),
+        driver_options=ParentOptions(parent="eth0", mode="l3"),
     )
     routed = replace(routed, subnets=tuple(replace(s, gateway=None) for s in routed.subnets))
     assert pick_default_routes([member(routed, "eth0", v6=False)]) == {4: (None, "eth0"), 6: None}

@@ -44,7 +44,7 @@ def dual_stack_network(**overrides: Any) -> Network:
         "attachable": True,
         "options": {"com.docker.network.bridge.enable_icc": "false"},
         "labels": {"team": "blue", "env": ""},
-        "bridge": BridgeOptions(
+        "driver_options": BridgeOptions(
             bridge_name="br-3f2a9c1d0e4b",
             enable_icc=False,
             enable_ip_masquerade=True,
@@ -70,19 +70,19 @@ def test_round_trip_keeps_address_types() -> None:
     assert isinstance(v4.subnet, ipaddress.IPv4Network)
     assert isinstance(v4.aux_addresses["nas"], ipaddress.IPv4Address)
     assert isinstance(v6.gateway, ipaddress.IPv6Address)
-    assert back.bridge is not None
-    assert isinstance(back.bridge.host_binding_ipv4, ipaddress.IPv4Address)
+    assert back.driver_options is not None
+    assert isinstance(back.driver_options.host_binding_ipv4, ipaddress.IPv4Address)
 
 
 def test_network_with_ipv6_host_binding_round_trips() -> None:
     original = dual_stack_network(
-        bridge=BridgeOptions(bridge_name="br-x", host_binding_ipv4=ip("::1")),
+        driver_options=BridgeOptions(bridge_name="br-x", host_binding_ipv4=ip("::1")),
     )
     assert codec.network_from_doc(through_json(codec.network_to_doc(original))) == original
 
 
 def test_network_without_bridge_or_subnets_round_trips() -> None:
-    original = dual_stack_network(name="host", driver="host", subnets=(), enable_ipv6=False, bridge=None)
+    original = dual_stack_network(name="host", driver="host", subnets=(), enable_ipv6=False, driver_options=None)
     assert codec.network_from_doc(through_json(codec.network_to_doc(original))) == original
 
 
@@ -100,7 +100,7 @@ def test_network_document_stores_addresses_as_text() -> None:
         "aux_addresses": {"nas": "172.18.0.9", "printer": "172.18.5.200"},
         "user_given": True,
     }
-    assert doc["bridge"]["host_binding_ipv4"] == "127.0.0.1"
+    assert doc["driver_options"]["host_binding_ipv4"] == "127.0.0.1"
 
 
 def endpoint(**overrides: Any) -> Endpoint:
@@ -213,17 +213,19 @@ def test_macvlan_network_with_parent_options_round_trips() -> None:
 
     original = dual_stack_network(
         driver="ipvlan",
-        bridge=None,
-        parent=ParentOptions(parent="eth0.10", mode="l3s", flag="private", vlan_link="eth0", vlan_id=10),
+        driver_options=ParentOptions(parent="eth0.10", mode="l3s", flag="private", vlan_link="eth0", vlan_id=10),
         config_from="cfg",
     )
     assert codec.network_from_doc(through_json(codec.network_to_doc(original))) == original
 
 
 def test_config_only_network_round_trips_and_old_documents_still_load() -> None:
-    original = dual_stack_network(driver="null", bridge=None, config_only=True)
+    original = dual_stack_network(driver="null", driver_options=None, config_only=True)
     assert codec.network_from_doc(through_json(codec.network_to_doc(original))) == original
     old = codec.network_to_doc(dual_stack_network())
-    for key in ("parent", "config_only", "config_from"):
+    for key in ("config_only", "config_from"):
         del old[key]
+    options = old.pop("driver_options")  # documents written before options were open:
+    del options["kind"]
+    old["bridge"], old["parent"] = options, None  # a "bridge" and a "parent" key
     assert codec.network_from_doc(through_json(old)) == dual_stack_network()

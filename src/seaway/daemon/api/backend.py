@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 from seaway.daemon.api import schemas
 from seaway.daemon.api.fields import LATEST
-from seaway.daemon.config import EngineConfig
 from seaway.daemon.containers import ContainerManager
-from seaway.daemon.controller import Controller
+from seaway.engine import Engine
+from seaway.engine.config import EngineConfig
 from seaway.errors import NotFound
 from seaway.model.container import Container
 from seaway.model.network import Network
@@ -40,7 +40,7 @@ class ExecSession:
 @dataclass
 class Backend:
     config: EngineConfig
-    engine: Controller
+    engine: Engine
     containers: ContainerManager
     version: str
     resolver: Resolver | None = None
@@ -70,7 +70,9 @@ class Backend:
                 net = self.engine.network(network_id)
             except Exception:  # removed meanwhile
                 continue
-            out[net.name] = schemas.endpoint_settings(net, spec, endpoints.get(network_id), ctr, version)
+            out[net.name] = schemas.endpoint_settings(
+                net, spec, endpoints.get(network_id), ctr, named=self.engine.names_members(net), version=version
+            )
         return out
 
     def container_ports(self, ctr: Container) -> list[PortMapping]:

@@ -108,7 +108,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         filters = f.filters(request, ("label", "label!", "until"))
         deleted = []
         for net in engine.networks():
-            if net.predefined or (net.bridge and net.bridge.default_bridge) or engine.endpoints_of_network(net.id):
+            if net.predefined or engine.endpoints_of_network(net.id):
                 continue
             if "label" in filters and not _matches(net, {"label": filters["label"]}, False):
                 continue

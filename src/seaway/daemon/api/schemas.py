@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from seaway.daemon.api import fields as f
+from seaway.dns.records import member_names
 from seaway.errors import InvalidParameter, Unsupported
 from seaway.model import ports
 from seaway.model.container import RESTART_POLICIES, Container, ContainerSpec, RestartPolicy
 from seaway.model.endpoint import Endpoint, EndpointSpec
-from seaway.model.network import NAMED_DRIVERS, IPAMConfigSpec, Network, NetworkSpec
+from seaway.model.network import IPAMConfigSpec, Network, NetworkSpec
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -144,20 +145,17 @@ def _aliases(spec: EndpointSpec, ctr: Container, named: bool, version: tuple[int
     return aliases or None
 
 
-def dns_names(spec: EndpointSpec, ctr: Container) -> list[str]:
-    """``DNSNames`` (API 1.44+): name, aliases, short ID, hostname, without repeats."""
-    names = [ctr.name, *spec.aliases, ctr.id[:12]]
-    if ctr.spec.hostname:
-        names.append(ctr.spec.hostname)
-    return list(dict.fromkeys(names))
-
-
 def endpoint_settings(
-    net: Network, spec: EndpointSpec, ep: Endpoint | None, ctr: Container, version: tuple[int, int] = f.LATEST
+    net: Network,
+    spec: EndpointSpec,
+    ep: Endpoint | None,
+    ctr: Container,
+    *,
+    named: bool,
+    version: tuple[int, int] = f.LATEST,
 ) -> dict[str, Any]:
     gateway4 = next((s.gateway for s in net.subnets if s.version == 4 and s.gateway and not net.internal), None)
     gateway6 = next((s.gateway for s in net.subnets if s.version == 6 and s.gateway and not net.internal), None)
-    named = net.driver in NAMED_DRIVERS and not (net.bridge and net.bridge.default_bridge)
     out = {
         "IPAMConfig": _ipam_config(spec),
         "Links": list(spec.links) or None,
@@ -175,7 +173,7 @@ def endpoint_settings(
         "GlobalIPv6PrefixLen": ep.ipv6_prefixlen if ep and ep.ipv6 else 0,
     }
     if version >= (1, 44):
-        out["DNSNames"] = dns_names(spec, ctr) if named else None
+        out["DNSNames"] = list(member_names(ctr.name, spec.aliases, ctr.id, ctr.spec.hostname)) if named else None
     if version < (1, 48):
         del out["GwPriority"]
     return out

@@ -1,0 +1,53 @@
+"""Feeding the embedded DNS: one member per endpoint, added when a running container's
+endpoint joins a network whose members have names, dropped when it leaves. The cost of
+a change is one endpoint's names, whatever the size of its network.
+
+The names are ``seaway.dns.records.member_names`` (the same ones the API shows as
+``DNSNames``); which networks have names is their driver's answer
+(``Engine.names_members``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from seaway.dns.records import Member, Records, member_names
+from seaway.engine import Engine
+from seaway.model.container import Container
+
+
+class DnsFeed:
+    def __init__(self, records: Records, engine: Engine) -> None:
+        self._records = records
+        self._engine = engine
+
+    def joined(self, ctr: Container, network_ids: Iterable[str]) -> None:
+        """The container's endpoints on these networks answer by name."""
+        view = self._engine.view
+        for network_id in network_ids:
+            net = view.networks.get(network_id)
+            ep = view.endpoint_in(ctr.sandbox_id, network_id) if ctr.sandbox_id else None
+            if net is None or ep is None or not self._engine.names_members(net):
+                continue
+            spec = ctr.networks.get(network_id)
+            names = member_names(ctr.name, spec.aliases if spec else (), ctr.id, ctr.spec.hostname)
+            member = Member(ctr.name, names, ep.ipv4, ep.ipv6)  # type: ignore[arg-type]
+            self._records.set_member(net.id, net.name, ep.id, member)
+
+    def leaving(self, sandbox_id: str, network_ids: Iterable[str] | None = None) -> None:
+        """The sandbox's endpoints (on these networks, or all) stop answering; call it
+        before they are removed."""
+        view = self._engine.view
+        for ep in view.endpoints_of_sandbox(sandbox_id):
+            if network_ids is None or ep.network_id in network_ids:
+                self._records.drop_member(ep.network_id, ep.id)
+
+    def network_removed(self, network_id: str) -> None:
+        self._records.drop_network(network_id)
+
+    def rebuild(self, running: Iterable[Container]) -> None:
+        """Every network's members again (after a repair)."""
+        for net in self._engine.networks():
+            self._records.drop_network(net.id)
+        for ctr in running:
+            self.joined(ctr, list(ctr.networks))

@@ -1,0 +1,432 @@
+"""The engine of one host: networks, sandboxes and endpoints, and their published ports.
+
+Every change runs the same sequence: plan (validate and allocate, nothing touched:
+``NetworkPlanner``, ``EndpointPlanner``) -> persist the intent (state ``creating`` or
+``deleting``) -> realize it (``Realizer``: kernel steps, each pushing its undo onto an
+``ExitStack``) -> mark the record ``ready`` (or delete it) -> swap in a new snapshot. A
+failure unwinds the stack, so a failed operation leaves nothing; a crash leaves records
+that are not ``ready``, which ``reconcile`` finishes or undoes at the next start.
+
+Changes are serialised by one lock and run on worker threads. Reads never take it: they
+answer from the current ``Snapshot``, so API reads and DNS answers never wait behind
+kernel work (a long ``repair`` included). Must run in the host's network namespace.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import ExitStack
+from dataclasses import replace
+
+from seaway.drivers.base import NetworkDriver, PublishesPorts, RoutesUpstream
+from seaway.drivers.bridge import BridgeDriver
+from seaway.drivers.macvlan import IpvlanDriver, MacvlanDriver
+from seaway.drivers.null import HostDriver, NullDriver
+from seaway.drivers.parent import Parents
+from seaway.engine import defaults, firewall, health
+from seaway.engine.config import EngineConfig
+from seaway.engine.endpoints import EndpointPlanner
+from seaway.engine.networks import NetworkPlanner
+from seaway.engine.ports import PortPublisher
+from seaway.engine.realizer import Realizer
+from seaway.engine.reconcile import Reconciler
+from seaway.engine.rules import check_leave
+from seaway.engine.snapshot import Snapshot
+from seaway.errors import CleanupIncomplete, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
+from seaway.firewall import hostfw, ruleset
+from seaway.kernel import addresses, fdlimit, features, netns, nft, nftnl, sysctl
+from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox, SandboxMode
+from seaway.model.expected import Expected
+from seaway.model.gateway import pick_default_routes
+from seaway.model.ids import new_id, short_id
+from seaway.model.network import Network, NetworkSpec
+from seaway.model.ports import PortMapping, PortRequest
+from seaway.state.store import CREATING, DELETING, READY, Store
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """The engine of one host. Create with ``Engine.start(config)``."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self._lock = threading.RLock()
+        self._store = Store(config.store_path)
+        self._host = netns.route_socket(None)
+        self._host_dumps = netns.route_socket(None, strict=True)
+        self._elements = nftnl.ElementSocket()
+        #: optional kernel features (``seaway.kernel.features``): probed once, shown in /info
+        self.kernel_features = features.probe()
+        self._parents = Parents(self._host, self.kernel_features)
+        self._drivers: dict[str, NetworkDriver] = {}
+        for driver in (
+            BridgeDriver(self._host, config.mtu, config.host_firewall),
+            HostDriver(),
+            NullDriver(),
+            MacvlanDriver(self._host, self._parents),
+            IpvlanDriver(self._host, self._parents),
+        ):
+            self.register_driver(driver)
+        self._networks = NetworkPlanner(
+            config, self._drivers, lambda: addresses.onlink_routes(self._host_dumps), lambda: self.host_id
+        )
+        self._addresses = EndpointPlanner()
+        self._realizer = Realizer(self._drivers, self._host, self._elements)
+        self._ports = PortPublisher(self._elements)
+        self._view = Snapshot()
+        #: object ID -> why its kernel state could not be programmed (see ``health``)
+        self._damage: dict[str, str] = {}
+        self.host_id = ""
+        #: host input rules host-firewall mode could not copy (shown in /info)
+        self.host_firewall_skipped: list[str] = []
+
+    @classmethod
+    def start(cls, config: EngineConfig) -> Engine:
+        if not nft.available():
+            raise Unsupported("nftables: the nft command is not installed (Debian package nftables)")
+        engine = cls(config)
+        try:
+            engine.reconcile()
+        except BaseException:
+            engine.close()
+            raise
+        return engine
+
+    def register_driver(self, driver: NetworkDriver) -> None:
+        """Make a driver available to ``create_network`` (the contract is open)."""
+        self._drivers[driver.name] = driver
+
+    @property
+    def store(self) -> Store:
+        """The store, shared with the container manager (one SQLite file per daemon)."""
+        return self._store
+
+    def close(self) -> None:
+        self._ports.close()
+        self._elements.close()
+        self._host.close()
+        self._host_dumps.close()
+        self._store.close()
+
+    # ---------------------------------------------------------------- reads (never wait)
+
+    @property
+    def view(self) -> Snapshot:
+        """The current records, immutable: take it once for a consistent look."""
+        return self._view
+
+    def networks(self) -> list[Network]:
+        return sorted(self._view.networks.values(), key=lambda n: n.name)
+
+    def network(self, term: str) -> Network:
+        return self._view.network(term)
+
+    def endpoints_of_network(self, network_id: str) -> list[Endpoint]:
+        return self._view.endpoints_of_network(network_id)
+
+    def sandbox(self, sandbox_id: str) -> Sandbox:
+        return self._view.sandbox(sandbox_id)
+
+    def sandboxes(self) -> list[Sandbox]:
+        return list(self._view.sandboxes.values())
+
+    def endpoints_of_sandbox(self, sandbox_id: str) -> list[Endpoint]:
+        return self._view.endpoints_of_sandbox(sandbox_id)
+
+    def endpoint(self, sandbox_id: str, network_term: str) -> Endpoint:
+        view = self._view
+        net, sb = view.network(network_term), view.sandbox(sandbox_id)
+        ep = view.endpoint_in(sb.id, net.id)
+        if ep is None:
+            raise NotFound(f"container {sb.name} is not connected to network {net.name}")
+        return ep
+
+    def names_members(self, net: Network) -> bool:
+        """The network's members have names in the embedded DNS (decided by its driver)."""
+        driver = self._drivers.get(net.driver)
+        return driver is not None and not net.config_only and driver.names_members(net)
+
+    def upstream_routes(self, net: Network) -> list[str]:
+        """Routes a router on the network's segment needs (``subnet via host``)."""
+        driver = self._drivers.get(net.driver)
+        return driver.upstream_routes(net) if isinstance(driver, RoutesUpstream) else []
+
+    def expected(self, view: Snapshot) -> dict[str, Expected]:
+        """Per network and endpoint ID, the kernel state its driver describes (the doctor)."""
+        return health.expected(view, self._drivers)
+
+    # ---------------------------------------------------------------- networks
+
+    def create_network(self, spec: NetworkSpec, *, predefined: bool = False) -> Network:
+        with self._lock:
+            net = self._networks.plan(spec, self._view, predefined=predefined)
+            with ExitStack() as undo:
+                with self._store.transaction():
+                    self._store.put_network(net, CREATING)
+                undo.callback(self._drop_record, self._store.delete_network, net.id)
+                if not net.config_only and not self._drivers[net.driver].lazy:
+                    self._realizer.ensure_network(net, undo)
+                with self._store.transaction():
+                    self._store.set_network_state(net.id, READY)
+                undo.pop_all()
+            self._addresses.add_network(net)
+            self._view = self._view.with_network(net)
+            log.info("network created name=%s id=%s driver=%s", net.name, short_id(net.id), net.driver)
+            return net
+
+    def remove_network(self, term: str, *, predefined: bool = False) -> None:
+        with self._lock:
+            view = self._view
+            net = view.network(term)
+            if net.predefined and not predefined:
+                raise Forbidden(f"{net.name} is a pre-defined network and cannot be removed")
+            if net.config_only and any(n.config_from == net.name for n in view.networks.values()):
+                raise Forbidden(f'error while removing network: configuration network "{net.name}" is in use')
+            eps = view.endpoints_of_network(net.id)
+            if eps:  # Docker's text (20.10): the network's name and ID
+                raise Forbidden(f"error while removing network: network {net.name} id {net.id} has active endpoints")
+            with self._store.transaction():
+                self._store.set_network_state(net.id, DELETING)
+            if not net.config_only and not self._drivers[net.driver].lazy:
+                self._realizer.remove_network(net)
+            with self._store.transaction():
+                self._store.delete_network(net.id)
+            self._addresses.drop_network(net.id)
+            self._view = self._view.without_network(net.id)
+            log.info("network removed name=%s id=%s", net.name, short_id(net.id))
+
+    # ---------------------------------------------------------------- sandboxes
+
+    def create_sandbox(self, name: str, mode: str = SandboxMode.PRIVATE, hostname: str = "") -> Sandbox:
+        """A network sandbox: a namespace of its own (``private``, ``none``) or the host's."""
+        if mode not in (SandboxMode.PRIVATE, SandboxMode.HOST, SandboxMode.NONE):
+            raise InvalidParameter(f"invalid sandbox mode {mode!r}: expected private, host or none")
+        fdlimit.check_headroom(f"create sandbox {name}")
+        with self._lock:
+            sandbox_id = new_id()
+            key = self.config.netns_dir / ("default" if mode == SandboxMode.HOST else short_id(sandbox_id))
+            sb = Sandbox(id=sandbox_id, name=name, mode=mode, key=str(key), hostname=hostname)
+            with ExitStack() as undo:
+                with self._store.transaction():
+                    self._store.put_sandbox(sb, CREATING)
+                undo.callback(self._drop_record, self._store.delete_sandbox, sb.id)
+                self._realizer.ensure_sandbox(sb, undo)
+                with self._store.transaction():
+                    self._store.set_sandbox_state(sb.id, READY)
+                undo.pop_all()
+            self._view = self._view.with_sandbox(sb)
+            return sb
+
+    def remove_sandbox(self, sandbox_id: str) -> None:
+        """Disconnect every endpoint and remove the namespace; tries every step."""
+        with self._lock:
+            sb = self._view.sandbox(sandbox_id)
+            with self._store.transaction():
+                self._store.set_sandbox_state(sb.id, DELETING)
+            failures: list[BaseException] = []
+            for ep in self._view.endpoints_of_sandbox(sb.id):
+                try:
+                    self._disconnect(sb, self._view.networks[ep.network_id], ep, update_routes=False)
+                except SeawayError as exc:
+                    failures.append(exc)
+            try:
+                self._realizer.remove_sandbox(sb)
+            except SeawayError as exc:
+                failures.append(exc)
+            if failures:
+                raise CleanupIncomplete(f"remove sandbox {sb.name}", failures)
+            self._drop_record(self._store.delete_sandbox, sb.id)
+            self._view = self._view.without_sandbox(sb.id)
+
+    # ---------------------------------------------------------------- endpoints
+
+    def connect(self, sandbox_id: str, network_term: str, spec: EndpointSpec | None = None) -> Endpoint:
+        """Attach a sandbox to a network: an endpoint with addresses, up, routed."""
+        spec = spec or EndpointSpec()
+        with self._lock:
+            view = self._view
+            sb, net = view.sandbox(sandbox_id), view.network(network_term)
+            driver = self._drivers[net.driver]
+            ep = self._addresses.plan(view, sb, net, driver, spec)
+            try:
+                with ExitStack() as undo:
+                    with self._store.transaction():
+                        self._store.put_endpoint(ep, CREATING)
+                    undo.callback(self._drop_record, self._store.delete_endpoint, ep.id)
+                    if driver.lazy and not view.member_count(net.id):
+                        self._realizer.ensure_network(net, undo)
+                    members = [*view.members(sb.id), (ep, net)]
+                    self._realizer.ensure_endpoint(sb, net, ep, members, undo, fresh=True)
+                    with self._store.transaction():
+                        self._store.set_endpoint_state(ep.id, READY)
+                    undo.pop_all()
+            except BaseException:
+                self._addresses.release(ep)
+                raise
+            self._view = self._view.with_endpoint(ep)
+            log.debug("endpoint ready sandbox=%s network=%s ifname=%s", sb.name, net.name, ep.ifname)
+            return ep
+
+    def disconnect(self, sandbox_id: str, network_term: str) -> None:
+        with self._lock:
+            view = self._view
+            sb, net = view.sandbox(sandbox_id), view.network(network_term)
+            ep = view.endpoint_in(sb.id, net.id)
+            if ep is None:
+                raise Forbidden(f"container {sb.name} is not connected to network {net.name}")
+            check_leave(net)
+            self._disconnect(sb, net, ep, update_routes=True)
+
+    def _disconnect(self, sb: Sandbox, net: Network, ep: Endpoint, *, update_routes: bool) -> None:
+        with self._store.transaction():
+            self._store.set_endpoint_state(ep.id, DELETING)
+        self._ports.unpublish(ep)
+        self._realizer.remove_endpoint(sb, net, ep)
+        self._view = self._view.without_endpoint(ep)
+        if self._drivers[net.driver].lazy and not self._view.member_count(net.id):
+            self._realizer.remove_network(net)
+        if update_routes:
+            self._realizer.set_routes(sb, self._view.members(sb.id))
+        self._drop_record(self._store.delete_endpoint, ep.id)
+        self._addresses.release(ep)
+
+    def _drop_record(self, delete, object_id: str) -> None:  # type: ignore[no-untyped-def]
+        with self._store.transaction():
+            delete(object_id)
+
+    # ---------------------------------------------------------------- published ports
+
+    def publish(self, sandbox_id: str, requests: tuple[PortRequest, ...]) -> tuple[PortMapping, ...]:
+        """Forward host ports to the sandbox's gateway endpoint (the endpoint that gives
+        it its default route, on a network whose driver publishes ports). Returns the
+        mappings made; none when there is no such endpoint (host, none, internal)."""
+        with self._lock:
+            sb = self._view.sandbox(sandbox_id)
+            ep = self._gateway_endpoint(sb)
+            if ep is None or not requests:
+                for _, net in self._view.members(sb.id) if requests else ():
+                    if not isinstance(self._drivers[net.driver], PublishesPorts) and net.driver_options is not None:
+                        log.warning("%s driver does not support port mappings", net.driver)  # Docker's warning
+                return ()
+            net = self._view.networks[ep.network_id]
+            driver = self._drivers[net.driver]
+            assert isinstance(driver, PublishesPorts)
+            with ExitStack() as undo:
+                mappings = self._ports.publish(driver, net, ep, requests, undo)
+                published = replace(ep, ports=ep.ports + tuple(mappings))
+                with self._store.transaction():
+                    self._store.put_endpoint(published, READY)
+                undo.pop_all()
+            self._view = self._view.with_endpoint(published)
+            log.info("published %d port(s) of %s", len(mappings), ep.name)
+            return tuple(mappings)
+
+    def unpublish(self, sandbox_id: str) -> tuple[PortMapping, ...]:
+        """Stop forwarding every published port of the sandbox (it stays connected)."""
+        with self._lock:
+            out: list[PortMapping] = []
+            for ep in self._view.endpoints_of_sandbox(self._view.sandbox(sandbox_id).id):
+                if ep.ports:
+                    self._ports.unpublish(ep)
+                    bare = replace(ep, ports=())
+                    with self._store.transaction():
+                        self._store.put_endpoint(bare, READY)
+                    self._view = self._view.with_endpoint(bare)
+                    out += ep.ports
+            return tuple(out)
+
+    def _gateway_endpoint(self, sb: Sandbox) -> Endpoint | None:
+        """The endpoint whose network gives the sandbox its IPv4 (else IPv6) default route."""
+        if sb.mode != SandboxMode.PRIVATE:
+            return None
+        members = [
+            (ep, net)
+            for ep, net in self._view.members(sb.id)
+            if ep.ifname and isinstance(self._drivers[net.driver], PublishesPorts)
+        ]
+        routes = pick_default_routes(members)
+        for chosen in (routes[4], routes[6]):
+            if chosen is not None:
+                for ep, _net in members:
+                    if ep.ifname == chosen[1]:
+                        return ep
+        return None
+
+    # ---------------------------------------------------------------- reconcile and firewall
+
+    def reconcile(self) -> None:
+        """Make the kernel match the store, finishing or undoing interrupted operations."""
+        with self._lock:
+            netns.pin_self(self.config.netns_dir / "default")
+            sysctl.write("net/ipv4/ip_forward", "1")
+            with self._store.transaction():
+                host_id = self._store.get_meta("host_id")
+                if host_id is None:
+                    host_id = new_id()
+                    self._store.set_meta("host_id", host_id)
+            self.host_id = host_id
+            reconciler = Reconciler(
+                self._store,
+                self._drivers,
+                self._realizer,
+                self._addresses,
+                self._ports,
+                self._host,
+                self.config.netns_dir,
+                self._parents.marks,
+            )
+            self._view = reconciler.run(self._damage)
+            nft.apply(self.firewall_commands(), "start-up ruleset")
+            self.refresh_host_firewall()
+            defaults.ensure_predefined(self)
+
+    def firewall_commands(self) -> list[ruleset.Command]:
+        """Seaway's whole nftables state for the records of the current snapshot."""
+        return firewall.full_ruleset(self._view, self._drivers)
+
+    def firewall_intact(self) -> bool:
+        return firewall.intact()
+
+    def restore_firewall(self) -> None:
+        """Rebuild Seaway's tables from the records, in one transaction."""
+        with self._lock:
+            nft.apply(self.firewall_commands(), "restored ruleset")
+            self.refresh_host_firewall()
+
+    def refresh_host_firewall(self) -> hostfw.Mirror:
+        with self._lock:
+            enabled = any(r.host_firewall for r in firewall.network_rules(self._view, self._drivers))
+            mirror = firewall.refresh_host_firewall(enabled)
+            self.host_firewall_skipped = list(mirror.skipped)
+            return mirror
+
+    # ---------------------------------------------------------------- health (doctor, status, repair)
+
+    def exclusive(self) -> threading.RLock:
+        """The engine's lock, for a consistent look at store, records and kernel (doctor)."""
+        return self._lock
+
+    def leases(self) -> dict[str, frozenset[str]]:
+        """Per network, the addresses IPAM holds for endpoints (gateways and aux excluded)."""
+        with self._lock:
+            return self._addresses.leases()
+
+    def network_status(self, net: Network) -> tuple[str, str]:
+        """``("ok", "")`` or ``("damaged", reason)``; cheap enough for ``network inspect``."""
+        return health.network_status(net, self._damage, self._drivers, self._realizer)
+
+    def endpoint_status(self, ep: Endpoint) -> tuple[str, str]:
+        return health.endpoint_status(ep, self._view, self._damage, self._drivers, self._realizer)
+
+    def damaged(self) -> list[str]:
+        """Reasons for every network or endpoint whose kernel objects are gone; empty when all is well."""
+        return health.damaged(self._view, self._damage, self._drivers, self._realizer)
+
+    def repair(self) -> None:
+        """Reconcile while running: recreate what is missing, remove what is stale. Reads
+        go on answering from the last snapshot meanwhile."""
+        with self._lock:
+            log.warning("repairing: reconciling the kernel with the store")
+            self.reconcile()

@@ -1,0 +1,187 @@
+"""Planning a network: Docker's rules for a create request and the choice of subnets.
+
+``NetworkPlanner.plan`` validates everything and allocates the subnets, touching
+nothing: the engine then persists the result and the realizer programs it. It reads the
+current snapshot (names, subnets in use) and, through its driver, what the host has
+(parent links, the host's own routes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from seaway.drivers.base import NetworkDriver
+from seaway.engine.config import EngineConfig
+from seaway.engine.snapshot import Snapshot
+from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unsupported
+from seaway.ipam import pools
+from seaway.ipam.allocator import first_free
+from seaway.model import options as opts
+from seaway.model.ids import new_id, validate_network_name
+from seaway.model.network import PREDEFINED_NETWORKS, IPAMConfigSpec, IPNetwork, Network, NetworkSpec, Subnet
+
+#: drivers Docker has that Seaway does not run yet
+NOT_YET_DRIVERS = ("overlay",)
+
+
+class NetworkPlanner:
+    def __init__(
+        self,
+        config: EngineConfig,
+        drivers: Mapping[str, NetworkDriver],
+        host_routes: Callable[[], list[IPNetwork]],
+        host_id: Callable[[], str],
+    ) -> None:
+        self._config = config
+        self._drivers = drivers
+        self._host_routes = host_routes
+        self._host_id = host_id
+
+    def driver(self, name: str) -> NetworkDriver:
+        if name in self._drivers:
+            return self._drivers[name]
+        if name in NOT_YET_DRIVERS:
+            raise Unsupported(f"driver {name!r} is not supported by Seaway yet")
+        raise NotFound(f'plugin "{name}" not found')
+
+    def plan(self, spec: NetworkSpec, view: Snapshot, *, predefined: bool = False) -> Network:
+        """Validate a create request and allocate its subnets; touches nothing."""
+        validate_network_name(spec.name)
+        if spec.name in PREDEFINED_NETWORKS and not predefined:
+            raise Forbidden(f"operation is not permitted on predefined {spec.name} network ")
+        if spec.name in view.names:
+            raise Conflict(f"network with name {spec.name} already exists")
+        driver = self.driver(spec.driver)
+        if spec.scope not in ("", "local"):
+            if spec.scope in ("swarm", "global"):
+                raise Forbidden(f"cannot create a {spec.scope} scoped network when swarm is not active")
+            raise InvalidParameter(f"invalid scope {spec.scope!r}: expected local, swarm or global")
+        if spec.ipam_driver not in ("", "default"):
+            raise NotFound(f'plugin "{spec.ipam_driver}" not found')
+        if spec.config_only:
+            return _plan_config_only(spec)
+        if spec.config_from:
+            spec = _apply_config_from(spec, view)
+        network_id = new_id()
+        parsed = driver.parse_options(spec, network_id)
+        enable_ipv6 = spec.enable_ipv6 or opts.parse_bool(opts.ENABLE_IPV6, spec.options.get(opts.ENABLE_IPV6, "false"))
+        internal = spec.internal or opts.parse_bool(opts.INTERNAL, spec.options.get(opts.INTERNAL, "false"))
+        others = [n for n in view.networks.values() if not n.config_only]
+        if driver.single_instance and any(n.driver == spec.driver for n in others):
+            raise Forbidden(f'only one instance of "{spec.driver}" network is allowed')
+        if not driver.has_interfaces and spec.ipam_configs:
+            raise InvalidParameter(f"invalid network config: the {spec.driver} driver takes no IPAM config")
+        net = Network(
+            id=network_id,
+            name=spec.name,
+            driver=spec.driver,
+            scope="local",
+            created=datetime.now(UTC).isoformat(),
+            subnets=(),
+            enable_ipv6=enable_ipv6,
+            internal=internal,
+            attachable=spec.attachable,
+            options=dict(spec.options),
+            labels=dict(spec.labels),
+            driver_options=parsed,
+            config_from=spec.config_from,
+        )
+        driver.check_network(net, others)  # a clash with another network is named before subnets are
+        if driver.has_interfaces:
+            subnets = self._plan_subnets(spec.ipam_configs, enable_ipv6, others, driver.on_host_segment)
+            net = replace(net, subnets=subnets)
+        return driver.plan_subnets(net)
+
+    def _plan_subnets(
+        self, configs: tuple[IPAMConfigSpec, ...], enable_ipv6: bool, others: list[Network], on_host_segment: bool
+    ) -> tuple[Subnet, ...]:
+        """``on_host_segment``: the subnet lives on a host link's segment (macvlan,
+        ipvlan), so the host's own routes to it are expected, not a clash."""
+        taken = [s.subnet for n in others for s in n.subnets]
+        host_routes = [] if on_host_segment else self._host_routes()
+        planned: list[Subnet] = []
+        for config in configs:
+            subnet = pools.parse_config(config)
+            pools.check_no_overlap(subnet.subnet, taken + [p.subnet for p in planned])
+            for route in host_routes:
+                if route.overlaps(subnet.subnet):  # type: ignore[arg-type]
+                    raise Forbidden(
+                        f"invalid pool request: subnet {subnet.subnet} overlaps with the host's route to {route}"
+                    )
+            # an IPv6 subnet without IPv6 enabled is kept and shown, as dockerd 20.10 does,
+            # but serves nothing: no gateway is taken and endpoints get no IPv6 address
+            if subnet.gateway is None and (subnet.version == 4 or enable_ipv6):
+                subnet = replace(subnet, gateway=first_free(subnet))
+            planned.append(subnet)
+        versions = {s.version for s in planned}
+        if 4 not in versions:
+            planned.insert(0, self._auto_subnet(4, taken, host_routes))
+        if enable_ipv6 and 6 not in versions:
+            planned.append(self._auto_subnet(6, taken, []))
+        return tuple(planned)
+
+    def _auto_subnet(self, version: int, taken: list[IPNetwork], reserved: list[IPNetwork]) -> Subnet:
+        pool_list = self._config.default_address_pools if version == 4 else ()
+        v6 = tuple(p for p in self._config.default_address_pools if p.base.version == 6)
+        if version == 6:
+            pool_list = v6 or (pools.ula_pool(self._host_id()),)
+        prefix = pools.choose_subnet(tuple(pool_list), version, taken, reserved)
+        bare = Subnet(prefix, None, None, {}, user_given=False)
+        return replace(bare, gateway=first_free(bare))
+
+
+def _plan_config_only(spec: NetworkSpec) -> Network:
+    """A ``--config-only`` network: stored subnets and options, no driver, no kernel
+    objects, no address reservation (Docker's rules)."""
+    if spec.internal or spec.attachable or spec.scope not in ("", "local"):
+        raise Forbidden(
+            "configuration network can only contain network specific fields. Network operator fields "
+            "like [ ingress | internal | attachable | scope ] are not supported."
+        )
+    if spec.config_from:
+        raise Forbidden("a configuration network cannot depend on another configuration network")
+    return Network(
+        id=new_id(),
+        name=spec.name,
+        driver="null",
+        scope="local",
+        created=datetime.now(UTC).isoformat(),
+        subnets=tuple(pools.parse_config(c) for c in spec.ipam_configs),
+        enable_ipv6=spec.enable_ipv6,
+        internal=False,
+        attachable=False,
+        options=dict(spec.options),
+        labels=dict(spec.labels),
+        config_only=True,
+    )
+
+
+def _apply_config_from(spec: NetworkSpec, view: Snapshot) -> NetworkSpec:
+    """The create request with the subnets and options of its configuration network."""
+    if spec.ipam_configs or spec.enable_ipv6 or spec.labels or spec.ipam_options:
+        raise Forbidden(
+            "user specified configurations are not supported if the network depends on a configuration network"
+        )
+    if spec.options:
+        raise Forbidden("network driver options are not supported if the network depends on a configuration network")
+    source = view.networks.get(view.names.get(spec.config_from, ""))
+    if source is None or not source.config_only:
+        raise NotFound(f'configuration network "{spec.config_from}" does not exist')
+    configs = tuple(
+        IPAMConfigSpec(
+            subnet=str(s.subnet),
+            ip_range=str(s.ip_range) if s.ip_range else "",
+            gateway=str(s.gateway) if s.gateway else "",
+            aux_addresses={k: str(v) for k, v in s.aux_addresses.items()},
+        )
+        for s in source.subnets
+    )
+    return replace(
+        spec,
+        ipam_configs=configs,
+        options=dict(source.options),
+        enable_ipv6=source.enable_ipv6,
+        labels=dict(source.labels),
+    )
