@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from seaway.lab.fakehost import FakeHost, in_ns
 from seaway.testing.daemon import SeawayDaemon
 
 pytestmark = pytest.mark.netns
@@ -162,3 +163,29 @@ def test_an_ipv6_subnet_without_ipv6_enabled_is_accepted_and_unused_as_in_2010(
     ok(seawayd, "run", "-d", "--name", "c", "--network", "v6off", "busybox", "sleep", "300")
     settings = json.loads(ok(seawayd, "inspect", "c"))[0]["NetworkSettings"]["Networks"]["v6off"]
     assert (settings["IPAddress"], settings["GlobalIPv6Address"]) == ("10.88.0.2", "")
+
+
+def master_of_veths(daemon: SeawayDaemon) -> set[str]:
+    links = json.loads(in_ns(daemon.host.host_ns, "ip", "-j", "link", "show", check=True).stdout)
+    return {link.get("master", "") for link in links if link["ifname"].startswith("veth")}
+
+
+def test_the_default_bridge_is_docker0(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    options = json.loads(ok(seawayd, "network", "inspect", "bridge"))[0]["Options"]
+    assert options["com.docker.network.bridge.name"] == "docker0"
+    ok(seawayd, "run", "-d", "--name", "c", "busybox", "sleep", "300")
+    assert master_of_veths(seawayd) == {"docker0"}
+
+
+def test_the_bridge_flag_still_names_the_default_bridge(fake_host: FakeHost, busybox_tar: Path) -> None:
+    daemon = SeawayDaemon(fake_host, "--bridge", "swbr0")
+    try:
+        daemon.start()
+        ok(daemon, "import", str(busybox_tar), "busybox")
+        options = json.loads(ok(daemon, "network", "inspect", "bridge"))[0]["Options"]
+        assert options["com.docker.network.bridge.name"] == "swbr0"
+        ok(daemon, "run", "-d", "--name", "c", "busybox", "sleep", "300")
+        assert master_of_veths(daemon) == {"swbr0"}
+    finally:
+        daemon.close()

@@ -83,7 +83,7 @@ def test_default_bridge_can_be_disabled(engine_factory, fake_host: FakeHost) -> 
     engine = engine_factory(bridge="none")
 
     assert {n.name for n in engine.networks()} == {"host", "none"}
-    assert "seaway0" not in checks.host_links(fake_host)
+    assert "docker0" not in checks.host_links(fake_host)
 
 
 def test_none_sandbox_has_loopback_only_and_cannot_join_others(engine: Engine) -> None:
