@@ -189,3 +189,48 @@ def test_the_bridge_flag_still_names_the_default_bridge(fake_host: FakeHost, bus
         assert master_of_veths(daemon) == {"swbr0"}
     finally:
         daemon.close()
+
+
+def test_network_container_mode_shares_the_other_containers_stack(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    ok(seawayd, "network", "create", "--subnet", "10.81.0.0/24", "app")
+    target = ok(
+        seawayd, "run", "-d", "--name", "tgt", "--network", "app", "--hostname", "tgthost", "busybox",
+        "httpd", "-f", "-p", "8080", "-h", "/etc",
+    ).strip()  # fmt: skip
+    ok(seawayd, "run", "-d", "--name", "peer", "--network", "app", "busybox", "sleep", "300")
+
+    out = ok(
+        seawayd, "run", "--rm", "--network", "container:tgt", "busybox",
+        "sh", "-c", "hostname; ip -o -4 addr show eth0 | cut -d' ' -f7; tail -n 1 /etc/hosts; "
+        "wget -qO- http://127.0.0.1:8080/hostname",
+    )  # fmt: skip
+    assert out == "tgthost\n10.81.0.2/24\n10.81.0.2\ttgthost\ntgthost\n"  # the sidecar reaches tgt on loopback
+    ok(seawayd, "run", "-d", "--name", "side", "--network", "container:tgt", "busybox", "sleep", "300")
+    info = json.loads(ok(seawayd, "inspect", "side"))[0]
+    assert info["HostConfig"]["NetworkMode"] == f"container:{target}"
+    assert info["NetworkSettings"]["Networks"] == {}
+    assert info["HostsPath"] == json.loads(ok(seawayd, "inspect", "tgt"))[0]["HostsPath"]
+    assert seawayd.docker("exec", "peer", "ping", "-c", "1", "-W", "1", "tgt").returncode == 0
+    assert fails(seawayd, "network", "connect", "app", "side") == (
+        "Error response from daemon: container sharing network namespace with another container or host "
+        "cannot be connected to any other network\n"
+    )
+
+    for flags, text in (
+        (("--hostname", "h"), "conflicting options: hostname and the network mode"),
+        (("-p", "80:80"), "conflicting options: port publishing and the container type network mode"),
+        (("--dns", "192.0.2.53"), "conflicting options: dns and the network mode"),
+        (("--add-host", "a:192.0.2.9"), "conflicting options: custom host-to-IP mapping and the network mode"),
+    ):
+        assert fails(seawayd, "run", "--rm", "--network", "container:tgt", *flags, "busybox", "true").startswith(
+            f"docker: Error response from daemon: {text}\n"
+        )
+    assert fails(seawayd, "run", "--rm", "--network", "container:nosuch", "busybox", "true").startswith(
+        "docker: Error response from daemon: No such container: nosuch\n"
+    )
+    ok(seawayd, "create", "--name", "dep", "--network", "container:tgt", "busybox", "sleep", "300")
+    ok(seawayd, "stop", "-t", "0", "tgt")
+    assert fails(seawayd, "start", "dep").startswith(
+        f"Error response from daemon: cannot join network of a non running container: {target}\n"
+    )

@@ -28,13 +28,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from seaway.daemon import netmode
 from seaway.daemon.dnsfeed import DnsFeed
 from seaway.daemon.endpoint_settings import check_endpoint_settings
 from seaway.dns import hosts as hostsfile
 from seaway.dns import resolvconf
 from seaway.engine import Engine, rules
 from seaway.engine.config import EngineConfig
-from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
+from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError
 from seaway.model.container import Container, ContainerSpec, ContainerState, RestartPolicy
 from seaway.model.endpoint import EndpointSpec, SandboxMode
 from seaway.model.ids import new_id
@@ -43,7 +44,7 @@ from seaway.model.ports import PortRequest
 from seaway.resolver.server import Resolver, View
 from seaway.runtime import oci, rootfs
 from seaway.runtime import spec as ocispec
-from seaway.runtime.images import ImageStore
+from seaway.runtime.images import Image, ImageStore
 from seaway.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -162,9 +163,14 @@ class ContainerManager:
             image = self.images.get(spec.image)
             if not (spec.cmd or spec.entrypoint or image.cmd):
                 raise InvalidParameter("no command specified")
-            networks = self._plan_networks(name, spec)
+            target = netmode.target_of(spec.network_mode or "default")
+            if target is not None:  # stored as Docker does: container:<full ID> (checked at start)
+                netmode.check_spec(spec)
+                if target in self._containers or any(c.name == target.lstrip("/") for c in self._containers.values()):
+                    spec = replace(spec, network_mode=netmode.PREFIX + self.get(target).id)
+            networks = self._plan_networks(name, spec) if target is None else {}
             container_id = new_id()
-            if not spec.hostname and spec.network_mode != "host":
+            if not spec.hostname and spec.network_mode != "host" and target is None:
                 spec = replace(spec, hostname=container_id[:12])
             ctr = Container(id=container_id, name=name, created=_now(), spec=spec, image_id=image.id, networks=networks)
             self.dir(ctr.id).mkdir(parents=True, exist_ok=True)
@@ -215,8 +221,6 @@ class ContainerManager:
     def _plan_networks(self, name: str, spec: ContainerSpec) -> dict[str, EndpointSpec]:
         """Check the network mode and endpoint config; the networks to join, by ID."""
         mode = spec.network_mode or "default"
-        if mode.startswith("container:"):
-            raise Unsupported("network mode container:<name> is not supported by Seaway yet")
         primary = "bridge" if mode == "default" else mode
         net = self.engine.network(primary)
         endpoints = {("bridge" if k == "default" else k): v for k, v in spec.endpoints.items()}
@@ -255,6 +259,9 @@ class ContainerManager:
     def _start(self, ctr: Container) -> None:
         """Sandbox, endpoints, files, root filesystem, process; undone if any step fails."""
         image = self.images.get(ctr.image_id)
+        if netmode.target_of(ctr.spec.network_mode) is not None:
+            self._start_in_other(ctr, image)
+            return
         sandbox_id = ""
         try:
             nets = [self.engine.network(n) for n in ctr.networks]
@@ -275,21 +282,54 @@ class ContainerManager:
             pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty)
             self.runtime.start(ctr.id)
         except BaseException as exc:
-            log.warning("start of %s failed: %s", ctr.name, exc)
-            self._teardown(ctr, sandbox_id)
-            ctr.state.error = str(exc)
-            if ctr.state.status != "created":
-                ctr.state.status = "exited"
-            ctr.state.exit_code = 128  # Docker's code for a container that could not start
-            self._save(ctr)
-            if ctr.spec.auto_remove:
-                self._remove(ctr)
+            self._start_failed(ctr, sandbox_id, exc)
             raise
         ctr.state = replace(ctr.state, status="running", pid=pid, started_at=_now(), error="", exit_code=0)
         self._save(ctr)
         if self._feed is not None:
             self._feed.joined(ctr, list(ctr.networks))
         log.info("container started name=%s pid=%d", ctr.name, pid)
+
+    def _start_in_other(self, ctr: Container, image: Image) -> None:
+        """``container:<id>``: the process joins the other container's network namespace
+        and sees its files and host name; no sandbox, endpoint or resolver of its own."""
+        try:
+            other = self.get(ctr.spec.network_mode.removeprefix(netmode.PREFIX))  # No such container: …
+            if not other.running or not other.sandbox_id:
+                raise netmode.not_running(other.id)
+            key = self.engine.sandbox(other.sandbox_id).key
+            extra = rootfs.prepare(self.dir(ctr.id), image, self.images.rootfs(image), [self.config.data_root])
+            self._write_bundle(
+                ctr, image.cmd, image.env, key, extra, files=self.dir(other.id), hostname=other.spec.hostname
+            )
+            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty)
+            self.runtime.start(ctr.id)
+        except BaseException as exc:
+            self._start_failed(ctr, "", exc)
+            raise
+        ctr.state = replace(ctr.state, status="running", pid=pid, started_at=_now(), error="", exit_code=0)
+        self._save(ctr)
+        log.info("container started name=%s pid=%d in the network of %s", ctr.name, pid, other.name)
+
+    def _start_failed(self, ctr: Container, sandbox_id: str, exc: BaseException) -> None:
+        """Undo a start that failed; the error stays in the container's state."""
+        log.warning("start of %s failed: %s", ctr.name, exc)
+        self._teardown(ctr, sandbox_id)
+        ctr.state.error = str(exc)
+        if ctr.state.status != "created":
+            ctr.state.status = "exited"
+        ctr.state.exit_code = 128  # Docker's code for a container that could not start
+        self._save(ctr)
+        if ctr.spec.auto_remove:
+            self._remove(ctr)
+
+    def network_owner(self, ctr: Container) -> Container | None:
+        """The container whose network stack ``ctr`` shares (``container:<id>`` mode)."""
+        target = netmode.target_of(ctr.spec.network_mode)
+        try:
+            return None if target is None else self.get(target)
+        except NotFound:
+            return None
 
     @staticmethod
     def _sandbox_mode(nets: list[Network]) -> str:
@@ -332,10 +372,21 @@ class ContainerManager:
         _write_unless_edited(d / "resolv.conf", content)
 
     def _write_bundle(
-        self, ctr: Container, image_cmd: list[str], image_env: list[str], netns: str | None, extra: list[Any]
+        self,
+        ctr: Container,
+        image_cmd: list[str],
+        image_env: list[str],
+        netns: str | None,
+        extra: list[Any],
+        *,
+        files: Path | None = None,
+        hostname: str | None = None,
     ) -> None:
+        """``files``: the directory of the hostname, hosts and resolv.conf files (another
+        container's when sharing its network stack, with its ``hostname``)."""
         d = self.dir(ctr.id)
-        spec = ctr.spec
+        files = files or d
+        spec = replace(ctr.spec, hostname=hostname) if hostname is not None else ctr.spec
         process = ocispec.process_spec(
             tuple(image_env),
             tuple(image_cmd),
@@ -348,9 +399,9 @@ class ContainerManager:
         )
         mounts = [
             *extra,
-            ocispec.bind("/etc/hostname", str(d / "hostname")),
-            ocispec.bind("/etc/hosts", str(d / "hosts")),
-            ocispec.bind("/etc/resolv.conf", str(d / "resolv.conf")),
+            ocispec.bind("/etc/hostname", str(files / "hostname")),
+            ocispec.bind("/etc/hosts", str(files / "hosts")),
+            ocispec.bind("/etc/resolv.conf", str(files / "resolv.conf")),
         ]
         hostname = spec.hostname if netns is not None else os.uname().nodename
         config = ocispec.runtime_spec(
@@ -584,6 +635,8 @@ class ContainerManager:
             ctr = self.get(term)
             net = self.engine.network(network_term)
             current = [self.engine.network(n) for n in ctr.networks]
+            if netmode.target_of(ctr.spec.network_mode) is not None:
+                raise Forbidden(netmode.SHARED_CANNOT_CONNECT)
             rules.check_membership(current, net, ctr.name)
             check_endpoint_settings(net, endpoint)
             if ctr.running and ctr.sandbox_id:
@@ -765,6 +818,7 @@ def _from_doc(doc: dict[str, Any]) -> Container:
     spec_doc["endpoints"] = {k: _endpoint(v) for k, v in spec_doc["endpoints"].items()}
     for key in ("cmd", "entrypoint", "env", "dns", "dns_search", "dns_options", "extra_hosts", "exposed_ports"):
         spec_doc[key] = tuple(spec_doc[key])
+    spec_doc["links"] = tuple(spec_doc.get("links", ()))
     spec_doc["ports"] = tuple(PortRequest(**r) for r in spec_doc.get("ports", ()))
     return Container(
         id=doc["id"],

@@ -66,7 +66,8 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             return []
 
     def inspect_json(ctr: Container, version: tuple[int, int]) -> dict[str, Any]:
-        d = manager.dir(ctr.id)
+        owner = manager.network_owner(ctr)  # container:<id>: its files are the other's
+        d = manager.dir(owner.id if owner else ctr.id)
         files = {
             "resolv.conf": str(d / "resolv.conf"),
             "hostname": str(d / "hostname"),
@@ -163,7 +164,9 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             if condition == "not-running" and (not ctr.running or ctr.state.finished_at != exits_seen):
                 break
             await asyncio.sleep(0.05)
-        error = {"Message": ctr.state.error} if ctr.state.error else None
+        # a removed container's wait carries no error (docker run --rm after a failed start
+        # reports the start's error alone, as with dockerd)
+        error = {"Message": ctr.state.error} if ctr.state.error and condition != "removed" else None
         await resp.write((json.dumps({"StatusCode": ctr.state.exit_code, "Error": error}) + "\n").encode())
         await resp.write_eof()
         return resp

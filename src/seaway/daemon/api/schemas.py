@@ -242,6 +242,7 @@ def parse_container_create(body: dict[str, Any]) -> ContainerSpec:
         publish_all=publish_all,
         ports=requests,
         mac_address=f.string(body, "MacAddress"),
+        links=f.str_list(host, "Links"),
     )
 
 
@@ -297,6 +298,7 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "DnsSearch": list(spec.dns_search),
         "DnsOptions": list(spec.dns_options),
         "ExtraHosts": list(spec.extra_hosts) or None,
+        "Links": list(spec.links) or None,
         "PortBindings": spec.port_bindings,
         "PublishAllPorts": spec.publish_all,
         "Binds": None,
