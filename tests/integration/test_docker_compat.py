@@ -234,3 +234,49 @@ def test_network_container_mode_shares_the_other_containers_stack(seawayd: Seawa
     assert fails(seawayd, "start", "dep").startswith(
         f"Error response from daemon: cannot join network of a non running container: {target}\n"
     )
+
+
+def test_legacy_links_on_the_default_bridge_and_on_user_networks(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+    db = ok(
+        seawayd, "run", "-d", "--name", "db", "-e", "FOO=bar", "--expose", "5432", "--expose", "53/udp", "busybox",
+        "sleep", "300",
+    ).strip()  # fmt: skip
+    ip = json.loads(ok(seawayd, "inspect", "db"))[0]["NetworkSettings"]["IPAddress"]
+    out = ok(seawayd, "run", "--name", "web", "--link", "db:database", "busybox", "sh", "-c", "cat /etc/hosts; env")
+    assert f"{ip}\tdatabase {db[:12]} db\n" in out
+    env = set(out.splitlines())
+    assert {
+        "DATABASE_NAME=/web/database",
+        f"DATABASE_PORT=udp://{ip}:53",
+        f"DATABASE_PORT_53_UDP=udp://{ip}:53",
+        f"DATABASE_PORT_53_UDP_ADDR={ip}",
+        "DATABASE_PORT_53_UDP_PORT=53",
+        "DATABASE_PORT_53_UDP_PROTO=udp",
+        f"DATABASE_PORT_5432_TCP=tcp://{ip}:5432",
+        "DATABASE_PORT_5432_TCP_PROTO=tcp",
+        "DATABASE_ENV_FOO=bar",
+    } <= env
+    assert not any(v.startswith("DATABASE_ENV_PATH=") for v in env)
+    assert json.loads(ok(seawayd, "inspect", "web"))[0]["HostConfig"]["Links"] == ["/db:/web/database"]
+
+    assert fails(seawayd, "run", "--rm", "--link", "nosuch:x", "busybox", "true").startswith(
+        "docker: Error response from daemon: could not get container for nosuch: No such container: nosuch\n"
+    )
+    ok(seawayd, "create", "--name", "stopped", "busybox", "true")
+    assert fails(seawayd, "run", "--name", "p1", "--link", "stopped:s", "busybox", "true").startswith(
+        "docker: Error response from daemon: Cannot link to a non running container: /stopped AS /p1/s\n"
+    )
+
+    ok(seawayd, "network", "create", "app")
+    ok(seawayd, "run", "-d", "--name", "onuser", "--network", "app", "busybox", "sleep", "300")
+    assert fails(seawayd, "run", "--name", "p2", "--link", "onuser:o", "busybox", "true").startswith(
+        "docker: Error response from daemon: Cannot link to /onuser, as it does not belong to the default network\n"
+    )
+    ok(seawayd, "run", "-d", "--name", "linker", "--network", "app", "--link", "onuser:oo", "busybox", "sleep", "300")
+    linker = json.loads(ok(seawayd, "inspect", "linker"))[0]
+    assert linker["HostConfig"]["Links"] is None
+    assert linker["NetworkSettings"]["Networks"]["app"]["Links"] == ["onuser:oo"]
+    assert resolves(seawayd, "linker", "oo")  # the alias: only for the container that links
+    ok(seawayd, "run", "-d", "--name", "bystander", "--network", "app", "busybox", "sleep", "300")
+    assert resolves(seawayd, "bystander", "onuser") and not resolves(seawayd, "bystander", "oo")

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from seaway.daemon import netmode
+from seaway.daemon import links, netmode
 from seaway.daemon.dnsfeed import DnsFeed
 from seaway.daemon.endpoint_settings import check_endpoint_settings
 from seaway.dns import hosts as hostsfile
@@ -169,6 +169,18 @@ class ContainerManager:
                 if target in self._containers or any(c.name == target.lstrip("/") for c in self._containers.values()):
                     spec = replace(spec, network_mode=netmode.PREFIX + self.get(target).id)
             networks = self._plan_networks(name, spec) if target is None else {}
+            for text in spec.links:
+                link = links.parse(text)
+                try:
+                    self.get(link.target)
+                except NotFound as exc:
+                    raise InvalidParameter(f"could not get container for {link.target}: {exc}") from None
+            if spec.links and networks and not self._is_default_bridge(next(iter(networks))):
+                # on a user-defined network links are the endpoint's (aliases its DNS resolves)
+                first = next(iter(networks))
+                joined = tuple(dict.fromkeys(networks[first].links + spec.links))  # the CLI sends both
+                networks[first] = replace(networks[first], links=joined)
+                spec = replace(spec, links=())
             container_id = new_id()
             if not spec.hostname and spec.network_mode != "host" and target is None:
                 spec = replace(spec, hostname=container_id[:12])
@@ -264,6 +276,7 @@ class ContainerManager:
             return
         sandbox_id = ""
         try:
+            linked = self._linked(ctr)  # before anything is made: the linked must be running
             nets = [self.engine.network(n) for n in ctr.networks]
             mode = self._sandbox_mode(nets)
             sb = self.engine.create_sandbox(ctr.name, mode=mode, hostname=ctr.spec.hostname)
@@ -276,9 +289,11 @@ class ContainerManager:
             if ctr.spec.ports and mode == SandboxMode.PRIVATE:
                 self.engine.publish(sb.id, ctr.spec.ports)
             self._start_resolver(ctr, sb.key, nets)
-            self._write_files(ctr, sb.id, nets)
+            self._write_files(ctr, sb.id, nets, tuple(entry for entry, _ in linked))
             extra = rootfs.prepare(self.dir(ctr.id), image, self.images.rootfs(image), [self.config.data_root])
-            self._write_bundle(ctr, image.cmd, image.env, sb.key if mode != SandboxMode.HOST else None, extra)
+            netns = sb.key if mode != SandboxMode.HOST else None
+            link_env = tuple(v for _, env in linked for v in env)
+            self._write_bundle(ctr, image.cmd, image.env, netns, extra, extra_env=link_env)
             pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty)
             self.runtime.start(ctr.id)
         except BaseException as exc:
@@ -335,7 +350,39 @@ class ContainerManager:
     def _sandbox_mode(nets: list[Network]) -> str:
         return rules.sandbox_mode(nets[0] if nets else None)
 
-    def _write_files(self, ctr: Container, sandbox_id: str, nets: list[Network]) -> None:
+    def _linked(self, ctr: Container) -> list[tuple[tuple[str, str], list[str]]]:
+        """Legacy links on the default bridge: each linked container's hosts entry and
+        environment, or Docker's error when it is not running or not on that bridge."""
+        out = []
+        for text in ctr.spec.links:
+            link = links.parse(text)
+            target = self.get(link.target)
+            if not target.running or not target.sandbox_id:
+                raise Conflict(f"Cannot link to a non running container: /{target.name} AS /{ctr.name}/{link.alias}")
+            bridge = next((self.engine.network(n) for n in target.networks if self._is_default_bridge(n)), None)
+            ep = self.engine.view.endpoint_in(target.sandbox_id, bridge.id) if bridge else None
+            if ep is None or ep.ipv4 is None:
+                raise InvalidParameter(f"Cannot link to /{target.name}, as it does not belong to the default network")
+            image_env = self._image_env(target)
+            env = links.environment(
+                link, ctr.name, str(ep.ipv4), target.spec.exposed_ports, image_env + target.spec.env
+            )
+            out.append((links.hosts_entry(link, str(ep.ipv4), target.id, target.name), env))
+        return out
+
+    def _is_default_bridge(self, network_id: str) -> bool:
+        net = self.engine.network(network_id)
+        return net.predefined and net.driver == "bridge"  # the one network named "bridge"
+
+    def _image_env(self, ctr: Container) -> tuple[str, ...]:
+        try:
+            return tuple(self.images.get(ctr.image_id).env)
+        except NotFound:
+            return ()
+
+    def _write_files(
+        self, ctr: Container, sandbox_id: str, nets: list[Network], link_entries: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         d = self.dir(ctr.id)
         if nets and nets[0].driver == "host":
             hostname = os.uname().nodename
@@ -346,7 +393,11 @@ class ContainerManager:
             addresses += [str(e.ipv6) for e in self.engine.endpoints_of_sandbox(sandbox_id) if e.ipv6]
             (d / "hostname").write_text(hostsfile.hostname_file(ctr.spec.hostname))
             hosts = hostsfile.hosts_file(
-                ctr.spec.hostname, addresses[:1], ctr.spec.extra_hosts, domainname=ctr.spec.domainname
+                ctr.spec.hostname,
+                addresses[:1],
+                ctr.spec.extra_hosts,
+                domainname=ctr.spec.domainname,
+                links=link_entries,
             )
             _write_unless_edited(d / "hosts", hosts)
         try:
@@ -381,6 +432,7 @@ class ContainerManager:
         *,
         files: Path | None = None,
         hostname: str | None = None,
+        extra_env: tuple[str, ...] = (),
     ) -> None:
         """``files``: the directory of the hostname, hosts and resolv.conf files (another
         container's when sharing its network stack, with its ``hostname``)."""
@@ -392,7 +444,7 @@ class ContainerManager:
             tuple(image_cmd),
             spec.entrypoint,
             spec.cmd,
-            spec.env,
+            extra_env + spec.env,  # links' variables first: the container's own win
             spec.working_dir,
             spec.hostname or os.uname().nodename,
             spec.tty,
@@ -420,7 +472,13 @@ class ContainerManager:
         may_forward = any(not n.internal for n in nets if n.id in named)
         options = ctr.spec.dns_options or self._dns_options or tuple(resolvconf.parse(self._host_text())[2])
         keep = any(o.startswith("ndots:") for o in options)
-        return View(named, may_forward, tuple(ctr.spec.dns or self._dns), keep_single_labels=keep)
+        aliases = {}  # links on user-defined networks: names only this container resolves
+        for network_id, endpoint in ctr.networks.items():
+            if network_id in named:
+                for text in endpoint.links:
+                    link = links.parse(text)
+                    aliases[link.alias.lower()] = link.target.lower()
+        return View(named, may_forward, tuple(ctr.spec.dns or self._dns), keep_single_labels=keep, links=aliases)
 
     def _host_text(self) -> str:
         try:

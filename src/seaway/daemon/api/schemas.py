@@ -309,6 +309,15 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
     }
 
 
+def _links_shown(given: tuple[str, ...], name: str) -> list[str] | None:
+    """``HostConfig.Links`` as Docker shows them: ``/db:/web/database``."""
+    out = []
+    for text in given:
+        target, _, alias = text.partition(":")
+        out.append(f"/{target.lstrip('/')}:/{name}/{(alias or target).rsplit('/', 1)[-1]}")
+    return out or None
+
+
 def container_summary(
     ctr: Container,
     image_ref: str,
@@ -378,7 +387,7 @@ def container_inspect(
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": None,
-        "HostConfig": host_config(spec),
+        "HostConfig": {**host_config(spec), "Links": _links_shown(spec.links, ctr.name)},
         "Mounts": [],
         "Config": {
             "Hostname": spec.hostname,
