@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.stats import summarize
+from seaway.dns.records import Member, Records
 from seaway.engine import Engine
 from seaway.engine.config import EngineConfig
 from seaway.ipam.pools import PoolSpec
@@ -111,8 +112,46 @@ def network_create(quick: bool, log: Log) -> dict[str, Any]:
     }
 
 
+def dns_feed(quick: bool, log: Log) -> dict[str, Any]:
+    """The embedded DNS's records: one more member on a network of N (what a connect
+    costs the resolver), against rebuilding the network's index (what it cost before
+    records were fed per endpoint). Pure Python, no kernel."""
+    points = [10, 100] if quick else [10, 100, 1000]
+    per_endpoint: dict[int, list[int]] = {}
+    rebuild: dict[int, list[int]] = {}
+    for point in points:
+        records = Records()
+        members = [_member(i) for i in range(point)]
+        for i, m in enumerate(members):
+            records.set_member("n", "net", f"e{i}", m)
+        per_endpoint[point], rebuild[point] = [], []
+        for j in range(WINDOW):
+            extra = _member(point + j)
+            t0 = time.perf_counter_ns()
+            records.set_member("n", "net", "extra", extra)
+            per_endpoint[point].append(time.perf_counter_ns() - t0)
+            records.drop_member("n", "extra")
+            t0 = time.perf_counter_ns()
+            records.set_network("n", "net", [*members, extra])
+            rebuild[point].append(time.perf_counter_ns() - t0)
+        log(f"dns feed: {point} members")
+    return {
+        "per_endpoint": {str(p): summarize(s) for p, s in per_endpoint.items()},
+        "rebuild_network": {str(p): summarize(s) for p, s in rebuild.items()},
+    }
+
+
+def _member(i: int) -> Member:
+    address = ipaddress.IPv4Address(0x0A000000 + i + 2)
+    return Member(f"c{i}", (f"c{i}", f"{i:012x}", f"host{i}"), address, None)
+
+
 def run_all(quick: bool, log: Log) -> dict[str, Any]:
-    return {"attach": attach(quick, log), "network_create": network_create(quick, log)}
+    return {
+        "attach": attach(quick, log),
+        "network_create": network_create(quick, log),
+        "dns_feed": dns_feed(quick, log),
+    }
 
 
 def summary(results: dict[str, Any]) -> str:
@@ -125,6 +164,12 @@ def summary(results: dict[str, Any]) -> str:
         lines.append(f"detach at sandbox {point:>5}: p50 {s['p50_ms']:7.2f} ms  p99 {s['p99_ms']:7.2f} ms")
     for point, s in results["network_create"]["create"].items():
         lines.append(f"network create with {point:>4} networks: p50 {s['p50_ms']:7.2f} ms  p99 {s['p99_ms']:7.2f} ms")
+    for point, s in results.get("dns_feed", {}).get("per_endpoint", {}).items():
+        rebuilt = results["dns_feed"]["rebuild_network"][point]
+        lines.append(
+            f"dns records, one more member of {point:>4}: p50 {s['p50_ms']:7.3f} ms (rebuilding the network: "
+            f"{rebuilt['p50_ms']:.3f} ms)"
+        )
     lines.append(f"nft rules by sandboxes: {results['attach']['nft_rules_at_sandboxes']}")
     lines.append(f"nft rules by networks: {results['network_create']['nft_rules_at_networks']}")
     return "\n".join(lines)

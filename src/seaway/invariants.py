@@ -343,7 +343,7 @@ def _check_routes_of_sandboxes(
             continue
         chosen = pick_default_routes(members.get(sb.id, []))
         for version, choice in chosen.items():
-            want = None if choice is None else f"{choice[0]} dev {choice[1]}"
+            want = None if choice is None else f"{choice[0]} dev {choice[1]}" if choice[0] else f"dev {choice[1]}"
             have = inside.default_routes.get(version)
             if want != have:
                 out.append(

@@ -179,3 +179,27 @@ def test_a_new_driver_plugs_in_and_a_lazy_network_lives_with_its_local_endpoints
     assert driver.calls[-3:] == ["leave", "leave", "delete"]
     engine.remove_network("lazy")
     assert driver.calls.count("delete") == 1
+
+
+def test_the_callers_membership_record_and_the_endpoint_change_together(engine: Engine, fake_host: FakeHost) -> None:
+    """The container manager's record of a membership is written in the engine's own
+    transaction: when it cannot be written, the endpoint does not exist either (no
+    alignment step after a crash is needed: the two are never apart)."""
+    engine.create_network(NetworkSpec(name="n"))
+    sb = engine.create_sandbox("c")
+
+    def failing_record() -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        engine.connect(sb.id, "n", record=failing_record)
+    assert engine.endpoints_of_sandbox(sb.id) == []
+    assert [ep for ep, _ in engine.store.endpoints()] == []
+    assert in_ns(sb.key, "ip", "link", "show", "eth0").returncode != 0
+    assert engine.leases()[engine.network("n").id] == frozenset()
+
+    written: list[str] = []
+    ep = engine.connect(sb.id, "n", record=lambda: written.append("joined"))
+    assert written == ["joined"] and [e.id for e, state in engine.store.endpoints() if state == "ready"] == [ep.id]
+    engine.disconnect(sb.id, "n", record=lambda: written.append("left"))
+    assert written == ["joined", "left"] and engine.store.endpoints() == []

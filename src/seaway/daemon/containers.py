@@ -113,6 +113,11 @@ class ContainerManager:
         with self._store.transaction():
             self._store.put_container(ctr.id, ctr.name, _to_doc(ctr))
 
+    def _save_networks(self, ctr: Container, networks: dict[str, EndpointSpec]) -> None:
+        """The record with ``networks`` (the memory follows once the change is done)."""
+        with self._store.transaction():
+            self._store.put_container(ctr.id, ctr.name, _to_doc(replace(ctr, networks=networks)))
+
     def load(self) -> None:
         with self._lock:
             for doc in self._store.containers():
@@ -384,7 +389,7 @@ class ContainerManager:
         self, ctr: Container, sandbox_id: str, nets: list[Network], link_entries: tuple[tuple[str, str], ...] = ()
     ) -> None:
         d = self.dir(ctr.id)
-        if nets and nets[0].driver == "host":
+        if self._sandbox_mode(nets) == SandboxMode.HOST:
             hostname = os.uname().nodename
             (d / "hostname").write_text(hostname + "\n")
             _copy_or_default(Path("/etc/hosts"), d / "hosts", hostsfile.hosts_file(hostname, [], ()))
@@ -697,10 +702,12 @@ class ContainerManager:
                 raise Forbidden(netmode.SHARED_CANNOT_CONNECT)
             rules.check_membership(current, net, ctr.name)
             check_endpoint_settings(net, endpoint)
-            if ctr.running and ctr.sandbox_id:
-                self.engine.connect(ctr.sandbox_id, net.id, endpoint)
-            ctr.networks = {**ctr.networks, net.id: endpoint}  # readers on the loop iterate it
-            self._save(ctr)
+            joined = {**ctr.networks, net.id: endpoint}
+            if ctr.running and ctr.sandbox_id:  # the container's record changes with the endpoint's, atomically
+                self.engine.connect(ctr.sandbox_id, net.id, endpoint, record=lambda: self._save_networks(ctr, joined))
+            else:
+                self._save_networks(ctr, joined)
+            ctr.networks = joined  # readers on the loop iterate it
             if ctr.running and ctr.sandbox_id:
                 self._start_resolver(ctr, self.engine.sandbox(ctr.sandbox_id).key, [*current, net])
                 if self._feed is not None:
@@ -718,12 +725,14 @@ class ContainerManager:
             if net.id not in ctr.networks:
                 raise Forbidden(f"container {ctr.id} is not connected to network {net.name}")
             rules.check_leave(net)
+            left = {k: v for k, v in ctr.networks.items() if k != net.id}
             if ctr.running and ctr.sandbox_id:
                 if self._feed is not None:
                     self._feed.leaving(ctr.sandbox_id, [net.id])
-                self.engine.disconnect(ctr.sandbox_id, net.id)
-            ctr.networks = {k: v for k, v in ctr.networks.items() if k != net.id}
-            self._save(ctr)
+                self.engine.disconnect(ctr.sandbox_id, net.id, record=lambda: self._save_networks(ctr, left))
+            else:
+                self._save_networks(ctr, left)
+            ctr.networks = left
             if ctr.running and ctr.sandbox_id and self.resolver is not None:
                 self.resolver.set_view(ctr.sandbox_id, self._view(ctr))
 
@@ -764,7 +773,6 @@ class ContainerManager:
                     if ctr.state.status == "restarting":  # restarted just before the crash
                         ctr.state.status = "running"
                         self._save(ctr)
-                    self._align_endpoints(ctr)
                     self._reattach_resolver(ctr)
                     continue
                 code = oci.read_exit_code(self.config.exec_root / "exits", ctr.id)
@@ -793,29 +801,6 @@ class ContainerManager:
                     except SeawayError as exc:
                         log.error("removing sandbox %s: %s", sb.name, exc)
         self.watch_exits()
-
-    def _align_endpoints(self, ctr: Container) -> None:
-        """A connect or disconnect the crash interrupted leaves the sandbox's endpoints and
-        the container's list of networks apart: the list is the truth (an interrupted
-        connect is undone, an interrupted disconnect is undone too, since its caller never
-        heard back)."""
-        if not ctr.sandbox_id:
-            return
-        attached = {e.network_id for e in self.engine.endpoints_of_sandbox(ctr.sandbox_id)}
-        for network_id in attached - set(ctr.networks):
-            log.warning("container %s: undoing an interrupted connect to %s", ctr.name, network_id[:12])
-            try:
-                self.engine.disconnect(ctr.sandbox_id, network_id)
-            except SeawayError as exc:
-                log.error("container %s: %s", ctr.name, exc)
-        for network_id in set(ctr.networks) - attached:
-            log.warning("container %s: attaching again to %s (interrupted)", ctr.name, network_id[:12])
-            try:
-                self.engine.connect(ctr.sandbox_id, network_id, ctr.networks[network_id])
-            except SeawayError as exc:
-                log.error("container %s: cannot attach to %s: %s; leaving it", ctr.name, network_id[:12], exc)
-                ctr.networks = {k: v for k, v in ctr.networks.items() if k != network_id}
-                self._save(ctr)
 
 
 def _seconds_between(start: str, end: str) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import replace
 
@@ -242,8 +243,17 @@ class Engine:
 
     # ---------------------------------------------------------------- endpoints
 
-    def connect(self, sandbox_id: str, network_term: str, spec: EndpointSpec | None = None) -> Endpoint:
-        """Attach a sandbox to a network: an endpoint with addresses, up, routed."""
+    def connect(
+        self,
+        sandbox_id: str,
+        network_term: str,
+        spec: EndpointSpec | None = None,
+        *,
+        record: Callable[[], None] | None = None,
+    ) -> Endpoint:
+        """Attach a sandbox to a network: an endpoint with addresses, up, routed.
+        ``record``: the caller's own record of the membership (the container's), written
+        in the transaction that marks the endpoint ready, so a crash never separates them."""
         spec = spec or EndpointSpec()
         with self._lock:
             view = self._view
@@ -261,6 +271,8 @@ class Engine:
                     self._realizer.ensure_endpoint(sb, net, ep, members, undo, fresh=True)
                     with self._store.transaction():
                         self._store.set_endpoint_state(ep.id, READY)
+                        if record is not None:
+                            record()
                     undo.pop_all()
             except BaseException:
                 self._addresses.release(ep)
@@ -269,7 +281,10 @@ class Engine:
             log.debug("endpoint ready sandbox=%s network=%s ifname=%s", sb.name, net.name, ep.ifname)
             return ep
 
-    def disconnect(self, sandbox_id: str, network_term: str) -> None:
+    def disconnect(self, sandbox_id: str, network_term: str, *, record: Callable[[], None] | None = None) -> None:
+        """Detach a sandbox from a network. ``record``: the caller's record of the
+        membership, written in the transaction that starts the removal (a crash after it
+        finishes the removal at the next start)."""
         with self._lock:
             view = self._view
             sb, net = view.sandbox(sandbox_id), view.network(network_term)
@@ -277,11 +292,15 @@ class Engine:
             if ep is None:
                 raise Forbidden(f"container {sb.name} is not connected to network {net.name}")
             check_leave(net)
-            self._disconnect(sb, net, ep, update_routes=True)
+            self._disconnect(sb, net, ep, update_routes=True, record=record)
 
-    def _disconnect(self, sb: Sandbox, net: Network, ep: Endpoint, *, update_routes: bool) -> None:
+    def _disconnect(
+        self, sb: Sandbox, net: Network, ep: Endpoint, *, update_routes: bool, record: Callable[[], None] | None = None
+    ) -> None:
         with self._store.transaction():
             self._store.set_endpoint_state(ep.id, DELETING)
+            if record is not None:
+                record()
         self._ports.unpublish(ep)
         self._realizer.remove_endpoint(sb, net, ep)
         self._view = self._view.without_endpoint(ep)

@@ -22,7 +22,8 @@ STATIC_IP_USER_SUBNETS = (
     "user specified IP address is supported only when connecting to networks with user configured subnets"
 )
 
-#: the sandbox mode a network's driver implies (other drivers: a namespace of its own)
+#: Docker's network modes ``host`` and ``none``: the one place a driver's name means a
+#: rule; every other network gives its members a namespace of their own
 EXCLUSIVE_MODES = {"host": SandboxMode.HOST, "null": SandboxMode.NONE}
 
 
@@ -31,6 +32,10 @@ def sandbox_mode(first: Network | None) -> str:
     if first is None:
         return SandboxMode.PRIVATE
     return EXCLUSIVE_MODES.get(first.driver, SandboxMode.PRIVATE)
+
+
+def _exclusive_error(modes: set[str]) -> Forbidden:
+    return Forbidden(HOST_ONLY if SandboxMode.HOST in modes else NONE_EXCLUSIVE)
 
 
 def check_membership(current: Iterable[Network], new: Network, name: str) -> None:
@@ -42,23 +47,20 @@ def check_membership(current: Iterable[Network], new: Network, name: str) -> Non
         raise Forbidden(f"endpoint with name {name} already exists in network {new.name}")
     if not current:
         return
-    drivers = {n.driver for n in current} | {new.driver}
-    if "host" in drivers:
-        raise Forbidden(HOST_ONLY)
-    if "null" in drivers:
-        raise Forbidden(NONE_EXCLUSIVE)
+    modes = {sandbox_mode(n) for n in [*current, new]} - {SandboxMode.PRIVATE}
+    if modes:
+        raise _exclusive_error(modes)
 
 
 def check_mode(mode: str, net: Network) -> None:
     """May a sandbox of ``mode`` join ``net`` at all?"""
-    if (net.driver == "host") != (mode == SandboxMode.HOST):
-        raise Forbidden(HOST_ONLY)
-    if (net.driver == "null") != (mode == SandboxMode.NONE):
-        raise Forbidden(NONE_EXCLUSIVE)
+    implied = sandbox_mode(net)
+    if implied != mode:
+        raise _exclusive_error({implied, mode})
 
 
 def check_leave(net: Network) -> None:
-    if net.driver == "host":
+    if sandbox_mode(net) == SandboxMode.HOST:
         raise Forbidden(HOST_ONLY)
 
 

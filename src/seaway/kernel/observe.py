@@ -76,9 +76,11 @@ def _default_routes(ipr: IPRoute) -> dict[int, str]:
     names = {int(m["index"]): m.get_attr("IFLA_IFNAME") for m in ipr.get_links()}
     for version, family in ((4, socket.AF_INET), (6, socket.AF_INET6)):
         for m in ipr.get_routes(family=family, table=254):
-            if m["dst_len"] != 0 or m.get_attr("RTA_GATEWAY") is None:
+            if m["dst_len"] != 0 or m.get_attr("RTA_OIF") is None:
                 continue
-            out[version] = f"{m.get_attr('RTA_GATEWAY')} dev {names.get(m.get_attr('RTA_OIF'), '?')}"
+            device = names.get(m.get_attr("RTA_OIF"), "?")
+            gateway = m.get_attr("RTA_GATEWAY")  # none: an on-link default route (ipvlan L3)
+            out[version] = f"{gateway} dev {device}" if gateway is not None else f"dev {device}"
     return out
 
 

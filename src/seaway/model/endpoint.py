@@ -58,4 +58,4 @@ class Sandbox:
     mode: str
     key: str  # the path of the network namespace file
     hostname: str = ""
-    endpoints: tuple[str, ...] = field(default=())
+    # (its endpoints are the endpoint records that name it: membership is held there only)

@@ -91,12 +91,11 @@ def endpoint_from_doc(doc: dict[str, Any]) -> Endpoint:
 
 
 def sandbox_to_doc(sb: Sandbox) -> dict[str, Any]:
-    doc = asdict(sb)
-    doc["endpoints"] = list(sb.endpoints)
-    return doc
+    return asdict(sb)
 
 
 def sandbox_from_doc(doc: dict[str, Any]) -> Sandbox:
-    fields = dict(doc)
-    fields["endpoints"] = tuple(doc.get("endpoints", ()))
+    """(Older documents carried an ``endpoints`` list, never filled: membership is the
+    endpoint records'; it is ignored.)"""
+    fields = {k: v for k, v in doc.items() if k != "endpoints"}
     return Sandbox(**fields)

@@ -137,21 +137,17 @@ def test_endpoint_without_addresses_or_aliases_round_trips() -> None:
     assert back.ipv4 is None and back.aliases == ()
 
 
-def test_sandbox_round_trips_with_its_endpoints_in_order() -> None:
+def test_sandbox_round_trips() -> None:
     original = Sandbox(
-        id="5" * 64,
-        name="web-1",
-        mode=SandboxMode.PRIVATE,
-        key="/run/seaway/netns/555555555555",
-        hostname="web-1",
-        endpoints=("e" * 64, "d" * 64),
+        id="5" * 64, name="web-1", mode=SandboxMode.PRIVATE, key="/run/seaway/netns/555555555555", hostname="web-1"
     )
     assert codec.sandbox_from_doc(through_json(codec.sandbox_to_doc(original))) == original
 
 
-def test_sandbox_document_without_endpoints_reads_as_none() -> None:
-    doc = {"id": "5" * 64, "name": "h", "mode": SandboxMode.HOST, "key": "", "hostname": ""}
-    assert codec.sandbox_from_doc(doc).endpoints == ()
+def test_an_older_sandbox_document_with_an_endpoints_list_still_loads() -> None:
+    # membership is held by the endpoint records only; the list older records carried is ignored
+    doc = {"id": "5" * 64, "name": "h", "mode": SandboxMode.HOST, "key": "", "hostname": "", "endpoints": ["e" * 64]}
+    assert codec.sandbox_from_doc(doc) == Sandbox(id="5" * 64, name="h", mode=SandboxMode.HOST, key="", hostname="")
 
 
 _text = st.text(max_size=12)
