@@ -5,6 +5,8 @@ checked against dockerd 20.10 (run in a sandbox): rename, network filters, error
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -280,3 +282,22 @@ def test_legacy_links_on_the_default_bridge_and_on_user_networks(seawayd: Seaway
     assert resolves(seawayd, "linker", "oo")  # the alias: only for the container that links
     ok(seawayd, "run", "-d", "--name", "bystander", "--network", "app", "busybox", "sleep", "300")
     assert resolves(seawayd, "bystander", "onuser") and not resolves(seawayd, "bystander", "oo")
+
+
+def test_stdin_reaches_run_i_and_exec_i(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    ok(seawayd, "import", str(busybox_tar), "busybox")
+
+    def piped(*args: str, data: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "DOCKER_HOST": seawayd.docker_host}
+        return subprocess.run(["docker", *args], input=data, capture_output=True, text=True, env=env, timeout=60)
+
+    run = piped("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done", data="hello\nworld\n")
+    assert (run.returncode, run.stdout) == (0, "hello\nworld\ndone\n"), run.stderr
+    script = piped("run", "-i", "busybox", "sh", data="echo from a script; exit 4\n")
+    assert (script.returncode, script.stdout) == (4, "from a script\n"), script.stderr
+    ok(seawayd, "run", "-d", "--name", "c", "busybox", "sleep", "300")
+    execd = piped("exec", "-i", "c", "sh", "-c", "cat; exit 3", data="to exec\n")
+    assert (execd.returncode, execd.stdout) == (3, "to exec\n"), execd.stderr
+    assert json.loads(ok(seawayd, "inspect", "c"))[0]["Config"]["OpenStdin"] is False
+    ok(seawayd, "run", "-d", "-i", "--name", "held", "busybox", "sh")  # stdin held open: sh waits
+    assert json.loads(ok(seawayd, "inspect", "held"))[0]["State"]["Running"] is True

@@ -299,7 +299,7 @@ class ContainerManager:
             netns = sb.key if mode != SandboxMode.HOST else None
             link_env = tuple(v for _, env in linked for v in env)
             self._write_bundle(ctr, image.cmd, image.env, netns, extra, extra_env=link_env)
-            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty)
+            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty, ctr.spec.open_stdin)
             self.runtime.start(ctr.id)
         except BaseException as exc:
             self._start_failed(ctr, sandbox_id, exc)
@@ -322,7 +322,7 @@ class ContainerManager:
             self._write_bundle(
                 ctr, image.cmd, image.env, key, extra, files=self.dir(other.id), hostname=other.spec.hostname
             )
-            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty)
+            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty, ctr.spec.open_stdin)
             self.runtime.start(ctr.id)
         except BaseException as exc:
             self._start_failed(ctr, "", exc)

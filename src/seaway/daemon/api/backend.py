@@ -32,6 +32,7 @@ class ExecSession:
     workdir: str
     attach_stdout: bool
     attach_stderr: bool
+    attach_stdin: bool = False
     running: bool = False
     exit_code: int | None = None
     pid: int = 0

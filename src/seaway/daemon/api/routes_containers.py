@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.errors import json_body, json_response
 from seaway.errors import InvalidParameter, NotFound
 from seaway.model.container import Container
+from seaway.runtime.attach import AttachStdin
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +210,25 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         path = manager.log_path(ctr.id)
         start = streams.size_of(path)
         content_type = streams.RAW if ctr.spec.tty else streams.MULTIPLEXED
-        resp = await streams.stream_response(request, content_type)
+        stdin = AttachStdin(manager.dir(ctr.id)) if ctr.spec.open_stdin and f.query_bool(request, "stdin") else None
+        resp = await streams.stream_response(request, content_type, stdin)
+        try:
+            await _attached(request, resp, ctr, want, path, start, stdin)
+        finally:
+            if stdin is not None:
+                stdin.cancel()
+        await resp.write_eof()
+        return resp
+
+    async def _attached(
+        request: web.Request,
+        resp: web.StreamResponse,
+        ctr: Container,
+        want: dict[int, bool],
+        path: Path,
+        start: int,
+        stdin: AttachStdin | None,
+    ) -> None:
         if f.query_bool(request, "logs"):
             async for stream, data, ts in streams.follow_log(path, 0, lambda: True):
                 await _emit(resp, ctr, want, stream, data, ts, False)
@@ -217,12 +237,12 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             was_started = ctr.state.started_at
             while not ctr.running and ctr.state.started_at == was_started and not manager.removed(ctr.id):
                 if gone(request):
-                    return resp
+                    return
                 await asyncio.sleep(0.02)
+            if stdin is not None and ctr.running:
+                stdin.start()
             async for stream, data, ts in streams.follow_log(path, start, lambda: not ctr.running or gone(request)):
                 await _emit(resp, ctr, want, stream, data, ts, False)
-        await resp.write_eof()
-        return resp
 
     async def rename(request: web.Request) -> web.Response:
         ctr = manager.get(request.match_info["id"])
