@@ -1,1 +1,1 @@
-"""The daemon side: configuration and the controller (the API arrives with seawayd)."""
+"""seawayd: the Docker Engine API, containers, the embedded DNS feed, the doctor and the firewall guard, above the engine (``seaway.engine``)."""

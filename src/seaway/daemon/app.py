@@ -32,7 +32,7 @@ from seaway import __version__
 from seaway.daemon import doctor, listen
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.server import build_app
-from seaway.daemon.containers import ContainerManager
+from seaway.daemon.containers import Containers
 from seaway.daemon.guard import FirewallGuard
 from seaway.daemon.listen import Listener, TLSFiles
 from seaway.dns.records import Records
@@ -220,7 +220,7 @@ async def serve(config: DaemonConfig) -> None:
         engine = await asyncio.to_thread(Engine.start, config.engine)
         host_resolv = HostResolvConf(config.host_resolv_conf, override=config.dns)
         resolver = Resolver(loop, Records(), host_resolv.servers, Stats())
-        manager = ContainerManager(
+        manager = Containers(
             config.engine,
             engine,
             engine.store,
@@ -292,7 +292,7 @@ def _dump_tasks() -> None:
         task.print_stack(file=sys.stderr)
 
 
-async def _watch_exits(manager: ContainerManager, stop: asyncio.Event) -> None:
+async def _watch_exits(manager: Containers, stop: asyncio.Event) -> None:
     """Notice container exits (conmon's exit files) and due restarts; log and go on."""
     while not stop.is_set():
         try:
@@ -302,7 +302,7 @@ async def _watch_exits(manager: ContainerManager, stop: asyncio.Event) -> None:
         await asyncio.sleep(EXIT_WATCH_INTERVAL)
 
 
-async def _watch_damage(engine: Engine, manager: ContainerManager, stop: asyncio.Event, interval: float) -> None:
+async def _watch_damage(engine: Engine, manager: Containers, stop: asyncio.Event, interval: float) -> None:
     """The reconciler at run time: when a bridge or veth has vanished (deleted by hand),
     reconcile as at start-up. The look is one ioctl per bridge and per veth."""
     if interval <= 0:

@@ -1,4 +1,4 @@
-"""Containers: lifecycle, restart policies and exit handling, on top of the controller.
+"""Containers: lifecycle, restart policies and exit handling, on top of the engine.
 
 A container gets its network sandbox when it starts and loses it when it stops, as in
 Docker (endpoints, and so addresses, are released at stop). Its process runs under
@@ -59,7 +59,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-class ContainerManager:
+class Containers:
     def __init__(
         self,
         config: EngineConfig,

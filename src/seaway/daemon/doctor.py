@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from seaway.daemon.containers import ContainerManager
+from seaway.daemon.containers import Containers
 from seaway.engine import Engine
 from seaway.errors import SeawayError
 from seaway.invariants import ContainerRecord, Desired, Finding, Observed, check, elements_of_commands
@@ -25,18 +25,18 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def _quiet(engine: Engine, manager: ContainerManager | None) -> Iterator[None]:
+def _quiet(engine: Engine, manager: Containers | None) -> Iterator[None]:
     with manager.exclusive() if manager is not None else contextlib.nullcontext(), engine.exclusive():
         yield
 
 
-def examine(engine: Engine, manager: ContainerManager | None = None) -> list[Finding]:
+def examine(engine: Engine, manager: Containers | None = None) -> list[Finding]:
     """Every difference between store, memory, kernel and runtime; empty when all agree."""
     with _quiet(engine, manager):
         return check(*_gather(engine, manager))
 
 
-def _gather(engine: Engine, manager: ContainerManager | None) -> tuple[Desired, Observed]:
+def _gather(engine: Engine, manager: Containers | None) -> tuple[Desired, Observed]:
     store = engine.store
     networks, sandboxes, endpoints = store.networks(), store.sandboxes(), store.endpoints()
     view = engine.view
@@ -82,7 +82,7 @@ def _gather(engine: Engine, manager: ContainerManager | None) -> tuple[Desired, 
     return desired, observed
 
 
-def collect_garbage(engine: Engine, manager: ContainerManager | None = None) -> tuple[list[Finding], list[Finding]]:
+def collect_garbage(engine: Engine, manager: Containers | None = None) -> tuple[list[Finding], list[Finding]]:
     """Remove every leftover the checker finds (Seaway-marked links, namespace files in
     Seaway's directory, Seaway-protocol routes, elements of Seaway's sets, sandboxes no
     container owns). Returns (removed, what remains wrong afterwards)."""
@@ -120,7 +120,7 @@ def _remove(engine: Engine, host: netns.RouteSocket, finding: Finding) -> None:
         engine.remove_sandbox(finding.object_id)
 
 
-def repair(engine: Engine, manager: ContainerManager | None = None) -> list[Finding]:
+def repair(engine: Engine, manager: Containers | None = None) -> list[Finding]:
     """Reconcile now (as at start-up), refresh DNS records; returns what is still wrong."""
     with _quiet(engine, manager):
         engine.repair()

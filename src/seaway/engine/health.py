@@ -42,10 +42,8 @@ def link_noun(link: HostLink, *, endpoint: bool) -> str:
 
 
 def _missing(description: Expected, realizer: Realizer, *, endpoint: bool) -> str:
-    for link in description.host_links:
-        if not realizer.present(Expected(host_links=(link,)), None):
-            return f"{link_noun(link, endpoint=endpoint)} is missing"
-    return ""
+    link = realizer.first_missing_link(description)
+    return "" if link is None else f"{link_noun(link, endpoint=endpoint)} is missing"
 
 
 def network_status(

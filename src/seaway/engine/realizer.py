@@ -23,7 +23,7 @@ from seaway.kernel import links, netns, nft, sandbox
 from seaway.kernel.netns import RouteSocket
 from seaway.kernel.nftnl import ElementSocket
 from seaway.model.endpoint import Endpoint, Sandbox, SandboxMode
-from seaway.model.expected import Expected
+from seaway.model.expected import Expected, HostLink
 from seaway.model.gateway import pick_default_routes
 from seaway.model.network import Network
 
@@ -115,6 +115,14 @@ class Realizer:
         links are asked for by name (no dump); the sandbox is entered only when the
         description has nothing on the host side (a veth's peer lives and dies with it)."""
         return self.present(self._drivers[net.driver].expect_endpoint(net, ep), sb.key)
+
+    def first_missing_link(self, expected: Expected) -> HostLink | None:
+        """The first described host link that does not exist (one ioctl each, no netlink:
+        cheap enough for every endpoint on every watchdog round)."""
+        for link in expected.host_links:
+            if links.index_here(link.name) is None:
+                return link
+        return None
 
     def present(self, expected: Expected, sandbox_key: str | None) -> bool:
         for link in expected.host_links:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from seaway.daemon.api import schemas
 from seaway.daemon.api.fields import LATEST
-from seaway.daemon.containers import ContainerManager
+from seaway.daemon.containers import Containers
 from seaway.engine import Engine
 from seaway.engine.config import EngineConfig
 from seaway.errors import NotFound
@@ -42,7 +42,7 @@ class ExecSession:
 class Backend:
     config: EngineConfig
     engine: Engine
-    containers: ContainerManager
+    containers: Containers
     version: str
     resolver: Resolver | None = None
     execs: dict[str, ExecSession] = field(default_factory=dict)
