@@ -288,7 +288,7 @@ def test_stdin_reaches_run_i_and_exec_i(seawayd: SeawayDaemon, busybox_tar: Path
     ok(seawayd, "import", str(busybox_tar), "busybox")
 
     def piped(*args: str, data: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "DOCKER_HOST": seawayd.docker_host}
+        env = {**os.environ, "DOCKER_HOST": seawayd.docker_host, "DOCKER_CONFIG": str(seawayd.host.root / "cfg")}
         return subprocess.run(["docker", *args], input=data, capture_output=True, text=True, env=env, timeout=60)
 
     run = piped("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done", data="hello\nworld\n")

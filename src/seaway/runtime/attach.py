@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import socket
+import struct
+import termios
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,7 @@ class AttachStdin:
             while (data := await self._queue.get()) is not None:
                 for i in range(0, len(data), CHUNK):
                     await loop.sock_sendall(sock, data[i : i + CHUNK])
+            await _drained(sock)
         except OSError as exc:  # the container ended (or never listened): stdin is gone
             log.debug("stdin of %s: %s", self._path.parent.name[:12], exc)
         finally:
@@ -79,6 +83,23 @@ class AttachStdin:
             if drain is not None:
                 drain.cancel()
             sock.close()  # conmon closes the container's stdin (StdinOnce)
+
+
+async def _drained(sock: socket.socket, limit: float = 5.0) -> None:
+    """Wait (bounded) until conmon has read everything sent: conmon misses the end of
+    input when it comes in the same wake-up as the last bytes, and keeps stdin open."""
+    waited = 0.0
+    while waited < limit and _unread(sock) > 0:
+        await asyncio.sleep(0.01)
+        waited += 0.01
+    await asyncio.sleep(0.05)  # and let it finish writing them to the container
+
+
+def _unread(sock: socket.socket) -> int:
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0
 
 
 async def _discard(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
