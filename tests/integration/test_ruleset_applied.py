@@ -30,3 +30,37 @@ def test_applied_ruleset_lists_back_as_the_golden_file(fake_host: FakeHost) -> N
     )
 
     assert_golden("nft/applied,bridge,icc=false,dual-stack.nft", listing)
+
+
+def test_network_elements_sent_by_the_element_socket_list_as_nft_would_make_them(fake_host: FakeHost) -> None:
+    """Network create and remove send their elements through the engine's netlink socket
+    (no nft process, whose cache read grows with published ports); the kernel must hold
+    what ``nft -f`` of the same commands makes, adjacent subnets and removal included."""
+    from seaway.firewall import elements
+    from seaway.kernel.nftnl import ElementSocket
+
+    def network(name: str, subnet: str, subnet6: str, **flags: bool) -> ruleset.NetworkRules:
+        return ruleset.NetworkRules(
+            bridge=name, internal=flags.get("internal", False), icc=flags.get("icc", True), masquerade=True,
+            subnets=(ipaddress.ip_network(subnet), ipaddress.ip_network(subnet6)),
+            host_access=flags.get("host_access", False),
+        )  # fmt: skip
+
+    a = network("br-a", "10.1.0.0/24", "fd00:1:2:3::/64", host_access=True)
+    b = network("br-b", "10.1.1.0/24", "fd00:1:2:4::/64", icc=False)
+    c = network("br-c", "10.1.2.0/23", "fd00:1:2:5::/64", internal=True)
+
+    def listing() -> str:
+        return in_ns(fake_host.host_ns, "nft", "list", "table", "inet", "seaway", check=True).stdout
+
+    netns.run(fake_host.host_ns, nft.apply, ruleset.full([], []), "empty ruleset")
+    sock = netns.run(fake_host.host_ns, ElementSocket)
+    try:
+        for net in (a, b, c):
+            sock.apply(elements.add_network(net), net.bridge)
+        sock.apply(elements.remove_network(b), b.bridge)
+        by_socket = listing()
+    finally:
+        sock.close()
+    netns.run(fake_host.host_ns, nft.apply, ruleset.full([a, c], []), "the same, through nft")
+    assert by_socket == listing()

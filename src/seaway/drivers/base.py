@@ -31,7 +31,7 @@ from typing import Protocol, runtime_checkable
 
 from seaway.firewall import ruleset
 from seaway.kernel.sandbox import Interface
-from seaway.model.endpoint import Endpoint
+from seaway.model.endpoint import Endpoint, RemoteEndpoint
 from seaway.model.expected import Expected
 from seaway.model.network import DriverOptions, IPAddress, Network, NetworkSpec
 from seaway.model.ports import PortRequest
@@ -123,5 +123,6 @@ class RoutesUpstream(Protocol):
 
 @runtime_checkable
 class KnowsPeers(Protocol):
-    def set_peers(self, net: Network, peers: Iterable[Endpoint]) -> None:
-        """The network's endpoints on other hosts, all of them (idempotent)."""
+    def set_peers(self, net: Network, peers: Iterable[RemoteEndpoint]) -> None:
+        """The network's endpoints on other hosts, all of them (idempotent); kept and
+        programmed once the network exists on this host (a lazy network)."""

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import replace
 
-from seaway.drivers.base import NetworkDriver, PublishesPorts, RoutesUpstream
+from seaway.drivers.base import KnowsPeers, NetworkDriver, PublishesPorts, RoutesUpstream
 from seaway.drivers.bridge import BridgeDriver
 from seaway.drivers.macvlan import IpvlanDriver, MacvlanDriver
 from seaway.drivers.null import HostDriver, NullDriver
@@ -37,7 +37,7 @@ from seaway.engine.snapshot import Snapshot
 from seaway.errors import CleanupIncomplete, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
 from seaway.firewall import hostfw, ruleset
 from seaway.kernel import addresses, fdlimit, features, netns, nft, nftnl, sysctl
-from seaway.model.endpoint import Endpoint, EndpointSpec, Sandbox, SandboxMode
+from seaway.model.endpoint import Endpoint, EndpointSpec, RemoteEndpoint, Sandbox, SandboxMode
 from seaway.model.expected import Expected
 from seaway.model.gateway import pick_default_routes
 from seaway.model.ids import new_id, short_id
@@ -100,6 +100,11 @@ class Engine:
         self._drivers[driver.name] = driver
 
     @property
+    def host_socket(self) -> netns.RouteSocket:
+        """The engine's netlink socket of the host's namespace (for drivers registered later)."""
+        return self._host
+
+    @property
     def store(self) -> Store:
         """The store, shared with the container manager (one SQLite file per daemon)."""
         return self._store
@@ -153,6 +158,15 @@ class Engine:
         """Routes a router on the network's segment needs (``subnet via host``)."""
         driver = self._drivers.get(net.driver)
         return driver.upstream_routes(net) if isinstance(driver, RoutesUpstream) else []
+
+    def set_peers(self, network_term: str, peers: Iterable[RemoteEndpoint]) -> None:
+        """Tell a multi-host network's driver its endpoints on other hosts (all of them)."""
+        with self._lock:
+            net = self._view.network(network_term)
+            driver = self._drivers[net.driver]
+            if not isinstance(driver, KnowsPeers):
+                raise InvalidParameter(f"network {net.name} ({net.driver}) has no endpoints on other hosts")
+            driver.set_peers(net, list(peers))
 
     def expected(self, view: Snapshot) -> dict[str, Expected]:
         """Per network and endpoint ID, the kernel state its driver describes (the doctor)."""

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from seaway.drivers.base import EndpointFirewall, Firewalled, NetworkDriver
 from seaway.errors import InvalidParameter
-from seaway.firewall import elements, ruleset
-from seaway.kernel import links, netns, nft, sandbox
+from seaway.firewall import elements
+from seaway.kernel import links, netns, sandbox
 from seaway.kernel.netns import RouteSocket
 from seaway.kernel.nftnl import ElementSocket
 from seaway.model.endpoint import Endpoint, Sandbox, SandboxMode
@@ -42,15 +42,15 @@ class Realizer:
         driver = self._drivers[net.driver]
         driver.create_network(net, undo)
         rules = driver.firewall_network(net) if isinstance(driver, Firewalled) else None
-        if firewall and rules is not None:
-            nft.apply(ruleset.add_network(rules), f"network {net.name}")
-            undo.callback(nft.apply, ruleset.remove_network(rules), f"network {net.name}")
+        if firewall and rules is not None:  # elements only: the socket, no nft process (its cache grows)
+            self._elements.apply(elements.add_network(rules), f"network {net.name}")
+            undo.callback(self._elements.apply, elements.remove_network(rules), f"network {net.name}")
 
     def remove_network(self, net: Network) -> None:
         driver = self._drivers[net.driver]
         rules = driver.firewall_network(net) if isinstance(driver, Firewalled) else None
         if rules is not None:
-            nft.apply(ruleset.remove_network(rules), f"network {net.name}")
+            self._elements.apply(elements.remove_network(rules), f"network {net.name}")
         driver.delete_network(net)
 
     # ------------------------------------------------------------ sandboxes

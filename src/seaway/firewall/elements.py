@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass
 
 from seaway.firewall import naming as n
-from seaway.firewall.ruleset import PortEntry, PortGuard, port_entries
+from seaway.firewall.ruleset import NetworkRules, PortEntry, PortGuard, port_entries
 from seaway.model.ports import PortMapping
 
 NFPROTO_INET = 1
@@ -30,6 +30,12 @@ class Element:
     key: bytes
     key_end: bytes
     data: bytes
+    flags: int = 0  # NFT_SET_ELEM_INTERVAL_END on the closing element of an interval
+
+
+#: NFT_SET_ELEM_INTERVAL_END: an interval set (not concatenated) holds an interval as its
+#: start element and, one past its last address, an element with this flag
+INTERVAL_END = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +136,53 @@ def add_icc_off_port(port: str) -> list[ElementBatch]:
 def remove_icc_off_port(port: str) -> list[ElementBatch]:
     """Added first, then deleted, in one batch: an already-missing element cannot fail it."""
     return _icc_off("add", port) + _icc_off("delete", port)
+
+
+# a network's elements (``ruleset.add_network`` as data): no nft process per network create
+
+
+def _prefix_elements(prefix: object) -> tuple[Element, ...]:
+    """An interval set's two elements for a prefix: its first address, and one past its
+    last with the interval-end flag (none past the top of the address space), as nft
+    sends them."""
+    start = prefix.network_address  # type: ignore[attr-defined]
+    after = int(start) + prefix.num_addresses  # type: ignore[attr-defined]
+    out = [Element(_address(start), b"", b"")]
+    if after < 2 ** (len(_address(start)) * 8):
+        out.append(Element(type(start)(after).packed, b"", b"", INTERVAL_END))
+    return tuple(out)
+
+
+def _network_batches(op: str, net: NetworkRules) -> list[ElementBatch]:
+    bridge = _ifname(net.bridge)
+
+    def one(name: str, *elements: Element) -> ElementBatch:
+        return ElementBatch(op, NFPROTO_INET, n.TABLE, name, elements)
+
+    out = [one(n.SET_BRIDGES, Element(bridge, b"", b"")), one(n.SET_SAME_BRIDGE, Element(bridge + bridge, b"", b""))]
+    for flag, name in ((net.host_access, n.SET_HOST_ACCESS), (net.internal, n.SET_INTERNAL)):
+        if flag:
+            out.append(one(name, Element(bridge, b"", b"")))
+    if net.host_firewall:
+        out.append(one(n.SET_HOST_FIREWALL, Element(bridge, b"", b"")))
+    if not net.icc:
+        out.append(one(n.SET_ICC_OFF_PAIRS, Element(bridge + bridge, b"", b"")))
+    subnet_sets = [(n.SET_HAIRPIN4, n.SET_HAIRPIN6)]
+    if net.masquerade and not net.internal:
+        subnet_sets.append((n.SET_MASQ4, n.SET_MASQ6))
+    for v4_set, v6_set in subnet_sets:
+        for version, set_name in ((4, v4_set), (6, v6_set)):
+            prefixes = [e for s in net.subnets if s.version == version for e in _prefix_elements(s)]
+            if prefixes:
+                out.append(one(set_name, *prefixes))
+    return out
+
+
+def add_network(net: NetworkRules) -> list[ElementBatch]:
+    """The elements ``ruleset.add_network`` adds, for the element socket."""
+    return _network_batches("add", net)
+
+
+def remove_network(net: NetworkRules) -> list[ElementBatch]:
+    """Added first, then deleted, in one batch: an already-missing element cannot fail it."""
+    return _network_batches("add", net) + _network_batches("delete", net)

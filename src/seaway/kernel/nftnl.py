@@ -33,7 +33,7 @@ NLA_F_NESTED = 0x8000
 # attributes
 LIST_TABLE, LIST_SET, LIST_ELEMENTS = 1, 2, 3
 LIST_ELEM = 1
-ELEM_KEY, ELEM_DATA, ELEM_KEY_END = 1, 2, 10
+ELEM_KEY, ELEM_DATA, ELEM_FLAGS, ELEM_KEY_END = 1, 2, 3, 10
 DATA_VALUE = 1
 CHUNK = 512  # elements per message: a netlink attribute holds at most 64 KiB
 SO_SNDBUFFORCE = 32
@@ -63,6 +63,7 @@ def _elements_body(batch: ElementBatch) -> bytes:
             LIST_ELEM,
             _nested(ELEM_KEY, _attr(DATA_VALUE, e.key)),
             *([_nested(ELEM_KEY_END, _attr(DATA_VALUE, e.key_end))] if e.key_end else []),
+            *([_attr(ELEM_FLAGS, struct.pack("!I", e.flags))] if e.flags else []),
             *([_nested(ELEM_DATA, _attr(DATA_VALUE, e.data))] if batch.op == "add" and e.data else []),
         )
         for e in batch.elements

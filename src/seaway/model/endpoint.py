@@ -59,3 +59,16 @@ class Sandbox:
     key: str  # the path of the network namespace file
     hostname: str = ""
     # (its endpoints are the endpoint records that name it: membership is held there only)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteEndpoint:
+    """An endpoint of a multi-host network on another host, as this host programs it:
+    its MAC and addresses, reached through the VXLAN tunnel endpoint ``vtep`` (that
+    host's data-path address)."""
+
+    endpoint_id: str
+    mac_address: str
+    vtep: IPAddress
+    ipv4: IPAddress | None = None
+    ipv6: IPAddress | None = None

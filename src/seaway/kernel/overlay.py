@@ -1,0 +1,182 @@
+"""An overlay network's kernel objects: its own namespace holding a bridge and a VXLAN
+link, and the static peer entries that replace learning.
+
+The VXLAN link is created from the host's namespace straight into the overlay's (its UDP
+socket stays on the underlay, its L2/L3 side is isolated with the bridge), with learning
+off and ARP/ND proxy on: the kernel answers neighbour queries from the neighbour table
+and never tunnels them. Remote endpoints are programmed as permanent neighbour and FDB
+entries, remote VTEPs as all-zero FDB entries (head-end replication of broadcast and
+multicast). Nothing is learned, so nothing ages out.
+
+``set_peers`` replaces the whole peer state in one visit of the namespace (idempotent:
+what is there and wanted is kept).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+from pyroute2 import IPRoute
+
+from seaway.errors import KernelError
+from seaway.kernel import addresses, links, netns, sysctl
+from seaway.kernel.errors import is_exists, is_missing, translating
+from seaway.kernel.sandbox import netns_fd as open_netns
+from seaway.model.network import IPAddress
+
+NUD_PERMANENT = 0x80
+NTF_SELF = 0x02
+FLOOD_MAC = "00:00:00:00:00:00"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerEntry:
+    """One remote endpoint: its MAC and addresses, behind the VTEP ``vtep``."""
+
+    mac: str
+    vtep: IPAddress
+    ipv4: ipaddress.IPv4Address | None = None
+    ipv6: ipaddress.IPv6Address | None = None
+
+
+def create_vxlan(
+    ipr: IPRoute,  # a socket of the host's (underlay's) namespace
+    name: str,
+    *,
+    vni: int,
+    local: IPAddress,
+    port: int,
+    mtu: int,
+    netns_fd: int,
+    alias: str,
+) -> None:
+    """A VXLAN link made in the host's namespace directly inside the namespace of
+    ``netns_fd``: learning off, proxy on, no miss notifications."""
+    attrs: dict[str, object] = {
+        "ifname": name,
+        "kind": "vxlan",
+        "vxlan_id": vni,
+        "vxlan_port": port,
+        "vxlan_learning": 0,
+        "vxlan_proxy": 1,
+        "vxlan_l2miss": 0,
+        "vxlan_l3miss": 0,
+        "net_ns_fd": netns_fd,
+        "ifalias": alias,
+    }
+    attrs["vxlan_local6" if local.version == 6 else "vxlan_local"] = str(local)
+    if mtu:
+        attrs["mtu"] = mtu
+    try:
+        with translating("create vxlan link", name):
+            ipr.link("add", **attrs)
+    except KernelError as exc:
+        if is_exists(exc):
+            raise KernelError("create vxlan link", name, exc.errno, "a link of that name exists") from exc
+        raise
+
+
+def ensure_inside(
+    path: str, bridge: str, vxlan: str, mtu: int, gateways: list[tuple[IPAddress, int]], alias: str
+) -> None:
+    """Inside the overlay's namespace: loopback up, the bridge (with each subnet's gateway
+    address) and the VXLAN link as its port, all up. Idempotent."""
+
+    def body() -> None:
+        with IPRoute() as ipr:
+            lo = links.index_here("lo")
+            if lo is not None:
+                links.set_up(ipr, lo, "lo")
+            index, _ = links.ensure_bridge(ipr, bridge, mtu=mtu, alias=alias)
+            sysctl.write("net/ipv6/conf/all/forwarding", "1")
+            for gateway, prefixlen in gateways:
+                addresses.add_address(ipr, index, bridge, gateway, prefixlen)
+            links.set_up(ipr, index, bridge)
+            vx = links.index_here(vxlan)
+            if vx is None:
+                raise KernelError("attach vxlan link", vxlan, None, "not found in the overlay namespace")
+            with translating("attach vxlan link", vxlan):
+                ipr.link("set", index=vx, master=index, state="up")
+
+    netns.run(path, body)
+
+
+def add_port(
+    path: str, bridge: str, name: str, *, peer_name: str, peer_path: str, mtu: int, peer_mac: str, alias: str
+) -> None:
+    """A veth whose side ``name`` is a port of ``bridge`` in the overlay's namespace and
+    whose peer is created directly in the sandbox at ``peer_path``."""
+
+    def body() -> None:
+        master = links.index_here(bridge)
+        if master is None:
+            raise KernelError("attach to overlay bridge", bridge, None, "bridge is missing")
+        with IPRoute() as ipr, open_netns(peer_path) as fd:
+            links.create_veth(
+                ipr, name, peer_name=peer_name, peer_netns_fd=fd, master=master, mtu=mtu, peer_mac=peer_mac, alias=alias
+            )
+
+    netns.run(path, body)
+
+
+def set_peers(path: str, vxlan: str, peers: list[PeerEntry], vteps: list[IPAddress]) -> None:
+    """Make the VXLAN link's static entries exactly ``peers`` and ``vteps`` (one visit)."""
+
+    def body() -> None:
+        with IPRoute() as ipr:
+            vx = links.index_here(vxlan)
+            if vx is None:
+                raise KernelError("program overlay peers", vxlan, None, "vxlan link not found")
+            _sync_fdb(ipr, vx, vxlan, peers, vteps)
+            _sync_neighbours(ipr, vx, vxlan, peers)
+
+    netns.run(path, body)
+
+
+def _sync_fdb(ipr: IPRoute, vx: int, vxlan: str, peers: list[PeerEntry], vteps: list[IPAddress]) -> None:
+    wanted = {(p.mac.lower(), str(p.vtep)) for p in peers} | {(FLOOD_MAC, str(v)) for v in vteps}
+    with translating("list fdb of", vxlan):
+        present = {
+            (m.get_attr("NDA_LLADDR"), m.get_attr("NDA_DST"))
+            for m in ipr.fdb("dump", ifindex=vx)
+            if m["ifindex"] == vx and m.get_attr("NDA_DST") is not None
+        }
+    for mac, dst in sorted(present - wanted):
+        with translating("delete fdb entry", f"{mac} dst {dst}"):
+            try:
+                ipr.fdb("del", ifindex=vx, lladdr=mac, dst=dst, flags=NTF_SELF)
+            except KernelError as exc:
+                if not is_missing(exc):
+                    raise
+    for mac, dst in sorted(wanted - present):
+        with translating("add fdb entry", f"{mac} dst {dst}"):
+            ipr.fdb("append", ifindex=vx, lladdr=mac, dst=dst, state=NUD_PERMANENT, flags=NTF_SELF)
+
+
+def _sync_neighbours(ipr: IPRoute, vx: int, vxlan: str, peers: list[PeerEntry]) -> None:
+    wanted: dict[str, tuple[int, str]] = {}
+    for p in peers:
+        for address in (p.ipv4, p.ipv6):
+            if address is not None:
+                wanted[str(address)] = (socket.AF_INET if address.version == 4 else socket.AF_INET6, p.mac.lower())
+    with translating("list neighbours of", vxlan):
+        present = {
+            m.get_attr("NDA_DST"): (m["family"], (m.get_attr("NDA_LLADDR") or "").lower())
+            for family in (socket.AF_INET, socket.AF_INET6)
+            for m in ipr.get_neighbours(family=family, ifindex=vx)
+            if m["state"] & NUD_PERMANENT
+        }
+    for dst, (family, _) in present.items():
+        if dst not in wanted:
+            with translating("delete neighbour", dst):
+                try:
+                    ipr.neigh("del", family=family, dst=dst, ifindex=vx)
+                except KernelError as exc:
+                    if not is_missing(exc):
+                        raise
+    for dst, (family, mac) in wanted.items():
+        if present.get(dst) != (family, mac):
+            with translating("add neighbour", dst):
+                ipr.neigh("replace", family=family, dst=dst, lladdr=mac, ifindex=vx, state=NUD_PERMANENT)
