@@ -108,7 +108,8 @@ def test_removing_a_network_in_use_is_refused(daemon: SeawayDaemon) -> None:
     status, body = daemon.request("DELETE", "/networks/front")
 
     assert status == 403
-    assert body["message"] == "error while removing network: network front has active endpoints (web)"
+    front = daemon.request("GET", "/networks/front")[1]["Id"]
+    assert body["message"] == f"error while removing network: network front id {front} has active endpoints"
 
 
 def test_a_failed_start_leaves_no_sandbox_behind(daemon: SeawayDaemon) -> None:

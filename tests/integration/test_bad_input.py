@@ -27,7 +27,7 @@ BAD_CREATES = [
     pytest.param(
         NetworkSpec(name="x", ipam_configs=(IPAMConfigSpec(subnet="10.10.0.0/33"),)),
         InvalidParameter,
-        "invalid subnet '10.10.0.0/33'",
+        "invalid subnet 10.10.0.0/33: invalid CIDR address",
         id="invalid-cidr",
     ),
     pytest.param(

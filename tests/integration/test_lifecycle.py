@@ -18,9 +18,11 @@ def test_removing_a_network_with_endpoints_fails_with_dockers_message(engine: En
     engine.create_network(NetworkSpec(name="busy"))
     sb = engine.create_sandbox("web")
     engine.connect(sb.id, "busy")
+    net = engine.network("busy")
 
-    with pytest.raises(Forbidden, match=r"^error while removing network: network busy has active endpoints \(web\)$"):
+    with pytest.raises(Forbidden) as err:
         engine.remove_network("busy")
+    assert str(err.value) == f"error while removing network: network busy id {net.id} has active endpoints"
 
 
 def test_after_detaching_removal_leaves_no_bridge_veth_element_or_lease(engine: Engine, fake_host: FakeHost) -> None:
@@ -81,7 +83,7 @@ def test_default_bridge_can_be_disabled(engine_factory, fake_host: FakeHost) -> 
     engine = engine_factory(bridge="none")
 
     assert {n.name for n in engine.networks()} == {"host", "none"}
-    assert "seaway0" not in checks.host_links(fake_host)
+    assert "docker0" not in checks.host_links(fake_host)
 
 
 def test_none_sandbox_has_loopback_only_and_cannot_join_others(engine: Engine) -> None:

@@ -120,9 +120,10 @@ def test_kernel_features_are_probed(engine: Engine) -> None:
     [
         (
             macvlan(parent="nosuch0"),
-            NotFound,
-            "the requested parent interface nosuch0 was not found on the Docker host",
+            InvalidParameter,
+            "invalid subinterface vlan name nosuch0, example formatting is eth0.10",
         ),
+        (macvlan(parent="nosuch0.10"), NotFound, "-o parent interface was not found on the host: nosuch0"),
         (macvlan(parent="lo"), InvalidParameter, "loopback interface is not a valid macvlan parent link"),
         (
             macvlan(macvlan_mode="bogus"),

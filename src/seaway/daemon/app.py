@@ -40,7 +40,7 @@ from seaway.daemon.listen import Listener, TLSFiles
 from seaway.dns.cache import AnswerCache
 from seaway.dns.records import Records
 from seaway.engine import Engine
-from seaway.engine.config import DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineConfig
+from seaway.engine.config import DEFAULT_BRIDGE, DEFAULT_DATA_ROOT, DEFAULT_EXEC_ROOT, EngineConfig
 from seaway.errors import InvalidParameter, SeawayError
 from seaway.ipam.pools import DEFAULT_LOCAL_POOLS, parse_pool
 from seaway.kernel import fdlimit
@@ -166,7 +166,7 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     engine = EngineConfig(
         data_root=Path(pick(args.data_root, "data-root", DEFAULT_DATA_ROOT)),
         exec_root=Path(pick(args.exec_root, "exec-root", DEFAULT_EXEC_ROOT)),
-        bridge=pick(args.bridge, "bridge", "seaway0"),
+        bridge=pick(args.bridge, "bridge", DEFAULT_BRIDGE),
         bip=pick(args.bip, "bip", ""),
         mtu=int(pick(args.mtu, "mtu", 0)),
         icc=str(pick(args.icc, "icc", "true")).lower() == "true",

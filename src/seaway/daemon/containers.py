@@ -28,12 +28,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from seaway.daemon import links, netmode
 from seaway.daemon.dnsfeed import DnsFeed
+from seaway.daemon.endpoint_settings import check_endpoint_settings
 from seaway.dns import hosts as hostsfile
 from seaway.dns import resolvconf
 from seaway.engine import Engine, rules
 from seaway.engine.config import EngineConfig
-from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
+from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError
 from seaway.model.container import Container, ContainerSpec, ContainerState, RestartPolicy
 from seaway.model.endpoint import EndpointSpec, SandboxMode
 from seaway.model.ids import new_id
@@ -42,7 +44,7 @@ from seaway.model.ports import PortRequest
 from seaway.resolver.server import Resolver, View
 from seaway.runtime import oci, rootfs
 from seaway.runtime import spec as ocispec
-from seaway.runtime.images import ImageStore
+from seaway.runtime.images import Image, ImageStore
 from seaway.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -160,30 +162,67 @@ class Containers:
     def create(self, name: str, spec: ContainerSpec) -> Container:
         with self._lock:
             if name:
-                if not _valid_name(name):
-                    raise InvalidParameter(
-                        f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
-                    )
-                for other in self._containers.values():
-                    if other.name == name:
-                        raise Conflict(
-                            f'Conflict. The container name "/{name}" is already in use by container '
-                            f'"{other.id}". You have to remove (or rename) that container to be able to reuse that name.'
-                        )
+                self._check_name(name)
             else:
                 name = self._random_name()
             image = self.images.get(spec.image)
             if not (spec.cmd or spec.entrypoint or image.cmd):
                 raise InvalidParameter("no command specified")
-            networks = self._plan_networks(name, spec)
+            target = netmode.target_of(spec.network_mode or "default")
+            if target is not None:  # stored as Docker does: container:<full ID> (checked at start)
+                netmode.check_spec(spec)
+                if target in self._containers or any(c.name == target.lstrip("/") for c in self._containers.values()):
+                    spec = replace(spec, network_mode=netmode.PREFIX + self.get(target).id)
+            networks = self._plan_networks(name, spec) if target is None else {}
+            for text in spec.links:
+                link = links.parse(text)
+                try:
+                    self.get(link.target)
+                except NotFound as exc:
+                    raise InvalidParameter(f"could not get container for {link.target}: {exc}") from None
+            if spec.links and networks and not self._is_default_bridge(next(iter(networks))):
+                # on a user-defined network links are the endpoint's (aliases its DNS resolves)
+                first = next(iter(networks))
+                joined = tuple(dict.fromkeys(networks[first].links + spec.links))  # the CLI sends both
+                networks[first] = replace(networks[first], links=joined)
+                spec = replace(spec, links=())
             container_id = new_id()
-            if not spec.hostname and spec.network_mode != "host":
+            if not spec.hostname and spec.network_mode != "host" and target is None:
                 spec = replace(spec, hostname=container_id[:12])
             ctr = Container(id=container_id, name=name, created=_now(), spec=spec, image_id=image.id, networks=networks)
             self.dir(ctr.id).mkdir(parents=True, exist_ok=True)
             self._save(ctr)
             self._containers[ctr.id] = ctr
             log.info("container created name=%s id=%s", name, ctr.id[:12])
+            return ctr
+
+    def _check_name(self, name: str) -> None:
+        if not _valid_name(name):
+            raise InvalidParameter(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        for other in self._containers.values():
+            if other.name == name.lstrip("/"):
+                raise Conflict(
+                    f'Conflict. The container name "/{name.lstrip("/")}" is already in use by container '
+                    f'"{other.id}". You have to remove (or rename) that container to be able to reuse that name.'
+                )
+
+    def rename(self, term: str, new_name: str) -> Container:
+        """``docker rename``: the embedded DNS answers the new name at once, no longer the old."""
+        with self._lock:
+            ctr = self.get(term)
+            if not new_name:
+                raise InvalidParameter("Neither old nor new names may be empty")
+            if new_name.lstrip("/") == ctr.name:
+                raise InvalidParameter("Renaming a container with the same name as its current name")
+            try:
+                self._check_name(new_name if new_name.startswith("/") else f"/{new_name}")
+            except SeawayError as exc:
+                raise type(exc)(f"Error when allocating new name: {exc}") from None
+            old, ctr.name = ctr.name, new_name.lstrip("/")
+            self._save(ctr)
+            if self._feed is not None and ctr.sandbox_id:  # its members answer by the new name
+                self._feed.joined(ctr, list(ctr.networks))
+            log.info("container renamed %s -> %s", old, ctr.name)
             return ctr
 
     def _random_name(self) -> str:
@@ -199,12 +238,14 @@ class Containers:
     def _plan_networks(self, name: str, spec: ContainerSpec) -> dict[str, EndpointSpec]:
         """Check the network mode and endpoint config; the networks to join, by ID."""
         mode = spec.network_mode or "default"
-        if mode.startswith("container:"):
-            raise Unsupported("network mode container:<name> is not supported by Seaway yet")
         primary = "bridge" if mode == "default" else mode
         net = self.engine.network(primary)
         endpoints = {("bridge" if k == "default" else k): v for k, v in spec.endpoints.items()}
-        out = {net.id: endpoints.get(primary) or endpoints.get(net.id) or endpoints.get(net.name)}
+        first = endpoints.get(primary) or endpoints.get(net.id) or endpoints.get(net.name) or EndpointSpec()
+        if spec.mac_address and not first.mac_address and net.driver not in ("host", "null"):
+            # Config.MacAddress: the first network's (as Docker)
+            first = replace(first, mac_address=spec.mac_address)
+        out: dict[str, EndpointSpec | None] = {net.id: first}
         joined = [net]
         for term, endpoint in endpoints.items():
             other = self.engine.network(term)
@@ -213,6 +254,9 @@ class Containers:
             rules.check_membership(joined, other, name)
             joined.append(other)
             out[other.id] = endpoint
+        for network_id, endpoint in out.items():
+            if endpoint is not None:
+                check_endpoint_settings(self.engine.network(network_id), endpoint)
         return {k: v or EndpointSpec() for k, v in out.items()}
 
     # ------------------------------------------------------------- start
@@ -232,8 +276,12 @@ class Containers:
     def _start(self, ctr: Container) -> None:
         """Sandbox, endpoints, files, root filesystem, process; undone if any step fails."""
         image = self.images.get(ctr.image_id)
+        if netmode.target_of(ctr.spec.network_mode) is not None:
+            self._start_in_other(ctr, image)
+            return
         sandbox_id = ""
         try:
+            linked = self._linked(ctr)  # before anything is made: the linked must be running
             nets = [self.engine.network(n) for n in ctr.networks]
             mode = self._sandbox_mode(nets)
             sb = self.engine.create_sandbox(ctr.name, mode=mode, hostname=ctr.spec.hostname)
@@ -246,21 +294,15 @@ class Containers:
             if ctr.spec.ports and mode == SandboxMode.PRIVATE:
                 self.engine.publish(sb.id, ctr.spec.ports)
             self._start_resolver(ctr, sb.key, nets)
-            self._write_files(ctr, sb.id, nets)
+            self._write_files(ctr, sb.id, nets, tuple(entry for entry, _ in linked))
             extra = rootfs.prepare(self.dir(ctr.id), image, self.images.rootfs(image), [self.config.data_root])
-            self._write_bundle(ctr, image.cmd, image.env, sb.key if mode != SandboxMode.HOST else None, extra)
-            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty)
+            netns = sb.key if mode != SandboxMode.HOST else None
+            link_env = tuple(v for _, env in linked for v in env)
+            self._write_bundle(ctr, image.cmd, image.env, netns, extra, extra_env=link_env)
+            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty, ctr.spec.open_stdin)
             self.runtime.start(ctr.id)
         except BaseException as exc:
-            log.warning("start of %s failed: %s", ctr.name, exc)
-            self._teardown(ctr, sandbox_id)
-            ctr.state.error = str(exc)
-            if ctr.state.status != "created":
-                ctr.state.status = "exited"
-            ctr.state.exit_code = 128  # Docker's code for a container that could not start
-            self._save(ctr)
-            if ctr.spec.auto_remove:
-                self._remove(ctr)
+            self._start_failed(ctr, sandbox_id, exc)
             raise
         ctr.state = replace(ctr.state, status="running", pid=pid, started_at=_now(), error="", exit_code=0)
         self._save(ctr)
@@ -268,11 +310,84 @@ class Containers:
             self._feed.joined(ctr, list(ctr.networks))
         log.info("container started name=%s pid=%d", ctr.name, pid)
 
+    def _start_in_other(self, ctr: Container, image: Image) -> None:
+        """``container:<id>``: the process joins the other container's network namespace
+        and sees its files and host name; no sandbox, endpoint or resolver of its own."""
+        try:
+            other = self.get(ctr.spec.network_mode.removeprefix(netmode.PREFIX))  # No such container: …
+            if not other.running or not other.sandbox_id:
+                raise netmode.not_running(other.id)
+            key = self.engine.sandbox(other.sandbox_id).key
+            extra = rootfs.prepare(self.dir(ctr.id), image, self.images.rootfs(image), [self.config.data_root])
+            self._write_bundle(
+                ctr, image.cmd, image.env, key, extra, files=self.dir(other.id), hostname=other.spec.hostname
+            )
+            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty, ctr.spec.open_stdin)
+            self.runtime.start(ctr.id)
+        except BaseException as exc:
+            self._start_failed(ctr, "", exc)
+            raise
+        ctr.state = replace(ctr.state, status="running", pid=pid, started_at=_now(), error="", exit_code=0)
+        self._save(ctr)
+        log.info("container started name=%s pid=%d in the network of %s", ctr.name, pid, other.name)
+
+    def _start_failed(self, ctr: Container, sandbox_id: str, exc: BaseException) -> None:
+        """Undo a start that failed; the error stays in the container's state."""
+        log.warning("start of %s failed: %s", ctr.name, exc)
+        self._teardown(ctr, sandbox_id)
+        ctr.state.error = str(exc)
+        if ctr.state.status != "created":
+            ctr.state.status = "exited"
+        ctr.state.exit_code = 128  # Docker's code for a container that could not start
+        self._save(ctr)
+        if ctr.spec.auto_remove:
+            self._remove(ctr)
+
+    def network_owner(self, ctr: Container) -> Container | None:
+        """The container whose network stack ``ctr`` shares (``container:<id>`` mode)."""
+        target = netmode.target_of(ctr.spec.network_mode)
+        try:
+            return None if target is None else self.get(target)
+        except NotFound:
+            return None
+
     @staticmethod
     def _sandbox_mode(nets: list[Network]) -> str:
         return rules.sandbox_mode(nets[0] if nets else None)
 
-    def _write_files(self, ctr: Container, sandbox_id: str, nets: list[Network]) -> None:
+    def _linked(self, ctr: Container) -> list[tuple[tuple[str, str], list[str]]]:
+        """Legacy links on the default bridge: each linked container's hosts entry and
+        environment, or Docker's error when it is not running or not on that bridge."""
+        out = []
+        for text in ctr.spec.links:
+            link = links.parse(text)
+            target = self.get(link.target)
+            if not target.running or not target.sandbox_id:
+                raise Conflict(f"Cannot link to a non running container: /{target.name} AS /{ctr.name}/{link.alias}")
+            bridge = next((self.engine.network(n) for n in target.networks if self._is_default_bridge(n)), None)
+            ep = self.engine.view.endpoint_in(target.sandbox_id, bridge.id) if bridge else None
+            if ep is None or ep.ipv4 is None:
+                raise InvalidParameter(f"Cannot link to /{target.name}, as it does not belong to the default network")
+            image_env = self._image_env(target)
+            env = links.environment(
+                link, ctr.name, str(ep.ipv4), target.spec.exposed_ports, image_env + target.spec.env
+            )
+            out.append((links.hosts_entry(link, str(ep.ipv4), target.id, target.name), env))
+        return out
+
+    def _is_default_bridge(self, network_id: str) -> bool:
+        net = self.engine.network(network_id)
+        return net.predefined and net.driver == "bridge"  # the one network named "bridge"
+
+    def _image_env(self, ctr: Container) -> tuple[str, ...]:
+        try:
+            return tuple(self.images.get(ctr.image_id).env)
+        except NotFound:
+            return ()
+
+    def _write_files(
+        self, ctr: Container, sandbox_id: str, nets: list[Network], link_entries: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         d = self.dir(ctr.id)
         if self._sandbox_mode(nets) == SandboxMode.HOST:
             hostname = os.uname().nodename
@@ -282,9 +397,14 @@ class Containers:
             addresses = [str(e.ipv4) for e in self.engine.endpoints_of_sandbox(sandbox_id) if e.ipv4]
             addresses += [str(e.ipv6) for e in self.engine.endpoints_of_sandbox(sandbox_id) if e.ipv6]
             (d / "hostname").write_text(hostsfile.hostname_file(ctr.spec.hostname))
-            _write_unless_edited(
-                d / "hosts", hostsfile.hosts_file(ctr.spec.hostname, addresses[:1], ctr.spec.extra_hosts)
+            hosts = hostsfile.hosts_file(
+                ctr.spec.hostname,
+                addresses[:1],
+                ctr.spec.extra_hosts,
+                domainname=ctr.spec.domainname,
+                links=link_entries,
             )
+            _write_unless_edited(d / "hosts", hosts)
         try:
             host_text = self._host_resolv_conf.read_text()
         except OSError:
@@ -308,30 +428,45 @@ class Containers:
         _write_unless_edited(d / "resolv.conf", content)
 
     def _write_bundle(
-        self, ctr: Container, image_cmd: list[str], image_env: list[str], netns: str | None, extra: list[Any]
+        self,
+        ctr: Container,
+        image_cmd: list[str],
+        image_env: list[str],
+        netns: str | None,
+        extra: list[Any],
+        *,
+        files: Path | None = None,
+        hostname: str | None = None,
+        extra_env: tuple[str, ...] = (),
     ) -> None:
+        """``files``: the directory of the hostname, hosts and resolv.conf files (another
+        container's when sharing its network stack, with its ``hostname``)."""
         d = self.dir(ctr.id)
-        spec = ctr.spec
+        files = files or d
+        spec = replace(ctr.spec, hostname=hostname) if hostname is not None else ctr.spec
         process = ocispec.process_spec(
             tuple(image_env),
             tuple(image_cmd),
             spec.entrypoint,
             spec.cmd,
-            spec.env,
+            extra_env + spec.env,  # links' variables first: the container's own win
             spec.working_dir,
             spec.hostname or os.uname().nodename,
             spec.tty,
         )
         mounts = [
             *extra,
-            ocispec.bind("/etc/hostname", str(d / "hostname")),
-            ocispec.bind("/etc/hosts", str(d / "hosts")),
-            ocispec.bind("/etc/resolv.conf", str(d / "resolv.conf")),
+            ocispec.bind("/etc/hostname", str(files / "hostname")),
+            ocispec.bind("/etc/hosts", str(files / "hosts")),
+            ocispec.bind("/etc/resolv.conf", str(files / "resolv.conf")),
         ]
         hostname = spec.hostname if netns is not None else os.uname().nodename
         config = ocispec.runtime_spec(
             process, rootfs=str(d / "rootfs"), hostname=hostname, netns_path=netns, extra_mounts=mounts
         )
+        if spec.domainname and netns is not None:
+            # as Docker: the sysctl has setdomainname(2)'s effect in the container's UTS namespace
+            config["linux"].setdefault("sysctl", {})["kernel.domainname"] = spec.domainname
         (d / "config.json").write_text(json.dumps(config, indent=1))
 
     # ------------------------------------------------------------- embedded DNS
@@ -342,7 +477,13 @@ class Containers:
         may_forward = any(not n.internal for n in nets if n.id in named)
         options = ctr.spec.dns_options or self._dns_options or tuple(resolvconf.parse(self._host_text())[2])
         keep = any(o.startswith("ndots:") for o in options)
-        return View(named, may_forward, tuple(ctr.spec.dns or self._dns), keep_single_labels=keep)
+        aliases = {}  # links on user-defined networks: names only this container resolves
+        for network_id, endpoint in ctr.networks.items():
+            if network_id in named:
+                for text in endpoint.links:
+                    link = links.parse(text)
+                    aliases[link.alias.lower()] = link.target.lower()
+        return View(named, may_forward, tuple(ctr.spec.dns or self._dns), keep_single_labels=keep, links=aliases)
 
     def _host_text(self) -> str:
         try:
@@ -557,7 +698,10 @@ class Containers:
             ctr = self.get(term)
             net = self.engine.network(network_term)
             current = [self.engine.network(n) for n in ctr.networks]
+            if netmode.target_of(ctr.spec.network_mode) is not None:
+                raise Forbidden(netmode.SHARED_CANNOT_CONNECT)
             rules.check_membership(current, net, ctr.name)
+            check_endpoint_settings(net, endpoint)
             joined = {**ctr.networks, net.id: endpoint}
             if ctr.running and ctr.sandbox_id:  # the container's record changes with the endpoint's, atomically
                 self.engine.connect(ctr.sandbox_id, net.id, endpoint, record=lambda: self._save_networks(ctr, joined))
@@ -717,6 +861,7 @@ def _from_doc(doc: dict[str, Any]) -> Container:
     spec_doc["endpoints"] = {k: _endpoint(v) for k, v in spec_doc["endpoints"].items()}
     for key in ("cmd", "entrypoint", "env", "dns", "dns_search", "dns_options", "extra_hosts", "exposed_ports"):
         spec_doc[key] = tuple(spec_doc[key])
+    spec_doc["links"] = tuple(spec_doc.get("links", ()))
     spec_doc["ports"] = tuple(PortRequest(**r) for r in spec_doc.get("ports", ()))
     return Container(
         id=doc["id"],
@@ -732,5 +877,6 @@ def _from_doc(doc: dict[str, Any]) -> Container:
 
 def _endpoint(doc: dict[str, Any]) -> EndpointSpec:
     fields = dict(doc)
-    fields["aliases"] = tuple(fields.get("aliases", ()))
+    for key in ("aliases", "link_local_ips", "links"):
+        fields[key] = tuple(fields.get(key, ()))
     return EndpointSpec(**fields)

@@ -23,14 +23,33 @@ def parse_extra_host(entry: str) -> tuple[str, str]:
     raise InvalidParameter(f"invalid IP address in add-host: {entry!r}")
 
 
-def hosts_file(hostname: str, addresses: list[str], extra_hosts: tuple[str, ...], ipv6: bool = True) -> str:
+def hosts_file(
+    hostname: str,
+    addresses: list[str],
+    extra_hosts: tuple[str, ...],
+    ipv6: bool = True,
+    domainname: str = "",
+    links: tuple[tuple[str, str], ...] = (),
+) -> str:
+    """Docker's defaults, ``--add-host`` entries, legacy links (``(ip, names)``), then the
+    container's own address with its names."""
     lines = [f"{ip}\t{names}" for ip, names in DEFAULT_ENTRIES if ipv6 or ":" not in ip]
     for entry in extra_hosts:
         ip, name = parse_extra_host(entry)
         lines.append(f"{ip}\t{name}")
+    lines += [f"{ip}\t{names}" for ip, names in links]
+    names = own_names(hostname, domainname)
     for address in addresses:
-        lines.append(f"{address}\t{hostname}")
+        lines.append(f"{address}\t{names}")
     return "\n".join(lines) + "\n"
+
+
+def own_names(hostname: str, domainname: str) -> str:
+    """The container's own line, as Docker: the FQDN (``hostname.domainname``, or a hostname
+    given with dots) followed by the bare host name."""
+    fqdn = f"{hostname}.{domainname}" if domainname else hostname
+    bare = fqdn.split(".", 1)[0]
+    return f"{fqdn} {bare}" if bare != fqdn else fqdn
 
 
 def hostname_file(hostname: str) -> str:

@@ -55,12 +55,13 @@ class Parents:
             return
         if links.index_here(opts.parent) is not None:
             return
+        # Docker's texts: a missing parent is taken for a VLAN subinterface to create
         if not opts.vlan_id:
-            raise NotFound(f"the requested parent interface {opts.parent} was not found on the Docker host")
+            raise InvalidParameter(f"invalid subinterface vlan name {opts.parent}, example formatting is eth0.10")
+        if links.index_here(opts.vlan_link) is None:
+            raise NotFound(f"-o parent interface was not found on the host: {opts.vlan_link}")
         if not self.features.get("8021q", False):
             raise Unsupported(features.missing_message("8021q"))
-        if links.index_here(opts.vlan_link) is None:
-            raise NotFound(f"the requested parent interface {opts.vlan_link} was not found on the Docker host")
         links.check_ifname(opts.parent)
 
     def acquire(self, net: Network, undo: ExitStack) -> int:

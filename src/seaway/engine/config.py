@@ -13,7 +13,7 @@ from seaway.plugins.discovery import DOCKER_SOCKET_DIR, DOCKER_SPEC_DIRS, Plugin
 
 DEFAULT_DATA_ROOT = Path("/var/lib/seaway")
 DEFAULT_EXEC_ROOT = Path("/run/seaway")
-DEFAULT_BRIDGE = "seaway0"  # Docker's docker0; "none" disables the default bridge
+DEFAULT_BRIDGE = "docker0"  # as Docker: guides and firewall recipes name it; "none" disables it
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,9 +238,8 @@ class Engine:
             if net.config_only and any(n.config_from == net.name for n in view.networks.values()):
                 raise Forbidden(f'error while removing network: configuration network "{net.name}" is in use')
             eps = view.endpoints_of_network(net.id)
-            if eps:
-                names = ", ".join(sorted(e.name for e in eps))
-                raise Forbidden(f"error while removing network: network {net.name} has active endpoints ({names})")
+            if eps:  # Docker's text (20.10): the network's name and ID
+                raise Forbidden(f"error while removing network: network {net.name} id {net.id} has active endpoints")
             with self._store.transaction():
                 self._store.set_network_state(net.id, DELETING)
             if not net.config_only and not self._drivers[net.driver].lazy:

@@ -142,18 +142,15 @@ class NetworkPlanner:
         planned: list[Subnet] = []
         for config in configs:
             subnet = pools.parse_config(config)
-            if subnet.version == 6 and not enable_ipv6:
-                raise InvalidParameter(
-                    f"invalid network config:\nIPv6 subnet {subnet.subnet} given but IPv6 is not "
-                    f"enabled on this network (use --ipv6)"
-                )
             pools.check_no_overlap(subnet.subnet, taken + [p.subnet for p in planned])
             for route in host_routes:
                 if route.overlaps(subnet.subnet):  # type: ignore[arg-type]
                     raise Forbidden(
                         f"invalid pool request: subnet {subnet.subnet} overlaps with the host's route to {route}"
                     )
-            if subnet.gateway is None:
+            # an IPv6 subnet without IPv6 enabled is kept and shown, as dockerd 20.10 does,
+            # but serves nothing: no gateway is taken and endpoints get no IPv6 address
+            if subnet.gateway is None and (subnet.version == 4 or enable_ipv6):
                 subnet = replace(subnet, gateway=first_free(subnet))
             planned.append(subnet)
         versions = {s.version for s in planned}

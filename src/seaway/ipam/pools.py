@@ -166,10 +166,10 @@ def _parse_prefix(what: str, text: str, problems: list[str]) -> IPNetwork | None
     try:
         prefix = ipaddress.ip_network(text, strict=False)
     except ValueError:
-        problems.append(f"invalid {what} {text!r}: expected an address and a prefix length (CIDR)")
+        problems.append(f"invalid {what} {text}: invalid CIDR address")  # current Docker's text
         return None
     if "/" not in text:
-        problems.append(f"invalid {what} {text}: expected an address and a prefix length (CIDR)")
+        problems.append(f"invalid {what} {text}: invalid CIDR address")
         return None
     if ipaddress.ip_interface(text).ip != prefix.network_address:
         problems.append(f"invalid {what} {text}: it should be {prefix}")

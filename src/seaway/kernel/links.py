@@ -3,8 +3,8 @@
 Names (documented once, here):
 
 * bridge of a user-defined network: ``br-<network id[:12]>`` (or the
-  ``com.docker.network.bridge.name`` option); the default bridge: ``seaway0`` unless
-  configured (Docker's ``docker0``);
+  ``com.docker.network.bridge.name`` option); the default bridge: ``docker0`` unless
+  configured (``-b``/``--bridge``), as in Docker;
 * host side of an endpoint's veth: ``veth<endpoint id[:7]>`` (deterministic, so an
   interrupted attach can be found and undone after a crash);
 * container side: ``eth<N>``, the lowest free index in the sandbox, created directly in

@@ -57,7 +57,8 @@ def _host(plan: LabPlan, name: str) -> list[str]:
     label = f"{name}\nseawayd"
     out.append(f"    {nid} [shape=box3d, style=filled, fillcolor=white, label={_q(label)}];")
     for net in spec.networks:
-        label = f"network {net.name}" + ("\ninternal" if net.internal else "")
+        label = f"network {net.name}" + (f"\n{net.driver}" if net.driver != "bridge" else "")
+        label += "\ninternal" if net.internal else ""
         out.append(
             f"    {_q(f'net:{name}:{net.name}')} [shape=hexagon, style=filled, fillcolor=lavender, label={_q(label)}];"
         )

@@ -186,8 +186,11 @@ def _populate(client: docker.DockerClient, host: Host) -> None:
             what = f"network {net.name}"
             ipam = None
             if net.subnet:
-                ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=net.subnet)])
-            client.networks.create(net.name, driver="bridge", internal=net.internal, ipam=ipam)
+                pool = docker.types.IPAMPool(subnet=net.subnet, gateway=net.gateway, iprange=net.ip_range)
+                ipam = docker.types.IPAMConfig(pool_configs=[pool])
+            client.networks.create(
+                net.name, driver=net.driver, internal=net.internal, ipam=ipam, options=dict(net.options) or None
+            )
         for c in host.containers:
             what = f"container {c.name}"
             ports = {f"{p.container_port}/{p.protocol}": p.host_port for p in c.ports}

@@ -56,6 +56,15 @@ class Network:
     name: str
     internal: bool = False
     subnet: str | None = None
+    driver: str = "bridge"
+    #: driver options (``-o``), e.g. ``{"parent": "eth0"}`` for macvlan
+    options: tuple[tuple[str, str], ...] = ()
+    gateway: str | None = None
+    ip_range: str | None = None
+
+
+#: network drivers a lab host's networks may use (the host's seawayd checks the rest)
+NETWORK_DRIVERS = ("bridge", "macvlan", "ipvlan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,18 +295,41 @@ class _Parser:
         return Host(name, links, tuple(networks), tuple(containers))
 
     def network(self, value: Any, path: str) -> Network:
-        m = self.mapping(value, path, {"name", "internal", "subnet"})
+        m = self.mapping(value, path, {"name", "internal", "subnet", "driver", "options", "gateway", "ip_range"})
         name = self.name(m.get("name"), f"{path}.name", OBJECT_NAME, "must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")
         internal = m.get("internal", False)
         if not isinstance(internal, bool):
             self.bad(f"{path}.internal", f"expected true or false, got {internal!r}")
-        subnet = m.get("subnet")
-        if subnet is not None:
+        subnet = self.prefix(m.get("subnet"), f"{path}.subnet", "subnet")
+        ip_range = self.prefix(m.get("ip_range"), f"{path}.ip_range", "ip_range")
+        gateway = m.get("gateway")
+        if gateway is not None:
             try:
-                ipaddress.ip_network(str(subnet))
+                ipaddress.ip_address(str(gateway))
             except ValueError:
-                self.bad(f"{path}.subnet", f"invalid subnet {subnet!r}")
-        return Network(name, bool(internal), None if subnet is None else str(subnet))
+                self.bad(f"{path}.gateway", f"invalid gateway address {gateway!r}")
+        if (gateway is not None or ip_range is not None) and subnet is None:
+            self.bad(path, "gateway and ip_range need a subnet")
+        driver = m.get("driver", "bridge")
+        if driver not in NETWORK_DRIVERS:
+            self.bad(f"{path}.driver", f"unknown driver {driver!r} (expected one of {', '.join(NETWORK_DRIVERS)})")
+        options = m.get("options") or {}
+        if not isinstance(options, dict) or not all(isinstance(v, (str, int, bool)) for v in options.values()):
+            self.bad(f"{path}.options", "expected a mapping of option names to values")
+            options = {}
+        opts = tuple((str(k), str(v).lower() if isinstance(v, bool) else str(v)) for k, v in options.items())
+        return Network(
+            name, bool(internal), subnet, str(driver), opts, None if gateway is None else str(gateway), ip_range
+        )
+
+    def prefix(self, value: Any, path: str, what: str) -> str | None:
+        if value is None:
+            return None
+        try:
+            ipaddress.ip_network(str(value))
+        except ValueError:
+            self.bad(path, f"invalid {what} {value!r}")
+        return str(value)
 
     def container(self, value: Any, path: str, nets: set[str]) -> Container:
         m = self.mapping(value, path, {"name", "image", "networks", "ports", "command"})
@@ -365,10 +397,7 @@ def to_data(topology: Topology) -> dict[str, Any]:
             {
                 "name": h.name,
                 "links": list(h.links),
-                "networks": [
-                    {"name": n.name, "internal": n.internal, **({"subnet": n.subnet} if n.subnet else {})}
-                    for n in h.networks
-                ],
+                "networks": [_network_data(n) for n in h.networks],
                 "containers": [
                     {
                         "name": c.name,
@@ -387,4 +416,14 @@ def to_data(topology: Topology) -> dict[str, Any]:
         data["world"] = {"segment": topology.world.segment, "records": dict(topology.world.records)}
     if topology.swarm:
         data["swarm"] = {"managers": list(topology.swarm.managers), "workers": list(topology.swarm.workers)}
+    return data
+
+
+def _network_data(net: Network) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": net.name, "internal": net.internal, "driver": net.driver}
+    for key in ("subnet", "gateway", "ip_range"):
+        if getattr(net, key):
+            data[key] = getattr(net, key)
+    if net.options:
+        data["options"] = dict(net.options)
     return data

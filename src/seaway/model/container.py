@@ -50,6 +50,8 @@ class ContainerSpec:
     publish_all: bool = False
     ports: tuple[PortRequest, ...] = ()
     mac_address: str = ""
+    #: HostConfig.Links, ``container[:alias]``: legacy links (default bridge)
+    links: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

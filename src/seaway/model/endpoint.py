@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from seaway.model.network import IPAddress
 from seaway.model.ports import PortMapping
@@ -17,6 +17,11 @@ class EndpointSpec:
     mac_address: str = ""
     aliases: tuple[str, ...] = ()
     gw_priority: int = 0
+    #: kept and shown back as given (Docker passes them to drivers; Seaway's use none)
+    driver_opts: dict[str, str] = field(default_factory=dict)
+    link_local_ips: tuple[str, ...] = ()
+    #: legacy links on a user-defined network, ``container[:alias]`` (resolved by DNS)
+    links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,12 @@ class View:
     #: an ndots option came from the host or --dns-opt (so Seaway added no ndots:0): a
     #: single-label A/AAAA name that is not ours gets an empty NOERROR, not forwarded
     keep_single_labels: bool = False
+    #: legacy links on user-defined networks: alias -> the linked container's name
+    links: dict[str, str] = field(default_factory=dict)
+
+    def name_of(self, qname: str) -> str:
+        """The name to look up: a link alias stands for the container it links to."""
+        return self.links.get(qname.rstrip(".").lower(), qname) if self.links else qname
 
 
 @dataclass
@@ -221,7 +227,7 @@ class Resolver:
         if question is None:
             return False
         view = listener.view
-        result = self.records.lookup(view.networks, question.name, question.qtype)
+        result = self.records.lookup(view.networks, view.name_of(question.name), question.qtype)
         if result.outcome is Outcome.FORWARD:
             if not view.may_forward or (
                 view.keep_single_labels and "." not in question.name and question.qtype in ("A", "AAAA")
@@ -294,7 +300,7 @@ class Resolver:
     async def _resolve(self, request: DNSRecord, raw: bytes, view: View, tcp: bool) -> bytes | None:
         q = request.q
         qname, qtype = str(q.qname), QTYPE.get(q.qtype)
-        result = self.records.lookup(view.networks, qname, str(qtype))
+        result = self.records.lookup(view.networks, view.name_of(qname), str(qtype))
         single = "." not in qname.rstrip(".") and str(qtype) in ("A", "AAAA")
         if result.outcome is Outcome.FORWARD and view.keep_single_labels and single:
             return request.reply().pack()  # type: ignore[no-any-return]

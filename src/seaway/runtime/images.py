@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from seaway.errors import Conflict, InvalidParameter, NotFound
+from seaway.runtime.reference import familiar
 
 HOST_IMAGE = "seaway/host:latest"
 HOST_IMAGE_ID = "sha256:" + hashlib.sha256(b"seaway/host").hexdigest()
@@ -47,7 +48,8 @@ def normalize_tag(reference: str) -> str:
     if not reference or "@" in reference:
         return reference
     last = reference.rsplit("/", 1)[-1]
-    return reference if ":" in last else f"{reference}:latest"
+    name, tag = reference.rsplit(":", 1) if ":" in last else (reference, "latest")
+    return f"{familiar(name)}:{tag}"
 
 
 class ImageStore:
@@ -127,16 +129,61 @@ class ImageStore:
         tmp.write_text(json.dumps(asdict(image)))
         tmp.replace(path)
 
-    def remove(self, reference: str, in_use_by: list[str], force: bool) -> list[dict[str, str]]:
-        """Untag or delete; Docker's ``[{"Untagged": …}, {"Deleted": …}]`` answer."""
+    def tag(self, reference: str, target: str) -> Image:
+        """Add the name ``target`` (normalized ``repo:tag``) to an image; the name leaves
+        the image that had it (``docker tag``)."""
         image = self.get(reference)
+        if image.is_host and target != HOST_IMAGE:
+            raise Conflict(f"conflict: {HOST_IMAGE} is built into Seaway and cannot be tagged")
+        for other in self._images.values():
+            if other is not image and target in other.repo_tags:
+                other.repo_tags.remove(target)
+                self._save(other)
+        if target not in image.repo_tags:
+            image.repo_tags.append(target)
+            self._save(image)
+        return image
+
+    def remove(self, reference: str, users: list[tuple[str, bool]], force: bool) -> list[dict[str, str]]:
+        """``docker rmi``: by name, untag (and delete the image with its last name); by ID,
+        delete. ``users`` are the containers made from it, as (ID, running). Docker's
+        ``[{"Untagged": …}, {"Deleted": …}]`` answer and conflict texts."""
+        image = self.get(reference)
+        short = image.id.removeprefix("sha256:")[:12]
         if image.is_host:
             raise Conflict(f"conflict: unable to remove {HOST_IMAGE}: it is built into Seaway")
-        if in_use_by and not force:
-            raise Conflict(
-                f"conflict: unable to delete {image.id.removeprefix('sha256:')[:12]} (must be forced) - "
-                f"image is being used by stopped container {in_use_by[0][:12]}"
-            )
+        name = normalize_tag(reference)
+        by_name = name in image.repo_tags
+        if by_name and len(image.repo_tags) > 1:
+            image.repo_tags.remove(name)
+            self._save(image)
+            return [{"Untagged": name}]
+        running = [cid for cid, up in users if up]
+        if by_name:
+            if users and not force:
+                raise Conflict(
+                    f'conflict: unable to remove repository reference "{reference}" (must force) - container '
+                    f"{users[0][0][:12]} is using its referenced image {short}"
+                )
+            if running:  # forced: the name goes, the image stays for the running container
+                image.repo_tags.remove(name)
+                self._save(image)
+                return [{"Untagged": name}]
+        else:
+            if len(image.repo_tags) > 1 and not force:
+                raise Conflict(
+                    f"conflict: unable to delete {short} (must be forced) - image is referenced in multiple repositories"
+                )
+            if running:
+                raise Conflict(
+                    f"conflict: unable to delete {short} (cannot be forced) - image is being used by running "
+                    f"container {running[0][:12]}"
+                )
+            if users and not force:
+                raise Conflict(
+                    f"conflict: unable to delete {short} (must be forced) - image is being used by stopped "
+                    f"container {users[0][0][:12]}"
+                )
         answer = [{"Untagged": t} for t in image.repo_tags]
         shutil.rmtree(self.root / image.id.removeprefix("sha256:"), ignore_errors=True)
         del self._images[image.id]

@@ -59,7 +59,7 @@ class Runtime:
             raise InternalError(f"runc {args[0]} {args[-1]}: {_runc_error(proc.stderr)}")
         return proc
 
-    def create(self, container_id: str, name: str, paths: Paths, tty: bool) -> int:
+    def create(self, container_id: str, name: str, paths: Paths, tty: bool, stdin: bool = False) -> int:
         """Create the container under conmon; return the container's pid."""
         paths.exit_dir.mkdir(parents=True, exist_ok=True)
         paths.socket_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +74,8 @@ class Runtime:
         ]  # fmt: skip
         if tty:
             cmd.append("-t")
+        if stdin:  # the container's stdin: conmon's attach socket (seaway.runtime.attach)
+            cmd.append("--stdin")
         try:
             launcher = subprocess.Popen(
                 cmd,

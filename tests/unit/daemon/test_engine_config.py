@@ -14,7 +14,7 @@ from seaway.ipam.pools import DEFAULT_LOCAL_POOLS
 def test_defaults_use_docker_s_pools_and_seaway_s_paths() -> None:
     config = EngineConfig()
     assert config.default_address_pools == DEFAULT_LOCAL_POOLS
-    assert (config.bridge, config.mtu, config.icc, config.ip_masq) == ("seaway0", 0, True, True)
+    assert (config.bridge, config.mtu, config.icc, config.ip_masq) == ("docker0", 0, True, True)
     assert config.store_path == Path("/var/lib/seaway/seaway.db")
     assert config.netns_dir == Path("/run/seaway/netns")
 

@@ -128,3 +128,29 @@ def test_swarm_section_problems_are_all_reported() -> None:
     assert "swarm.workers[1]: host 'h1' is listed twice" in problems
     assert "swarm.workers[2]: unknown host 'h9'" in problems
     assert "swarm.managers: a swarm needs at least one manager" in problems
+
+
+def test_networks_take_a_driver_its_options_and_ipam_and_round_trip() -> None:
+    net = {
+        "name": "onlan", "driver": "macvlan", "options": {"parent": "eth0"},
+        "subnet": "192.0.2.0/24", "gateway": "192.0.2.1", "ip_range": "192.0.2.128/25",
+    }  # fmt: skip
+    topology = parse({**SMALL, "hosts": [{"name": "h1", "links": ["lan"], "networks": [net]}]})
+    parsed = topology.hosts[0].networks[0]
+    assert (parsed.driver, parsed.options, parsed.gateway, parsed.ip_range) == (
+        "macvlan", (("parent", "eth0"),), "192.0.2.1", "192.0.2.128/25",
+    )  # fmt: skip
+    assert parse(to_data(topology)) == topology
+
+
+def test_bad_network_driver_and_ipam_are_reported_with_their_paths() -> None:
+    nets = [
+        {"name": "a", "driver": "weave"},
+        {"name": "b", "gateway": "10.0.0.1"},
+        {"name": "c", "subnet": "10.1.0.0/24", "ip_range": "10.1.0.0/33"},
+    ]
+    assert problems({**SMALL, "hosts": [{"name": "h1", "links": ["lan"], "networks": nets}]}) == (
+        "hosts[0].networks[0].driver: unknown driver 'weave' (expected one of bridge, macvlan, ipvlan)",
+        "hosts[0].networks[1]: gateway and ip_range need a subnet",
+        "hosts[0].networks[2].ip_range: invalid ip_range '10.1.0.0/33'",
+    )

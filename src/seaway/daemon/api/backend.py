@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from seaway.cluster.agent import Agent
 from seaway.daemon.api import schemas
+from seaway.daemon.api.fields import LATEST
 from seaway.daemon.containers import Containers
 from seaway.engine import Engine
 from seaway.engine.config import EngineConfig
@@ -32,6 +33,7 @@ class ExecSession:
     workdir: str
     attach_stdout: bool
     attach_stderr: bool
+    attach_stdin: bool = False
     running: bool = False
     exit_code: int | None = None
     pid: int = 0
@@ -61,7 +63,7 @@ class Backend:
             out[key] = schemas.network_container_entry(ctr.name if ctr else ep.name, ep)
         return out
 
-    def container_networks(self, ctr: Container) -> dict[str, dict[str, Any]]:
+    def container_networks(self, ctr: Container, version: tuple[int, int] = LATEST) -> dict[str, dict[str, Any]]:
         endpoints = {}
         if ctr.sandbox_id:
             endpoints = {e.network_id: e for e in self.engine.endpoints_of_sandbox(ctr.sandbox_id)}
@@ -72,7 +74,7 @@ class Backend:
             except Exception:  # removed meanwhile
                 continue
             out[net.name] = schemas.endpoint_settings(
-                net, spec, endpoints.get(network_id), ctr, named=self.engine.names_members(net)
+                net, spec, endpoints.get(network_id), ctr, named=self.engine.names_members(net), version=version
             )
         return out
 

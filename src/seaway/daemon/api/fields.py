@@ -4,6 +4,7 @@ names the field, never a crash."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -85,6 +86,30 @@ def query_int(request: web.Request, key: str, default: int | None = None) -> int
         return int(value)
     except ValueError:
         raise InvalidParameter(f"invalid value for {key}: {value!r} is not a number") from None
+
+
+#: the API version of a request without a ``/vX.Y`` prefix: the newest Seaway speaks
+LATEST = (9999, 0)
+
+
+def api_version(request: web.Request) -> tuple[int, int]:
+    """The version the client negotiated (its ``/vX.Y/`` prefix), for answers whose shape
+    changed between API versions."""
+    raw = request.match_info.get("version")
+    if not raw:
+        return LATEST
+    major, _, minor = raw.partition(".")
+    return (int(major), int(minor))
+
+
+def matches(pattern: str, value: str) -> bool:
+    """Docker's filter match for names (and network IDs): the pattern is a regular
+    expression searched anywhere in the value (``^x$`` anchors it); an invalid one
+    matches nothing, as in dockerd."""
+    try:
+        return re.search(pattern, value) is not None
+    except re.error:
+        return False
 
 
 def filters(request: web.Request, accepted: tuple[str, ...]) -> dict[str, list[str]]:

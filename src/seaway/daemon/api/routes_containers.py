@@ -1,11 +1,12 @@
 """``/containers``: create, start, stop, kill, restart, wait, delete, inspect, list,
-logs, attach."""
+logs, attach, rename."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.errors import json_body, json_response
 from seaway.errors import InvalidParameter, NotFound
 from seaway.model.container import Container
+from seaway.runtime.attach import AttachStdin
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ def _matches(backend: Backend, ctr: Container, filters: dict[str, list[str]]) ->
     for key, values in filters.items():
         if key == "id" and not any(ctr.id.startswith(v) for v in values):
             return False
-        if key == "name" and not any(v.lstrip("/") in ctr.name for v in values):
+        if key == "name" and not any(f.matches(v, ctr.name) or f.matches(v, f"/{ctr.name}") for v in values):
             return False
         if key == "status":
             bad = [v for v in values if v not in STATUSES]
@@ -65,8 +67,9 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         except NotFound:
             return []
 
-    def inspect_json(ctr: Container) -> dict[str, Any]:
-        d = manager.dir(ctr.id)
+    def inspect_json(ctr: Container, version: tuple[int, int]) -> dict[str, Any]:
+        owner = manager.network_owner(ctr)  # container:<id>: its files are the other's
+        d = manager.dir(owner.id if owner else ctr.id)
         files = {
             "resolv.conf": str(d / "resolv.conf"),
             "hostname": str(d / "hostname"),
@@ -79,7 +82,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 key = backend.engine.sandbox(ctr.sandbox_id).key
             except NotFound:
                 key = ""
-        networks = backend.container_networks(ctr)
+        networks = backend.container_networks(ctr, version)
         mappings = backend.container_ports(ctr)
         return schemas.container_inspect(ctr, image_cmd(ctr), files, key, networks, networks.get("bridge"), mappings)
 
@@ -100,7 +103,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 continue
             if not _matches(backend, ctr, filters):
                 continue
-            networks = backend.container_networks(ctr)
+            networks = backend.container_networks(ctr, f.api_version(request))
             mappings = backend.container_ports(ctr)
             out.append(schemas.container_summary(ctr, ctr.spec.image, image_cmd(ctr), networks, mappings))
         limit = f.query_int(request, "limit")
@@ -110,7 +113,9 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
 
     async def inspect(request: web.Request) -> web.Response:
         ctr = manager.get(request.match_info["id"])
-        return json_response({**inspect_json(ctr), "SeawayStatus": backend.container_status(ctr)})
+        return json_response(
+            {**inspect_json(ctr, f.api_version(request)), "SeawayStatus": backend.container_status(ctr)}
+        )
 
     async def start(request: web.Request) -> web.Response:
         ctr = manager.get(request.match_info["id"])
@@ -161,7 +166,9 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             if condition == "not-running" and (not ctr.running or ctr.state.finished_at != exits_seen):
                 break
             await asyncio.sleep(0.05)
-        error = {"Message": ctr.state.error} if ctr.state.error else None
+        # a removed container's wait carries no error (docker run --rm after a failed start
+        # reports the start's error alone, as with dockerd)
+        error = {"Message": ctr.state.error} if ctr.state.error and condition != "removed" else None
         await resp.write((json.dumps({"StatusCode": ctr.state.exit_code, "Error": error}) + "\n").encode())
         await resp.write_eof()
         return resp
@@ -203,7 +210,25 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         path = manager.log_path(ctr.id)
         start = streams.size_of(path)
         content_type = streams.RAW if ctr.spec.tty else streams.MULTIPLEXED
-        resp = await streams.stream_response(request, content_type)
+        stdin = AttachStdin(manager.dir(ctr.id)) if ctr.spec.open_stdin and f.query_bool(request, "stdin") else None
+        resp = await streams.stream_response(request, content_type, stdin)
+        try:
+            await _attached(request, resp, ctr, want, path, start, stdin)
+        finally:
+            if stdin is not None:
+                stdin.cancel()
+        await resp.write_eof()
+        return resp
+
+    async def _attached(
+        request: web.Request,
+        resp: web.StreamResponse,
+        ctr: Container,
+        want: dict[int, bool],
+        path: Path,
+        start: int,
+        stdin: AttachStdin | None,
+    ) -> None:
         if f.query_bool(request, "logs"):
             async for stream, data, ts in streams.follow_log(path, 0, lambda: True):
                 await _emit(resp, ctr, want, stream, data, ts, False)
@@ -212,12 +237,17 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             was_started = ctr.state.started_at
             while not ctr.running and ctr.state.started_at == was_started and not manager.removed(ctr.id):
                 if gone(request):
-                    return resp
+                    return
                 await asyncio.sleep(0.02)
+            if stdin is not None and ctr.running:
+                stdin.start()
             async for stream, data, ts in streams.follow_log(path, start, lambda: not ctr.running or gone(request)):
                 await _emit(resp, ctr, want, stream, data, ts, False)
-        await resp.write_eof()
-        return resp
+
+    async def rename(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        await backend.run(manager.rename, ctr.id, request.query.get("name", ""))
+        return web.Response(status=204)
 
     async def resize(request: web.Request) -> web.Response:
         manager.get(request.match_info["id"])
@@ -232,6 +262,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("POST", "/containers/{id}/kill", kill)
     add("POST", "/containers/{id}/wait", wait)
     add("POST", "/containers/{id}/resize", resize)
+    add("POST", "/containers/{id}/rename", rename)
     add("DELETE", "/containers/{id}", delete)
     add("GET", "/containers/{id}/logs", logs)
     add("POST", "/containers/{id}/attach", attach)

@@ -41,6 +41,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             workdir=f.string(body, "WorkingDir"),
             attach_stdout=f.boolean(body, "AttachStdout", True),
             attach_stderr=f.boolean(body, "AttachStderr", True),
+            attach_stdin=f.boolean(body, "AttachStdin"),
         )
         return json_response({"Id": exec_id}, status=201)
 
@@ -55,17 +56,20 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         tty = f.boolean(body, "Tty", ex.tty)
         # TTY sessions are run without a terminal (output merged, raw stream)
         argv = manager.runtime.exec_command(ctr.id, ex.cmd, ex.env, False, ex.workdir)
+        detach = f.boolean(body, "Detach")
+        with_stdin = ex.attach_stdin and not detach
         proc = await asyncio.create_subprocess_exec(
             *argv,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE if with_stdin else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT if tty else asyncio.subprocess.PIPE,
         )
         ex.running, ex.pid = True, proc.pid
-        if f.boolean(body, "Detach"):
+        if detach:
             asyncio.get_running_loop().create_task(_finish(ex, proc, None, tty))
             return web.Response(status=200)
-        resp = await streams.stream_response(request, streams.RAW if tty else streams.MULTIPLEXED)
+        stdin = _ProcessStdin(proc.stdin) if with_stdin and proc.stdin is not None else None
+        resp = await streams.stream_response(request, streams.RAW if tty else streams.MULTIPLEXED, stdin)
         await _finish(ex, proc, resp, tty)
         await resp.write_eof()
         return resp
@@ -84,7 +88,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                     "privileged": False,
                     "user": "",
                 },
-                "OpenStdin": False,
+                "OpenStdin": ex.attach_stdin,
                 "OpenStderr": ex.attach_stderr,
                 "OpenStdout": ex.attach_stdout,
                 "CanRemove": False,
@@ -102,6 +106,22 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("POST", "/exec/{id}/start", start)
     add("POST", "/exec/{id}/resize", resize)
     add("GET", "/exec/{id}/json", inspect)
+
+
+class _ProcessStdin:
+    """The client's stdin (from the hijacked connection) into the exec'd process; its
+    end closes the process's stdin, as ``docker exec -i`` does."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+
+    def feed(self, data: bytes) -> None:
+        if not self._writer.is_closing():
+            self._writer.write(data)
+
+    def close(self) -> None:
+        if not self._writer.is_closing():
+            self._writer.close()
 
 
 async def _finish(

@@ -1,7 +1,8 @@
-"""``/images``: import (``docker import``), list, inspect, remove. Pulling is not offered."""
+"""``/images``: import (``docker import``), list, inspect, tag, remove. Pulling is not offered."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import secrets
 from typing import Any
@@ -14,6 +15,7 @@ from seaway.daemon.api.errors import json_response
 from seaway.daemon.api.schemas import _unix
 from seaway.errors import Unsupported
 from seaway.runtime.images import Image
+from seaway.runtime.reference import parse_tag_target
 
 
 def summary(image: Image) -> dict[str, Any]:
@@ -53,6 +55,11 @@ def inspect_json(image: Image) -> dict[str, Any]:
     }
 
 
+def _named(tag: str, pattern: str) -> bool:
+    """Docker's ``reference`` filter: a shell pattern on ``name`` or ``name:tag``."""
+    return fnmatch.fnmatchcase(tag, pattern) or fnmatch.fnmatchcase(tag.rsplit(":", 1)[0], pattern)
+
+
 def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     images = backend.containers.images
 
@@ -83,18 +90,36 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         return resp
 
     async def list_images(request: web.Request) -> web.Response:
-        return json_response([summary(i) for i in images.list()])
+        filters = f.filters(request, ("reference", "dangling"))
+        out = []
+        for image in images.list():
+            entry = summary(image)
+            if "reference" in filters:  # Docker lists only the names that match
+                entry["RepoTags"] = [t for t in image.repo_tags if any(_named(t, p) for p in filters["reference"])]
+                if not entry["RepoTags"]:
+                    continue
+            if "dangling" in filters and (not image.repo_tags) != (filters["dangling"][0].lower() in ("true", "1")):
+                continue
+            out.append(entry)
+        return json_response(out)
 
     async def inspect(request: web.Request) -> web.Response:
         return json_response(inspect_json(images.get(request.match_info["name"])))
 
     async def delete(request: web.Request) -> web.Response:
-        image = images.get(request.match_info["name"])
-        users = [c.id for c in backend.containers.list() if c.image_id == image.id]
-        answer = await backend.run(images.remove, image.id, users, f.query_bool(request, "force"))
+        reference = request.match_info["name"]
+        image = images.get(reference)
+        users = [(c.id, c.running) for c in backend.containers.list() if c.image_id == image.id]
+        answer = await backend.run(images.remove, reference, users, f.query_bool(request, "force"))
         return json_response(answer)
+
+    async def tag(request: web.Request) -> web.Response:
+        target = parse_tag_target(request.query.get("repo", ""), request.query.get("tag", ""))
+        await backend.run(images.tag, request.match_info["name"], target)
+        return web.Response(status=201)
 
     add("POST", "/images/create", create)
     add("GET", "/images/json", list_images)
     add("GET", "/images/{name:.+}/json", inspect)
+    add("POST", "/images/{name:.+}/tag", tag)
     add("DELETE", "/images/{name:.+}", delete)

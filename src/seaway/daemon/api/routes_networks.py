@@ -20,9 +20,9 @@ def _matches(net: Network, filters: dict[str, list[str]], in_use: bool) -> bool:
     for key, values in filters.items():
         if key == "driver" and net.driver not in values:
             return False
-        if key == "id" and not any(net.id.startswith(v) for v in values):
+        if key == "id" and not any(f.matches(v, net.id) for v in values):
             return False
-        if key == "name" and not any(v in net.name for v in values):
+        if key == "name" and not any(f.matches(v, net.name) for v in values):
             return False
         if key == "scope" and net.scope not in values:
             return False

@@ -66,7 +66,7 @@ def parse_network_create(body: dict[str, Any]) -> NetworkSpec:
 
 def network_json(net: Network, containers: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
     configs = []
-    for s in net.subnets:
+    for s in sorted(net.subnets, key=lambda s: s.version):  # IPv4 first, as Docker lists them
         entry: dict[str, Any] = {"Subnet": str(s.subnet)}
         if s.gateway is not None:
             entry["Gateway"] = str(s.gateway)
@@ -114,23 +114,54 @@ def parse_endpoint(body: dict[str, Any]) -> EndpointSpec:
         mac_address=f.string(body, "MacAddress"),
         aliases=f.str_list(body, "Aliases"),
         gw_priority=f.integer(body, "GwPriority"),
+        driver_opts=f.str_map(body, "DriverOpts"),
+        link_local_ips=f.str_list(ipam, "LinkLocalIPs"),
+        links=f.str_list(body, "Links"),
     )
 
 
+def _ipam_config(spec: EndpointSpec) -> dict[str, Any] | None:
+    """``IPAMConfig`` as given: only the keys the client set (Docker omits empty ones)."""
+    ipam: dict[str, Any] = {}
+    if spec.ipv4_address:
+        ipam["IPv4Address"] = spec.ipv4_address
+    if spec.ipv6_address:
+        ipam["IPv6Address"] = spec.ipv6_address
+    if spec.link_local_ips:
+        ipam["LinkLocalIPs"] = list(spec.link_local_ips)
+    return ipam or None
+
+
+def _aliases(spec: EndpointSpec, ctr: Container, named: bool, version: tuple[int, int]) -> list[str] | None:
+    """From API 1.45 the aliases as given; below, 20.10's shape: on a user-defined network a
+    container that has started also lists its short ID (and its hostname when that differs
+    from its name)."""
+    aliases = list(spec.aliases)
+    if version < (1, 45) and named and ctr.state.started_at != ZERO_TIME:
+        extra = [ctr.id[:12]]
+        if ctr.spec.hostname and ctr.spec.hostname != ctr.name:
+            extra.append(ctr.spec.hostname)
+        aliases += [a for a in extra if a not in aliases]
+    return aliases or None
+
+
 def endpoint_settings(
-    net: Network, spec: EndpointSpec, ep: Endpoint | None, ctr: Container, *, named: bool
+    net: Network,
+    spec: EndpointSpec,
+    ep: Endpoint | None,
+    ctr: Container,
+    *,
+    named: bool,
+    version: tuple[int, int] = f.LATEST,
 ) -> dict[str, Any]:
     gateway4 = next((s.gateway for s in net.subnets if s.version == 4 and s.gateway and not net.internal), None)
     gateway6 = next((s.gateway for s in net.subnets if s.version == 6 and s.gateway and not net.internal), None)
-    ipam = None
-    if spec.ipv4_address or spec.ipv6_address:
-        ipam = {"IPv4Address": spec.ipv4_address, "IPv6Address": spec.ipv6_address}
-    return {
-        "IPAMConfig": ipam,
-        "Links": None,
-        "Aliases": list(spec.aliases) or None,
-        "MacAddress": ep.mac_address if ep else "",
-        "DriverOpts": None,
+    out = {
+        "IPAMConfig": _ipam_config(spec),
+        "Links": list(spec.links) or None,
+        "Aliases": _aliases(spec, ctr, named, version),
+        "MacAddress": ep.mac_address if ep else spec.mac_address,
+        "DriverOpts": dict(spec.driver_opts) or None,
         "GwPriority": spec.gw_priority,
         "NetworkID": net.id,
         "EndpointID": ep.id if ep else "",
@@ -140,8 +171,12 @@ def endpoint_settings(
         "IPv6Gateway": str(gateway6) if ep and ep.ipv6 and gateway6 else "",
         "GlobalIPv6Address": str(ep.ipv6) if ep and ep.ipv6 else "",
         "GlobalIPv6PrefixLen": ep.ipv6_prefixlen if ep and ep.ipv6 else 0,
-        "DNSNames": list(member_names(ctr.name, spec.aliases, ctr.id, ctr.spec.hostname)) if named else None,
     }
+    if version >= (1, 44):
+        out["DNSNames"] = list(member_names(ctr.name, spec.aliases, ctr.id, ctr.spec.hostname)) if named else None
+    if version < (1, 48):
+        del out["GwPriority"]
+    return out
 
 
 # ------------------------------------------------------------------ containers
@@ -207,6 +242,7 @@ def parse_container_create(body: dict[str, Any]) -> ContainerSpec:
         publish_all=publish_all,
         ports=requests,
         mac_address=f.string(body, "MacAddress"),
+        links=f.str_list(host, "Links"),
     )
 
 
@@ -262,6 +298,7 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "DnsSearch": list(spec.dns_search),
         "DnsOptions": list(spec.dns_options),
         "ExtraHosts": list(spec.extra_hosts) or None,
+        "Links": list(spec.links) or None,
         "PortBindings": spec.port_bindings,
         "PublishAllPorts": spec.publish_all,
         "Binds": None,
@@ -270,6 +307,15 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         # Docker's default json-file driver (docker-py only collects output for json-file)
         "LogConfig": {"Type": "json-file", "Config": {}},
     }
+
+
+def _links_shown(given: tuple[str, ...], name: str) -> list[str] | None:
+    """``HostConfig.Links`` as Docker shows them: ``/db:/web/database``."""
+    out = []
+    for text in given:
+        target, _, alias = text.partition(":")
+        out.append(f"/{target.lstrip('/')}:/{name}/{(alias or target).rsplit('/', 1)[-1]}")
+    return out or None
 
 
 def container_summary(
@@ -341,7 +387,7 @@ def container_inspect(
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": None,
-        "HostConfig": host_config(spec),
+        "HostConfig": {**host_config(spec), "Links": _links_shown(spec.links, ctr.name)},
         "Mounts": [],
         "Config": {
             "Hostname": spec.hostname,
@@ -362,6 +408,7 @@ def container_inspect(
             "OnBuild": None,
             "Labels": dict(spec.labels),
             "StopSignal": spec.stop_signal,
+            "MacAddress": spec.mac_address,
             "ExposedPorts": {p: {} for p in spec.exposed_ports} or None,
         },
         "NetworkSettings": {

@@ -6,6 +6,7 @@ import asyncio
 import struct
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Protocol
 
 from aiohttp import web
 
@@ -48,22 +49,36 @@ class Hijacked(web.StreamResponse):
         self.force_close()
 
 
+class StdinSink(Protocol):
+    """Where a hijacked connection's incoming bytes (the client's stdin) go."""
+
+    def feed(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class _HijackedProtocol(asyncio.Protocol):
     """Stands in for aiohttp's protocol once a connection is hijacked. The docker CLI
-    half-closes its side when it has no stdin to send: asyncio would close the whole
-    transport on that EOF, so it is acknowledged and our side stays open. Bytes from
-    the client (stdin) are not supported yet and are dropped rather than parsed as HTTP."""
+    half-closes its side when its stdin ends: asyncio would close the whole transport on
+    that EOF, so it is acknowledged and our side stays open (the sink, if any, is closed).
+    Bytes from the client go to ``stdin``, or are dropped rather than parsed as HTTP."""
 
-    def __init__(self, inner: asyncio.BaseProtocol) -> None:
+    def __init__(self, inner: asyncio.BaseProtocol, stdin: StdinSink | None) -> None:
         self._inner = inner
+        self._stdin = stdin
 
     def eof_received(self) -> bool:
+        if self._stdin is not None:
+            self._stdin.close()
         return True
 
     def data_received(self, data: bytes) -> None:
-        return None
+        if self._stdin is not None:
+            self._stdin.feed(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._stdin is not None:
+            self._stdin.close()
         self._inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -73,13 +88,16 @@ class _HijackedProtocol(asyncio.Protocol):
         self._inner.resume_writing()
 
 
-async def stream_response(request: web.Request, content_type: str) -> web.StreamResponse:
-    """Hijack when the client asked to upgrade; otherwise a plain streamed 200."""
+async def stream_response(
+    request: web.Request, content_type: str, stdin: StdinSink | None = None
+) -> web.StreamResponse:
+    """Hijack when the client asked to upgrade (its bytes then go to ``stdin``);
+    otherwise a plain streamed 200."""
     if request.headers.get("Upgrade", "").lower() == "tcp":
         resp: web.StreamResponse = Hijacked(content_type)
         transport = request.transport
         if transport is not None:
-            transport.set_protocol(_HijackedProtocol(transport.get_protocol()))  # type: ignore[arg-type]
+            transport.set_protocol(_HijackedProtocol(transport.get_protocol(), stdin))  # type: ignore[arg-type]
     else:
         resp = web.StreamResponse(status=200, headers={"Content-Type": content_type})
     await resp.prepare(request)
