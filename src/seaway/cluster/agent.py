@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives import serialization
 from seaway.cluster import addresses, etcdproc, identity, joinapi, rbac, schema, views
 from seaway.cluster.store import Credentials, NoLeader, Store
 from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unavailable
+from seaway.kernel import features
 
 log = logging.getLogger(__name__)
 
@@ -368,7 +369,7 @@ class Agent:
         return {
             "Hostname": os.environ.get(HOSTNAME_ENV) or socket.gethostname(), "Addr": addr, "EngineVersion": self.engine_version,
             "Architecture": platform.machine(), "NanoCPUs": (os.cpu_count() or 1) * 1_000_000_000,
-            "MemoryBytes": _mem_total(),
+            "MemoryBytes": features.memory_bytes(),
         }  # fmt: skip
 
     # -- join (the manager's side)
@@ -994,11 +995,3 @@ async def _answers(store: Store) -> bool:
     except SeawayError:
         return False
     return True
-
-
-def _mem_total() -> int:
-    try:
-        with open("/proc/meminfo") as fh:
-            return int(fh.readline().split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return 0

@@ -61,5 +61,14 @@ def probe() -> dict[str, bool]:
     return netns.run(None, _probe_here)
 
 
+def memory_bytes() -> int:
+    """The host's total memory (``MemTotal``), 0 when unreadable (shown in /info and for nodes)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            return int(fh.readline().split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def missing_message(feature: str) -> str:
     return f"{DESCRIPTION[feature]} is not supported by this kernel ({CONFIG[feature]})"

@@ -139,6 +139,17 @@ def delete_link(ipr: IPRoute, name: str) -> None:
             raise
 
 
+def add_link(ipr: IPRoute, op: str, name: str, attrs: dict[str, object]) -> None:
+    """RTM_NEWLINK with ``attrs``; a name already taken is said as such."""
+    try:
+        with translating(op, name):
+            ipr.link("add", **attrs)
+    except KernelError as exc:
+        if is_exists(exc):
+            raise KernelError(op, name, exc.errno, "a link of that name exists") from exc
+        raise
+
+
 def create_veth(
     ipr: IPRoute,  # must be a socket of the calling thread's namespace
     host_name: str,
@@ -162,13 +173,7 @@ def create_veth(
     if mtu:
         attrs["mtu"] = mtu
         peer["mtu"] = mtu
-    try:
-        with translating("create veth", host_name):
-            ipr.link("add", **attrs)
-    except KernelError as exc:
-        if is_exists(exc):
-            raise KernelError("create veth", host_name, exc.errno, "a link of that name exists") from exc
-        raise
+    add_link(ipr, "create veth", host_name, attrs)
     # the kernel ignores IFLA_IFALIAS in RTM_NEWLINK: mark and raise the link in one step
     index = index_here(host_name)
     if index is None:
@@ -273,13 +278,7 @@ def create_child(
             attrs["ipvlan_flags"] = IPVLAN_FLAGS[flag]
     if netns_fd is not None:
         attrs["net_ns_fd"] = netns_fd
-    try:
-        with translating(f"create {kind} link", name):
-            ipr.link("add", **attrs)
-    except KernelError as exc:
-        if is_exists(exc):
-            raise KernelError(f"create {kind} link", name, exc.errno, "a link of that name exists") from exc
-        raise
+    add_link(ipr, f"create {kind} link", name, attrs)
     if alias:
         _mark(ipr, name, alias, f"mark {kind} link")
 

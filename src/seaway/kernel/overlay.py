@@ -22,7 +22,7 @@ from pyroute2 import IPRoute
 
 from seaway.errors import KernelError
 from seaway.kernel import addresses, links, netns, sysctl
-from seaway.kernel.errors import is_exists, is_missing, translating
+from seaway.kernel.errors import is_missing, translating
 from seaway.kernel.sandbox import netns_fd as open_netns
 from seaway.model.network import IPAddress
 
@@ -69,13 +69,7 @@ def create_vxlan(
     attrs["vxlan_local6" if local.version == 6 else "vxlan_local"] = str(local)
     if mtu:
         attrs["mtu"] = mtu
-    try:
-        with translating("create vxlan link", name):
-            ipr.link("add", **attrs)
-    except KernelError as exc:
-        if is_exists(exc):
-            raise KernelError("create vxlan link", name, exc.errno, "a link of that name exists") from exc
-        raise
+    links.add_link(ipr, "create vxlan link", name, attrs)
 
 
 def ensure_inside(

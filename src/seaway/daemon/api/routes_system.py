@@ -9,6 +9,7 @@ from aiohttp import web
 
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.errors import json_response
+from seaway.kernel import features
 
 API_VERSION = "1.50"  # what the docker 28 client asks for
 MIN_API_VERSION = "1.24"
@@ -74,7 +75,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 "DockerRootDir": str(backend.config.data_root),
                 "Name": os.uname().nodename,
                 "NCPU": os.cpu_count(),
-                "MemTotal": _mem_total(),
+                "MemTotal": features.memory_bytes(),
                 "KernelVersion": platform.release(),
                 "OperatingSystem": "Seaway",
                 "OSType": "linux",
@@ -122,11 +123,3 @@ async def _swarm_info(backend: Backend) -> dict[str, object]:
 
 def _arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
-
-
-def _mem_total() -> int:
-    try:
-        with open("/proc/meminfo") as fh:
-            return int(fh.readline().split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return 0
