@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from seaway.lab import Lab
 from seaway.lab.fakehost import FakeHost, in_ns
 
 
@@ -45,3 +47,11 @@ def default_route(key: str, version: int = 4) -> str | None:
 def interface_names(key: str) -> set[str]:
     out = in_ns(key, "ip", "-j", "link", "show", check=True).stdout
     return {link["ifname"] for link in json.loads(out)}
+
+
+def lab_docker(lab: Lab, host: str, *args: str, check: bool = True, timeout: float = 60) -> Any:
+    """The docker CLI on a lab host (its own daemon); with ``check``, a failure fails the test."""
+    result = lab.host(host).run(["docker", *args], timeout=timeout)
+    if check:
+        assert result.returncode == 0, f"docker {' '.join(args)} on {host}: {result.stderr}"
+    return result

@@ -6,7 +6,7 @@ import pytest
 from tests.integration import checks
 
 from seaway.engine import Engine
-from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
+from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unavailable
 from seaway.lab.fakehost import FakeHost
 from seaway.model.endpoint import EndpointSpec
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
@@ -52,7 +52,7 @@ BAD_CREATES = [
     pytest.param(NetworkSpec(name="   "), InvalidParameter, "invalid name", id="invalid-name"),
     pytest.param(NetworkSpec(name="x", driver="weave"), NotFound, 'plugin "weave" not found', id="unknown-driver"),
     pytest.param(
-        NetworkSpec(name="x", driver="overlay"), Unsupported, "not supported by Seaway yet", id="later-driver"
+        NetworkSpec(name="x", driver="overlay"), Unavailable, "This node is not a swarm manager.", id="not-in-swarm"
     ),
     pytest.param(
         NetworkSpec(name="x", options={"com.docker.network.bridge.colour": "blue"}),

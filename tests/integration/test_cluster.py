@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests.integration.checks import lab_docker
 
 from seaway.lab import Lab
 from seaway.testing.plugin import lab_session
@@ -31,11 +32,7 @@ def cluster() -> Iterator[Lab]:
     yield from lab_session(topology, set())
 
 
-def docker(lab: Lab, host: str, *args: str, check: bool = True, timeout: float = 60) -> Any:
-    result = lab.host(host).run(["docker", *args], timeout=timeout)
-    if check:
-        assert result.returncode == 0, f"docker {' '.join(args)} on {host}: {result.stderr}"
-    return result
+docker = lab_docker
 
 
 def nodes(lab: Lab, host: str) -> dict[str, dict[str, Any]]:

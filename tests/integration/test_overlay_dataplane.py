@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
-from seaway.drivers.overlay import OverlayDriver, namespace_path
+from seaway.cluster import netrecords
+from seaway.drivers.overlay import VNI_OPTION, namespace_path
 from seaway.engine import Engine, EngineConfig
 from seaway.kernel import netns
 from seaway.lab.fakehost import FakeHost, in_ns, ping
 from seaway.model.endpoint import Endpoint, EndpointSpec, RemoteEndpoint
-from seaway.model.network import IPAMConfigSpec, NetworkSpec
+from seaway.model.network import IPAMConfigSpec, Network, NetworkSpec
 
 pytestmark = pytest.mark.netns
 
@@ -28,7 +30,6 @@ class Host:
         self.fake = fake
         with fake.entered():
             self.engine = Engine.start(EngineConfig(data_root=fake.data_root, exec_root=fake.exec_root))
-            self.engine.register_driver(OverlayDriver(self.engine.host_socket, self.engine.config.netns_dir))
 
     def __call__(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         with self.fake.entered():
@@ -62,13 +63,15 @@ def hosts(_made_here: set[str]) -> Iterator[tuple[Host, Host]]:
             fake.close()
 
 
-def overlay(index: int) -> NetworkSpec:
-    return NetworkSpec(
-        name="ov",
-        driver="overlay",
-        ipam_configs=(SUBNET,),
-        options={"com.docker.network.driver.overlay.vxlanid_list": "4097", "seaway.overlay.local": UNDERLAY[index]},
-    )
+def overlay(index: int) -> Network:
+    """The network a swarm's manager would store, as host ``index`` takes it in; local
+    scope, so the engine's own IPAM hands out addresses (no cluster here)."""
+    spec = NetworkSpec(name="ov", driver="overlay", ipam_configs=(SUBNET,), options={VNI_OPTION: "4097"})
+    record = netrecords.plan(
+        spec, "0vtest0network00000000001", "2026-12-03T00:00:00+00:00",
+        taken_subnets=[], taken_vnis=set(), address_pools=[], subnet_size=24, cluster_id="test",
+    )  # fmt: skip
+    return replace(netrecords.to_network(record, UNDERLAY[index]), scope="local")
 
 
 def remote(ep: Endpoint, index: int) -> RemoteEndpoint:
@@ -77,8 +80,8 @@ def remote(ep: Endpoint, index: int) -> RemoteEndpoint:
 
 def test_containers_on_two_hosts_reach_each_other_over_vxlan_with_static_peers(hosts: tuple[Host, Host]) -> None:
     h1, h2 = hosts
-    h1(h1.engine.create_network, overlay(1))
-    h2(h2.engine.create_network, overlay(2))
+    h1(h1.engine.adopt_network, overlay(1))
+    h2(h2.engine.adopt_network, overlay(2))
     # lazy: nothing is made on a host before a local endpoint needs it
     ov1 = namespace_path(h1.engine.config.netns_dir, h1.engine.network("ov").id)
     assert not netns.is_pinned(ov1)

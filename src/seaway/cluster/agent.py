@@ -39,10 +39,14 @@ from typing import Any
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
-from seaway.cluster import addresses, etcdproc, identity, joinapi, rbac, schema, views
+from seaway.cluster import addresses, etcdproc, identity, joinapi, networks, rbac, schema, views
+from seaway.cluster.addrpool import ClusterAddresses
+from seaway.cluster.netsync import LocalEngine, NetworkSync
 from seaway.cluster.store import Credentials, NoLeader, Store
+from seaway.dns.records import Records
 from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unavailable
 from seaway.kernel import features
+from seaway.model.network import NetworkSpec
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,13 @@ NOT_A_MANAGER = (
     'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node '
     "to swarm and try again."
 )
+WORKER_NETWORK_CREATE = (
+    "Cannot create a multi-host network from a worker node. Please create the network from a manager node."
+)
+WORKER_NETWORK_REMOVE = (
+    "Cannot remove a multi-host network from a worker node. Please remove the network from a manager node."
+)
+LOCAL_WAIT = 5.0
 WORKER_REFUSED = (
     "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. "
     "Please run this command on a manager node or promote the current node to a manager."
@@ -116,6 +127,17 @@ class Agent:
         self._noted_term = 0  # the leadership the leader-term key records
         self._etcd_pid: int | None = None
         self._ca_pem = b""
+        #: the node's engine and DNS records (``attach``), and while in a swarm its side
+        #: of the swarm-scoped networks
+        self._engine: LocalEngine | None = None
+        self._records: Records | None = None
+        self.networking: NetworkSync | None = None
+
+    def attach(self, engine: Any, records: Records | None) -> None:
+        """The node's engine (``seaway.engine.Engine``) and embedded DNS records, which
+        swarm-scoped networks are taken into."""
+        self._engine = engine
+        self._records = records
 
     # -- files
 
@@ -264,6 +286,7 @@ class Agent:
         await store.put(schema.TOKENS, {"worker": identity.new_secret(), "manager": identity.new_secret()})
         await self._register_manager(store, node_id, advertise, listen_port, await self._own_member_id(store))
         await store.put(schema.node_spec(node_id), _node_spec("manager", now))
+        await networks.create_ingress(store)
         self._save()
         self._activate()
         await self._wait_ready(leader=True)
@@ -523,6 +546,45 @@ class Agent:
         self.state = None
         self.error = ""
 
+    # -- swarm-scoped networks
+
+    def member_joined(self, net: Any, ep: Any, member: Any, container_id: str) -> None:
+        """An endpoint of this node starts answering by name (``seaway.daemon.dnsfeed``)."""
+        if self.networking is not None:
+            self.networking.member_joined(net, ep, member, container_id)
+
+    def member_left(self, network_id: str, endpoint_id: str) -> None:
+        if self.networking is not None:
+            self.networking.member_left(network_id, endpoint_id)
+
+    async def create_network(self, spec: NetworkSpec) -> dict[str, Any]:
+        """A swarm-scoped network, allocated and stored (a manager's call), then taken
+        into this node's engine before the answer."""
+        if self.state is not None and not self.is_manager:
+            raise Forbidden(WORKER_NETWORK_CREATE)
+        store = await self.require_manager()
+        cluster = await store.get(schema.CLUSTER)
+        record = await networks.create(store, spec, cluster.value if cluster else {})
+        await self._until_local(record["ID"], present=True)
+        return record
+
+    async def remove_network(self, ref: str) -> None:
+        if self.state is not None and not self.is_manager:
+            raise Forbidden(WORKER_NETWORK_REMOVE)
+        store = await self.require_manager()
+        record = await networks.remove(store, ref)
+        await self._until_local(record["ID"], present=False)
+
+    async def _until_local(self, network_id: str, present: bool) -> None:
+        """Wait (bounded) until this node's engine has taken in, or let go of, a network."""
+        if self._engine is None:
+            return
+        for _ in range(int(LOCAL_WAIT / 0.01)):
+            if (network_id in self._engine.view.networks) == present:
+                return
+            await asyncio.sleep(0.01)
+        log.warning("swarm: network %s not yet %s on this node", network_id, "taken in" if present else "let go")
+
     # -- etcd and the store
 
     async def _start_etcd(self, new: bool, initial: tuple[tuple[str, str], ...]) -> None:
@@ -570,6 +632,13 @@ class Agent:
 
     def _start_loops(self) -> None:
         assert self.state is not None
+        if self._engine is not None and self.store is not None:
+            vtep = self.state.data_path_addr or self.state.advertise_addr
+            hostname = os.environ.get(HOSTNAME_ENV) or socket.gethostname()
+            self.networking = NetworkSync(self._engine, self._records, self.state.node_id, vtep, hostname)
+            self._tasks.extend(self.networking.start(self.store))
+            pools = ClusterAddresses(asyncio.get_running_loop(), lambda: self.store, self.state.node_id)
+            self._engine.cluster_pools = pools.pool  # type: ignore[attr-defined]
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="swarm-heartbeat"))
         self._tasks.append(asyncio.create_task(self._renew(), name="swarm-renew"))
         if self.is_manager:
@@ -587,6 +656,9 @@ class Agent:
         await self._stop_loops()
 
     async def _stop_loops(self) -> None:
+        self.networking = None  # its loops are among the tasks
+        if self._engine is not None:
+            self._engine.cluster_pools = None  # type: ignore[attr-defined]
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

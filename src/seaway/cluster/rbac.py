@@ -18,6 +18,10 @@ WRITE = 1
 READWRITE = 2
 
 
+#: what every worker may write besides its own keys (one role, granted once per worker)
+SHARED_ROLE = "nodes-shared"
+
+
 def worker_role(node_id: str) -> str:
     return f"node-{node_id}"
 
@@ -28,6 +32,11 @@ async def enable(store: Store, first_manager: str) -> None:
     await store.call_auth("user_grant_role", "root", "root")
     await store.call_auth("user_add", first_manager, no_password=True)
     await store.call_auth("user_grant_role", first_manager, "root")
+    await store.call_auth("role_add", SHARED_ROLE)
+    for shared in (schema.ADDRESSES, schema.CURSORS):  # a container attaching on a worker takes its address
+        await store.call_auth(
+            "role_grant_permission", SHARED_ROLE, shared, range_end=prefix_end(shared), perm_type=READWRITE
+        )
     await store.call_auth("auth_enable")
 
 
@@ -54,6 +63,7 @@ async def set_role(store: Store, node_id: str, role: str, fresh: bool = False) -
         "role_grant_permission", wrole, after_private, range_end=prefix_end(schema.ROOT), perm_type=READ
     )
     await store.call_auth("user_grant_role", node_id, wrole)
+    await store.call_auth("user_grant_role", node_id, SHARED_ROLE)
     if not fresh:
         await _ignore_missing(store.call_auth("user_revoke_role", node_id, "root"))
 

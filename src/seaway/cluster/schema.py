@@ -10,12 +10,21 @@ key                                content                                     w
 ``nodes/<id>/spec``                role, availability, labels, name            manager   —
 ``nodes/<id>/desc``                hostname, address, engine version, platform node      —
 ``nodes/<id>/alive``               boot ID (the node is Ready while it exists) node      node
+``nodes/<id>/endpoints/<net>/<ep>`` an endpoint of a swarm network on the node:  node      —
+                                   addresses, MAC, names, the node's VTEP
+``networks/<id>``                  a swarm network: Docker's fields + VNI      manager   —
+``names/networks/<name>``          the network of that name (unique names)     manager   —
+``ipam/subnets/<cidr>``            the network owning a subnet                 manager   —
+``ipam/vni/<vni>``                 the network owning a VXLAN id               manager   —
+``ipam/addr/<net>/<ip>``           the node and endpoint holding an address    any node  —
+``ipam/next/<net>/<subnet>``       the last address handed out (serial cursor) any node  —
 ``private/ca``                     CA certificate and key                      manager   —
 ``private/join-tokens``            the worker and manager token secrets        manager   —
 =================================  ==========================================  ========  =====
 
-Workers may write only under their own ``nodes/<id>/`` and cannot read ``private/``
-(``seaway.cluster.rbac``). Pure: names only.
+Workers may write only under their own ``nodes/<id>/`` and ``ipam/addr/`` and
+``ipam/next/`` (a container attaching on a worker takes its address itself), and cannot
+read ``private/`` (``seaway.cluster.rbac``). Pure: names only.
 """
 
 from __future__ import annotations
@@ -28,6 +37,12 @@ NODES = ROOT + "nodes/"
 PRIVATE = ROOT + "private/"
 CA = PRIVATE + "ca"
 TOKENS = PRIVATE + "join-tokens"
+NETWORKS = ROOT + "networks/"
+NETWORK_NAMES = ROOT + "names/networks/"
+SUBNETS = ROOT + "ipam/subnets/"
+VNIS = ROOT + "ipam/vni/"
+ADDRESSES = ROOT + "ipam/addr/"
+CURSORS = ROOT + "ipam/next/"
 
 
 def manager(node_id: str) -> str:
@@ -54,3 +69,47 @@ def node_alive(node_id: str) -> str:
 def node_of(key: str) -> str:
     """The node ID in a key under ``nodes/``."""
     return key[len(NODES) :].split("/", 1)[0]
+
+
+def network(network_id: str) -> str:
+    return NETWORKS + network_id
+
+
+def network_name(name: str) -> str:
+    return NETWORK_NAMES + name
+
+
+def subnet(cidr: str) -> str:
+    return SUBNETS + cidr
+
+
+def vni(value: int) -> str:
+    return f"{VNIS}{value}"
+
+
+def addresses(network_id: str) -> str:
+    """The prefix of a network's address keys."""
+    return f"{ADDRESSES}{network_id}/"
+
+
+def address(network_id: str, ip: str) -> str:
+    return addresses(network_id) + ip
+
+
+def cursor(network_id: str, cidr: str) -> str:
+    return f"{CURSORS}{network_id}/{cidr}"
+
+
+def node_endpoint(node_id: str, network_id: str, endpoint_id: str) -> str:
+    return f"{node(node_id)}endpoints/{network_id}/{endpoint_id}"
+
+
+def endpoint_of(key: str) -> tuple[str, str, str] | None:
+    """(node, network, endpoint) of a key ``nodes/<node>/endpoints/<net>/<ep>``; None
+    for any other key."""
+    if not key.startswith(NODES):
+        return None
+    parts = key[len(NODES) :].split("/")
+    if len(parts) != 4 or parts[1] != "endpoints":
+        return None
+    return parts[0], parts[2], parts[3]

@@ -23,7 +23,9 @@ from typing import Any
 from seaway.errors import Forbidden, Unavailable
 
 TIMEOUT = 4.0
-AUTH_RETRIES = 5
+AUTH_RETRIES = 12
+#: etcd's refusals of a request checked against auth rules that changed meanwhile (safe to resend)
+AUTH_RACES = ("revision in header is old", "revision of auth store is old")
 NO_LEADER_TEXT = (
     "The swarm does not have a leader. It's possible that too few managers are online. "
     "Make sure more than half of the managers are online."
@@ -43,6 +45,16 @@ class Entry:
     mod_revision: int
     create_revision: int
     lease: int
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One change seen by a watch: ``value`` None for a deletion."""
+
+    key: str
+    value: dict[str, Any] | None
+    mod_revision: int
+    create_revision: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +117,8 @@ class Store:
             except (EtcdError, grpc.aio.AioRpcError, grpc.aio.UsageError, TimeoutError) as exc:
                 # etcd refuses a request checked against auth rules that changed before it
                 # was applied (another node's user was added meanwhile); it is safe to resend
-                if "revision in header is old" in str(exc) and attempt < AUTH_RETRIES - 1:
-                    await asyncio.sleep(0.05 * (attempt + 1))
+                if any(t in str(exc) for t in AUTH_RACES) and attempt < AUTH_RETRIES - 1:
+                    await asyncio.sleep(min(0.05 * (attempt + 1), 0.3))
                     continue
                 raise NoLeader(str(exc)) from None
         raise AssertionError("unreachable")
@@ -144,6 +156,82 @@ class Store:
             kv.txn, [kv.txn_compare_create_revision(key, 0)], [kv.txn_op_put(key, _dump(value), lease=lease)]
         )
         return int(resp.header.revision) if resp.succeeded else None
+
+    async def transact(
+        self,
+        *,
+        create: dict[str, dict[str, Any]] | None = None,
+        put: dict[str, dict[str, Any]] | None = None,
+        unchanged: dict[str, int] | None = None,
+        delete: list[str] | None = None,
+        absent_prefixes: list[str] | None = None,
+    ) -> int | None:
+        """One transaction: keys of ``create`` must not exist, keys of ``unchanged`` must
+        still be at their ``mod_revision`` (0: absent), the ranges of ``absent_prefixes``
+        must hold no key; then ``create`` and ``put`` are written and ``delete`` removed together. The
+        revision, or None when a condition failed."""
+        from etcd3aio._protobuf import Compare
+
+        kv = self.kv
+        compares: list[Any] = []
+        for key in create or {}:
+            compares.append(kv.txn_compare_create_revision(key, 0))
+        for key, revision in (unchanged or {}).items():
+            if revision:
+                compares.append(
+                    Compare(key=key.encode(), target=Compare.MOD, result=Compare.EQUAL, mod_revision=revision)
+                )
+            else:
+                compares.append(kv.txn_compare_create_revision(key, 0))
+        for prefix in absent_prefixes or []:  # every key of the range "created at 0": none exists
+            compares.append(
+                Compare(
+                    key=prefix.encode(),
+                    range_end=prefix_end(prefix).encode(),
+                    target=Compare.CREATE,
+                    result=Compare.EQUAL,
+                    create_revision=0,
+                )
+            )
+        ops = [kv.txn_op_put(k, _dump(v)) for k, v in {**(create or {}), **(put or {})}.items()]
+        ops += [kv.txn_op_delete(k) for k in delete or []]
+        resp = await self._call(kv.txn, compares, ops)
+        return int(resp.header.revision) if resp.succeeded else None
+
+    async def count(self, prefix: str) -> tuple[int, int]:
+        """How many keys start with ``prefix`` (a count-only read), and the revision it saw."""
+        resp = await self._call(self.kv.get, prefix, range_end=prefix_end(prefix), count_only=True)
+        return int(resp.count), int(resp.header.revision)
+
+    async def snapshot(self, prefix: str) -> tuple[list[Entry], int]:
+        """The entries under ``prefix`` and the store revision they are at (a watch from
+        the next revision misses nothing)."""
+        resp = await self._call(self.kv.get, prefix, range_end=prefix_end(prefix))
+        return [_entry(kv) for kv in resp.kvs], int(resp.header.revision)
+
+    async def watch(self, prefix: str, start_revision: int) -> Any:
+        """The changes under ``prefix`` from ``start_revision`` on, as lists of
+        :class:`Event` (one list per revision batch). A compacted start raises
+        :class:`NoLeader` (the caller relists)."""
+        import grpc
+
+        try:
+            async for response in self._client.watch.watch(
+                prefix, range_end=prefix_end(prefix), start_revision=start_revision
+            ):
+                if response.compact_revision:
+                    raise NoLeader(f"watch start {start_revision} compacted at {response.compact_revision}")
+                if response.canceled:
+                    raise NoLeader(f"watch cancelled: {response.cancel_reason}")
+                events = []
+                for ev in response.events:
+                    deleted = ev.type == 1  # DELETE
+                    value = None if deleted else json.loads(ev.kv.value)
+                    events.append(Event(ev.kv.key.decode(), value, int(ev.kv.mod_revision), int(ev.kv.create_revision)))
+                if events:
+                    yield events
+        except grpc.aio.AioRpcError as exc:
+            raise NoLeader(str(exc)) from None
 
     async def put_if(self, key: str, value: dict[str, Any], mod_revision: int) -> bool:
         """Put ``key`` only if it is still at ``mod_revision`` (optimistic concurrency)."""

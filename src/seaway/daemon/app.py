@@ -275,6 +275,8 @@ async def serve(config: DaemonConfig) -> None:
         guard = FirewallGuard(engine)
         guard.start()
         swarm = Agent(config.engine.data_root, __version__)
+        swarm.attach(engine, resolver.records)
+        manager.add_member_listener(swarm)
         await swarm.start()  # resumes the swarm this node was in (a manager's etcd too)
         backend = Backend(
             config=config.engine,

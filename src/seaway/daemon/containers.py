@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from seaway.daemon import links, netmode
-from seaway.daemon.dnsfeed import DnsFeed
+from seaway.daemon.dnsfeed import DnsFeed, MemberListener
 from seaway.daemon.endpoint_settings import check_endpoint_settings
 from seaway.dns import hosts as hostsfile
 from seaway.dns import resolvconf
@@ -77,7 +77,7 @@ class Containers:
         self._dns_options = dns_options
         self.resolver = resolver
         self.engine = engine
-        self._feed = DnsFeed(resolver.records, engine) if resolver is not None else None
+        self._feed = DnsFeed(resolver.records if resolver is not None else None, engine)
         self._store = store
         self._lock = threading.RLock()
         self.images = ImageStore(config.data_root / "images")
@@ -117,6 +117,10 @@ class Containers:
         """The record with ``networks`` (the memory follows once the change is done)."""
         with self._store.transaction():
             self._store.put_container(ctr.id, ctr.name, _to_doc(replace(ctr, networks=networks)))
+
+    def add_member_listener(self, listener: MemberListener) -> None:
+        """Told of every endpoint that starts or stops answering by name (the cluster)."""
+        self._feed.listeners.append(listener)
 
     def load(self) -> None:
         with self._lock:

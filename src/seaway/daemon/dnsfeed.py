@@ -10,16 +10,29 @@ The names are ``seaway.dns.records.member_names`` (the same ones the API shows a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from seaway.dns.records import Member, Records, member_names
 from seaway.engine import Engine
 from seaway.model.container import Container
+from seaway.model.endpoint import Endpoint
+from seaway.model.network import Network
+
+
+class MemberListener(Protocol):
+    """Told of the same changes as the DNS (the cluster publishes its endpoints of
+    swarm-scoped networks this way). Called from the engine's worker threads."""
+
+    def member_joined(self, net: Network, ep: Endpoint, member: Member, container_id: str) -> None: ...
+
+    def member_left(self, network_id: str, endpoint_id: str) -> None: ...
 
 
 class DnsFeed:
-    def __init__(self, records: Records, engine: Engine) -> None:
+    def __init__(self, records: Records | None, engine: Engine) -> None:
         self._records = records
         self._engine = engine
+        self.listeners: list[MemberListener] = []
 
     def joined(self, ctr: Container, network_ids: Iterable[str]) -> None:
         """The container's endpoints on these networks answer by name."""
@@ -32,7 +45,10 @@ class DnsFeed:
             spec = ctr.networks.get(network_id)
             names = member_names(ctr.name, spec.aliases if spec else (), ctr.id, ctr.spec.hostname)
             member = Member(ctr.name, names, ep.ipv4, ep.ipv6)  # type: ignore[arg-type]
-            self._records.set_member(net.id, net.name, ep.id, member)
+            if self._records is not None:
+                self._records.set_member(net.id, net.name, ep.id, member)
+            for listener in self.listeners:
+                listener.member_joined(net, ep, member, ctr.id)
 
     def leaving(self, sandbox_id: str, network_ids: Iterable[str] | None = None) -> None:
         """The sandbox's endpoints (on these networks, or all) stop answering; call it
@@ -40,13 +56,19 @@ class DnsFeed:
         view = self._engine.view
         for ep in view.endpoints_of_sandbox(sandbox_id):
             if network_ids is None or ep.network_id in network_ids:
-                self._records.drop_member(ep.network_id, ep.id)
+                if self._records is not None:
+                    self._records.drop_member(ep.network_id, ep.id)
+                for listener in self.listeners:
+                    listener.member_left(ep.network_id, ep.id)
 
     def network_removed(self, network_id: str) -> None:
-        self._records.drop_network(network_id)
+        if self._records is not None:
+            self._records.drop_network(network_id)
 
     def rebuild(self, running: Iterable[Container]) -> None:
         """Every network's members again (after a repair)."""
+        if self._records is None:
+            return
         for net in self._engine.networks():
             self._records.drop_network(net.id)
         for ctr in running:

@@ -132,6 +132,10 @@ class KnowsPeers(Protocol):
         """The network's endpoints on other hosts, all of them (idempotent); kept and
         programmed once the network exists on this host (a lazy network)."""
 
+    def change_peers(self, net: Network, added: Iterable[RemoteEndpoint], removed: Iterable[str]) -> None:
+        """Endpoints on other hosts that appeared or changed, and those that went (by
+        endpoint ID); the cost is per change, not per peer."""
+
 
 @runtime_checkable
 class Plugin(Protocol):

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from seaway.drivers.bridge import check_bridge_ports
+from seaway.drivers.peers import PeerTable
 from seaway.errors import Conflict, InvalidParameter
 from seaway.kernel import links, netns, overlay, sandbox
 from seaway.kernel.netns import RouteSocket
@@ -42,7 +43,7 @@ from seaway.model import ownership
 from seaway.model.endpoint import Endpoint, RemoteEndpoint
 from seaway.model.expected import NOTHING, Expected, SandboxLink
 from seaway.model.ids import short_id
-from seaway.model.network import DriverOptions, IPAddress, Network, NetworkSpec, register_options
+from seaway.model.network import DriverOptions, Network, NetworkSpec, register_options
 
 OWNER = "cluster"
 VXLAN_PORT = 4789
@@ -85,7 +86,9 @@ class OverlayDriver:
     def __init__(self, host: RouteSocket, netns_dir: Path) -> None:
         self._host = host
         self._netns_dir = netns_dir
-        self._peers: dict[str, list[RemoteEndpoint]] = {}
+        #: per network, its remote endpoints by ID, oldest first (an address two peers
+        #: claim for a moment, during a move, is the newer one's)
+        self._peers: dict[str, PeerTable] = {}
 
     def parse_options(self, spec: NetworkSpec, network_id: str) -> OverlayOptions:
         allowed = {VNI_OPTION, LOCAL_OPTION, PORT_OPTION, opts.MTU}
@@ -188,12 +191,41 @@ class OverlayDriver:
     # capability: KnowsPeers
 
     def set_peers(self, net: Network, peers: Iterable[RemoteEndpoint]) -> None:
-        self._peers[net.id] = [p for p in peers if str(p.vtep) != options_of(net).local]
+        table = PeerTable()
+        table.change([p for p in peers if str(p.vtep) != options_of(net).local], [])
+        self._peers[net.id] = table
         if netns.is_pinned(namespace_path(self._netns_dir, net.id)):
             self._program(net)
 
+    def change_peers(self, net: Network, added: Iterable[RemoteEndpoint], removed: Iterable[str]) -> None:
+        """Endpoints on other hosts that appeared or changed (``added``) and that went
+        (``removed``, by ID): only their entries are touched."""
+        local = options_of(net).local
+        table = self._peers.setdefault(net.id, PeerTable())
+        delta = table.change([p for p in added if str(p.vtep) != local], list(removed))
+        if not netns.is_pinned(namespace_path(self._netns_dir, net.id)):
+            return  # programmed with the first local endpoint
+        overlay.change_peers(
+            str(namespace_path(self._netns_dir, net.id)),
+            VXLAN,
+            added=[_entry(p) for p in delta.added],
+            removed=[_entry(p) for p in delta.removed],
+            stale_addresses=delta.stale_addresses,
+            vteps_added=delta.vteps_added,
+            vteps_removed=delta.vteps_removed,
+        )
+        overlay.announce(str(namespace_path(self._netns_dir, net.id)), BRIDGE, [_entry(p) for p in delta.added])
+
+    def peers(self, net: Network) -> list[RemoteEndpoint]:
+        """The remote endpoints this host knows for the network."""
+        table = self._peers.get(net.id)
+        return table.endpoints() if table else []
+
     def _program(self, net: Network) -> None:
-        peers = self._peers.get(net.id, [])
-        entries = [overlay.PeerEntry(p.mac_address, p.vtep, p.ipv4, p.ipv6) for p in peers]  # type: ignore[arg-type]
-        vteps: list[IPAddress] = sorted({p.vtep for p in peers}, key=str)
-        overlay.set_peers(str(namespace_path(self._netns_dir, net.id)), VXLAN, entries, vteps)
+        table = self._peers.get(net.id) or PeerTable()
+        path = str(namespace_path(self._netns_dir, net.id))
+        overlay.set_peers(path, VXLAN, [_entry(p) for p in table.endpoints()], table.vteps())
+
+
+def _entry(p: RemoteEndpoint) -> overlay.PeerEntry:
+    return overlay.PeerEntry(p.mac_address, p.vtep, p.ipv4, p.ipv6)  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from seaway.drivers.base import KnowsPeers, NetworkDriver, PublishesPorts, Route
 from seaway.drivers.bridge import BridgeDriver
 from seaway.drivers.macvlan import IpvlanDriver, MacvlanDriver
 from seaway.drivers.null import HostDriver, NullDriver
+from seaway.drivers.overlay import OverlayDriver
 from seaway.drivers.parent import Parents
 from seaway.drivers.remote import RemoteDriver
 from seaway.engine import defaults, firewall, health
@@ -35,7 +36,16 @@ from seaway.engine.realizer import Realizer
 from seaway.engine.reconcile import Reconciler
 from seaway.engine.rules import check_leave
 from seaway.engine.snapshot import Snapshot
-from seaway.errors import CleanupIncomplete, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
+from seaway.engine.swarmpool import ClusterPools, SwarmPool
+from seaway.errors import (
+    CleanupIncomplete,
+    Conflict,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    SeawayError,
+    Unsupported,
+)
 from seaway.firewall import hostfw, ruleset
 from seaway.ipam.pool import AddressPool
 from seaway.kernel import addresses, fdlimit, features, netns, nft, nftnl, sysctl
@@ -72,6 +82,7 @@ class Engine:
             NullDriver(),
             MacvlanDriver(self._host, self._parents),
             IpvlanDriver(self._host, self._parents),
+            OverlayDriver(self._host, config.netns_dir),
         ):
             self.register_driver(driver)
         #: network and IPAM plugins, found by name and activated on first use
@@ -85,6 +96,8 @@ class Engine:
             plugin_driver=self._plugin_driver,
             remote_ipam=self._remote_ipam,
         )
+        #: the pools of swarm-scoped networks' subnets (the cluster's, set while in a swarm)
+        self.cluster_pools: ClusterPools | None = None
         self._addresses = EndpointPlanner(self._pool_of)
         self._realizer = Realizer(self._drivers, self._host, self._elements)
         self._ports = PortPublisher(self._elements)
@@ -132,6 +145,8 @@ class Engine:
 
     def _pool_of(self, net: Network, subnet: Subnet) -> AddressPool | None:
         """The pool of a subnet of a network with a remote IPAM (None: Seaway's own)."""
+        if net.scope == "swarm":
+            return SwarmPool(net, subnet, lambda: self.cluster_pools)
         if net.config_only or net.ipam_driver in ("", "default"):
             return None
         return self._remote_ipam(net.ipam_driver, activate=False).pool(subnet)
@@ -199,11 +214,23 @@ class Engine:
     def set_peers(self, network_term: str, peers: Iterable[RemoteEndpoint]) -> None:
         """Tell a multi-host network's driver its endpoints on other hosts (all of them)."""
         with self._lock:
-            net = self._view.network(network_term)
-            driver = self._drivers[net.driver]
-            if not isinstance(driver, KnowsPeers):
-                raise InvalidParameter(f"network {net.name} ({net.driver}) has no endpoints on other hosts")
+            net, driver = self._peer_driver(network_term)
             driver.set_peers(net, list(peers))
+
+    def change_peers(self, network_id: str, added: Iterable[RemoteEndpoint], removed: Iterable[str]) -> None:
+        """Tell a multi-host network's driver of endpoints on other hosts that appeared
+        (or changed) and of those that went (by endpoint ID): a cost per change, not per
+        peer."""
+        with self._lock:
+            net, driver = self._peer_driver(network_id)
+            driver.change_peers(net, list(added), list(removed))
+
+    def _peer_driver(self, network_term: str) -> tuple[Network, KnowsPeers]:
+        net = self._view.network(network_term)
+        driver = self._drivers[net.driver]
+        if not isinstance(driver, KnowsPeers):
+            raise InvalidParameter(f"network {net.name} ({net.driver}) has no endpoints on other hosts")
+        return net, driver
 
     def expected(self, view: Snapshot) -> dict[str, Expected]:
         """Per network and endpoint ID, the kernel state its driver describes (the doctor)."""
@@ -214,19 +241,40 @@ class Engine:
     def create_network(self, spec: NetworkSpec, *, predefined: bool = False) -> Network:
         with self._lock:
             net = self._networks.plan(spec, self._view, predefined=predefined)
-            with ExitStack() as undo:
-                undo.callback(self._networks.release, net)  # a remote IPAM's pools
-                with self._store.transaction():
-                    self._store.put_network(net, CREATING)
-                undo.callback(self._drop_record, self._store.delete_network, net.id)
-                if not net.config_only and not self._drivers[net.driver].lazy:
-                    self._realizer.ensure_network(net, undo)
-                with self._store.transaction():
-                    self._store.set_network_state(net.id, READY)
-                undo.pop_all()
-            self._addresses.add_network(net)
-            self._view = self._view.with_network(net)
+            self._install_network(net, release=True)
             log.info("network created name=%s id=%s driver=%s", net.name, short_id(net.id), net.driver)
+            return net
+
+    def _install_network(self, net: Network, *, release: bool) -> None:
+        """Store a planned network and make what a non-lazy driver makes; undone on failure
+        (``release``: a remote IPAM's pools given back too)."""
+        with ExitStack() as undo:
+            if release:
+                undo.callback(self._networks.release, net)
+            with self._store.transaction():
+                self._store.put_network(net, CREATING)
+            undo.callback(self._drop_record, self._store.delete_network, net.id)
+            if not net.config_only and not self._drivers[net.driver].lazy:
+                self._realizer.ensure_network(net, undo)
+            with self._store.transaction():
+                self._store.set_network_state(net.id, READY)
+            undo.pop_all()
+        self._addresses.add_network(net)
+        self._view = self._view.with_network(net)
+
+    def adopt_network(self, net: Network) -> Network:
+        """Take in a network planned elsewhere (a swarm-scoped network the cluster
+        allocated): stored as given, its ID and subnets kept; a lazy driver makes nothing
+        until the first local endpoint."""
+        with self._lock:
+            view = self._view
+            if net.id in view.networks:
+                return view.networks[net.id]
+            if net.name in view.names:
+                raise Conflict(f"network with name {net.name} already exists")
+            self._drivers[net.driver].check_network(net, [n for n in view.networks.values() if not n.config_only])
+            self._install_network(net, release=False)
+            log.info("network adopted name=%s id=%s driver=%s", net.name, short_id(net.id), net.driver)
             return net
 
     def remove_network(self, term: str, *, predefined: bool = False) -> None:
@@ -316,6 +364,11 @@ class Engine:
         with self._lock:
             view = self._view
             sb, net = view.sandbox(sandbox_id), view.network(network_term)
+            if net.scope == "swarm" and not net.attachable:  # Docker's text (the manager's refusal)
+                raise Forbidden(
+                    f"Could not attach to network {net.name}: rpc error: code = PermissionDenied "
+                    f"desc = network {net.name} not manually attachable"
+                )
             driver = self._drivers[net.driver]
             ep = self._addresses.plan(view, sb, net, driver, spec)
             try:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from seaway.drivers.base import NetworkDriver
 from seaway.engine.config import EngineConfig
 from seaway.engine.snapshot import Snapshot
-from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unsupported
+from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unavailable
 from seaway.ipam import pools
 from seaway.ipam.allocator import first_free
 from seaway.model import options as opts
@@ -31,8 +31,13 @@ from seaway.plugins.ipam import RemoteIpam
 
 log = logging.getLogger(__name__)
 
-#: drivers Docker has that Seaway does not run yet
-NOT_YET_DRIVERS = ("overlay",)
+#: Docker's answer to an overlay network asked of a daemon outside a swarm (a swarm's
+#: daemon hands those to the cluster, which allocates them and adopts them on each node)
+NOT_IN_SWARM = (
+    'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node '
+    "to swarm and try again."
+)
+SWARM_DRIVERS = ("overlay",)
 
 
 class NetworkPlanner:
@@ -53,10 +58,10 @@ class NetworkPlanner:
         self._remote_ipam = remote_ipam
 
     def driver(self, name: str) -> NetworkDriver:
+        if name in SWARM_DRIVERS:
+            raise Unavailable(NOT_IN_SWARM)
         if name in self._drivers:
             return self._drivers[name]
-        if name in NOT_YET_DRIVERS:
-            raise Unsupported(f"driver {name!r} is not supported by Seaway yet")
         if self._plugin_driver is not None:
             return self._plugin_driver(name)  # a plugin, activated now (NotFound when there is none)
         raise NotFound(f'plugin "{name}" not found')

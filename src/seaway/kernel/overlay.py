@@ -9,7 +9,8 @@ entries, remote VTEPs as all-zero FDB entries (head-end replication of broadcast
 multicast). Nothing is learned, so nothing ages out.
 
 ``set_peers`` replaces the whole peer state in one visit of the namespace (idempotent:
-what is there and wanted is kept).
+what is there and wanted is kept); ``change_peers`` adds and removes given entries only,
+at a cost per change whatever the number of peers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pyroute2 import IPRoute
 
 from seaway.errors import KernelError
 from seaway.kernel import addresses, links, netns, sysctl
-from seaway.kernel.errors import is_missing, translating
+from seaway.kernel.errors import is_exists, is_missing, translating
 from seaway.kernel.sandbox import netns_fd as open_netns
 from seaway.model.network import IPAddress
 
@@ -129,6 +130,105 @@ def set_peers(path: str, vxlan: str, peers: list[PeerEntry], vteps: list[IPAddre
     netns.run(path, body)
 
 
+def change_peers(
+    path: str,
+    vxlan: str,
+    *,
+    added: list[PeerEntry],
+    removed: list[PeerEntry],
+    stale_addresses: list[IPAddress],
+    vteps_added: list[IPAddress],
+    vteps_removed: list[IPAddress],
+) -> None:
+    """Remove the FDB entries of ``removed`` and the neighbour entries of
+    ``stale_addresses`` (addresses no peer holds any more), then add ``added`` and the
+    flood entries of new VTEPs (one visit). Entries already gone are not an error."""
+
+    def body() -> None:
+        with IPRoute() as ipr:
+            vx = links.index_here(vxlan)
+            if vx is None:
+                raise KernelError("program overlay peers", vxlan, None, "vxlan link not found")
+            for p in removed:
+                _fdb_del(ipr, vx, p.mac.lower(), str(p.vtep))
+            for vtep in vteps_removed:
+                _fdb_del(ipr, vx, FLOOD_MAC, str(vtep))
+            for address in stale_addresses:
+                _neigh_del(ipr, vx, str(address), socket.AF_INET if address.version == 4 else socket.AF_INET6)
+            for vtep in vteps_added:
+                _fdb_add(ipr, vx, FLOOD_MAC, str(vtep))
+            for p in added:
+                _fdb_add(ipr, vx, p.mac.lower(), str(p.vtep))
+                for address in (p.ipv4, p.ipv6):
+                    if address is not None:
+                        family = socket.AF_INET if address.version == 4 else socket.AF_INET6
+                        with translating("add neighbour", str(address)):
+                            ipr.neigh(
+                                "replace",
+                                family=family,
+                                dst=str(address),
+                                lladdr=p.mac,
+                                ifindex=vx,
+                                state=NUD_PERMANENT,
+                            )
+
+    netns.run(path, body)
+
+
+def announce(path: str, bridge: str, peers: list[PeerEntry]) -> None:
+    """A gratuitous ARP per peer's IPv4 address, sent on the overlay's bridge to this
+    host's containers: a cache holding the address's previous MAC (the address moved to
+    another host, or a container came back with a new MAC) is updated at once instead of
+    after its probes fail. Proxy mode keeps ARP off the tunnel, so the far end's own
+    announcement never arrives; this one is sent on its behalf."""
+    frames = [_garp(p.mac, p.ipv4) for p in peers if p.ipv4 is not None and p.ipv4.version == 4]
+    if not frames:
+        return
+
+    def body() -> None:
+        with translating("announce peers on", bridge), socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
+            sock.bind((bridge, 0))
+            for frame in frames:
+                sock.send(frame)
+
+    netns.run(path, body)
+
+
+def _garp(mac: str, address: IPAddress) -> bytes:
+    hw = bytes.fromhex(mac.replace(":", ""))
+    ip = address.packed
+    ethernet = b"\xff" * 6 + hw + b"\x08\x06"
+    arp = b"\x00\x01\x08\x00\x06\x04\x00\x01" + hw + ip + b"\x00" * 6 + ip
+    return ethernet + arp
+
+
+def _fdb_add(ipr: IPRoute, vx: int, mac: str, dst: str) -> None:
+    try:
+        with translating("add fdb entry", f"{mac} dst {dst}"):
+            ipr.fdb("append", ifindex=vx, lladdr=mac, dst=dst, state=NUD_PERMANENT, flags=NTF_SELF)
+    except KernelError as exc:
+        if not is_exists(exc):
+            raise
+
+
+def _fdb_del(ipr: IPRoute, vx: int, mac: str, dst: str) -> None:
+    try:
+        with translating("delete fdb entry", f"{mac} dst {dst}"):
+            ipr.fdb("del", ifindex=vx, lladdr=mac, dst=dst, flags=NTF_SELF)
+    except KernelError as exc:
+        if not is_missing(exc):
+            raise
+
+
+def _neigh_del(ipr: IPRoute, vx: int, address: str, family: int) -> None:
+    try:
+        with translating("delete neighbour", address):
+            ipr.neigh("del", family=family, dst=address, ifindex=vx)
+    except KernelError as exc:
+        if not is_missing(exc):
+            raise
+
+
 def _sync_fdb(ipr: IPRoute, vx: int, vxlan: str, peers: list[PeerEntry], vteps: list[IPAddress]) -> None:
     wanted = {(p.mac.lower(), str(p.vtep)) for p in peers} | {(FLOOD_MAC, str(v)) for v in vteps}
     with translating("list fdb of", vxlan):
@@ -138,15 +238,9 @@ def _sync_fdb(ipr: IPRoute, vx: int, vxlan: str, peers: list[PeerEntry], vteps: 
             if m["ifindex"] == vx and m.get_attr("NDA_DST") is not None
         }
     for mac, dst in sorted(present - wanted):
-        with translating("delete fdb entry", f"{mac} dst {dst}"):
-            try:
-                ipr.fdb("del", ifindex=vx, lladdr=mac, dst=dst, flags=NTF_SELF)
-            except KernelError as exc:
-                if not is_missing(exc):
-                    raise
+        _fdb_del(ipr, vx, mac, dst)
     for mac, dst in sorted(wanted - present):
-        with translating("add fdb entry", f"{mac} dst {dst}"):
-            ipr.fdb("append", ifindex=vx, lladdr=mac, dst=dst, state=NUD_PERMANENT, flags=NTF_SELF)
+        _fdb_add(ipr, vx, mac, dst)
 
 
 def _sync_neighbours(ipr: IPRoute, vx: int, vxlan: str, peers: list[PeerEntry]) -> None:
@@ -164,12 +258,7 @@ def _sync_neighbours(ipr: IPRoute, vx: int, vxlan: str, peers: list[PeerEntry]) 
         }
     for dst, (family, _) in present.items():
         if dst not in wanted:
-            with translating("delete neighbour", dst):
-                try:
-                    ipr.neigh("del", family=family, dst=dst, ifindex=vx)
-                except KernelError as exc:
-                    if not is_missing(exc):
-                        raise
+            _neigh_del(ipr, vx, dst, family)
     for dst, (family, mac) in wanted.items():
         if present.get(dst) != (family, mac):
             with translating("add neighbour", dst):

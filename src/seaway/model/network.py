@@ -195,6 +195,8 @@ class Network:
     #: the IPAM driver: ``default`` (Seaway's own) or a plugin's name (``--ipam-driver``)
     ipam_driver: str = "default"
     ipam_options: dict[str, str] = field(default_factory=dict)
+    #: the swarm's routing-mesh network (``ingress``)
+    ingress: bool = False
 
     @property
     def predefined(self) -> bool:

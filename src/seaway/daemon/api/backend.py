@@ -63,6 +63,17 @@ class Backend:
             out[key] = schemas.network_container_entry(ctr.name if ctr else ep.name, ep)
         return out
 
+    def network_peers(self, net: Network) -> list[dict[str, str]]:
+        """Docker's ``Peers`` of a swarm-scoped network: the nodes with an endpoint on it."""
+        sync = self.swarm.networking
+        peers: dict[str, str] = {}
+        if sync is not None:
+            if self.engine.endpoints_of_network(net.id):
+                peers[sync.vtep] = sync.hostname
+            for record in sync.remote_endpoints(net.id).values():
+                peers.setdefault(record.get("VTEP", ""), record.get("Host", ""))
+        return [{"Name": name, "IP": ip} for ip, name in sorted(peers.items())]
+
     def container_networks(self, ctr: Container, version: tuple[int, int] = LATEST) -> dict[str, dict[str, Any]]:
         endpoints = {}
         if ctr.sandbox_id:

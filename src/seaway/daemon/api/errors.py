@@ -28,7 +28,10 @@ async def errors_middleware(request: web.Request, handler):  # type: ignore[no-u
     try:
         return await handler(request)
     except SeawayError as exc:
-        return error_response(status_for(exc), str(exc))
+        status = status_for(exc)
+        if status >= 500 and getattr(exc, "detail", ""):  # the cause behind a generic text (etcd's words)
+            log.warning("%s %s: %s (%s)", request.method, request.path, exc, exc.detail)  # type: ignore[attr-defined]
+        return error_response(status, str(exc))
     except json.JSONDecodeError as exc:
         return error_response(400, f"invalid JSON: {exc}")
     except web.HTTPNotFound:

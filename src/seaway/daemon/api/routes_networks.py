@@ -10,6 +10,7 @@ from seaway.daemon.api import fields as f
 from seaway.daemon.api import schemas
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.errors import json_body, json_response
+from seaway.engine.networks import SWARM_DRIVERS
 from seaway.errors import InvalidParameter, NotFound
 from seaway.model.network import Network
 
@@ -62,28 +63,46 @@ def _created_before(net: Network, until: str) -> bool:
 def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     engine = backend.engine
 
+    def visible(net: Network) -> bool:
+        """A worker knows a swarm-scoped network only once it has an endpoint on it
+        (and always ``ingress``), as Docker's workers; managers know them all."""
+        if net.scope != "swarm" or backend.swarm.is_manager or net.ingress:
+            return True
+        return bool(engine.endpoints_of_network(net.id))
+
+    def network_of(term: str) -> Network:
+        net = engine.network(term)
+        if not visible(net):
+            raise NotFound(f"network {term} not found")
+        return net
+
     async def list_networks(request: web.Request) -> web.Response:
         filters = f.filters(request, FILTERS)
         out = [
             schemas.network_json(n, None)
             for n in engine.networks()
-            if _matches(n, filters, bool(engine.endpoints_of_network(n.id)))
+            if visible(n) and _matches(n, filters, bool(engine.endpoints_of_network(n.id)))
         ]
         return json_response(out)
 
     async def inspect(request: web.Request) -> web.Response:
-        net = engine.network(request.match_info["id"])
+        net = network_of(request.match_info["id"])
         body = schemas.network_json(net, backend.network_containers(net.id))
+        if net.scope == "swarm":
+            body["Peers"] = backend.network_peers(net)
         return json_response({**body, "SeawayStatus": backend.network_status(net)})
 
     async def create(request: web.Request) -> web.Response:
         spec = schemas.parse_network_create(await json_body(request))
+        if backend.swarm.local_state == "active" and (spec.driver in SWARM_DRIVERS or spec.scope == "swarm"):
+            record = await backend.swarm.create_network(spec)
+            return json_response({"Id": record["ID"], "Warning": ""}, status=201)
         net = await backend.run(engine.create_network, spec)
         return json_response({"Id": net.id, "Warning": ""}, status=201)
 
     async def connect(request: web.Request) -> web.Response:
         body = await json_body(request)
-        net = engine.network(request.match_info["id"])
+        net = network_of(request.match_info["id"])
         container = f.string(body, "Container")
         if not container:
             raise InvalidParameter("a container name or ID is required")
@@ -99,7 +118,10 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         return web.Response(status=200)
 
     async def delete(request: web.Request) -> web.Response:
-        net = engine.network(request.match_info["id"])
+        net = network_of(request.match_info["id"])
+        if net.scope == "swarm":
+            await backend.swarm.remove_network(net.id)
+            return web.Response(status=204)
         await backend.run(engine.remove_network, net.id)
         await backend.run(backend.containers.forget_network, net.id)
         return web.Response(status=204)
@@ -108,7 +130,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         filters = f.filters(request, ("label", "label!", "until"))
         deleted = []
         for net in engine.networks():
-            if net.predefined or engine.endpoints_of_network(net.id):
+            if net.predefined or net.scope == "swarm" or engine.endpoints_of_network(net.id):
                 continue
             if "label" in filters and not _matches(net, {"label": filters["label"]}, False):
                 continue

@@ -86,7 +86,7 @@ def network_json(net: Network, containers: dict[str, dict[str, Any]] | None) -> 
         "IPAM": {"Driver": net.ipam_driver, "Options": dict(net.ipam_options) or None, "Config": configs},
         "Internal": net.internal,
         "Attachable": net.attachable,
-        "Ingress": False,
+        "Ingress": net.ingress,
         "ConfigFrom": {"Network": net.config_from},
         "ConfigOnly": net.config_only,
         "Containers": containers or {},

@@ -1,0 +1,191 @@
+"""Swarm-scoped networks as the cluster stores them: the allocation a manager plans for a
+create request (subnets, gateways, VXLAN id), the ``ingress`` network of a new swarm,
+and the local engine's ``Network`` a node makes of a record. Pure.
+
+A record (the value of ``networks/<id>``) holds Docker's fields and the allocation::
+
+    {"ID", "Name", "Driver": "overlay", "Created", "Attachable", "Internal", "Ingress",
+     "EnableIPv6", "Options", "Labels", "VNI",
+     "Subnets": [{"Subnet", "Gateway", "IPRange", "AuxiliaryAddresses", "UserGiven"}]}
+
+One VXLAN id per network: its subnets (IPv4, IPv6) share one bridge and one VXLAN link
+on each node. Docker gives each IPv4 subnet a VNI of its own; with one bridge routing
+between them a second VNI carries nothing more.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
+from typing import Any
+
+from seaway.drivers.overlay import OVERHEAD, VNI_OPTION, VXLAN_PORT, OverlayOptions
+from seaway.errors import Conflict, Forbidden, InvalidParameter, Unsupported
+from seaway.ipam import pools
+from seaway.ipam.allocator import first_free
+from seaway.model import options as opts
+from seaway.model.ids import validate_network_name
+from seaway.model.network import PREDEFINED_NETWORKS, IPNetwork, Network, NetworkSpec, Subnet
+
+INGRESS = "ingress"
+INGRESS_SUBNET = "10.0.0.0/24"
+INGRESS_VNI = 4096
+FIRST_VNI = 4096  # the lowest VXLAN id handed out (Docker's)
+MAX_VNI = (1 << 24) - 1
+ENCRYPTED_OPTION = "encrypted"
+ACCEPTED_OPTIONS = (opts.MTU, VNI_OPTION)
+DEFAULT_POOL = "10.0.0.0/8"
+UNDERLAY_MTU = 1500
+
+
+def plan(
+    spec: NetworkSpec,
+    network_id: str,
+    now: str,
+    *,
+    taken_subnets: list[IPNetwork],
+    taken_vnis: set[int],
+    address_pools: list[str],
+    subnet_size: int,
+    cluster_id: str,
+) -> dict[str, Any]:
+    """The record of a new swarm network, allocated against what other networks hold;
+    raises Docker's errors for a request that can't be met."""
+    validate_network_name(spec.name)
+    if spec.name in PREDEFINED_NETWORKS:
+        raise Forbidden(f"operation is not permitted on predefined {spec.name} network ")
+    if spec.driver != "overlay":
+        raise Unsupported(f"swarm-scoped networks with driver {spec.driver!r} are not supported by Seaway yet")
+    if spec.config_only or spec.config_from:
+        raise Unsupported("swarm-scoped networks from a configuration network are not supported by Seaway yet")
+    if spec.ipam_driver not in ("", "default"):
+        raise Unsupported(f"IPAM driver {spec.ipam_driver!r} for swarm-scoped networks is not supported by Seaway yet")
+    if ENCRYPTED_OPTION in spec.options:
+        raise Unsupported("encrypted overlay networks (--opt encrypted) are not supported by Seaway yet")
+    for key in sorted(spec.options):
+        if key not in ACCEPTED_OPTIONS:
+            raise InvalidParameter(
+                f"invalid option {key!r} for driver overlay: accepted options are {', '.join(ACCEPTED_OPTIONS)}"
+            )
+    if opts.MTU in spec.options:
+        opts.parse_mtu(spec.options[opts.MTU])
+    enable_ipv6 = spec.enable_ipv6
+    subnets = _subnets(spec, enable_ipv6, taken_subnets, address_pools, subnet_size, cluster_id)
+    vni = _vni(spec.options.get(VNI_OPTION, ""), taken_vnis)
+    options = {**spec.options, VNI_OPTION: str(vni)}
+    return {
+        "ID": network_id, "Name": spec.name, "Driver": "overlay", "Created": now,
+        "Attachable": spec.attachable, "Internal": spec.internal, "Ingress": False, "EnableIPv6": enable_ipv6,
+        "Options": options, "Labels": dict(spec.labels), "VNI": vni,
+        "Subnets": [_subnet_json(s) for s in subnets],
+    }  # fmt: skip
+
+
+def ingress(network_id: str, now: str) -> dict[str, Any]:
+    """The ``ingress`` network every swarm has from its start (Docker's subnet and VNI)."""
+    subnet = Subnet(ipaddress.ip_network(INGRESS_SUBNET), None, None, {}, user_given=False)
+    subnet = replace(subnet, gateway=first_free(subnet))
+    return {
+        "ID": network_id, "Name": INGRESS, "Driver": "overlay", "Created": now,
+        "Attachable": False, "Internal": False, "Ingress": True, "EnableIPv6": False,
+        "Options": {VNI_OPTION: str(INGRESS_VNI)}, "Labels": {}, "VNI": INGRESS_VNI,
+        "Subnets": [_subnet_json(subnet)],
+    }  # fmt: skip
+
+
+def subnets_of(record: dict[str, Any]) -> list[str]:
+    return [s["Subnet"] for s in record.get("Subnets", [])]
+
+
+def to_network(record: dict[str, Any], local: str, port: int = VXLAN_PORT) -> Network:
+    """The local engine's network for a record, on a node whose data-path address is ``local``."""
+    options = dict(record.get("Options") or {})
+    version = ipaddress.ip_address(local).version
+    # the option is the containers' MTU, as Docker's overlay takes it; else the underlay's less VXLAN
+    mtu = opts.parse_mtu(options[opts.MTU]) if opts.MTU in options else UNDERLAY_MTU - OVERHEAD[version]
+    return Network(
+        id=record["ID"],
+        name=record["Name"],
+        driver="overlay",
+        scope="swarm",
+        created=record["Created"],
+        subnets=tuple(_subnet_of(s) for s in record.get("Subnets", [])),
+        enable_ipv6=bool(record.get("EnableIPv6")),
+        internal=bool(record.get("Internal")),
+        attachable=bool(record.get("Attachable")),
+        options=options,
+        labels=dict(record.get("Labels") or {}),
+        driver_options=OverlayOptions(vni=int(record["VNI"]), local=local, port=port, mtu=mtu),
+        ingress=bool(record.get("Ingress")),
+    )
+
+
+def _subnets(
+    spec: NetworkSpec, enable_ipv6: bool, taken: list[IPNetwork], address_pools: list[str], size: int, cluster_id: str
+) -> list[Subnet]:
+    planned: list[Subnet] = []
+    for config in spec.ipam_configs:
+        subnet = pools.parse_config(config)
+        pools.check_no_overlap(subnet.subnet, taken + [p.subnet for p in planned])
+        if subnet.gateway is None and (subnet.version == 4 or enable_ipv6):
+            subnet = replace(subnet, gateway=first_free(subnet))
+        planned.append(subnet)
+    versions = {s.version for s in planned}
+    if 4 not in versions:
+        v4 = tuple(pools.PoolSpec(ipaddress.ip_network(p), size) for p in address_pools or [DEFAULT_POOL])
+        planned.insert(0, _auto(v4, 4, taken))
+    if enable_ipv6 and 6 not in versions:
+        planned.append(_auto((pools.ula_pool(cluster_id),), 6, taken))
+    return planned
+
+
+def _auto(pool_list: tuple[pools.PoolSpec, ...], version: int, taken: list[IPNetwork]) -> Subnet:
+    try:
+        prefix = pools.choose_subnet(pool_list, version, taken, [])
+    except InvalidParameter:
+        raise InvalidParameter(
+            f"could not find an available, non-overlapping IPv{version} address pool among the defaults to assign "
+            f"to the network (the swarm's pools: {', '.join(str(p.base) for p in pool_list)}; give the network a "
+            "--subnet, or remove unused swarm networks)"
+        ) from None
+    bare = Subnet(prefix, None, None, {}, user_given=False)
+    return replace(bare, gateway=first_free(bare))
+
+
+def _vni(given: str, taken: set[int]) -> int:
+    if given:
+        try:
+            vni = int(given.split(",")[0])
+        except ValueError:
+            raise InvalidParameter(f"invalid VXLAN id list {given!r}: expected numbers separated by commas") from None
+        if not 1 <= vni <= MAX_VNI:
+            raise InvalidParameter(f"invalid VXLAN id {vni}: expected 1 to {MAX_VNI}")
+        if vni in taken:
+            raise Conflict(f"VXLAN id {vni} is already in use")
+        return vni
+    vni = FIRST_VNI
+    while vni in taken:  # the taken ids are a set: one lookup per id skipped
+        vni += 1
+    if vni > MAX_VNI:
+        raise InvalidParameter("no VXLAN id is free")
+    return vni
+
+
+def _subnet_json(s: Subnet) -> dict[str, Any]:
+    return {
+        "Subnet": str(s.subnet),
+        "Gateway": str(s.gateway) if s.gateway is not None else "",
+        "IPRange": str(s.ip_range) if s.ip_range is not None else "",
+        "AuxiliaryAddresses": {k: str(v) for k, v in s.aux_addresses.items()},
+        "UserGiven": s.user_given,
+    }
+
+
+def _subnet_of(raw: dict[str, Any]) -> Subnet:
+    return Subnet(
+        subnet=ipaddress.ip_network(raw["Subnet"]),
+        ip_range=ipaddress.ip_network(raw["IPRange"]) if raw.get("IPRange") else None,
+        gateway=ipaddress.ip_address(raw["Gateway"]) if raw.get("Gateway") else None,
+        aux_addresses={k: ipaddress.ip_address(v) for k, v in (raw.get("AuxiliaryAddresses") or {}).items()},
+        user_given=bool(raw.get("UserGiven")),
+    )

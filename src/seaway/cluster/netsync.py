@@ -1,0 +1,317 @@
+"""Every node's side of swarm-scoped networks: the store's networks taken into the local
+engine, other nodes' endpoints programmed as static peers and served by the embedded
+DNS, and this node's endpoints published for the others.
+
+* **In**: the node lists ``networks/`` and ``nodes/`` (a snapshot and its revision),
+  aligns the engine and the peers with it (a full diff), then watches both prefixes from
+  the next revision and applies each batch of changes as it comes: an endpoint that
+  appears or goes costs its own netlink entries and DNS names, whatever the size of the
+  network (``Engine.change_peers``). Every ``RESYNC`` seconds, and after any failure of
+  the watch, it starts over with a snapshot (the periodic full diff).
+* **Out**: the daemon tells it (``member_joined``/``member_left``, from the engine's
+  threads, the same calls that feed the DNS) of this node's endpoints on swarm-scoped
+  networks; they are written to ``nodes/<me>/endpoints/<net>/<ep>`` in order by one task.
+  Records of endpoints the engine no longer has (a daemon killed mid-way) are deleted at
+  each full diff.
+
+Networks are adopted on every node (the overlay driver is lazy: nothing is made in the
+kernel before a local endpoint), so a container can attach on any node at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from seaway.cluster import netrecords, schema
+from seaway.cluster.store import Event, Store
+from seaway.dns.records import Member, Records
+from seaway.drivers.overlay import VXLAN_PORT
+from seaway.errors import SeawayError
+from seaway.model.endpoint import Endpoint, RemoteEndpoint
+from seaway.model.network import Network
+
+log = logging.getLogger(__name__)
+
+RESYNC = 60.0
+RETRY = 1.0
+
+
+class LocalEngine(Protocol):
+    """What this module asks of the node's engine (``seaway.engine.Engine``, a layer up)."""
+
+    @property
+    def view(self) -> Any: ...  # the engine's Snapshot: ``networks`` by ID
+
+    def networks(self) -> list[Network]: ...
+
+    def endpoints_of_network(self, network_id: str) -> list[Endpoint]: ...
+
+    def adopt_network(self, net: Network) -> Network: ...
+
+    def remove_network(self, term: str) -> None: ...
+
+    def set_peers(self, network_term: str, peers: Iterable[RemoteEndpoint]) -> None: ...
+
+    def change_peers(self, network_id: str, added: Iterable[RemoteEndpoint], removed: Iterable[str]) -> None: ...
+
+
+class NetworkSync:
+    def __init__(self, engine: LocalEngine, records: Records | None, node_id: str, vtep: str, hostname: str) -> None:
+        self._engine = engine
+        self._records = records
+        self._me = node_id
+        self.vtep = vtep
+        self.hostname = hostname
+        self._port = VXLAN_PORT  # the cluster's data-path port, read at each full diff
+        self._store: Store | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._outbox: asyncio.Queue[tuple[str, dict[str, Any] | None]] = asyncio.Queue()
+        #: the store's networks by ID, and other nodes' endpoints per network (ID → record)
+        self._networks: dict[str, dict[str, Any]] = {}
+        self._remote: dict[str, dict[str, dict[str, Any]]] = {}
+        #: set by each full diff (tests and the API wait on the first)
+        self.synced = asyncio.Event()
+
+    # -- lifecycle (on the daemon's loop)
+
+    def start(self, store: Store) -> list[asyncio.Task[None]]:
+        """Its loops, for the caller to cancel when the node leaves or changes role."""
+        self._store = store
+        self._loop = asyncio.get_running_loop()
+        return [
+            asyncio.create_task(self._follow(), name="swarm-networks"),
+            asyncio.create_task(self._publish(), name="swarm-endpoints"),
+        ]
+
+    # -- out: this node's endpoints (called from the engine's worker threads)
+
+    def member_joined(self, net: Network, ep: Endpoint, member: Member, container_id: str) -> None:
+        if net.scope != "swarm" or self._loop is None:
+            return
+        record = {
+            "Name": member.container,
+            "Names": list(member.names),
+            "IPv4": str(ep.ipv4) if ep.ipv4 else "",
+            "IPv6": str(ep.ipv6) if ep.ipv6 else "",
+            "MAC": ep.mac_address,
+            "VTEP": self.vtep,
+            "Host": self.hostname,
+            "Container": container_id,
+        }
+        self._send(schema.node_endpoint(self._me, net.id, ep.id), record)
+
+    def member_left(self, network_id: str, endpoint_id: str) -> None:
+        if network_id in self._networks and self._loop is not None:
+            self._send(schema.node_endpoint(self._me, network_id, endpoint_id), None)
+
+    def _send(self, key: str, value: dict[str, Any] | None) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._outbox.put_nowait, (key, value))
+
+    async def _publish(self) -> None:
+        while True:
+            key, value = await self._outbox.get()
+            while self._store is not None:
+                try:
+                    if value is None:
+                        await self._store.delete(key)
+                    else:
+                        await self._store.put(key, value)
+                    break
+                except SeawayError as exc:  # the store is away: the record waits (in order)
+                    log.warning("swarm: publishing endpoint %s: %s", key.rsplit("/", 1)[-1][:12], exc)
+                    await asyncio.sleep(RETRY)
+
+    # -- in: the store's networks and the other nodes' endpoints
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                revision = await self._resync()
+                self.synced.set()
+                await self._watch(revision + 1)
+            except SeawayError as exc:
+                log.warning("swarm: following networks: %s", getattr(exc, "detail", "") or exc)
+                await asyncio.sleep(RETRY)
+            except Exception as exc:  # a long-running loop logs and goes on
+                log.error("swarm: following networks: %s", exc, exc_info=True)
+                await asyncio.sleep(RETRY)
+
+    async def _resync(self) -> int:
+        """The full diff: engine networks, peers, DNS names and this node's records."""
+        store = self._store
+        assert store is not None
+        cluster = await store.get(schema.CLUSTER)
+        if cluster is not None:
+            self._port = int(cluster.value.get("DataPathPort") or VXLAN_PORT)
+        nets, r1 = await store.snapshot(schema.NETWORKS)
+        nodes, r2 = await store.snapshot(schema.NODES)
+        self._networks = {e.value["ID"]: e.value for e in nets if e.key == schema.network(e.value.get("ID", ""))}
+        remote: dict[str, dict[str, dict[str, Any]]] = {}
+        mine: list[tuple[str, str, str]] = []
+        for e in nodes:
+            where = schema.endpoint_of(e.key)
+            if where is None:
+                continue
+            node, network_id, endpoint_id = where
+            if node == self._me:
+                mine.append((e.key, network_id, endpoint_id))
+            else:
+                remote.setdefault(network_id, {})[endpoint_id] = e.value
+        old_remote, self._remote = self._remote, remote
+        for record in list(self._networks.values()):
+            await self._adopt(record)
+        for net in [n for n in self._engine.networks() if n.scope == "swarm" and n.id not in self._networks]:
+            await self._drop(net.id)
+        for network_id in self._networks:
+            if network_id in self._engine.view.networks:
+                peers = [_peer(i, r) for i, r in remote.get(network_id, {}).items()]
+                await asyncio.to_thread(self._engine.set_peers, network_id, peers)
+                self._dns_all(network_id, old_remote.get(network_id, {}), remote.get(network_id, {}))
+        view = self._engine.view
+        for key, network_id, endpoint_id in mine:  # records of endpoints this node no longer has
+            if network_id not in view.networks or not any(
+                ep.id == endpoint_id for ep in view.endpoints_of_network(network_id)
+            ):
+                await store.delete(key)
+        return min(r1, r2)
+
+    async def _watch(self, start: int) -> None:
+        store = self._store
+        assert store is not None
+        inbox: asyncio.Queue[list[Event] | BaseException] = asyncio.Queue()
+
+        async def pump(prefix: str) -> None:
+            try:
+                async for events in store.watch(prefix, start):
+                    inbox.put_nowait(events)
+            except BaseException as exc:  # the watch ended: the follower starts over
+                inbox.put_nowait(exc)
+
+        pumps = [asyncio.create_task(pump(p)) for p in (schema.NETWORKS, schema.NODES)]
+        try:
+            deadline = asyncio.get_running_loop().time() + RESYNC
+            while True:
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    return
+                try:
+                    item = await asyncio.wait_for(inbox.get(), left)
+                except TimeoutError:
+                    return
+                if isinstance(item, BaseException):
+                    if isinstance(item, SeawayError):
+                        raise item
+                    return
+                await self._apply(item)
+        finally:
+            for task in pumps:
+                task.cancel()
+            for task in pumps:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _apply(self, events: list[Event]) -> None:
+        changes: dict[str, tuple[list[RemoteEndpoint], list[str]]] = {}
+        for ev in events:
+            if ev.key.startswith(schema.NETWORKS):
+                network_id = ev.key[len(schema.NETWORKS) :]
+                if ev.value is None:
+                    self._networks.pop(network_id, None)
+                    await self._drop(network_id)
+                else:
+                    self._networks[network_id] = ev.value
+                    await self._adopt(ev.value)
+                continue
+            where = schema.endpoint_of(ev.key)
+            if where is None or where[0] == self._me:
+                continue
+            _, network_id, endpoint_id = where
+            added, removed = changes.setdefault(network_id, ([], []))
+            known = self._remote.setdefault(network_id, {})
+            if ev.value is None:
+                known.pop(endpoint_id, None)
+                removed.append(endpoint_id)
+                self._dns_drop(network_id, endpoint_id)
+            else:
+                known[endpoint_id] = ev.value
+                added.append(_peer(endpoint_id, ev.value))
+                self._dns_set(network_id, endpoint_id, ev.value)
+        for network_id, (added, removed) in changes.items():
+            if network_id in self._engine.view.networks:
+                await asyncio.to_thread(self._engine.change_peers, network_id, added, removed)
+
+    async def _adopt(self, record: dict[str, Any]) -> None:
+        if record["ID"] in self._engine.view.networks:
+            return
+        net = netrecords.to_network(record, self.vtep, self._port)
+        try:
+            await asyncio.to_thread(self._engine.adopt_network, net)
+        except SeawayError as exc:
+            log.error("swarm: network %s cannot be used on this node: %s", record["Name"], exc)
+            return
+        peers = [_peer(i, r) for i, r in self._remote.get(net.id, {}).items()]
+        if peers:
+            await asyncio.to_thread(self._engine.set_peers, net.id, peers)
+        self._dns_all(net.id, {}, self._remote.get(net.id, {}))
+
+    async def _drop(self, network_id: str) -> None:
+        if network_id not in self._engine.view.networks:
+            return
+        if self._engine.endpoints_of_network(network_id):
+            name = self._engine.view.networks[network_id].name
+            log.warning("swarm: network %s was removed from the swarm but has endpoints on this node", name)
+            return
+        try:
+            await asyncio.to_thread(self._engine.remove_network, network_id)
+        except SeawayError as exc:
+            log.error("swarm: removing network %s: %s", network_id, exc)
+        if self._records is not None:
+            self._records.drop_network(network_id)
+
+    # -- the embedded DNS: other nodes' members
+
+    def _dns_all(self, network_id: str, before: dict[str, Any], now: dict[str, Any]) -> None:
+        for endpoint_id in before.keys() - now.keys():
+            self._dns_drop(network_id, endpoint_id)
+        for endpoint_id, record in now.items():
+            self._dns_set(network_id, endpoint_id, record)
+
+    def _dns_set(self, network_id: str, endpoint_id: str, record: dict[str, Any]) -> None:
+        net = self._engine.view.networks.get(network_id)
+        if self._records is None or net is None:
+            return
+        member = Member(
+            record.get("Name", ""),
+            tuple(record.get("Names") or ()),
+            ipaddress.IPv4Address(record["IPv4"]) if record.get("IPv4") else None,
+            ipaddress.IPv6Address(record["IPv6"]) if record.get("IPv6") else None,
+        )
+        self._records.set_member(network_id, net.name, endpoint_id, member)
+
+    def _dns_drop(self, network_id: str, endpoint_id: str) -> None:
+        if self._records is not None:
+            self._records.drop_member(network_id, endpoint_id)
+
+    # -- queries
+
+    def record(self, network_id: str) -> dict[str, Any] | None:
+        return self._networks.get(network_id)
+
+    def remote_endpoints(self, network_id: str) -> dict[str, dict[str, Any]]:
+        return dict(self._remote.get(network_id, {}))
+
+
+def _peer(endpoint_id: str, record: dict[str, Any]) -> RemoteEndpoint:
+    return RemoteEndpoint(
+        endpoint_id=endpoint_id,
+        mac_address=record["MAC"],
+        vtep=ipaddress.ip_address(record["VTEP"]),
+        ipv4=ipaddress.ip_address(record["IPv4"]) if record.get("IPv4") else None,
+        ipv6=ipaddress.ip_address(record["IPv6"]) if record.get("IPv6") else None,
+    )

@@ -1,0 +1,221 @@
+"""Swarm-scoped overlay networks through the docker CLI, in one module-scoped lab of three
+hosts on one LAN (h1 a manager, h2 and h3 workers). The tests run in file order; each
+cleans up what it made, except the attachable network ``ovl`` of the first."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tests.integration.checks import lab_docker
+
+from seaway.lab import Lab
+from seaway.testing.plugin import lab_session
+
+pytestmark = pytest.mark.netns
+
+WORKER_CREATE = "Cannot create a multi-host network from a worker node. Please create the network from a manager node."
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    topology = {
+        "segments": [{"name": "lan"}],
+        "hosts": [{"name": f"h{i}", "links": ["lan"]} for i in (1, 2, 3)],
+        "swarm": {"managers": ["h1"], "workers": ["h2", "h3"]},
+    }
+    yield from lab_session(topology, set())
+
+
+docker = lab_docker
+
+
+def inspect(lab: Lab, host: str, network: str) -> dict[str, Any]:
+    return json.loads(docker(lab, host, "network", "inspect", network).stdout)[0]
+
+
+def names(lab: Lab, host: str) -> list[str]:
+    return docker(lab, host, "network", "ls", "--format", "{{.Name}}").stdout.split()
+
+
+def sh(lab: Lab, host: str, container: str, script: str, check: bool = True) -> Any:
+    return docker(lab, host, "exec", container, "sh", "-c", script, check=check)
+
+
+def sandbox(lab: Lab, host: str, container: str) -> str:
+    return docker(lab, host, "inspect", "-f", "{{.NetworkSettings.SandboxKey}}", container).stdout.strip()
+
+
+UDP_SERVER = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 7001)); s.settimeout(8)
+print("ready", flush=True)
+data, peer = s.recvfrom(100); print(data.decode(), "from", peer[0], flush=True)
+"""
+UDP_CLIENT = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"over-udp", (sys.argv[1], 7001))
+"""
+
+
+def udp_exchange(sender_ns: str, receiver_ns: str, receiver_ip: str) -> str:
+    """One UDP datagram between two containers' namespaces; what the receiver saw."""
+    server = subprocess.Popen(
+        ["nsenter", f"--net={receiver_ns}", sys.executable, "-c", UDP_SERVER], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        subprocess.run(["nsenter", f"--net={sender_ns}", sys.executable, "-c", UDP_CLIENT, receiver_ip], check=True)
+        out, _ = server.communicate(timeout=10)
+        return out.strip()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def df_ping(ns: str, address: str, payload: int) -> subprocess.CompletedProcess[str]:
+    argv = ["nsenter", f"--net={ns}", "ping", "-c1", "-W2", "-M", "do", "-s", str(payload), address]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if predicate():
+            return time.monotonic() - start
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not within {timeout} s")
+
+
+def test_swarm_networks_are_allocated_by_a_manager_and_refused_on_a_worker(lab: Lab) -> None:
+    ingress = inspect(lab, "h1", "ingress")
+    assert ingress["Scope"] == "swarm" and ingress["Ingress"] is True and ingress["Driver"] == "overlay"
+    assert ingress["IPAM"]["Config"] == [{"Subnet": "10.0.0.0/24", "Gateway": "10.0.0.1"}]
+    assert ingress["Options"]["com.docker.network.driver.overlay.vxlanid_list"] == "4096"
+
+    out = docker(lab, "h1", "network", "create", "-d", "overlay", "--attachable", "ovl").stdout.strip()
+    assert re.fullmatch(r"[0-9a-z]{25}", out), out
+    net = inspect(lab, "h1", "ovl")
+    assert net["Id"] == out and net["Scope"] == "swarm" and net["Attachable"] is True
+    assert net["IPAM"]["Config"] == [{"Subnet": "10.0.1.0/24", "Gateway": "10.0.1.1"}]
+    assert net["Options"]["com.docker.network.driver.overlay.vxlanid_list"] == "4097"
+
+    again = docker(lab, "h1", "network", "create", "-d", "overlay", "ovl", check=False)
+    assert again.returncode != 0 and "network with name ovl already exists" in again.stderr
+    refused = docker(lab, "h2", "network", "create", "-d", "overlay", "other", check=False)
+    assert refused.returncode != 0 and WORKER_CREATE in refused.stderr
+    assert "ovl" not in names(lab, "h2") and "ingress" in names(lab, "h2")  # a worker: only once attached
+    taken = docker(lab, "h1", "network", "create", "-d", "overlay", "--subnet", "10.0.1.0/25", "x", check=False)
+    assert taken.returncode != 0 and "overlap" in taken.stderr
+    assert "x" not in names(lab, "h1")
+
+
+def test_containers_on_two_nodes_reach_each_other_by_name_and_address(lab: Lab) -> None:
+    docker(lab, "h1", "run", "-d", "--name", "a1", "--network", "ovl", "busybox", "sleep", "600")
+    docker(lab, "h2", "run", "-d", "--name", "a2", "--network", "ovl", "busybox", "sleep", "600")
+    try:
+        assert "ovl" in names(lab, "h2")
+        ip1 = inspect(lab, "h1", "ovl")["Containers"]
+        addr1 = next(iter(ip1.values()))["IPv4Address"].split("/")[0]
+        addr2 = next(iter(inspect(lab, "h2", "ovl")["Containers"].values()))["IPv4Address"].split("/")[0]
+        assert addr1 != addr2 and addr1.startswith("10.0.1.") and addr2.startswith("10.0.1.")
+        wait_for(lambda: sh(lab, "h1", "a1", f"ping -c1 -W1 {addr2}", check=False).returncode == 0, 10, "a1 → a2")
+        assert sh(lab, "h2", "a2", f"ping -c1 -W1 {addr1}", check=False).returncode == 0
+        assert sh(lab, "h1", "a1", "ping -c1 -W1 a2", check=False).returncode == 0  # by name, across nodes
+        assert sh(lab, "h2", "a2", "nslookup a1 127.0.0.11", check=False).stdout.count(addr1) == 1
+
+        # TCP (busybox nc), UDP (busybox has no UDP tool: Python run inside the containers' namespaces)
+        docker(lab, "h2", "exec", "-d", "a2", "sh", "-c", "nc -l -p 7000 > /tmp/tcp")
+        time.sleep(0.3)
+        sh(lab, "h1", "a1", "echo over-tcp | nc -w 2 a2 7000", check=False)
+        wait_for(lambda: "over-tcp" in sh(lab, "h2", "a2", "cat /tmp/tcp").stdout, 5, "TCP data")
+        assert udp_exchange(sandbox(lab, "h1", "a1"), sandbox(lab, "h2", "a2"), addr2) == "over-udp from " + addr1
+
+        # the inner MTU: 1500 - 50; 1422 bytes of ICMP payload pass with DF, 1423 fail at the sender
+        assert "mtu 1450" in sh(lab, "h1", "a1", "ip link show eth0").stdout
+        # (iputils ping run in a1's namespace: busybox's has no -M)
+        assert df_ping(sandbox(lab, "h1", "a1"), addr2, 1422).returncode == 0
+        big = df_ping(sandbox(lab, "h1", "a1"), addr2, 1423)
+        assert big.returncode != 0 and "message too long" in (big.stdout + big.stderr).lower()
+
+        peers = {p["IP"] for p in inspect(lab, "h1", "ovl")["Peers"]}
+        assert peers == {lab.host("h1").address, lab.host("h2").address}
+    finally:
+        docker(lab, "h1", "rm", "-f", "a1", check=False)
+        docker(lab, "h2", "rm", "-f", "a2", check=False)
+
+
+def test_non_attachable_networks_refuse_containers_and_in_use_networks_stay(lab: Lab) -> None:
+    docker(lab, "h1", "network", "create", "-d", "overlay", "-o", "com.docker.network.driver.mtu=1400", "svc")
+    refused = docker(lab, "h2", "run", "--rm", "--network", "svc", "busybox", "true", check=False)
+    assert refused.returncode != 0 and "network svc not manually attachable" in refused.stderr
+    refused = docker(lab, "h1", "run", "--rm", "--network", "svc", "busybox", "true", check=False)
+    assert refused.returncode != 0 and "network svc not manually attachable" in refused.stderr
+
+    docker(
+        lab,
+        "h1",
+        "network",
+        "create",
+        "-d",
+        "overlay",
+        "--attachable",
+        "-o",
+        "com.docker.network.driver.mtu=1400",
+        "small",
+    )
+    docker(lab, "h3", "run", "-d", "--name", "s3", "--network", "small", "busybox", "sleep", "600")
+    try:
+        # the option is the containers' MTU (Docker's meaning): 1372 bytes of ICMP payload with DF
+        assert "mtu 1400" in sh(lab, "h3", "s3", "ip link show eth0").stdout
+        docker(lab, "h1", "run", "-d", "--name", "s1", "--network", "small", "busybox", "sleep", "600")
+        s1 = next(c for c in inspect(lab, "h1", "small")["Containers"].values() if c["Name"] == "s1")
+        target = s1["IPv4Address"].split("/")[0]
+        wait_for(lambda: df_ping(sandbox(lab, "h3", "s3"), target, 1372).returncode == 0, 5, "1372 bytes with DF")
+        assert df_ping(sandbox(lab, "h3", "s3"), target, 1373).returncode != 0
+        busy = docker(lab, "h1", "network", "rm", "small", check=False)
+        assert busy.returncode != 0 and "has active endpoints" in busy.stderr
+        assert "small" in names(lab, "h1")
+    finally:
+        docker(lab, "h3", "rm", "-f", "s3", check=False)
+        docker(lab, "h1", "rm", "-f", "s1", check=False)
+    docker(lab, "h1", "network", "rm", "small", "svc")
+    assert "small" not in names(lab, "h1") and "svc" not in names(lab, "h1")
+    wait_for(lambda: "small" not in names(lab, "h3"), 5, "the network gone on h3")
+
+
+def test_a_static_address_moves_to_another_node_and_is_reached_at_once(lab: Lab) -> None:
+    # (as in Docker, --ip needs a network with a subnet the user gave)
+    docker(lab, "h1", "network", "create", "-d", "overlay", "--attachable", "--subnet", "10.20.0.0/24", "moves")
+    docker(lab, "h1", "run", "-d", "--name", "m1", "--network", "moves", "busybox", "sleep", "600")
+    docker(
+        lab, "h2", "run", "-d", "--name", "mv", "--network", "moves", "--ip", "10.20.0.50", "busybox", "sleep", "600"
+    )
+    try:
+        wait_for(lambda: sh(lab, "h1", "m1", "ping -c1 -W1 10.20.0.50", check=False).returncode == 0, 10, "first home")
+        taken = docker(
+            lab, "h3", "run", "--rm", "--network", "moves", "--ip", "10.20.0.50", "busybox", "true", check=False
+        )
+        assert taken.returncode != 0 and "Address already in use" in taken.stderr
+        old_mac = sh(lab, "h2", "mv", "cat /sys/class/net/eth0/address").stdout.strip()
+        docker(lab, "h2", "rm", "-f", "mv")
+        docker(lab, "h3", "run", "-d", "--name", "mv", "--network", "moves", "--ip", "10.20.0.50", "--mac-address",
+               "02:42:0a:14:00:99", "busybox", "sleep", "600")  # fmt: skip
+        assert sh(lab, "h3", "mv", "cat /sys/class/net/eth0/address").stdout.strip() != old_mac
+        took = wait_for(
+            lambda: sh(lab, "h1", "m1", "ping -c1 -W1 10.20.0.50", check=False).returncode == 0, 10, "the new home"
+        )
+        assert took < 2.0, f"reachable at its new node after {took:.2f} s"
+        assert "10.20.0.50" in sh(lab, "h1", "m1", "nslookup mv 127.0.0.11").stdout
+    finally:
+        for host, name in (("h1", "m1"), ("h2", "mv"), ("h3", "mv")):
+            docker(lab, host, "rm", "-f", name, check=False)
+        docker(lab, "h1", "network", "rm", "moves", check=False)
