@@ -134,8 +134,11 @@ def test_containers_on_two_nodes_reach_each_other_by_name_and_address(lab: Lab) 
 
         # TCP (busybox nc), UDP (busybox has no UDP tool: Python run inside the containers' namespaces)
         docker(lab, "h2", "exec", "-d", "a2", "sh", "-c", "nc -l -p 7000 > /tmp/tcp")
-        time.sleep(0.3)
-        sh(lab, "h1", "a1", "echo over-tcp | nc -w 2 a2 7000", check=False)
+
+        def tcp_sent() -> bool:  # (the listener may not be up yet: exec -d returns before it runs)
+            return sh(lab, "h1", "a1", "echo over-tcp | nc -w 2 a2 7000", check=False).returncode == 0
+
+        wait_for(tcp_sent, 10, "a TCP connection")
         wait_for(lambda: "over-tcp" in sh(lab, "h2", "a2", "cat /tmp/tcp").stdout, 5, "TCP data")
         assert udp_exchange(sandbox(lab, "h1", "a1"), sandbox(lab, "h2", "a2"), addr2) == "over-udp from " + addr1
 
@@ -219,3 +222,32 @@ def test_a_static_address_moves_to_another_node_and_is_reached_at_once(lab: Lab)
         for host, name in (("h1", "m1"), ("h2", "mv"), ("h3", "mv")):
             docker(lab, host, "rm", "-f", name, check=False)
         docker(lab, "h1", "network", "rm", "moves", check=False)
+
+
+def test_overlays_leave_through_docker_gwbridge_masqueraded_and_internal_ones_do_not(lab: Lab) -> None:
+    gw = inspect(lab, "h1", "docker_gwbridge")
+    assert gw["Driver"] == "bridge" and gw["Options"]["com.docker.network.bridge.enable_icc"] == "false"
+    docker(lab, "h1", "network", "create", "-d", "overlay", "--attachable", "--internal", "closed")
+    docker(lab, "h1", "run", "-d", "--name", "out", "--network", "ovl", "busybox", "sleep", "600")
+    docker(lab, "h1", "run", "-d", "--name", "shut", "--network", "closed", "busybox", "sleep", "600")
+    try:
+        routes = sh(lab, "h1", "out", "ip route").stdout
+        assert "default via " in routes and "dev eth1" in routes, routes
+        assert list(json.loads(docker(lab, "h1", "inspect", "out").stdout)[0]["NetworkSettings"]["Networks"]) == ["ovl"]
+        # egress reaches another host's underlay address from the node's own address
+        h2 = lab.host("h2")
+        seen = udp_exchange(sandbox(lab, "h1", "out"), f"/run/netns/{h2.netns}", h2.address)
+        assert seen == f"over-udp from {lab.host('h1').address}"
+        assert "default" not in sh(lab, "h1", "shut", "ip route").stdout  # internal: no way out
+        # the gateway bridge is no path between overlays: ICC is off on it
+        shut_gw = sh(lab, "h1", "shut", "ip -4 -o addr show").stdout
+        out_gw = next(
+            line.split()[3].split("/")[0]
+            for line in sh(lab, "h1", "out", "ip -4 -o addr show eth1").stdout.splitlines()
+        )
+        assert "eth1" not in shut_gw
+        docker(lab, "h1", "network", "connect", "ovl", "shut")
+        assert sh(lab, "h1", "shut", f"ping -c1 -W1 {out_gw}", check=False).returncode != 0
+    finally:
+        docker(lab, "h1", "rm", "-f", "out", "shut", check=False)
+        docker(lab, "h1", "network", "rm", "closed", check=False)

@@ -32,12 +32,18 @@ from seaway.cluster.store import Event, Store
 from seaway.dns.records import Member, Records
 from seaway.drivers.overlay import VXLAN_PORT
 from seaway.errors import SeawayError
+from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint, RemoteEndpoint
-from seaway.model.network import Network
+from seaway.model.network import Network, NetworkSpec
 
 log = logging.getLogger(__name__)
 
 RESYNC = 60.0
+#: Docker's gateway bridge of a swarm node: the overlays' way out (made once, kept after a leave)
+GATEWAY_BRIDGE = NetworkSpec(
+    name="docker_gwbridge",
+    options={opts.BRIDGE_NAME: "docker_gwbridge", opts.ENABLE_ICC: "false", opts.ENABLE_MASQ: "true"},
+)
 RETRY = 1.0
 
 
@@ -52,6 +58,8 @@ class LocalEngine(Protocol):
     def endpoints_of_network(self, network_id: str) -> list[Endpoint]: ...
 
     def adopt_network(self, net: Network) -> Network: ...
+
+    def create_network(self, spec: NetworkSpec) -> Network: ...
 
     def remove_network(self, term: str) -> None: ...
 
@@ -146,6 +154,11 @@ class NetworkSync:
         """The full diff: engine networks, peers, DNS names and this node's records."""
         store = self._store
         assert store is not None
+        if GATEWAY_BRIDGE.name not in self._engine.view.names:  # an operator-made one is used as it is
+            try:
+                await asyncio.to_thread(self._engine.create_network, GATEWAY_BRIDGE)
+            except SeawayError as exc:
+                log.error("swarm: cannot make docker_gwbridge (overlays have no way out): %s", exc)
         cluster = await store.get(schema.CLUSTER)
         if cluster is not None:
             self._port = int(cluster.value.get("DataPathPort") or VXLAN_PORT)

@@ -49,6 +49,9 @@ from seaway.state.store import Store
 
 log = logging.getLogger(__name__)
 
+#: the bridge a swarm node's containers on overlays leave through (made by the cluster)
+GATEWAY_BRIDGE = "docker_gwbridge"
+
 NAME_ADJECTIVES = ("brave", "calm", "eager", "fond", "keen", "lucid", "merry", "quiet", "sharp", "tidy")
 NAME_NOUNS = ("albatross", "cormorant", "gannet", "heron", "kittiwake", "petrel", "puffin", "tern")
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -295,6 +298,7 @@ class Containers:
             self._save(ctr)  # a crash from here on leaves a record recover() can undo
             for net in nets:
                 self.engine.connect(sb.id, net.id, ctr.networks[net.id])
+            self._gateway_bridge(sb.id, nets)
             if ctr.spec.ports and mode == SandboxMode.PRIVATE:
                 self.engine.publish(sb.id, ctr.spec.ports)
             self._start_resolver(ctr, sb.key, nets)
@@ -713,6 +717,7 @@ class Containers:
                 self._save_networks(ctr, joined)
             ctr.networks = joined  # readers on the loop iterate it
             if ctr.running and ctr.sandbox_id:
+                self._gateway_bridge(ctr.sandbox_id, [*current, net])
                 self._start_resolver(ctr, self.engine.sandbox(ctr.sandbox_id).key, [*current, net])
                 if self._feed is not None:
                     self._feed.joined(ctr, [net.id])
@@ -737,8 +742,26 @@ class Containers:
             else:
                 self._save_networks(ctr, left)
             ctr.networks = left
+            if ctr.running and ctr.sandbox_id:
+                self._gateway_bridge(ctr.sandbox_id, [self.engine.network(n) for n in left])
             if ctr.running and ctr.sandbox_id and self.resolver is not None:
                 self.resolver.set_view(ctr.sandbox_id, self._view(ctr))
+
+    def _gateway_bridge(self, sandbox_id: str, nets: list[Network]) -> None:
+        """Docker's ``docker_gwbridge``: a sandbox on a non-internal swarm-scoped network
+        gets an endpoint there too, for its default route out (masqueraded; ICC off, so
+        containers can't reach each other through it); it is not one of the container's
+        networks (inspect does not show it). It goes with the last such network."""
+        try:
+            gateway = self.engine.network(GATEWAY_BRIDGE)
+        except NotFound:
+            return  # not in a swarm
+        wanted = any(n.scope == "swarm" and not n.internal for n in nets)
+        present = self.engine.view.endpoint_in(sandbox_id, gateway.id) is not None
+        if wanted and not present:
+            self.engine.connect(sandbox_id, gateway.id, EndpointSpec())
+        elif present and not wanted:
+            self.engine.disconnect(sandbox_id, gateway.id)
 
     def forget_network(self, network_id: str) -> None:
         """A network was removed: stopped containers no longer refer to it."""

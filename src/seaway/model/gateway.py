@@ -8,7 +8,8 @@ and null networks have none. An ipvlan network in L3 mode routes everything on-l
 (``default dev eth0``, Docker's choice): its "gateway" is the device itself. An
 endpoint whose driver named its gateways when it joined (a network plugin's ``Join``
 answer, ``Endpoint.gateways``) routes through those, or gives no default route when
-the driver named none.
+the driver named none. Swarm-scoped (overlay) networks give none either: a container on
+one leaves through ``docker_gwbridge``, as in Docker.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ ON_LINK = "on-link"
 
 
 def _gateway(net: Network, version: int, ep: Endpoint | None = None) -> IPAddress | str | None:
-    if net.internal:
+    if net.internal or net.scope == "swarm":  # a swarm network's way out is docker_gwbridge, as in Docker
         return None
     if ep is not None and ep.gateways is not None:
         return next((g for g in ep.gateways if g.version == version), None)
