@@ -5,7 +5,9 @@ cleans up what it made, except the attachable network ``ovl`` of the first."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -251,3 +253,24 @@ def test_overlays_leave_through_docker_gwbridge_masqueraded_and_internal_ones_do
     finally:
         docker(lab, "h1", "rm", "-f", "out", "shut", check=False)
         docker(lab, "h1", "network", "rm", "closed", check=False)
+
+
+def test_a_node_killed_with_its_container_leaves_nothing_once_back(lab: Lab) -> None:
+    """seawayd and the container's process SIGKILLed on h3 (a crashed host): once h3's
+    daemon is back, its endpoint record and address are gone from the store, the network
+    can be removed, and no overlay namespace remains on h3."""
+    docker(lab, "h1", "network", "create", "-d", "overlay", "--attachable", "crash")
+    docker(lab, "h3", "run", "-d", "--name", "k", "--network", "crash", "busybox", "sleep", "600")
+    pid = int(docker(lab, "h3", "inspect", "-f", "{{.State.Pid}}", "k").stdout)
+    netns_dir = lab.host("h3").files.exec_root / "netns"
+    assert any(p.name.startswith("cluster-ov-") for p in netns_dir.iterdir())
+    lab.kill("h3")
+    os.kill(pid, signal.SIGKILL)
+    lab.start("h3")
+    try:
+        wait_for(lambda: docker(lab, "h1", "network", "rm", "crash", check=False).returncode == 0, 20, "removal")
+        wait_for(lambda: not any(p.name.startswith("cluster-ov-") for p in netns_dir.iterdir()), 10, "reclaim")
+        assert "crash" not in names(lab, "h3")
+    finally:
+        docker(lab, "h3", "rm", "-f", "k", check=False)
+        docker(lab, "h1", "network", "rm", "crash", check=False)

@@ -11,8 +11,9 @@ DNS, and this node's endpoints published for the others.
 * **Out**: the daemon tells it (``member_joined``/``member_left``, from the engine's
   threads, the same calls that feed the DNS) of this node's endpoints on swarm-scoped
   networks; they are written to ``nodes/<me>/endpoints/<net>/<ep>`` in order by one task.
-  Records of endpoints the engine no longer has (a daemon killed mid-way) are deleted at
-  each full diff.
+  Records of endpoints the engine no longer has, and addresses taken for them (a daemon
+  killed mid-way; endpoints its restart cleaned up before it rejoined the swarm), are
+  deleted at each full diff.
 
 Networks are adopted on every node (the overlay driver is lazy: nothing is made in the
 kernel before a local endpoint), so a container can attach on any node at once.
@@ -62,6 +63,8 @@ class LocalEngine(Protocol):
     def create_network(self, spec: NetworkSpec) -> Network: ...
 
     def remove_network(self, term: str) -> None: ...
+
+    def reclaim_idle(self, network_id: str) -> None: ...
 
     def set_peers(self, network_term: str, peers: Iterable[RemoteEndpoint]) -> None: ...
 
@@ -182,11 +185,18 @@ class NetworkSync:
         for net in [n for n in self._engine.networks() if n.scope == "swarm" and n.id not in self._networks]:
             await self._drop(net.id)
         for network_id in self._networks:
+            if network_id in self._engine.view.networks and not self._engine.endpoints_of_network(network_id):
+                await asyncio.to_thread(self._engine.reclaim_idle, network_id)  # leftovers of a kill
             if network_id in self._engine.view.networks:
                 peers = [_peer(i, r) for i, r in remote.get(network_id, {}).items()]
                 await asyncio.to_thread(self._engine.set_peers, network_id, peers)
                 self._dns_all(network_id, old_remote.get(network_id, {}), remote.get(network_id, {}))
         view = self._engine.view
+        for network_id in self._networks:  # addresses this node holds for endpoints it no longer has
+            held = {str(a) for ep in self._engine.endpoints_of_network(network_id) for a in (ep.ipv4, ep.ipv6) if a}
+            for e in await store.list(schema.addresses(network_id)):
+                if e.value.get("Node") == self._me and e.key.rsplit("/", 1)[1] not in held:
+                    await store.delete(e.key)
         for key, network_id, endpoint_id in mine:  # records of endpoints this node no longer has
             if network_id not in view.networks or not any(
                 ep.id == endpoint_id for ep in view.endpoints_of_network(network_id)

@@ -277,6 +277,17 @@ class Engine:
             log.info("network adopted name=%s id=%s driver=%s", net.name, short_id(net.id), net.driver)
             return net
 
+    def reclaim_idle(self, network_id: str) -> None:
+        """A lazy network without local endpoints holds no kernel objects: remove any a
+        daemon killed after its last endpoint went left behind (idempotent)."""
+        with self._lock:
+            net = self._view.networks.get(network_id)
+            if net is None or net.config_only or self._view.member_count(net.id):
+                return
+            driver = self._drivers[net.driver]
+            if driver.lazy:
+                driver.delete_network(net)
+
     def remove_network(self, term: str, *, predefined: bool = False) -> None:
         with self._lock:
             view = self._view
@@ -297,6 +308,8 @@ class Engine:
                     with self._store.transaction():
                         self._store.set_network_state(net.id, READY)
                     raise
+            if not net.config_only and self._drivers[net.driver].lazy:
+                self._drivers[net.driver].delete_network(net)  # what a crash after its last endpoint left
             self._networks.release(net)
             with self._store.transaction():
                 self._store.delete_network(net.id)
