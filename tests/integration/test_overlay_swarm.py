@@ -274,3 +274,25 @@ def test_a_node_killed_with_its_container_leaves_nothing_once_back(lab: Lab) -> 
     finally:
         docker(lab, "h3", "rm", "-f", "k", check=False)
         docker(lab, "h1", "network", "rm", "crash", check=False)
+
+
+def test_dual_stack_overlays_carry_ipv6_across_nodes_with_aaaa_names(lab: Lab) -> None:
+    docker(lab, "h1", "network", "create", "-d", "overlay", "--attachable", "--ipv6", "dual")
+    docker(lab, "h1", "run", "-d", "--name", "d1", "--network", "dual", "busybox", "sleep", "600")
+    docker(lab, "h2", "run", "-d", "--name", "d2", "--network", "dual", "busybox", "sleep", "600")
+    try:
+        config = inspect(lab, "h1", "dual")["IPAM"]["Config"]
+        assert config[1]["Subnet"].startswith("fd") and config[1]["Subnet"].endswith("::/64")
+        d2 = next(iter(inspect(lab, "h2", "dual")["Containers"].values()))["IPv6Address"].split("/")[0]
+        assert d2
+
+        def reached() -> bool:
+            argv = ["nsenter", f"--net={sandbox(lab, 'h1', 'd1')}", "ping", "-6", "-c1", "-W1", d2]
+            return subprocess.run(argv, capture_output=True, timeout=10, check=False).returncode == 0
+
+        wait_for(reached, 10, "d1 → d2 over IPv6")
+        assert d2 in sh(lab, "h1", "d1", "nslookup -type=AAAA d2 127.0.0.11").stdout
+    finally:
+        docker(lab, "h1", "rm", "-f", "d1", check=False)
+        docker(lab, "h2", "rm", "-f", "d2", check=False)
+        docker(lab, "h1", "network", "rm", "dual", check=False)
