@@ -11,7 +11,11 @@ every 0.1 s where it waits for the cluster to notice something:
 * ``rss``: seawayd and etcd resident memory per node, at 3 and at all nodes;
 * ``worker_down_s``: SIGKILL a worker until a manager shows it Down;
 * ``leader_failover_s`` / ``leader_down_s``: SIGKILL the leader (seawayd and etcd) until
-  another manager shows a new leader / the old one Down.
+  another manager shows a new leader / the old one Down;
+* ``overlay``: endpoint propagation on an attachable overlay: a container started on
+  another node (the API's answer) until h1's overlay namespace holds its static FDB
+  entry (polled every 2 ms through netlink), as samples in start order (the endpoint
+  count grows with them: the last ones cost what the first did if the cost is flat).
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ def _state_of(lab: Lab, manager: str, host: str) -> dict[str, Any]:
     raise KeyError(host)
 
 
-def measure(managers: int, workers: int, log: Log) -> dict[str, Any]:
+def measure(managers: int, workers: int, log: Log, samples: int = 10) -> dict[str, Any]:
     names = [f"h{i}" for i in range(1, managers + workers + 1)]
     topology = {
         "name": "c" + secrets.token_hex(4),
@@ -112,6 +116,8 @@ def measure(managers: int, workers: int, log: Log) -> dict[str, Any]:
             out["rss"].append(_rss(lab, names))
         log(f"cluster: manager joins {out['join_manager_s']} s, worker join p50 {out['join_worker_p50_s']} s")
 
+        out["overlay"] = _propagation(lab, names, samples, log)
+
         victim = names[-1]
         lab.kill(victim)
         out["worker_down_s"] = round(_wait(lambda: _state_of(lab, "h2", victim)["Status"]["State"] == "down", 60), 2)
@@ -135,6 +141,59 @@ def measure(managers: int, workers: int, log: Log) -> dict[str, Any]:
         if lab.is_up:
             lab.down()
         shutil.rmtree(run_dir, ignore_errors=True)
+    return out
+
+
+def _fdb_has(path: str, mac: str) -> bool:
+    from pyroute2 import IPRoute
+
+    from seaway.kernel import netns
+
+    def body() -> bool:
+        with IPRoute() as ipr:
+            return any(m.get_attr("NDA_LLADDR") == mac for m in ipr.fdb("dump"))
+
+    return netns.run(path, body)
+
+
+def _propagation(lab: Lab, names: list[str], samples: int, log: Log) -> dict[str, Any]:
+    h1 = lab.host("h1")
+    h1.docker.networks.create("bench-ov", driver="overlay", attachable=True)
+    h1.docker.containers.run("busybox", ["sleep", "3600"], detach=True, name="ov-observer", network="bench-ov")
+    netns_dir = h1.files.exec_root / "netns"
+    path = str(next(p for p in netns_dir.iterdir() if p.name.startswith("cluster-ov-")))
+    others = names[1:]
+    after_api: list[float] = []
+    start_s: list[float] = []
+    for i in range(samples):
+        mac = f"02:42:aa:00:{i // 256:02x}:{i % 256:02x}"
+        client = lab.host(others[i % len(others)]).docker
+        t0 = time.perf_counter()
+        client.containers.run(
+            "busybox", ["sleep", "3600"], detach=True, name=f"ov-{i}", network="bench-ov", mac_address=mac
+        )
+        answered = time.perf_counter()
+        while not _fdb_has(path, mac):
+            if time.perf_counter() - answered > 30:
+                raise RuntimeError(f"endpoint {mac} not programmed on h1 within 30 s")
+            time.sleep(0.002)
+        after_api.append(round(max(0.0, time.perf_counter() - answered) * 1000, 1))
+        start_s.append(round((answered - t0) * 1000, 1))
+    ordered = sorted(after_api)
+    tenth = max(1, samples // 10)
+    out = {
+        "nodes": len(names),
+        "after_api_ms": after_api,
+        "run_ms": start_s,
+        "p50_ms": statistics.median(after_api),
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        "first_tenth_median_ms": statistics.median(after_api[:tenth]),
+        "last_tenth_median_ms": statistics.median(after_api[-tenth:]),
+    }
+    log(
+        f"cluster: overlay endpoint propagation p50 {out['p50_ms']} ms, p99 {out['p99_ms']} ms after the API's "
+        f"answer (first tenth {out['first_tenth_median_ms']} ms, last tenth {out['last_tenth_median_ms']} ms)"
+    )
     return out
 
 
@@ -172,7 +231,7 @@ def dockerd_init(log: Log) -> dict[str, Any]:
 
 
 def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
-    out = measure(3, 2 if quick else 10, log)
+    out = measure(3, 2 if quick else 10, log, samples=10 if quick else 60)
     if compare:
         out["dockerd"] = dockerd_init(log)
     return out
@@ -185,6 +244,12 @@ def summary(results: dict[str, Any]) -> list[str]:
     lines.append(
         f"  join as worker, p50        {results['join_worker_p50_s']:.2f} s  (n={len(results['join_worker_s'])})"
     )
+    if "overlay" in results:
+        o = results["overlay"]
+        lines.append(
+            f"  overlay endpoint -> far FDB p50 {o['p50_ms']} ms, p99 {o['p99_ms']} ms after the API's answer "
+            f"(n={len(o['after_api_ms'])}; first/last tenth {o['first_tenth_median_ms']}/{o['last_tenth_median_ms']} ms)"
+        )
     lines.append(f"  killed worker Down after   {results['worker_down_s']:.1f} s")
     lines.append(
         f"  killed leader: new leader  {results['leader_failover_s']:.1f} s, Down after {results['leader_down_s']:.1f} s"
