@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from tests.integration.checks import lab_docker
 
-from seaway.lab import Lab
+from seaway.lab import Lab, status
 from seaway.testing.plugin import lab_session
 
 pytestmark = pytest.mark.netns
@@ -153,6 +153,8 @@ def test_containers_on_two_nodes_reach_each_other_by_name_and_address(lab: Lab) 
 
         peers = {p["IP"] for p in inspect(lab, "h1", "ovl")["Peers"]}
         assert peers == {lab.host("h1").address, lab.host("h2").address}
+        shown = status.tree(lab)  # seaway lab status: the overlay, its VNI and VTEPs on each host
+        assert f"network ovl  overlay  10.0.1.0/24  swarm VNI 4097  VTEPs h1 {lab.host('h1').address}" in shown, shown
     finally:
         docker(lab, "h1", "rm", "-f", "a1", check=False)
         docker(lab, "h2", "rm", "-f", "a2", check=False)

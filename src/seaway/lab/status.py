@@ -1,9 +1,11 @@
 """``seaway lab status``: a running lab as a tree — segments, routers, the world, and
-every host with its daemon, networks and containers (asked from each host's seawayd)."""
+every host with its daemon, networks (a swarm overlay with its VXLAN id and VTEPs) and
+containers (asked from each host's seawayd)."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import docker.errors
 
@@ -41,6 +43,16 @@ def tree(lab: Lab) -> str:
     return "\n".join(lines)
 
 
+def _overlay(net: Any) -> str:
+    """A swarm overlay's VXLAN id and the nodes (host name, VTEP) with endpoints on it."""
+    if net.attrs.get("Scope") != "swarm":
+        return ""
+    net.reload()  # the list has no Peers: inspect has them
+    vni = (net.attrs.get("Options") or {}).get("com.docker.network.driver.overlay.vxlanid_list", "?")
+    peers = ", ".join(f"{p.get('Name')} {p.get('IP')}" for p in net.attrs.get("Peers") or [])
+    return f"  swarm VNI {vni}" + (f"  VTEPs {peers}" if peers else "  no endpoints")
+
+
 def _alive(st: state.LabState, node: str) -> str:
     pid = st.pids.get(node)
     return f"pid {pid} running" if pid and process.runs(pid, st.marker) else "not running"
@@ -55,7 +67,12 @@ def _host(host: LabHost, st: state.LabState, role: str | None) -> list[str]:
             attrs = net.attrs
             subnets = ", ".join(c.get("Subnet", "") for c in (attrs.get("IPAM") or {}).get("Config") or [])
             flags = " internal" if attrs.get("Internal") else ""
-            children.append(f"network {net.name}  {attrs.get('Driver')}" + (f"  {subnets}" if subnets else "") + flags)
+            children.append(
+                f"network {net.name}  {attrs.get('Driver')}"
+                + (f"  {subnets}" if subnets else "")
+                + flags
+                + _overlay(net)
+            )
         for c in sorted(host.docker.containers.list(all=True), key=lambda c: c.name):
             nets = c.attrs.get("NetworkSettings", {}).get("Networks") or {}
             where = ", ".join(f"{n} {v.get('IPAddress') or '-'}" for n, v in nets.items())
