@@ -83,6 +83,55 @@ def udp_exchange(sender_ns: str, receiver_ns: str, receiver_ip: str) -> str:
             server.wait()
 
 
+CAPTURE = """
+import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800)); s.settimeout(10)
+print("ready", flush=True)
+while True:
+    frame = s.recv(4096)
+    ip = frame[14:]
+    if ip[9] != 17:
+        continue
+    udp = ip[(ip[0] & 15) * 4 :]
+    if struct.unpack("!H", udp[2:4])[0] != int(sys.argv[1]):
+        continue
+    vxlan, inner = udp[8:16], udp[16:]
+    print(vxlan[0] & 8, int.from_bytes(vxlan[4:7], "big"), inner[12:14].hex(), flush=True)
+    break
+"""
+
+BROADCAST = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.sendto(b"to-all", (sys.argv[1], 7002))
+"""
+LISTEN_ALL = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 7002)); s.settimeout(8)
+print("ready", flush=True)
+print(s.recvfrom(100)[0].decode(), flush=True)
+"""
+
+
+def in_netns(ns: str, code: str, *args: str) -> subprocess.Popen[str]:
+    """A Python program in the namespace at ``ns`` that prints "ready" once listening."""
+    proc = subprocess.Popen(
+        ["nsenter", f"--net={ns}", sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def finish(proc: subprocess.Popen[str]) -> str:
+    try:
+        out, _ = proc.communicate(timeout=12)
+        return out.strip()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def df_ping(ns: str, address: str, payload: int) -> subprocess.CompletedProcess[str]:
     argv = ["nsenter", f"--net={ns}", "ping", "-c1", "-W2", "-M", "do", "-s", str(payload), address]
     return subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
@@ -298,3 +347,25 @@ def test_dual_stack_overlays_carry_ipv6_across_nodes_with_aaaa_names(lab: Lab) -
         docker(lab, "h1", "rm", "-f", "d1", check=False)
         docker(lab, "h2", "rm", "-f", "d2", check=False)
         docker(lab, "h1", "network", "rm", "dual", check=False)
+
+
+def test_the_underlay_carries_vxlan_with_the_vni_and_broadcast_reaches_every_member(lab: Lab) -> None:
+    docker(lab, "h1", "run", "-d", "--name", "b1", "--network", "ovl", "busybox", "sleep", "600")
+    docker(lab, "h2", "run", "-d", "--name", "b2", "--network", "ovl", "busybox", "sleep", "600")
+    docker(lab, "h3", "run", "-d", "--name", "b3", "--network", "ovl", "busybox", "sleep", "600")
+    try:
+        ns = {h: sandbox(lab, h, f"b{h[1]}") for h in ("h1", "h2", "h3")}
+        b2 = next(c for c in inspect(lab, "h2", "ovl")["Containers"].values() if c["Name"] == "b2")
+        addr2 = b2["IPv4Address"].split("/")[0]
+        wait_for(lambda: sh(lab, "h1", "b1", f"ping -c1 -W1 {addr2}", check=False).returncode == 0, 10, "b1 → b2")
+        # on h2's underlay: UDP 4789, the I flag, the network's VNI, an inner IPv4 Ethernet frame
+        capture = in_netns(f"/run/netns/{lab.host('h2').netns}", CAPTURE, "4789")
+        sh(lab, "h1", "b1", f"ping -c1 -W1 {addr2}", check=False)
+        assert finish(capture) == "8 4097 0800"
+        # a subnet broadcast from b1 reaches the members on both other nodes (head-end replication)
+        listeners = [in_netns(ns[h], LISTEN_ALL) for h in ("h2", "h3")]
+        subprocess.run(["nsenter", f"--net={ns['h1']}", sys.executable, "-c", BROADCAST, "10.0.1.255"], check=True)
+        assert [finish(p) for p in listeners] == ["to-all", "to-all"]
+    finally:
+        for h in ("h1", "h2", "h3"):
+            docker(lab, h, "rm", "-f", f"b{h[1]}", check=False)
