@@ -69,18 +69,9 @@ s.sendto(b"over-udp", (sys.argv[1], 7001))
 
 def udp_exchange(sender_ns: str, receiver_ns: str, receiver_ip: str) -> str:
     """One UDP datagram between two containers' namespaces; what the receiver saw."""
-    server = subprocess.Popen(
-        ["nsenter", f"--net={receiver_ns}", sys.executable, "-c", UDP_SERVER], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        subprocess.run(["nsenter", f"--net={sender_ns}", sys.executable, "-c", UDP_CLIENT, receiver_ip], check=True)
-        out, _ = server.communicate(timeout=10)
-        return out.strip()
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+    server = in_netns(receiver_ns, UDP_SERVER)
+    subprocess.run(["nsenter", f"--net={sender_ns}", sys.executable, "-c", UDP_CLIENT, receiver_ip], check=True)
+    return finish(server)
 
 
 CAPTURE = """
@@ -118,7 +109,9 @@ def in_netns(ns: str, code: str, *args: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         ["nsenter", f"--net={ns}", sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True
     )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    if proc.stdout is None or proc.stdout.readline().strip() != "ready":
+        finish(proc)
+        raise AssertionError("the program in the namespace did not start")
     return proc
 
 
