@@ -171,6 +171,9 @@ def test_containers_on_two_nodes_reach_each_other_by_name_and_address(lab: Lab) 
         addr1 = next(iter(ip1.values()))["IPv4Address"].split("/")[0]
         addr2 = next(iter(inspect(lab, "h2", "ovl")["Containers"].values()))["IPv4Address"].split("/")[0]
         assert addr1 != addr2 and addr1.startswith("10.0.1.") and addr2.startswith("10.0.1.")
+        mac1 = next(iter(ip1.values()))["MacAddress"]
+        assert mac1 == "02:42:" + ":".join(f"{int(b):02x}" for b in addr1.split("."))  # Docker's overlay MAC
+        assert sh(lab, "h1", "a1", "cat /sys/class/net/eth0/address").stdout.strip() == mac1
         wait_for(lambda: sh(lab, "h1", "a1", f"ping -c1 -W1 {addr2}", check=False).returncode == 0, 10, "a1 → a2")
         assert sh(lab, "h2", "a2", f"ping -c1 -W1 {addr1}", check=False).returncode == 0
         assert sh(lab, "h1", "a1", "ping -c1 -W1 a2", check=False).returncode == 0  # by name, across nodes

@@ -85,6 +85,8 @@ class EndpointPlanner:
             if ipv4 is not None:
                 self._release_address(net.id, ipv4)
             raise
+        if net.scope == "swarm" and ipv4 is not None and not spec.mac_address:
+            mac = "02:42:" + ":".join(f"{b:02x}" for b in ipv4.packed)  # Docker's overlay: the MAC follows the IPv4
         return Endpoint(
             id=endpoint_id,
             network_id=net.id,
