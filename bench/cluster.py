@@ -15,7 +15,9 @@ every 0.1 s where it waits for the cluster to notice something:
 * ``overlay``: endpoint propagation on an attachable overlay: a container started on
   another node (the API's answer) until h1's overlay namespace holds its static FDB
   entry (polled every 2 ms through netlink), as samples in start order (the endpoint
-  count grows with them: the last ones cost what the first did if the cost is flat).
+  count grows with them: the last ones cost what the first did if the cost is flat);
+* ``many_overlays``: 100 (``--quick``: 10) attachable overlays with a container on h1
+  and h2 each: how many pass a ping, and the network creates' times.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def _state_of(lab: Lab, manager: str, host: str) -> dict[str, Any]:
     raise KeyError(host)
 
 
-def measure(managers: int, workers: int, log: Log, samples: int = 10) -> dict[str, Any]:
+def measure(managers: int, workers: int, log: Log, samples: int = 10, overlays: int = 10) -> dict[str, Any]:
     names = [f"h{i}" for i in range(1, managers + workers + 1)]
     topology = {
         "name": "c" + secrets.token_hex(4),
@@ -117,6 +119,7 @@ def measure(managers: int, workers: int, log: Log, samples: int = 10) -> dict[st
         log(f"cluster: manager joins {out['join_manager_s']} s, worker join p50 {out['join_worker_p50_s']} s")
 
         out["overlay"] = _propagation(lab, names, samples, log)
+        out["many_overlays"] = _many_overlays(lab, overlays, log)
 
         victim = names[-1]
         lab.kill(victim)
@@ -197,6 +200,39 @@ def _propagation(lab: Lab, names: list[str], samples: int, log: Log) -> dict[str
     return out
 
 
+def _many_overlays(lab: Lab, count: int, log: Log) -> dict[str, Any]:
+    """``count`` attachable overlays with a container on h1 and one on h2 each; every pair
+    must pass a ping (the issue's "100 overlays × 2 nodes"). Times the creates and the
+    first successful ping of each pair."""
+    h1, h2 = lab.host("h1").docker, lab.host("h2").docker
+    create_ms: list[float] = []
+    for i in range(count):
+        t0 = time.perf_counter()
+        h1.networks.create(f"many-{i}", driver="overlay", attachable=True)
+        create_ms.append(round((time.perf_counter() - t0) * 1000, 1))
+    for i in range(count):
+        h1.containers.run("busybox", ["sleep", "3600"], detach=True, name=f"m1-{i}", network=f"many-{i}")
+        h2.containers.run("busybox", ["sleep", "3600"], detach=True, name=f"m2-{i}", network=f"many-{i}")
+    passed, ping_ms = 0, []
+    for i in range(count):
+        target = h2.containers.get(f"m2-{i}").attrs["NetworkSettings"]["Networks"][f"many-{i}"]["IPAddress"]
+        t0 = time.perf_counter()
+        for _ in range(20):
+            if h1.containers.get(f"m1-{i}").exec_run(["ping", "-c1", "-W1", target]).exit_code == 0:
+                passed += 1
+                ping_ms.append(round((time.perf_counter() - t0) * 1000, 1))
+                break
+    out = {
+        "overlays": count,
+        "passed": passed,
+        "create_p50_ms": statistics.median(create_ms),
+        "create_last_tenth_median_ms": statistics.median(create_ms[-max(1, count // 10) :]),
+        "first_ping_p50_ms": statistics.median(ping_ms) if ping_ms else None,
+    }
+    log(f"cluster: {passed}/{count} overlays pass traffic between h1 and h2; create p50 {out['create_p50_ms']} ms")
+    return out
+
+
 def dockerd_init(log: Log) -> dict[str, Any]:
     """Debian's dockerd 20.10 in a fake host: ``swarm init`` time and dockerd's RSS before
     and after (one node only: a lab of dockerd hosts for joins and failover is not built)."""
@@ -231,7 +267,7 @@ def dockerd_init(log: Log) -> dict[str, Any]:
 
 
 def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
-    out = measure(3, 2 if quick else 10, log, samples=10 if quick else 60)
+    out = measure(3, 2 if quick else 10, log, samples=10 if quick else 60, overlays=10 if quick else 100)
     if compare:
         out["dockerd"] = dockerd_init(log)
     return out
@@ -244,6 +280,12 @@ def summary(results: dict[str, Any]) -> list[str]:
     lines.append(
         f"  join as worker, p50        {results['join_worker_p50_s']:.2f} s  (n={len(results['join_worker_s'])})"
     )
+    if "many_overlays" in results:
+        m = results["many_overlays"]
+        lines.append(
+            f"  {m['overlays']} overlays x 2 nodes: {m['passed']} pass traffic; network create p50 "
+            f"{m['create_p50_ms']} ms (last tenth {m['create_last_tenth_median_ms']} ms)"
+        )
     if "overlay" in results:
         o = results["overlay"]
         lines.append(
