@@ -1,6 +1,7 @@
 """API-level timings of connect, run -d (none vs bridge), network create against a seawayd in a fake host;
 optionally py-spy records the daemon meanwhile."""
 
+import json
 import os
 import statistics
 import subprocess
@@ -71,6 +72,9 @@ try:
         if v:
             print(f"{k:>12}: p50 {statistics.median(v):6.2f} ms  min {min(v):6.2f}  n {len(v)}")
     print("load", os.getloadavg())
+    if os.environ.get("OUT"):  # one JSON line per run, appended: samples (ms) and the load average
+        with open(os.environ["OUT"], "a") as out:
+            out.write(json.dumps({"label": os.environ.get("LABEL", ""), "load": os.getloadavg(), "ms": res}) + "\n")
 finally:
     if spy:
         spy.send_signal(2)
