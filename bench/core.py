@@ -15,6 +15,7 @@ from seaway.engine.config import EngineConfig
 from seaway.ipam.pools import PoolSpec
 from seaway.lab.fakehost import FakeHost
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
+from seaway.model.ports import PortRequest
 
 Log = Callable[[str], None]
 WINDOW = 20  # samples per measuring point
@@ -103,12 +104,24 @@ def network_create(quick: bool, log: Log) -> dict[str, Any]:
                 created[point] = samples
                 rules[point] = host.nft_rule_count()
                 log(f"network create: {point} networks")
+            # the same with a range of published ports there (one endpoint of the first network)
+            ports = 1000 if quick else 10000
+            sb = engine.create_sandbox("ranged")
+            engine.connect(sb.id, "fill0")
+            engine.publish(sb.id, tuple(PortRequest("tcp", p, "", p, p) for p in range(20000, 20000 + ports)))
+            with_ports = []
+            for j in range(WINDOW):
+                t0 = time.perf_counter_ns()
+                engine.create_network(NetworkSpec(name=f"p{j}"))
+                with_ports.append(time.perf_counter_ns() - t0)
+            log(f"network create: {count} networks and {ports} published ports")
             engine.close()
     finally:
         host.close()
     return {
         "create": {str(p): summarize(s) for p, s in created.items()},
         "nft_rules_at_networks": {str(k): v for k, v in rules.items()},
+        "create_with_published_ports": {"networks": count, "ports": ports, **summarize(with_ports)},
     }
 
 
@@ -169,6 +182,12 @@ def summary(results: dict[str, Any]) -> str:
         lines.append(
             f"dns records, one more member of {point:>4}: p50 {s['p50_ms']:7.3f} ms (rebuilding the network: "
             f"{rebuilt['p50_ms']:.3f} ms)"
+        )
+    wp = results["network_create"].get("create_with_published_ports")
+    if wp:
+        lines.append(
+            f"network create with {wp['networks']:>4} networks and {wp['ports']} published ports: "
+            f"p50 {wp['p50_ms']:7.2f} ms  p99 {wp['p99_ms']:7.2f} ms"
         )
     lines.append(f"nft rules by sandboxes: {results['attach']['nft_rules_at_sandboxes']}")
     lines.append(f"nft rules by networks: {results['network_create']['nft_rules_at_networks']}")

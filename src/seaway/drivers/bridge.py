@@ -125,7 +125,8 @@ class BridgeDriver:
         # translated to a container, may leave through the bridge (then are masqueraded);
         # loopback-addressed packets arriving from containers are dropped by the ruleset
         sysctl.write(f"net/ipv4/conf/{name}/route_localnet", "1")
-        links.set_up(self._host, index, name)
+        if not created:  # a new bridge is up already
+            links.set_up(self._host, index, name)
         for gateway, prefixlen in _gateway_addresses(net):
             own_route = gateway.version == 4  # see addresses.RTPROT_SEAWAY
             addresses.add_address(self._host, index, name, gateway, prefixlen, prefix_route=not own_route)

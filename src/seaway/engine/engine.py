@@ -48,7 +48,7 @@ from seaway.errors import (
 )
 from seaway.firewall import hostfw, ruleset
 from seaway.ipam.pool import AddressPool
-from seaway.kernel import addresses, fdlimit, features, netns, nft, nftnl, sysctl
+from seaway.kernel import addresses, fdlimit, features, netns, nft, nftnl, routedump, sysctl
 from seaway.model.endpoint import Endpoint, EndpointSpec, RemoteEndpoint, Sandbox, SandboxMode
 from seaway.model.expected import Expected
 from seaway.model.gateway import pick_default_routes
@@ -70,7 +70,7 @@ class Engine:
         self._lock = threading.RLock()
         self._store = Store(config.store_path)
         self._host = netns.route_socket(None)
-        self._host_dumps = netns.route_socket(None, strict=True)
+        self._host_dumps = routedump.RouteDumps()
         self._elements = nftnl.ElementSocket()
         #: optional kernel features (``seaway.kernel.features``): probed once, shown in /info
         self.kernel_features = features.probe()

@@ -56,6 +56,9 @@ class NetworkPlanner:
         self._host_id = host_id
         self._plugin_driver = plugin_driver
         self._remote_ipam = remote_ipam
+        #: per network ID, its subnets and their IPv4 and IPv6 (first, last) spans: worked out
+        #: once, so choosing a subnet with 1,000 networks is one sort of integer pairs
+        self._spans: dict[str, tuple[tuple[Subnet, ...], tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]] = {}
 
     def driver(self, name: str) -> NetworkDriver:
         if name in SWARM_DRIVERS:
@@ -77,6 +80,7 @@ class NetworkPlanner:
     def release(self, net: Network) -> None:
         """Give a remote IPAM's pools back (after a failed create, or a remove); a plugin
         that cannot be found is logged, as libnetwork does, and the network goes anyway."""
+        self._spans.pop(net.id, None)
         try:
             ipam = self.ipam(net.ipam_driver) if not net.config_only else None
         except SeawayError as exc:
@@ -142,7 +146,7 @@ class NetworkPlanner:
     ) -> tuple[Subnet, ...]:
         """``on_host_segment``: the subnet lives on a host link's segment (macvlan,
         ipvlan), so the host's own routes to it are expected, not a clash."""
-        taken = [s.subnet for n in others for s in n.subnets]
+        taken = [s.subnet for n in others for s in n.subnets] if configs else []  # user-given subnets' check
         host_routes = [] if on_host_segment else self._host_routes()
         planned: list[Subnet] = []
         for config in configs:
@@ -160,17 +164,32 @@ class NetworkPlanner:
             planned.append(subnet)
         versions = {s.version for s in planned}
         if 4 not in versions:
-            planned.insert(0, self._auto_subnet(4, taken, host_routes))
+            planned.insert(0, self._auto_subnet(4, others, host_routes))
         if enable_ipv6 and 6 not in versions:
-            planned.append(self._auto_subnet(6, taken, []))
+            planned.append(self._auto_subnet(6, others, []))
         return tuple(planned)
 
-    def _auto_subnet(self, version: int, taken: list[IPNetwork], reserved: list[IPNetwork]) -> Subnet:
+    def _occupied(self, version: int, others: list[Network], reserved: list[IPNetwork]) -> pools.Occupancy:
+        spans = [pools.span(r) for r in reserved if r.version == version]
+        cache = self._spans
+        for net in others:
+            cached = cache.get(net.id)
+            if cached is None or cached[0] is not net.subnets:
+                cached = (
+                    net.subnets,
+                    tuple(pools.span(s.subnet) for s in net.subnets if s.version == 4),
+                    tuple(pools.span(s.subnet) for s in net.subnets if s.version == 6),
+                )
+                cache[net.id] = cached
+            spans += cached[1 if version == 4 else 2]
+        return pools.Occupancy.of_spans(spans)
+
+    def _auto_subnet(self, version: int, others: list[Network], reserved: list[IPNetwork]) -> Subnet:
         pool_list = self._config.default_address_pools if version == 4 else ()
         v6 = tuple(p for p in self._config.default_address_pools if p.base.version == 6)
         if version == 6:
             pool_list = v6 or (pools.ula_pool(self._host_id()),)
-        prefix = pools.choose_subnet(tuple(pool_list), version, taken, reserved)
+        prefix = pools.choose_free(tuple(pool_list), version, self._occupied(version, others, reserved))
         bare = Subnet(prefix, None, None, {}, user_given=False)
         return replace(bare, gateway=first_free(bare))
 

@@ -50,7 +50,8 @@ class PortPublisher:
         try:
             mappings = self._hold(driver, net, ep, requests, undo)
             self._elements.apply(elements.publish(mappings), f"ports of {ep.name}")
-            undo.callback(self._elements.apply, elements.unpublish(mappings), f"ports of {ep.name}")
+            # the removal's elements are worked out only if it comes to that
+            undo.callback(lambda: self._elements.apply(elements.unpublish(mappings), f"ports of {ep.name}"))
         except (Conflict, Unavailable, Unsupported, InvalidParameter) as exc:
             raise type(exc)(
                 f"driver failed programming external connectivity on endpoint {ep.name} ({ep.id}): {exc}"
@@ -100,8 +101,12 @@ class PortPublisher:
         for (proto, _), group in fixed.items():
             host_ips = _binding_addresses(driver, net, ep, group[0])
             self._take_ports(proto, host_ips, [r.host_port_low for r in group], taken)
-            for req in group:
-                mapped(req, host_ips, req.host_port_low)
+            for host_ip in host_ips:  # a range's 10,000 mappings in one comprehension per address
+                container_ip = ep.ipv4 if host_ip.version == 4 else ep.ipv6
+                assert container_ip is not None
+                mappings += [
+                    PortMapping(proto, r.container_port, host_ip, r.host_port_low, container_ip) for r in group
+                ]
         for req in requests:
             if not (req.host_port_low and req.host_port_low == req.host_port_high):
                 host_ips = _binding_addresses(driver, net, ep, req)

@@ -48,9 +48,12 @@ def _rule(
 
 
 def redirect(udp_port: int, tcp_port: int) -> list[dict[str, Any]]:
-    """The whole table, replaced in one transaction (ports change when the daemon restarts)."""
+    """The whole table, its rules replaced in one transaction (ports change when the
+    daemon restarts). The table is flushed, not deleted and made again: a table deletion
+    makes the kernel's commit wait for an RCU grace period (10-20 ms here), and the
+    chains, added again, stay as they are."""
     table = {"family": "ip", "name": TABLE}
-    cmds: list[dict[str, Any]] = [{"add": {"table": table}}, {"delete": {"table": table}}, {"add": {"table": table}}]
+    cmds: list[dict[str, Any]] = [{"add": {"table": table}}, {"flush": {"table": table}}]
     for name, hook, prio in (("dns-dnat", "output", -100), ("dns-snat", "postrouting", 100)):
         cmds.append(
             {

@@ -89,8 +89,18 @@ class Occupancy:
     range, and where does the blockage end?" with one bisect."""
 
     def __init__(self, prefixes: list[IPNetwork]) -> None:
+        self._merge(sorted(span(p) for p in prefixes))
+
+    @classmethod
+    def of_spans(cls, spans: list[tuple[int, int]]) -> Occupancy:
+        """From ``(first, last)`` address pairs (``span``), in any order."""
+        occupied = cls.__new__(cls)
+        occupied._merge(sorted(spans))
+        return occupied
+
+    def _merge(self, spans: list[tuple[int, int]]) -> None:
         runs: list[list[int]] = []
-        for start, end in sorted((int(p.network_address), int(p.broadcast_address)) for p in prefixes):
+        for start, end in spans:
             if runs and start <= runs[-1][1] + 1:  # overlapping or adjacent: one run
                 runs[-1][1] = max(runs[-1][1], end)
             else:
@@ -108,11 +118,20 @@ class Occupancy:
         return self._ends[i]
 
 
+def span(prefix: IPNetwork) -> tuple[int, int]:
+    """A prefix's first and last address, as integers."""
+    return int(prefix.network_address), int(prefix.broadcast_address)
+
+
 def choose_subnet(
     pools: tuple[PoolSpec, ...], version: int, taken: list[IPNetwork], reserved: list[IPNetwork]
 ) -> IPNetwork:
     """The lowest free subnet of the pools of this IP version (first fit)."""
-    occupied = Occupancy([p for p in [*taken, *reserved] if p.version == version])
+    return choose_free(pools, version, Occupancy([p for p in [*taken, *reserved] if p.version == version]))
+
+
+def choose_free(pools: tuple[PoolSpec, ...], version: int, occupied: Occupancy) -> IPNetwork:
+    """The lowest subnet of the pools of this IP version that ``occupied`` leaves free."""
     for pool in sorted((p for p in pools if p.base.version == version), key=_pool_key):
         step = 1 << (pool.base.max_prefixlen - pool.size)
         cursor = int(pool.base.network_address)

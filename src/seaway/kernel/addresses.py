@@ -9,6 +9,7 @@ from pyroute2 import IPRoute
 
 from seaway.errors import KernelError
 from seaway.kernel.errors import is_exists, is_missing, translating
+from seaway.kernel.routedump import RouteDumps
 from seaway.model.network import IPAddress, IPNetwork
 
 RT_SCOPE_LINK = 253
@@ -122,24 +123,15 @@ def ensure_subnet_route(ipr: IPRoute, subnet: IPNetwork, index: int, ifname: str
         )
 
 
-def onlink_routes(strict: IPRoute) -> list[IPNetwork]:
+def onlink_routes(dumps: RouteDumps) -> list[IPNetwork]:
     """IPv4 on-link (scope link) routes of the host's main table that are not Seaway's.
 
     Docker reserves these when choosing and checking subnets, so a new network never
-    shadows a subnet the host already reaches directly. ``strict`` must be a socket with
-    NETLINK_GET_STRICT_CHK set: the kernel then filters each dump by table and protocol,
-    so Seaway's own routes (one per network) are never sent, let alone parsed.
+    shadows a subnet the host already reaches directly. The kernel filters each dump by
+    table and protocol, so Seaway's own routes (one per network) are never sent, let
+    alone parsed.
     """
-    out: list[IPNetwork] = []
-    with translating("list routes of", "host namespace"):
-        for proto in FOREIGN_PROTOCOLS:
-            for msg in strict.route("dump", family=socket.AF_INET, table=254, proto=proto):
-                if msg["scope"] != RT_SCOPE_LINK or msg["dst_len"] == 0:
-                    continue
-                dst = msg.get_attr("RTA_DST")
-                if dst:
-                    out.append(ipaddress.ip_network(f"{dst}/{msg['dst_len']}", strict=False))
-    return out
+    return list(dumps.onlink_ipv4(254, FOREIGN_PROTOCOLS))
 
 
 def first_address(ipr: IPRoute, ifname: str, version: int) -> IPAddress | None:

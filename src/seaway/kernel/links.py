@@ -105,22 +105,29 @@ def link_kind(ipr: IPRoute, index: int) -> str | None:
 
 
 def ensure_bridge(ipr: IPRoute, name: str, *, mtu: int, alias: str) -> tuple[int, bool]:
-    """Create bridge ``name`` if absent; return its index and whether it was created."""
-    index = link_index(ipr, name)
-    if index is not None:
-        if link_kind(ipr, index) != "bridge":
-            raise InvalidParameter(f"create bridge {name}: a link of that name exists and is not a bridge")
-        return index, False
+    """Bridge ``name`` present; return its index and whether it was created. A created
+    bridge is marked and up already (one RTM_SETLINK); one found is left as it is.
+
+    The create is tried first (a new network's bridge is the common case): the kernel
+    refuses a taken name, and only then is the existing link looked at."""
     attrs: dict[str, object] = {"ifname": name, "kind": "bridge"}
     if mtu:
         attrs["mtu"] = mtu
-    with translating("create bridge", name):
-        ipr.link("add", **attrs)
+    try:
+        with translating("create bridge", name):
+            ipr.link("add", **attrs)
+    except KernelError as exc:
+        if not is_exists(exc):
+            raise
+        index = link_index(ipr, name)
+        if index is None or link_kind(ipr, index) != "bridge":
+            raise InvalidParameter(f"create bridge {name}: a link of that name exists and is not a bridge") from exc
+        return index, False
     index = link_index(ipr, name)
     assert index is not None
-    # the kernel ignores IFLA_IFALIAS in RTM_NEWLINK: mark the link in a second step
+    # the kernel ignores IFLA_IFALIAS in RTM_NEWLINK: mark the link (and raise it) in a second step
     with translating("mark bridge", name):
-        ipr.link("set", index=index, ifalias=alias)
+        ipr.link("set", index=index, ifalias=alias, state="up")
     return index, True
 
 

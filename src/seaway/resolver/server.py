@@ -138,7 +138,7 @@ class Resolver:
         udp_sock, tcp_sock = netns.run(key, _open_sockets)
         udp_port, tcp_port = udp_sock.getsockname()[1], tcp_sock.getsockname()[1]
         try:
-            netns.run(key, nft.apply, dnsrules.redirect(udp_port, tcp_port), "embedded DNS redirect")
+            netns.run(key, nft.apply_in_process, dnsrules.redirect(udp_port, tcp_port), "embedded DNS redirect")
             asyncio.run_coroutine_threadsafe(self._serve(sandbox_id, udp_sock, tcp_sock, view), self._loop).result()
         except BaseException:
             udp_sock.close()
