@@ -291,6 +291,7 @@ class NetworkSync:
             log.warning("swarm: network %s was removed from the swarm but has endpoints on this node", name)
             return
         try:
+            await asyncio.to_thread(self._engine.reclaim_idle, network_id)  # what a crash may have left
             await asyncio.to_thread(self._engine.remove_network, network_id)
         except SeawayError as exc:
             log.error("swarm: removing network %s: %s", network_id, exc)

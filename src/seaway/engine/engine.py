@@ -308,8 +308,6 @@ class Engine:
                     with self._store.transaction():
                         self._store.set_network_state(net.id, READY)
                     raise
-            if not net.config_only and self._drivers[net.driver].lazy:
-                self._drivers[net.driver].delete_network(net)  # what a crash after its last endpoint left
             self._networks.release(net)
             with self._store.transaction():
                 self._store.delete_network(net.id)
