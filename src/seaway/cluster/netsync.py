@@ -180,10 +180,10 @@ class NetworkSync:
             else:
                 remote.setdefault(network_id, {})[endpoint_id] = e.value
         old_remote, self._remote = self._remote, remote
+        for net in [n for n in self._engine.networks() if n.scope == "swarm" and n.id not in self._networks]:
+            await self._drop(net.id)  # first: a new swarm's network may have an old one's name (ingress)
         for record in list(self._networks.values()):
             await self._adopt(record)
-        for net in [n for n in self._engine.networks() if n.scope == "swarm" and n.id not in self._networks]:
-            await self._drop(net.id)
         for network_id in self._networks:
             if network_id in self._engine.view.networks and not self._engine.endpoints_of_network(network_id):
                 await asyncio.to_thread(self._engine.reclaim_idle, network_id)  # leftovers of a kill
