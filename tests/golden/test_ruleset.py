@@ -30,8 +30,10 @@ def bridge_net(
     icc: bool = True,
     masquerade: bool = True,
     subnets: tuple[str, ...] = ("172.18.0.0/16",),
+    modes: tuple[str, str] = ("nat", "nat"),
 ) -> NetworkRules:
-    return NetworkRules(bridge, internal, icc, masquerade, tuple(ipaddress.ip_network(s) for s in subnets))
+    nets = tuple(ipaddress.ip_network(s) for s in subnets)
+    return NetworkRules(bridge, internal, icc, masquerade, nets, gateway_modes=modes)
 
 
 PLAIN = bridge_net()
@@ -73,6 +75,12 @@ SCENARIOS: list[tuple[str, Callable[[], Commands]]] = [
     ("add_network,bridge,icc=false.json", lambda: ruleset.add_network(bridge_net(icc=False))),
     ("add_network,bridge,dual-stack.json", lambda: ruleset.add_network(DUAL)),
     ("add_network,bridge,internal=true.json", lambda: ruleset.add_network(bridge_net(internal=True))),
+    (
+        "add_network,bridge,dual-stack,gateway_mode=routed,nat-unprotected.json",
+        lambda: ruleset.add_network(
+            bridge_net(subnets=("172.18.0.0/16", "fd12:3456:789a:1::/64"), modes=("routed", "nat-unprotected"))
+        ),
+    ),
     ("remove_network,bridge.json", lambda: ruleset.remove_network(PLAIN)),
     ("remove_network,bridge,dual-stack.json", lambda: ruleset.remove_network(DUAL)),
     ("add_icc_off_port.json", lambda: ruleset.add_icc_off_port(PORT)),
@@ -131,7 +139,17 @@ def test_a_10000_port_range_is_one_element_and_rules_do_not_grow_with_ports() ->
                     ],
                 }
             }
-        }
+        },
+        {
+            "add": {
+                "element": {
+                    "family": "inet",
+                    "table": "seaway",
+                    "name": n.SET_CONTAINER_PORTS[4],
+                    "elem": [{"concat": ["172.18.0.2", "tcp", {"range": [20000, 29999]}]}],
+                }
+            }
+        },
     ]
     assert rules(ruleset.full([PLAIN], [], ports)) == rules(ruleset.full([PLAIN], []))
 
@@ -139,7 +157,8 @@ def test_a_10000_port_range_is_one_element_and_rules_do_not_grow_with_ports() ->
 def test_ports_mapped_to_other_numbers_are_one_element_each_in_both_maps() -> None:
     ports = [mapping("tcp", 80 + i, "0.0.0.0", 9000 + i) for i in range(3)]
     names = {c["add"]["element"]["name"]: len(c["add"]["element"]["elem"]) for c in ruleset.publish(ports)}
-    assert names == {n.MAP_ANY_PORTS[4]: 3, n.MAP_ANY_NEW_PORTS[4]: 3}
+    # the container side (80, 81, 82) is one run: one interval element
+    assert names == {n.MAP_ANY_PORTS[4]: 3, n.MAP_ANY_NEW_PORTS[4]: 3, n.SET_CONTAINER_PORTS[4]: 1}
 
 
 def test_300_networks_become_300_bridge_set_elements() -> None:
@@ -207,3 +226,16 @@ def test_remove_network_deletes_exactly_what_add_network_added() -> None:
     removed = ruleset.remove_network(DUAL)
     deletes = [c["delete"] for c in removed if "delete" in c]
     assert deletes == [c["add"] for c in added]
+
+
+def test_routed_family_is_not_masqueraded_and_the_other_family_is() -> None:
+    cmds = ruleset.add_network(bridge_net(subnets=("10.9.0.0/24", "fd00:9::/64"), modes=("routed", "nat")))
+    named = {c["add"]["element"]["name"] for c in cmds}
+    assert n.SET_MASQ4 not in named and n.SET_ROUTED4 in named
+    assert n.SET_MASQ6 in named and n.SET_ROUTED6 not in named
+
+
+def test_internal_network_gets_no_gateway_mode_elements() -> None:
+    cmds = ruleset.add_network(bridge_net(internal=True, modes=("isolated", "isolated")))
+    named = {c["add"]["element"]["name"] for c in cmds}
+    assert not named & {n.SET_ROUTED4, n.SET_UNPROTECTED4, n.SET_MASQ4}

@@ -12,20 +12,25 @@ def m(hport: int, cport: int, host_ip: str = "0.0.0.0", cip: str = "10.0.0.2") -
     return PortMapping("tcp", cport, ipaddress.ip_address(host_ip), hport, ipaddress.ip_address(cip))
 
 
+def host_side(batches: list[elements.ElementBatch]) -> list[elements.ElementBatch]:
+    """The host-port maps' batches (not the container-ports sets of routed networks)."""
+    return [b for b in batches if not b.name.startswith("container-ports-")]
+
+
 def test_single_ports_are_hash_elements_keyed_without_the_wildcard_address() -> None:
-    (port, addr) = elements.publish([m(8080, 80)])  # sorted by map name
+    (port, addr) = host_side(elements.publish([m(8080, 80)]))  # sorted by map name
     assert (addr.op, addr.name, port.name) == ("add", "any-ports-v4", "any-new-ports-v4")
     (e,) = addr.elements
     # as nft sends it: every field padded to 4 bytes, the port in network order
     assert (e.key, e.key_end) == (bytes.fromhex("060000001f900000"), b"")
     assert e.data == bytes.fromhex("0a000002")
     assert port.elements[0].data == bytes.fromhex("0050")
-    (one,) = elements.publish([m(53, 53, "127.0.0.1")])
+    (one,) = host_side(elements.publish([m(53, 53, "127.0.0.1")]))
     assert (one.name, one.elements[0].key) == ("ports-v4", bytes.fromhex("7f0000010600000000350000"))
 
 
 def test_a_wildcard_range_is_the_whole_address_space_in_key_and_key_end() -> None:
-    (addr,) = elements.publish([m(p, p) for p in (8080, 8081)])
+    (addr,) = host_side(elements.publish([m(p, p) for p in (8080, 8081)]))
     (e,) = addr.elements
     assert addr.name == "port-ranges-v4"
     assert e.key == bytes.fromhex("00000000060000001f900000")
@@ -33,7 +38,7 @@ def test_a_wildcard_range_is_the_whole_address_space_in_key_and_key_end() -> Non
 
 
 def test_a_range_to_the_same_numbers_is_one_element_without_a_port_change() -> None:
-    (addr,) = elements.publish([m(p, p, "127.0.0.1") for p in range(20000, 30000)])
+    (addr,) = host_side(elements.publish([m(p, p, "127.0.0.1") for p in range(20000, 30000)]))
     (e,) = addr.elements
     assert e.key == bytes.fromhex("7f000001060000004e200000")
     assert e.key_end == bytes.fromhex("7f00000106000000752f0000")
@@ -41,7 +46,19 @@ def test_a_range_to_the_same_numbers_is_one_element_without_a_port_change() -> N
 
 def test_ipv6_keys_and_unpublish_adds_before_it_deletes() -> None:
     batches = elements.unpublish([m(8080, 8080, "2001:db8::1", "2001:db8::2")])
-    assert [(b.op, b.name) for b in batches] == [("add", "ports-v6"), ("delete", "ports-v6")]
+    assert [(b.op, b.name) for b in batches] == [
+        ("add", "ports-v6"),
+        ("add", "container-ports-v6"),
+        ("delete", "ports-v6"),
+        ("delete", "container-ports-v6"),
+    ]
     (e,) = batches[0].elements
     assert len(e.key) == 24 and e.key_end == b""
     assert e.data == ipaddress.ip_address("2001:db8::2").packed
+
+
+def test_container_ports_are_one_interval_element_per_run_of_container_ports() -> None:
+    (direct,) = [b for b in elements.publish([m(9000 + p, 80 + p) for p in range(3)]) if b.name == "container-ports-v4"]
+    (e,) = direct.elements
+    # container address . proto . port, 4-byte fields; the key end closes the run 80-82
+    assert (e.key, e.key_end) == (bytes.fromhex("0a0000020600000000500000"), bytes.fromhex("0a0000020600000000520000"))

@@ -54,16 +54,19 @@ def bridge_rules(net: Network) -> ruleset.NetworkRules:
         masquerade=b.enable_ip_masquerade,
         subnets=tuple(s.subnet for s in net.subnets),
         host_access=b.host_access,
+        gateway_modes=(b.gateway_mode_ipv4, b.gateway_mode_ipv6),
     )
 
 
 def _gateway_addresses(net: Network) -> list[tuple[IPAddress, int]]:
-    """The bridge's addresses: each subnet's gateway (none for IPv4 with inhibit_ipv4)."""
+    """The bridge's addresses: each subnet's gateway (none for IPv4 with inhibit_ipv4,
+    none for a family whose gateway mode is isolated)."""
     b = options_of(net)
+    isolated = {v for v, m in ((4, b.gateway_mode_ipv4), (6, b.gateway_mode_ipv6)) if m == "isolated"}
     return [
         (s.gateway, s.subnet.prefixlen)
         for s in net.subnets
-        if s.gateway is not None and not (s.version == 4 and b.inhibit_ipv4)
+        if s.gateway is not None and not (s.version == 4 and b.inhibit_ipv4) and s.version not in isolated
     ]
 
 
@@ -86,6 +89,7 @@ class BridgeDriver:
             spec.options, f"br-{short_id(network_id)}", self._default_mtu, self._host_firewall
         )
         links.check_ifname(parsed.bridge_name)
+        opts.check_gateway_modes(parsed.gateway_mode_ipv4, parsed.gateway_mode_ipv6, spec.internal)
         return parsed
 
     def check_capacity(self, net: Network, members: int) -> None:

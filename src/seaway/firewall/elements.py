@@ -16,7 +16,14 @@ import struct
 from dataclasses import dataclass
 
 from seaway.firewall import naming as n
-from seaway.firewall.ruleset import NetworkRules, PortEntry, PortGuard, port_entries
+from seaway.firewall.ruleset import (
+    NetworkRules,
+    PortEntry,
+    PortGuard,
+    container_port_runs,
+    network_subnet_sets,
+    port_entries,
+)
 from seaway.model.ports import PortMapping
 
 NFPROTO_INET = 1
@@ -77,7 +84,20 @@ def port_batches(op: str, mappings: list[PortMapping]) -> list[ElementBatch]:
         key, key_end = _key(e)
         data = _address(e.first.container_ip) if e.value == "addr" else struct.pack("!H", e.first.container_port)
         groups.setdefault(e.name, []).append(Element(key, key_end if e.interval else b"", data))
-    return [ElementBatch(op, NFPROTO_INET, n.TABLE, name, tuple(elems)) for name, elems in sorted(groups.items())]
+    out = [ElementBatch(op, NFPROTO_INET, n.TABLE, name, tuple(elems)) for name, elems in sorted(groups.items())]
+    for version in (4, 6):
+        direct = tuple(
+            Element(
+                _field(_address(ip)) + proto_field + _field(struct.pack("!H", first)),
+                _field(_address(ip)) + proto_field + _field(struct.pack("!H", last)),
+                b"",
+            )
+            for ip, proto, first, last in container_port_runs(mappings, version)
+            for proto_field in (_field(bytes([PROTO_NUMBERS[proto]])),)
+        )
+        if direct:
+            out.append(ElementBatch(op, NFPROTO_INET, n.TABLE, n.SET_CONTAINER_PORTS[version], direct))
+    return out
 
 
 def publish(mappings: list[PortMapping]) -> list[ElementBatch]:
@@ -167,14 +187,8 @@ def _network_batches(op: str, net: NetworkRules) -> list[ElementBatch]:
         out.append(one(n.SET_HOST_FIREWALL, Element(bridge, b"", b"")))
     if not net.icc:
         out.append(one(n.SET_ICC_OFF_PAIRS, Element(bridge + bridge, b"", b"")))
-    subnet_sets = [(n.SET_HAIRPIN4, n.SET_HAIRPIN6)]
-    if net.masquerade and not net.internal:
-        subnet_sets.append((n.SET_MASQ4, n.SET_MASQ6))
-    for v4_set, v6_set in subnet_sets:
-        for version, set_name in ((4, v4_set), (6, v6_set)):
-            prefixes = [e for s in net.subnets if s.version == version for e in _prefix_elements(s)]
-            if prefixes:
-                out.append(one(set_name, *prefixes))
+    for set_name, subnets in network_subnet_sets(net):
+        out.append(one(set_name, *(e for s in subnets for e in _prefix_elements(s))))
     return out
 
 

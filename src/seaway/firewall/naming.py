@@ -20,6 +20,14 @@ SET_SAME_BRIDGE = "same-bridge"  # <br> . <br> for every bridge: routing within 
 SET_ICC_OFF_PAIRS = "icc-off-pairs"  # <br> . <br> for bridges with ICC off
 SET_MASQ4 = "masquerade-v4"  # subnets whose traffic leaving their bridge is masqueraded
 SET_MASQ6 = "masquerade-v6"
+# gateway modes (com.docker.network.bridge.gateway_mode_ipv4|ipv6)
+SET_UNPROTECTED4 = "unprotected-v4"  # nat-unprotected subnets: every port reachable from outside
+SET_UNPROTECTED6 = "unprotected-v6"
+SET_ROUTED4 = "routed-v4"  # routed subnets: not masqueraded, ICMP reachable from outside
+SET_ROUTED6 = "routed-v6"
+#: container ip . proto . container port of every published port: reachable directly on
+#: routed subnets (elsewhere only the DNATed host port is)
+SET_CONTAINER_PORTS = {4: "container-ports-v4", 6: "container-ports-v6"}
 # published ports
 NAT_PREROUTING_CHAIN = "nat-PREROUTING"
 NAT_OUTPUT_CHAIN = "nat-OUTPUT"

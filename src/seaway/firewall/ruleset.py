@@ -65,6 +65,11 @@ class NetworkRules:
     subnets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     host_firewall: bool = False
     host_access: bool = False  # its containers may reach the host's own services
+    #: gateway mode per IP version (4, 6): "nat", "nat-unprotected", "routed" or "isolated"
+    gateway_modes: tuple[str, str] = ("nat", "nat")
+
+    def mode(self, version: int) -> str:
+        return self.gateway_modes[0 if version == 4 else 1]
 
 
 def _meta(key: str) -> dict[str, Any]:
@@ -144,6 +149,12 @@ def _structure() -> list[Command]:
     cmds += _set(inet, n.SET_HAIRPIN4, "ipv4_addr", interval=True)
     cmds += _set(inet, n.SET_HAIRPIN6, "ipv6_addr", interval=True)
     cmds += _set(inet, n.SET_HOST_FIREWALL, "ifname")
+    cmds += _set(inet, n.SET_UNPROTECTED4, "ipv4_addr", interval=True)
+    cmds += _set(inet, n.SET_UNPROTECTED6, "ipv6_addr", interval=True)
+    cmds += _set(inet, n.SET_ROUTED4, "ipv4_addr", interval=True)
+    cmds += _set(inet, n.SET_ROUTED6, "ipv6_addr", interval=True)
+    cmds += _set(inet, n.SET_CONTAINER_PORTS[4], ["ipv4_addr", "inet_proto", "inet_service"], True)
+    cmds += _set(inet, n.SET_CONTAINER_PORTS[6], ["ipv6_addr", "inet_proto", "inet_service"], True)
     cmds.append({"add": {"element": {"family": inet, "table": n.TABLE, "name": n.SET_HAIRPIN4, "elem": [LOOPBACK4]}}})
     return cmds + _guard_structure() + _host_structure()
 
@@ -191,8 +202,24 @@ def _rules() -> list[Command]:
             "isolation between networks",
         ),
         _rule(inet, fwd, [_match(iif, "@" + n.SET_BRIDGES), {"accept": None}], "containers reach out"),
-        _rule(inet, fwd, [_match(oif, "@" + n.SET_BRIDGES), {"drop": None}], "no unasked way in"),
     ]
+    for family, unprotected, routed, icmp, ports in (
+        ("ip", n.SET_UNPROTECTED4, n.SET_ROUTED4, "icmp", n.SET_CONTAINER_PORTS[4]),
+        ("ip6", n.SET_UNPROTECTED6, n.SET_ROUTED6, "ipv6-icmp", n.SET_CONTAINER_PORTS[6]),
+    ):
+        daddr = {"payload": {"protocol": family, "field": "daddr"}}
+        dport = {"payload": {"protocol": "th", "field": "dport"}}
+        to_bridge = _match(oif, "@" + n.SET_BRIDGES)
+        for matches, what in (
+            (
+                [_match(daddr, "@" + routed), _match({"concat": [daddr, _meta("l4proto"), dport]}, "@" + ports)],
+                "routed: published ports reachable on the container's address",
+            ),
+            ([_match(daddr, "@" + unprotected)], "nat-unprotected: every port reachable"),
+            ([_match(daddr, "@" + routed), _match(_meta("l4proto"), icmp)], "routed: ICMP reachable"),
+        ):
+            cmds.append(_rule(inet, fwd, [to_bridge, *matches, {"accept": None}], f"{what} ({family})"))
+    cmds.append(_rule(inet, fwd, [_match(oif, "@" + n.SET_BRIDGES), {"drop": None}], "no unasked way in"))
     for family, key, set_name in (("ip", "saddr", n.SET_MASQ4), ("ip6", "saddr", n.SET_MASQ6)):
         cmds.append(
             _rule(
@@ -277,6 +304,25 @@ def _published_rules() -> list[Command]:
     return cmds
 
 
+def network_subnet_sets(net: NetworkRules) -> list[tuple[str, list[Any]]]:
+    """Which of the network's subnets go in which subnet set (hairpin, masquerade, the
+    gateway modes'), for both ways of sending elements; sets left empty are left out."""
+    every = ("nat", "nat-unprotected", "routed", "isolated")
+    wanted = [((n.SET_HAIRPIN4, n.SET_HAIRPIN6), every)]
+    if net.masquerade and not net.internal:
+        wanted.append(((n.SET_MASQ4, n.SET_MASQ6), ("nat", "nat-unprotected")))
+    if not net.internal:
+        wanted.append(((n.SET_UNPROTECTED4, n.SET_UNPROTECTED6), ("nat-unprotected",)))
+        wanted.append(((n.SET_ROUTED4, n.SET_ROUTED6), ("routed",)))
+    out: list[tuple[str, list[Any]]] = []
+    for (v4_set, v6_set), modes in wanted:
+        for version, set_name in ((4, v4_set), (6, v6_set)):
+            subnets = [s for s in net.subnets if s.version == version and net.mode(version) in modes]
+            if subnets:
+                out.append((set_name, subnets))
+    return out
+
+
 def _elements(op: str, net: NetworkRules) -> list[Command]:
     def element(family: str, name: str, items: list[Any]) -> Command:
         return {op: {"element": {"family": family, "table": n.TABLE, "name": name, "elem": items}}}
@@ -293,18 +339,9 @@ def _elements(op: str, net: NetworkRules) -> list[Command]:
         cmds.append(element(n.INET, n.SET_HOST_FIREWALL, [net.bridge]))
     if not net.icc:
         cmds.append(element(n.INET, n.SET_ICC_OFF_PAIRS, [{"concat": [net.bridge, net.bridge]}]))
-    subnet_sets = [(n.SET_HAIRPIN4, n.SET_HAIRPIN6)]
-    if net.masquerade and not net.internal:
-        subnet_sets.append((n.SET_MASQ4, n.SET_MASQ6))
-    for v4_set, v6_set in subnet_sets:
-        for version, set_name in ((4, v4_set), (6, v6_set)):
-            prefixes = [
-                {"prefix": {"addr": str(s.network_address), "len": s.prefixlen}}
-                for s in net.subnets
-                if s.version == version
-            ]
-            if prefixes:
-                cmds.append(element(n.INET, set_name, prefixes))
+    for set_name, subnets in network_subnet_sets(net):
+        prefixes = [{"prefix": {"addr": str(s.network_address), "len": s.prefixlen}} for s in subnets]
+        cmds.append(element(n.INET, set_name, prefixes))
     return cmds
 
 
@@ -404,10 +441,32 @@ def _port_elements(op: str, mappings: list[PortMapping]) -> list[Command]:
             key = {"concat": [host, e.first.proto, port]}
         value: Any = str(e.first.container_ip) if e.value == "addr" else e.first.container_port
         groups.setdefault(e.name, []).append([key, value])
-    return [
+    cmds = [
         {op: {"element": {"family": n.INET, "table": n.TABLE, "name": name, "elem": elems}}}
         for name, elems in sorted(groups.items())
     ]
+    for version in (4, 6):
+        elems = [
+            {"concat": [str(ip), proto, first if first == last else {"range": [first, last]}]}
+            for ip, proto, first, last in container_port_runs(mappings, version)
+        ]
+        if elems:
+            body = {"family": n.INET, "table": n.TABLE, "name": n.SET_CONTAINER_PORTS[version], "elem": elems}
+            cmds.append({op: {"element": body}})
+    return cmds
+
+
+def container_port_runs(mappings: Sequence[PortMapping], version: int) -> list[tuple[IPAddress, str, int, int]]:
+    """``(container ip, proto, first port, last port)`` of the published ports of one
+    IP version, consecutive ports merged (a 10,000-port range is one element)."""
+    keys = sorted({(m.container_ip, m.proto, m.container_port) for m in mappings if m.container_ip.version == version})
+    runs: list[list[Any]] = []
+    for ip, proto, port in keys:
+        if runs and runs[-1][0] == ip and runs[-1][1] == proto and runs[-1][3] == port - 1:
+            runs[-1][3] = port
+        else:
+            runs.append([ip, proto, port, port])
+    return [(ip, proto, first, last) for ip, proto, first, last in runs]
 
 
 def full(

@@ -140,6 +140,9 @@ class BridgeOptions(DriverOptions):
     enable_icc: bool = True
     enable_ip_masquerade: bool = True
     host_binding_ipv4: IPAddress = ipaddress.IPv4Address("0.0.0.0")
+    #: per IP version: nat (default), nat-unprotected, routed or isolated (Docker 28's gateway modes)
+    gateway_mode_ipv4: str = "nat"
+    gateway_mode_ipv6: str = "nat"
     mtu: int = 0
     inhibit_ipv4: bool = False
     iface_prefix: str = "eth"

@@ -16,6 +16,9 @@ BRIDGE_NAME = "com.docker.network.bridge.name"
 ENABLE_ICC = "com.docker.network.bridge.enable_icc"
 ENABLE_MASQ = "com.docker.network.bridge.enable_ip_masquerade"
 HOST_BINDING = "com.docker.network.bridge.host_binding_ipv4"
+GATEWAY_MODE_IPV4 = "com.docker.network.bridge.gateway_mode_ipv4"
+GATEWAY_MODE_IPV6 = "com.docker.network.bridge.gateway_mode_ipv6"
+GATEWAY_MODES = ("nat", "nat-unprotected", "routed", "isolated")
 INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
 DEFAULT_BRIDGE = "com.docker.network.bridge.default_bridge"
 MTU = "com.docker.network.driver.mtu"
@@ -32,6 +35,8 @@ BRIDGE_KEYS = (
     ENABLE_ICC,
     ENABLE_MASQ,
     HOST_BINDING,
+    GATEWAY_MODE_IPV4,
+    GATEWAY_MODE_IPV6,
     INHIBIT_IPV4,
     DEFAULT_BRIDGE,
     MTU,
@@ -63,6 +68,18 @@ def parse_mtu(value: str) -> int:
     return mtu
 
 
+def parse_gateway_mode(key: str, value: str) -> str:
+    if value not in GATEWAY_MODES:
+        raise InvalidParameter(f"failed to parse {key} value: {value} (unknown gateway mode {value})")
+    return value
+
+
+def check_gateway_modes(ipv4: str, ipv6: str, internal: bool) -> None:
+    """Docker's rule: an isolated gateway (no address on the bridge) is for internal networks only."""
+    if "isolated" in (ipv4, ipv6) and not internal:
+        raise InvalidParameter("gateway mode 'isolated' can only be used for an internal network")
+
+
 def parse_bridge_options(
     options: dict[str, str], default_name: str, default_mtu: int, default_host_firewall: bool = False
 ) -> BridgeOptions:
@@ -82,6 +99,8 @@ def parse_bridge_options(
         enable_icc=parse_bool(ENABLE_ICC, options.get(ENABLE_ICC, "true")),
         enable_ip_masquerade=parse_bool(ENABLE_MASQ, options.get(ENABLE_MASQ, "true")),
         host_binding_ipv4=host_binding,
+        gateway_mode_ipv4=parse_gateway_mode(GATEWAY_MODE_IPV4, options.get(GATEWAY_MODE_IPV4, "nat")),
+        gateway_mode_ipv6=parse_gateway_mode(GATEWAY_MODE_IPV6, options.get(GATEWAY_MODE_IPV6, "nat")),
         mtu=parse_mtu(options[MTU]) if MTU in options else default_mtu,
         inhibit_ipv4=parse_bool(INHIBIT_IPV4, options.get(INHIBIT_IPV4, "false")),
         iface_prefix=options.get(IFACE_PREFIX, "eth"),

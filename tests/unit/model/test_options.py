@@ -120,10 +120,10 @@ def test_mtu_zero_or_in_range_is_accepted(value: str, mtu: int) -> None:
 
 def test_unknown_option_is_refused_listing_the_accepted_ones() -> None:
     with pytest.raises(InvalidParameter) as exc:
-        parse({"com.docker.network.bridge.gateway_mode_ipv4": "routed", o.MTU: "1500"})
+        parse({"com.docker.network.bridge.trusted_host_interfaces": "eth0", o.MTU: "1500"})
     message = str(exc.value)
     assert message.startswith(
-        "invalid option 'com.docker.network.bridge.gateway_mode_ipv4' for driver bridge: accepted options are "
+        "invalid option 'com.docker.network.bridge.trusted_host_interfaces' for driver bridge: accepted options are "
     )
     assert all(key in message for key in o.BRIDGE_KEYS)
 
@@ -139,3 +139,25 @@ def test_bad_host_binding_is_refused(value: str) -> None:
 def test_mtu_is_parsed_as_go_does(value: str) -> None:
     with pytest.raises(InvalidParameter, match="failed to parse com.docker.network.driver.mtu"):
         parse_mtu(value)
+
+
+@pytest.mark.parametrize("mode", o.GATEWAY_MODES)
+def test_gateway_modes_are_read_per_family(mode: str) -> None:
+    got = parse({o.GATEWAY_MODE_IPV4: mode, o.GATEWAY_MODE_IPV6: "routed"})
+    assert (got.gateway_mode_ipv4, got.gateway_mode_ipv6) == (mode, "routed")
+    assert parse({}).gateway_mode_ipv4 == parse({}).gateway_mode_ipv6 == "nat"
+
+
+def test_an_unknown_gateway_mode_is_docker_s_parse_error() -> None:
+    with pytest.raises(InvalidParameter) as err:
+        parse({o.GATEWAY_MODE_IPV6: "bogus"})
+    assert str(err.value) == (
+        "failed to parse com.docker.network.bridge.gateway_mode_ipv6 value: bogus (unknown gateway mode bogus)"
+    )
+
+
+def test_isolated_is_only_for_internal_networks_with_docker_s_text() -> None:
+    o.check_gateway_modes("isolated", "nat", internal=True)
+    with pytest.raises(InvalidParameter) as err:
+        o.check_gateway_modes("nat", "isolated", internal=False)
+    assert str(err.value) == "gateway mode 'isolated' can only be used for an internal network"
