@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from compat import dockerpy
+from compat import compose, dockerpy
 from seaway.lab.fakehost import FakeHost
 from seaway.testing.daemon import SeawayDaemon
 from seaway.testing.dockerd import DockerDaemon
@@ -28,7 +28,9 @@ from seaway.testing.images import busybox_rootfs_tar
 RESULTS = Path(__file__).parent / "results"
 
 
-def _side(name: str, src: Path, python: Path, files: tuple[str, ...], tar: Path, out: dict[str, Any]) -> None:
+def _side(
+    name: str, suites: list[str], src: Path, python: Path, files: tuple[str, ...], tar: Path, out: dict[str, Any]
+) -> None:
     host = FakeHost()
     daemon: Any = None
     try:
@@ -37,9 +39,15 @@ def _side(name: str, src: Path, python: Path, files: tuple[str, ...], tar: Path,
         )
         daemon.start()
         dockerpy.prepare(daemon.docker, tar)
-        started = time.monotonic()
-        out[name] = dockerpy.run(host.host_ns, daemon.docker_host, src, python, files, RESULTS / f"dockerpy-{name}.log")
-        out[f"{name}_seconds"] = round(time.monotonic() - started)
+        if "compose" in suites:
+            out[f"compose_{name}"] = compose.observe(
+                compose.Compose(host.host_ns, daemon.docker_host, host.root, daemon.docker)
+            )
+        if "dockerpy" in suites:
+            started = time.monotonic()
+            log = RESULTS / f"dockerpy-{name}.log"
+            out[name] = dockerpy.run(host.host_ns, daemon.docker_host, src, python, files, log)
+            out[f"{name}_seconds"] = round(time.monotonic() - started)
     except BaseException as exc:  # reported with the other side's results
         out[f"{name}_error"] = repr(exc)
     finally:
@@ -50,11 +58,14 @@ def _side(name: str, src: Path, python: Path, files: tuple[str, ...], tar: Path,
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m compat")
-    parser.add_argument("--docker-py-src", type=Path, required=True)
-    parser.add_argument("--docker-py-python", type=Path, required=True)
+    parser.add_argument("--suite", nargs="*", choices=("dockerpy", "compose"), default=["dockerpy", "compose"])
+    parser.add_argument("--docker-py-src", type=Path)
+    parser.add_argument("--docker-py-python", type=Path)
     parser.add_argument("--only", choices=("seaway", "dockerd"))
     parser.add_argument("-k", "--files", nargs="*", default=list(dockerpy.FILES))
     args = parser.parse_args()
+    if "dockerpy" in args.suite and not (args.docker_py_src and args.docker_py_python):
+        parser.error("--suite dockerpy needs --docker-py-src and --docker-py-python")
     RESULTS.mkdir(exist_ok=True)
     sides = [args.only] if args.only else ["seaway", "dockerd"]
     results: dict[str, Any] = {}
@@ -62,7 +73,8 @@ def main() -> None:
         tar = busybox_rootfs_tar(Path(tmp) / "busybox.tar")
         threads = [
             threading.Thread(
-                target=_side, args=(s, args.docker_py_src, args.docker_py_python, tuple(args.files), tar, results)
+                target=_side,
+                args=(s, args.suite, args.docker_py_src, args.docker_py_python, tuple(args.files), tar, results),
             )
             for s in sides
         ]
@@ -72,11 +84,20 @@ def main() -> None:
             t.join()
     report(results, sides)
     stamp = time.strftime("%Y-%m-%d")
-    (RESULTS / f"{stamp}-dockerpy.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    (RESULTS / f"{stamp}-{'-'.join(args.suite)}.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
 
 
 def report(results: dict[str, Any], sides: list[str]) -> None:
+    if all(f"compose_{s}" in results for s in ("seaway", "dockerd")):
+        a, b = results["compose_seaway"], results["compose_dockerd"]
+        same = [k for k in a if a[k] == b.get(k)]
+        print(f"compose: {len(same)}/{len(a)} observations alike")
+        for k in a:
+            if a[k] != b.get(k):
+                print(f"  differs: {k}: seaway {a[k]!r}, dockerd {b.get(k)!r}")
     for side in sides:
+        if side not in results and f"{side}_error" not in results:
+            continue
         if f"{side}_error" in results:
             print(f"{side}: did not run: {results[side + '_error']}")
             continue
