@@ -12,52 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-SIDECAR_AND_LINKS = """
-version: "2.4"
-services:
-  web:
-    image: busybox
-    command: httpd -f -p 80 -h /etc
-  side:
-    image: busybox
-    command: sleep 600
-    network_mode: "service:web"
-  client:
-    image: busybox
-    command: sleep 600
-    links: ["web:frontend"]
-"""
-
-STATIC_ADDRESSES = """
-version: "2.4"
-services:
-  db:
-    image: busybox
-    command: sleep 600
-    networks:
-      back:
-        ipv4_address: 10.88.0.10
-networks:
-  back:
-    ipam:
-      config:
-        - subnet: 10.88.0.0/24
-"""
-
-SCALED_INTERNAL = """
-version: "2.4"
-services:
-  worker:
-    image: busybox
-    command: sleep 600
-    scale: 3
-    networks: [inside]
-networks:
-  inside:
-    internal: true
-"""
-
-PROJECTS = {"sidecar": SIDECAR_AND_LINKS, "static": STATIC_ADDRESSES, "scaled": SCALED_INTERNAL}
+from seaway.testing.compose import PROJECTS
 
 
 class Compose:

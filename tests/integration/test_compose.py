@@ -9,25 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from seaway.testing.compose import STATIC_ADDRESSES
 from seaway.testing.daemon import SeawayDaemon
 
 pytestmark = pytest.mark.netns
-
-STATIC = """
-version: "2.4"
-services:
-  db:
-    image: busybox
-    command: sleep 600
-    networks:
-      back:
-        ipv4_address: 10.88.0.10
-networks:
-  back:
-    ipam:
-      config:
-        - subnet: 10.88.0.0/24
-"""
 
 
 def test_force_recreate_keeps_the_static_address_and_the_name(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
@@ -36,7 +21,7 @@ def test_force_recreate_keeps_the_static_address_and_the_name(seawayd: SeawayDae
     if shutil.which("docker-compose") is None:
         pytest.skip("docker-compose (Debian's 1.29) is not installed on this machine")
     assert seawayd.docker("import", str(busybox_tar), "busybox").returncode == 0
-    (seawayd.host.root / "static.yml").write_text(STATIC)
+    (seawayd.host.root / "static.yml").write_text(STATIC_ADDRESSES)
     env = {**os.environ, "DOCKER_HOST": seawayd.docker_host}
 
     def compose(*args: str) -> subprocess.CompletedProcess[str]:
