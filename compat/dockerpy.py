@@ -27,15 +27,18 @@ def prepare(docker, tar: Path) -> None:  # type: ignore[no-untyped-def]
 def run(host_ns: str, docker_host: str, src: Path, python: Path, files: tuple[str, ...], out: Path) -> dict[str, str]:
     """Outcome per test id ('passed', 'failed', 'error', 'skipped')."""
     junit = out.with_suffix(".xml")
+    junit.unlink(missing_ok=True)  # a run that dies must not report the previous one
     env = {**os.environ, "DOCKER_HOST": docker_host, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("DOCKER_TLS_VERIFY", None)
     cmd = [
         "nsenter", f"--net={host_ns}", str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-        f"--junitxml={junit}", "--timeout=120" if _has_timeout(python) else "-q",
+        f"--junitxml={junit}", "--timeout=60" if _has_timeout(python) else "-q",
         *(f"tests/integration/{f}" for f in files),
     ]  # fmt: skip
     with out.open("w") as log:
         subprocess.run(cmd, cwd=src, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=3600, check=False)
+    if not junit.exists():
+        raise RuntimeError(f"pytest wrote no report (see {out})")
     return outcomes(junit)
 
 
