@@ -50,3 +50,16 @@ def test_docker_py_errors_carry_dockers_status_and_message(seawayd: SeawayDaemon
         client.containers.get("ghost")
     with pytest.raises(docker.errors.ImageNotFound):
         client.containers.create("no-such-image", ["true"])
+
+
+def test_inspect_with_a_scope_finds_only_networks_of_that_scope(seawayd: SeawayDaemon) -> None:
+    """docker-py's test_create_inspect_network_with_scope (its local half; dockerd 20.10 alike)."""
+    client = seawayd.client()
+    net = client.networks.create("scoped")
+    assert client.api.inspect_network("scoped", scope="local")["Id"] == net.id
+    with pytest.raises(docker.errors.NotFound, match="network scoped not found"):
+        client.api.inspect_network("scoped", scope="global")
+    with pytest.raises(docker.errors.NotFound):
+        client.api.inspect_network("scoped", scope="swarm")
+    with pytest.raises(docker.errors.NotFound, match="network scoped not found"):  # dockerd 20.10: no 400
+        client.api.inspect_network("scoped", scope="nope")

@@ -18,8 +18,10 @@ from seaway.lab.fakehost import FakeHost, sh
 
 
 class DockerDaemon:
-    def __init__(self, host: FakeHost, *extra_args: str) -> None:
+    def __init__(self, host: FakeHost, *extra_args: str, default_bridge: bool = False) -> None:
         self.host = host
+        #: keep dockerd's docker0 (its default pools are taken inside the fake host only)
+        self.default_bridge = default_bridge
         self.extra_args = extra_args
         self.socket = host.root / "docker.sock"
         self.log = host.root / "dockerd.log"
@@ -38,7 +40,7 @@ class DockerDaemon:
         cmd = [
             "nsenter", f"--net={self.host.host_ns}", "dockerd", "--data-root", str(root / "docker-data"),
             "--exec-root", str(root / "docker-exec"), "-H", self.docker_host, "--pidfile", str(root / "dockerd.pid"),
-            "--bridge", "none", *self.extra_args,
+            *(() if self.default_bridge else ("--bridge", "none")), *self.extra_args,
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)

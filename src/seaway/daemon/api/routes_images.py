@@ -34,8 +34,15 @@ def summary(image: Image) -> dict[str, Any]:
 
 
 def inspect_json(image: Image) -> dict[str, Any]:
-    config = {"Env": image.env or None, "Cmd": image.cmd or None, "Labels": None, "WorkingDir": "", "Entrypoint": None}
+    config = {
+        "Env": image.env or None, "Cmd": image.cmd or None, "Labels": None, "WorkingDir": "", "Entrypoint": None,
+        "Volumes": None,
+    }  # fmt: skip
     return {
+        # Docker dropped these at API 1.45; kept at every version, since docker-compose 1.29
+        # (which asks for the newest version) reads ContainerConfig when it recreates a container
+        "Container": "",
+        "ContainerConfig": dict(config),
         "Id": image.id,
         "RepoTags": image.repo_tags,
         "RepoDigests": [],

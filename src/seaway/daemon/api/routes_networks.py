@@ -87,6 +87,9 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
 
     async def inspect(request: web.Request) -> web.Response:
         net = network_of(request.match_info["id"])
+        scope = request.query.get("scope", "")
+        if scope and scope != net.scope:  # Docker looks only among networks of that scope (any other word: none)
+            raise NotFound(f"network {request.match_info['id']} not found")
         body = schemas.network_json(net, backend.network_containers(net.id))
         if net.scope == "swarm":
             body["Peers"] = backend.network_peers(net)
