@@ -52,6 +52,10 @@ PUBLISHED = [
     *(mapping("tcp", p, "0.0.0.0", p) for p in range(20000, 20010)),
 ]
 
+VXLAN = ruleset.VxlanMembers(
+    4789, frozenset(ipaddress.ip_address(a) for a in ("192.0.2.2", "192.0.2.1", "2001:db8::1"))
+)
+
 SCENARIOS: list[tuple[str, Callable[[], Commands]]] = [
     ("full,empty.json", lambda: ruleset.full([], [])),
     ("full,bridge.json", lambda: ruleset.full([PLAIN], [])),
@@ -86,6 +90,7 @@ SCENARIOS: list[tuple[str, Callable[[], Commands]]] = [
     ("add_icc_off_port.json", lambda: ruleset.add_icc_off_port(PORT)),
     ("remove_icc_off_port.json", lambda: ruleset.remove_icc_off_port(PORT)),
     ("full,bridge,dual-stack,published.json", lambda: ruleset.full([DUAL], [], PUBLISHED)),
+    ("full,vxlan-members.json", lambda: ruleset.full([], [], vxlan=VXLAN)),
     ("publish.json", lambda: ruleset.publish(PUBLISHED)),
     ("unpublish.json", lambda: ruleset.unpublish(PUBLISHED)),
 ]

@@ -6,6 +6,7 @@ failover, quorum loss, a worker leaving."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -277,9 +278,19 @@ def test_manager_leave_without_force_is_refused(cluster: Lab) -> None:
     assert info(cluster, "h4")["LocalNodeState"] == "active"
 
 
+def vxlan_filter(lab: Lab, host: str) -> str:
+    """The elements of the host's VXLAN filter sets (docs/overlay.md), as nft lists them."""
+    argv = ["nsenter", f"--net=/run/netns/{lab.host(host).netns}", "nft", "list", "set", "inet", "seaway"]
+    return "".join(subprocess.run([*argv, name], capture_output=True, text=True, check=True).stdout
+                   for name in ("vxlan-ports", "vteps-v4"))  # fmt: skip
+
+
 def test_worker_leave_keeps_its_containers_running(cluster: Lab) -> None:
     docker(cluster, "h2", "run", "-d", "--name", "standalone", "busybox", "sleep", "600")
+    own = cluster.host("h2").address
+    wait_for(lambda: "4789" in vxlan_filter(cluster, "h2") and own in vxlan_filter(cluster, "h2"), 10, "VXLAN filter")
     assert "Node left the swarm." in docker(cluster, "h2", "swarm", "leave").stdout
+    assert "elements" not in vxlan_filter(cluster, "h2")  # no longer filtered: no port, no members
     assert info(cluster, "h2")["LocalNodeState"] == "inactive"
     assert docker(cluster, "h2", "inspect", "standalone", "--format", "{{.State.Running}}").stdout.strip() == "true"
     wait_for(lambda: nodes(cluster, "h1")["h2"]["Status"] == "Down", 15, "the worker shown Down")

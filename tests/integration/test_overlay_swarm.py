@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -56,22 +56,29 @@ def sandbox(lab: Lab, host: str, container: str) -> str:
 
 UDP_SERVER = """
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 7001)); s.settimeout(8)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", int(sys.argv[1]))); s.settimeout(8)
 print("ready", flush=True)
 data, peer = s.recvfrom(100); print(data.decode(), "from", peer[0], flush=True)
 """
 UDP_CLIENT = """
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.sendto(b"over-udp", (sys.argv[1], 7001))
+s.sendto(b"over-udp", (sys.argv[1], int(sys.argv[2])))
 """
 
 
-def udp_exchange(sender_ns: str, receiver_ns: str, receiver_ip: str) -> str:
-    """One UDP datagram between two containers' namespaces; what the receiver saw."""
-    server = in_netns(receiver_ns, UDP_SERVER)
-    subprocess.run(["nsenter", f"--net={sender_ns}", sys.executable, "-c", UDP_CLIENT, receiver_ip], check=True)
+def received(receiver_ns: str, send: Callable[[], object], port: int = 7001) -> str:
+    """The first UDP datagram to ``port`` in ``receiver_ns`` once ``send`` ran: what the
+    receiver saw."""
+    server = in_netns(receiver_ns, UDP_SERVER, str(port))
+    send()
     return finish(server)
+
+
+def udp_exchange(sender_ns: str, receiver_ns: str, receiver_ip: str, port: int = 7001) -> str:
+    """One UDP datagram between two containers' namespaces; what the receiver saw."""
+    argv = ["nsenter", f"--net={sender_ns}", sys.executable, "-c", UDP_CLIENT, receiver_ip, str(port)]
+    return received(receiver_ns, lambda: subprocess.run(argv, check=True), port)
 
 
 CAPTURE = """
@@ -205,6 +212,70 @@ def test_containers_on_two_nodes_reach_each_other_by_name_and_address(lab: Lab) 
         docker(lab, "h2", "rm", "-f", "a2", check=False)
 
 
+# A VXLAN packet made by hand: the 8-byte header (I flag, VNI), an inner Ethernet frame to
+# the container's MAC, IPv4 and UDP to port 7001 carrying argv[5]; sent over plain UDP.
+VXLAN_FORGER = """
+import socket, struct, sys
+target, vni, mac, dst, text = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5].encode()
+def checksum(data):
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+udp = struct.pack("!HHHH", 40000, 7001, 8 + len(text), 0) + text
+src, dst = socket.inet_aton("10.0.1.250"), socket.inet_aton(dst)
+head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, src, dst)
+head = head[:10] + struct.pack("!H", checksum(head)) + head[12:]
+frame = bytes.fromhex(mac.replace(":", "")) + bytes.fromhex("02000000fe01") + bytes.fromhex("0800") + head + udp
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(struct.pack("!II", 0x08000000, vni << 8) + frame, (target, 4789))
+"""
+
+
+def members(lab: Lab, host: str) -> str:
+    """The host's member VTEPs (IPv4), as nft lists the set."""
+    argv = ["nsenter", f"--net=/run/netns/{lab.host(host).netns}", "nft", "list", "set", "inet", "seaway", "vteps-v4"]
+    return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+
+
+def first_forged(lab: Lab, receiver_ns: str, target: dict[str, Any], vni: str, senders: list[str]) -> str:
+    """What a container on h2 (in ``receiver_ns``) receives first when each of ``senders``
+    sends it a forged VXLAN packet, in turn."""
+    address, mac = target["IPv4Address"].split("/")[0], target["MacAddress"]
+
+    def send() -> None:
+        for sender in senders:
+            argv = [sys.executable, "-c", VXLAN_FORGER, lab.host("h2").address, vni, mac, address, f"from-{sender}"]
+            subprocess.run(["nsenter", f"--net=/run/netns/{lab.host(sender).netns}", *argv], check=True)
+            time.sleep(0.5)
+
+    return received(receiver_ns, send)
+
+
+def test_vxlan_from_an_address_that_is_not_a_member_vtep_is_dropped(lab: Lab) -> None:
+    """On h2, members are h2 and the VTEPs of other nodes' endpoints: h1 (it has one),
+    not h3 (none). The same forged VXLAN packet to a container on h2 is dropped from h3
+    and delivered from h1, so the first datagram the container sees is h1's; also after
+    Seaway's table was deleted and the firewall guard restored it."""
+    docker(lab, "h1", "run", "-d", "--name", "v1", "--network", "ovl", "busybox", "sleep", "600")
+    docker(lab, "h2", "run", "-d", "--name", "v2", "--network", "ovl", "busybox", "sleep", "600")
+    try:
+        target = next(iter(inspect(lab, "h2", "ovl")["Containers"].values()))
+        wait_for(lambda: sh(lab, "h2", "v2", "ping -c1 -W1 v1", check=False).returncode == 0, 10, "v2 → v1")
+        vni = inspect(lab, "h1", "ovl")["Options"]["com.docker.network.driver.overlay.vxlanid_list"]
+        v2 = sandbox(lab, "h2", "v2")
+        assert first_forged(lab, v2, target, vni, ["h3", "h3", "h1"]) == "from-h1 from 10.0.1.250"
+
+        h2_ns = f"/run/netns/{lab.host('h2').netns}"
+        subprocess.run(["nsenter", f"--net={h2_ns}", "nft", "delete", "table", "inet", "seaway"], check=True)
+
+        wait_for(lambda: lab.host("h1").address in members(lab, "h2"), 5, "the members restored")
+        assert first_forged(lab, v2, target, vni, ["h3", "h1"]) == "from-h1 from 10.0.1.250"
+    finally:
+        docker(lab, "h1", "rm", "-f", "v1", check=False)
+        docker(lab, "h2", "rm", "-f", "v2", check=False)
+
+
 def test_non_attachable_networks_refuse_containers_and_in_use_networks_stay(lab: Lab) -> None:
     docker(lab, "h1", "network", "create", "-d", "overlay", "-o", "com.docker.network.driver.mtu=1400", "svc")
     refused = docker(lab, "h2", "run", "--rm", "--network", "svc", "busybox", "true", check=False)
@@ -286,6 +357,11 @@ def test_overlays_leave_through_docker_gwbridge_masqueraded_and_internal_ones_do
         # egress reaches another host's underlay address from the node's own address
         h2 = lab.host("h2")
         seen = udp_exchange(sandbox(lab, "h1", "out"), f"/run/netns/{h2.netns}", h2.address)
+        assert seen == f"over-udp from {lab.host('h1').address}"
+        # also to UDP 4789: h1 drops VXLAN *to itself* from non-members only; a container's
+        # own VXLAN elsewhere is forwarded (h2, with no overlay namespace, accepts h1: a member)
+        wait_for(lambda: lab.host("h1").address in members(lab, "h2"), 10, "h1 a member on h2")
+        seen = udp_exchange(sandbox(lab, "h1", "out"), f"/run/netns/{h2.netns}", h2.address, 4789)
         assert seen == f"over-udp from {lab.host('h1').address}"
         assert "default" not in sh(lab, "h1", "shut", "ip route").stdout  # internal: no way out
         # the gateway bridge is no path between overlays: ICC is off on it

@@ -89,3 +89,28 @@ def test_network_elements_sent_by_the_element_socket_list_as_nft_would_make_them
         sock.close()
     netns.run(fake_host.host_ns, nft.apply, ruleset.full([a, c], []), "the same, through nft")
     assert by_socket == listing()
+
+
+def test_vxlan_members_sent_by_the_element_socket_list_as_nft_would_make_them(fake_host: FakeHost) -> None:
+    """The swarm's data-path port and member VTEPs, in and out through the engine's
+    netlink socket (a port change, a member leaving), hold what ``nft -f`` makes."""
+    from seaway.firewall import elements
+    from seaway.kernel.nftnl import ElementSocket
+
+    a, b, c = (ipaddress.ip_address(x) for x in ("192.0.2.1", "192.0.2.2", "2001:db8::3"))
+
+    def listing() -> str:
+        return in_ns(fake_host.host_ns, "nft", "list", "table", "inet", "seaway", check=True).stdout
+
+    netns.run(fake_host.host_ns, nft.apply, ruleset.full([], []), "empty ruleset")
+    sock = netns.run(fake_host.host_ns, ElementSocket)
+    try:
+        sock.apply(elements.change_vxlan_members({a, b, c}, (), 4789), "members")
+        sock.apply(elements.change_vxlan_members((), {b}, 4790, 4789), "a member gone, another port")
+        by_socket = listing()
+    finally:
+        sock.close()
+    members = ruleset.VxlanMembers(4790, frozenset({a, c}))
+    netns.run(fake_host.host_ns, nft.apply, ruleset.full([], [], vxlan=members), "the same, through nft")
+    assert by_socket == listing()
+    assert "vxlan only from member vteps" in by_socket and "4790" in by_socket and "192.0.2.2" not in by_socket

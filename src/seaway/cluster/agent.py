@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives import serialization
 
 from seaway.cluster import addresses, etcdproc, identity, joinapi, networks, rbac, schema, views
 from seaway.cluster.addrpool import ClusterAddresses
-from seaway.cluster.netsync import LocalEngine, NetworkSync
+from seaway.cluster.netsync import LocalEngine, NetworkSync, forget
 from seaway.cluster.store import Credentials, NoLeader, Store
 from seaway.dns.records import Records
 from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unavailable
@@ -534,8 +534,10 @@ class Agent:
         log.info("swarm: left")
 
     async def _wipe(self) -> None:
-        """Forget the swarm here: loops, store, etcd and every file under swarm/."""
+        """Forget the swarm here: loops, store, etcd, the VXLAN members and every file under swarm/."""
         await self._deactivate()
+        if self._engine is not None:
+            await forget(self._engine)
         if self.store is not None:
             await self.store.close()
             self.store = None

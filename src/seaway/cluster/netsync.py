@@ -17,6 +17,13 @@ DNS, and this node's endpoints published for the others.
 
 Networks are adopted on every node (the overlay driver is lazy: nothing is made in the
 kernel before a local endpoint), so a container can attach on any node at once.
+
+**Members**: VXLAN to the data-path port is accepted only from member VTEPs: this node's
+own data-path address and every VTEP of another node's endpoint records. A ``Counter``
+of those records per VTEP tells when one becomes a member (its first endpoint) or stops
+being one (its last); only those changes reach the engine (``change_vxlan_members``).
+Each full diff sends the whole set again (``set_vxlan_members``), so a set the kernel
+lost is refilled within ``RESYNC``; the agent clears it when the node leaves (``forget``).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -35,7 +43,7 @@ from seaway.drivers.overlay import VXLAN_PORT
 from seaway.errors import SeawayError
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint, RemoteEndpoint
-from seaway.model.network import Network, NetworkSpec
+from seaway.model.network import IPAddress, Network, NetworkSpec
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +78,18 @@ class LocalEngine(Protocol):
 
     def change_peers(self, network_id: str, added: Iterable[RemoteEndpoint], removed: Iterable[str]) -> None: ...
 
+    def set_vxlan_members(self, port: int | None, vteps: Iterable[IPAddress]) -> None: ...
+
+    def change_vxlan_members(self, added: Iterable[IPAddress], removed: Iterable[IPAddress]) -> None: ...
+
+
+async def forget(engine: LocalEngine) -> None:
+    """The node left the swarm: VXLAN is no longer filtered (no port, no members)."""
+    try:
+        await asyncio.to_thread(engine.set_vxlan_members, None, ())
+    except SeawayError as exc:
+        log.error("swarm: clearing the VXLAN members: %s", exc)
+
 
 class NetworkSync:
     def __init__(self, engine: LocalEngine, records: Records | None, node_id: str, vtep: str, hostname: str) -> None:
@@ -85,6 +105,8 @@ class NetworkSync:
         #: the store's networks by ID, and other nodes' endpoints per network (ID → record)
         self._networks: dict[str, dict[str, Any]] = {}
         self._remote: dict[str, dict[str, dict[str, Any]]] = {}
+        #: other nodes' endpoint records per VTEP (a VTEP is a member while it has one)
+        self._vteps: Counter[IPAddress] = Counter()
         #: set by each full diff (tests and the API wait on the first)
         self.synced = asyncio.Event()
 
@@ -180,6 +202,9 @@ class NetworkSync:
             else:
                 remote.setdefault(network_id, {})[endpoint_id] = e.value
         old_remote, self._remote = self._remote, remote
+        self._vteps = Counter(v for records in remote.values() for r in records.values() if (v := _vtep(r)))
+        own = [a for a in (_address(self.vtep),) if a is not None]
+        await asyncio.to_thread(self._engine.set_vxlan_members, self._port, {*self._vteps, *own})
         for net in [n for n in self._engine.networks() if n.scope == "swarm" and n.id not in self._networks]:
             await self._drop(net.id)  # first: a new swarm's network may have an old one's name (ingress)
         for record in list(self._networks.values()):
@@ -241,6 +266,7 @@ class NetworkSync:
 
     async def _apply(self, events: list[Event]) -> None:
         changes: dict[str, tuple[list[RemoteEndpoint], list[str]]] = {}
+        before = set(self._vteps)
         for ev in events:
             if ev.key.startswith(schema.NETWORKS):
                 network_id = ev.key[len(schema.NETWORKS) :]
@@ -257,17 +283,30 @@ class NetworkSync:
             _, network_id, endpoint_id = where
             added, removed = changes.setdefault(network_id, ([], []))
             known = self._remote.setdefault(network_id, {})
+            self._count(known.get(endpoint_id), -1)
             if ev.value is None:
                 known.pop(endpoint_id, None)
                 removed.append(endpoint_id)
                 self._dns_drop(network_id, endpoint_id)
             else:
+                self._count(ev.value, +1)
                 known[endpoint_id] = ev.value
                 added.append(_peer(endpoint_id, ev.value))
                 self._dns_set(network_id, endpoint_id, ev.value)
+        own = _address(self.vtep)
+        joined, gone = set(self._vteps) - before, before - set(self._vteps) - {own}
+        if joined or gone:  # members first: the peers' traffic is accepted once they are programmed
+            await asyncio.to_thread(self._engine.change_vxlan_members, joined, gone)
         for network_id, (added, removed) in changes.items():
             if network_id in self._engine.view.networks:
                 await asyncio.to_thread(self._engine.change_peers, network_id, added, removed)
+
+    def _count(self, record: dict[str, Any] | None, step: int) -> None:
+        vtep = _vtep(record) if record is not None else None
+        if vtep is not None:
+            self._vteps[vtep] += step
+            if self._vteps[vtep] <= 0:
+                del self._vteps[vtep]
 
     async def _adopt(self, record: dict[str, Any]) -> None:
         if record["ID"] in self._engine.view.networks:
@@ -329,6 +368,17 @@ class NetworkSync:
 
     def remote_endpoints(self, network_id: str) -> dict[str, dict[str, Any]]:
         return dict(self._remote.get(network_id, {}))
+
+
+def _address(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _vtep(record: dict[str, Any]) -> IPAddress | None:
+    return _address(str(record.get("VTEP") or ""))
 
 
 def _peer(endpoint_id: str, record: dict[str, Any]) -> RemoteEndpoint:

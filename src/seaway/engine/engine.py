@@ -46,14 +46,14 @@ from seaway.errors import (
     SeawayError,
     Unsupported,
 )
-from seaway.firewall import hostfw, ruleset
+from seaway.firewall import elements, hostfw, ruleset
 from seaway.ipam.pool import AddressPool
 from seaway.kernel import addresses, fdlimit, features, netns, nft, nftnl, routedump, sysctl
 from seaway.model.endpoint import Endpoint, EndpointSpec, RemoteEndpoint, Sandbox, SandboxMode
 from seaway.model.expected import Expected
 from seaway.model.gateway import pick_default_routes
 from seaway.model.ids import new_id, short_id
-from seaway.model.network import Network, NetworkSpec, Subnet
+from seaway.model.network import IPAddress, Network, NetworkSpec, Subnet
 from seaway.model.ports import PortMapping, PortRequest
 from seaway.plugins.ipam import RemoteIpam
 from seaway.plugins.registry import Plugins
@@ -107,6 +107,8 @@ class Engine:
         self.host_id = ""
         #: host input rules host-firewall mode could not copy (shown in /info)
         self.host_firewall_skipped: list[str] = []
+        #: in a swarm: VXLAN is accepted from these VTEPs only (kept here, so a restore has them)
+        self._vxlan = ruleset.VxlanMembers()
 
     @classmethod
     def start(cls, config: EngineConfig) -> Engine:
@@ -533,7 +535,28 @@ class Engine:
 
     def firewall_commands(self) -> list[ruleset.Command]:
         """Seaway's whole nftables state for the records of the current snapshot."""
-        return firewall.full_ruleset(self._view, self._drivers)
+        return firewall.full_ruleset(self._view, self._drivers, self._vxlan)
+
+    def set_vxlan_members(self, port: int | None, vteps: Iterable[IPAddress]) -> None:
+        """VXLAN to UDP ``port`` addressed to this host is dropped unless it comes from one
+        of ``vteps`` (``None``: not in a swarm, nothing is dropped). Every member is sent
+        again (a set emptied behind the guard's back is refilled), departed ones deleted."""
+        with self._lock:
+            old, new = self._vxlan, ruleset.VxlanMembers(port, frozenset(vteps))
+            old_port = old.port if old.port != new.port else None
+            batches = elements.change_vxlan_members(new.vteps, old.vteps - new.vteps, new.port, old_port)
+            self._elements.apply(batches, "vxlan members")
+            self._vxlan = new
+
+    def change_vxlan_members(self, added: Iterable[IPAddress], removed: Iterable[IPAddress]) -> None:
+        """VTEPs that became members or stopped being ones: costs the change only."""
+        with self._lock:
+            added = set(added)
+            removed = set(removed) - added
+            if self._vxlan.port is None or not (added or removed):
+                return
+            self._elements.apply(elements.change_vxlan_members(added, removed), "vxlan members")
+            self._vxlan = replace(self._vxlan, vteps=(self._vxlan.vteps | added) - removed)
 
     def firewall_intact(self) -> bool:
         return firewall.intact()

@@ -19,8 +19,11 @@ from seaway.kernel import nft
 log = logging.getLogger(__name__)
 
 
-def full_ruleset(view: Snapshot, drivers: Mapping[str, NetworkDriver]) -> list[ruleset.Command]:
-    """Seaway's whole nftables state for the networks and endpoints of ``view``."""
+def full_ruleset(
+    view: Snapshot, drivers: Mapping[str, NetworkDriver], vxlan: ruleset.VxlanMembers | None = None
+) -> list[ruleset.Command]:
+    """Seaway's whole nftables state for the networks and endpoints of ``view`` (and, in
+    a swarm, the VXLAN members the cluster last told the engine)."""
     networks = network_rules(view, drivers)
     icc_off: list[str] = []
     guards: list[ruleset.PortGuard] = []
@@ -36,7 +39,7 @@ def full_ruleset(view: Snapshot, drivers: Mapping[str, NetworkDriver]) -> list[r
             guards.append(wall.guard)
         if wall.icc_off_port:
             icc_off.append(wall.icc_off_port)
-    return ruleset.full(networks, icc_off, published, guards)
+    return ruleset.full(networks, icc_off, published, guards, vxlan)
 
 
 def intact() -> bool:

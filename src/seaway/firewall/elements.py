@@ -13,6 +13,7 @@ whose elements also carry a key end, the field-wise end of the element.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from seaway.firewall import naming as n
@@ -24,6 +25,7 @@ from seaway.firewall.ruleset import (
     network_subnet_sets,
     port_entries,
 )
+from seaway.model.network import IPAddress
 from seaway.model.ports import PortMapping
 
 NFPROTO_INET = 1
@@ -200,3 +202,37 @@ def add_network(net: NetworkRules) -> list[ElementBatch]:
 def remove_network(net: NetworkRules) -> list[ElementBatch]:
     """Added first, then deleted, in one batch: an already-missing element cannot fail it."""
     return _network_batches("add", net) + _network_batches("delete", net)
+
+
+# VXLAN from member VTEPs only (``ruleset.VxlanMembers``): the data-path port and the VTEPs
+
+
+def _vxlan_batches(op: str, port: int | None, vteps: Iterable[IPAddress]) -> list[ElementBatch]:
+    out = []
+    for version in (4, 6):
+        members = tuple(Element(_address(a), b"", b"") for a in sorted(vteps, key=int) if a.version == version)
+        if members:
+            out.append(ElementBatch(op, NFPROTO_INET, n.TABLE, n.SET_VTEPS[version], members))
+    if port is not None:  # an inet_service key: two bytes, network order
+        out.append(
+            ElementBatch(op, NFPROTO_INET, n.TABLE, n.SET_VXLAN_PORTS, (Element(struct.pack("!H", port), b"", b""),))
+        )
+    return out
+
+
+def change_vxlan_members(
+    added: Iterable[IPAddress],
+    removed: Iterable[IPAddress],
+    port: int | None = None,
+    old_port: int | None = None,
+) -> list[ElementBatch]:
+    """VTEPs in and out, a new port in and an old one out (pass ``old_port`` only when it
+    differs from ``port``), in one atomic batch; removed elements are added first, so an
+    already-missing one cannot fail it."""
+    removed = list(removed)
+    return (
+        _vxlan_batches("add", None, added)
+        + _vxlan_batches("add", port, ())
+        + _vxlan_batches("add", old_port, removed)
+        + _vxlan_batches("delete", old_port, removed)
+    )

@@ -61,3 +61,7 @@ SET_PORT_IPV6 = "port-ipv6"  # host veth . the endpoint's IPv6 address
 # inet seaway: the host's own services
 INPUT_CHAIN = "filter-INPUT"
 SET_HOST_ACCESS = "host-access"  # bridges whose containers may reach the host's services
+
+# inet seaway: VXLAN only from the swarm's member VTEPs
+SET_VXLAN_PORTS = "vxlan-ports"  # the swarm's data-path UDP port (empty outside a swarm)
+SET_VTEPS = {4: "vteps-v4", 6: "vteps-v6"}  # addresses VXLAN to that port may come from

@@ -49,7 +49,7 @@ FORWARD_PRIORITY = 0  # filter
 POSTROUTING_PRIORITY = 100  # srcnat
 BRIDGE_FORWARD_PRIORITY = -200
 DSTNAT_PRIORITY = -100  # prerouting and output: published ports
-RAW_PRIORITY = -300  # prerouting: loopback-addressed packets arriving on a bridge
+RAW_PRIORITY = -300  # prerouting: loopback-addressed packets from a bridge; VXLAN from non-members
 
 LOOPBACK4 = {"prefix": {"addr": "127.0.0.0", "len": 8}}
 
@@ -156,7 +156,7 @@ def _structure() -> list[Command]:
     cmds += _set(inet, n.SET_CONTAINER_PORTS[4], ["ipv4_addr", "inet_proto", "inet_service"], True)
     cmds += _set(inet, n.SET_CONTAINER_PORTS[6], ["ipv6_addr", "inet_proto", "inet_service"], True)
     cmds.append({"add": {"element": {"family": inet, "table": n.TABLE, "name": n.SET_HAIRPIN4, "elem": [LOOPBACK4]}}})
-    return cmds + _guard_structure() + _host_structure()
+    return cmds + _guard_structure() + _host_structure() + _vxlan_structure()
 
 
 def _rules() -> list[Command]:
@@ -474,15 +474,17 @@ def full(
     icc_off_ports: list[str],
     published: Sequence[PortMapping] = (),
     guards: Sequence[PortGuard] = (),
+    vxlan: VxlanMembers | None = None,
 ) -> list[Command]:
     """The whole of Seaway's firewall state, rebuilt in one transaction."""
-    cmds = _structure() + _rules() + _guard_rules() + _host_rules()
+    vxlan = vxlan or VxlanMembers()
+    cmds = _structure() + _all_rules()
     for net in networks:
         cmds += _elements("add", net)
     cmds += _ports("add", icc_off_ports) + _port_elements("add", list(published))
     for guard in guards:
         cmds += _guard_elements("add", guard)
-    return cmds
+    return cmds + _vxlan_elements("add", vxlan.port, vxlan.vteps)
 
 
 def publish(mappings: list[PortMapping]) -> list[Command]:
@@ -514,10 +516,14 @@ def remove_network(net: NetworkRules) -> list[Command]:
     return _elements("add", net) + _elements("delete", net)
 
 
+def _all_rules() -> list[Command]:
+    return _rules() + _guard_rules() + _host_rules() + _vxlan_rules()
+
+
 def rule_counts() -> dict[str, int]:
     """How many rules each of Seaway's tables has, by family: the same at any scale."""
     counts: dict[str, int] = {}
-    for cmd in _rules() + _guard_rules() + _host_rules():
+    for cmd in _all_rules():
         family = cmd["add"]["rule"]["family"]
         counts[family] = counts.get(family, 0) + 1
     return counts
@@ -634,3 +640,63 @@ def _host_rules() -> list[Command]:
         _rule(n.INET, chain, [_match(iif, "@" + n.SET_HOST_ACCESS), {"accept": None}], "networks allowed in"),
         _rule(n.INET, chain, [from_bridge, {"drop": None}], "containers do not reach the host's services"),
     ]
+
+
+# ---------------------------------------------------------------- VXLAN from member VTEPs only
+#
+# A swarm node's overlays have VXLAN links whose UDP socket (the swarm's data-path port,
+# 4789 by default) is in the host's namespace: any sender could inject frames into an
+# overlay. ``inet seaway raw-PREROUTING`` drops VXLAN addressed to the host from any
+# address that is not a member VTEP (this node's data-path address and every VTEP of
+# another node's endpoints). Outside a swarm ``vxlan-ports`` is empty and the rules
+# match nothing. Containers' own VXLAN to elsewhere is forwarded, not addressed to the
+# host (``fib daddr type local``, evaluated last: only for non-members' packets).
+
+
+@dataclass(frozen=True, slots=True)
+class VxlanMembers:
+    """Who may send VXLAN to this host: the data-path port (None: no swarm, nothing is
+    dropped) and the member VTEPs."""
+
+    port: int | None = None
+    vteps: frozenset[IPAddress] = frozenset()
+
+
+def _vxlan_structure() -> list[Command]:
+    cmds = _set(n.INET, n.SET_VXLAN_PORTS, "inet_service")
+    cmds += _set(n.INET, n.SET_VTEPS[4], "ipv4_addr")
+    cmds += _set(n.INET, n.SET_VTEPS[6], "ipv6_addr")
+    return cmds
+
+
+def _vxlan_rules() -> list[Command]:
+    dport = _match({"payload": {"protocol": "udp", "field": "dport"}}, "@" + n.SET_VXLAN_PORTS)
+    local = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
+    return [
+        _rule(
+            n.INET,
+            n.RAW_PREROUTING_CHAIN,
+            [
+                dport,
+                _match({"payload": {"protocol": family, "field": "saddr"}}, "@" + n.SET_VTEPS[version], "!="),
+                local,
+                {"drop": None},
+            ],
+            f"vxlan only from member vteps ({family})",
+        )
+        for version, family in ((4, "ip"), (6, "ip6"))
+    ]
+
+
+def _vxlan_elements(op: str, port: int | None, vteps: frozenset[IPAddress] | set[IPAddress]) -> list[Command]:
+    def element(name: str, items: list[Any]) -> Command:
+        return {op: {"element": {"family": n.INET, "table": n.TABLE, "name": name, "elem": items}}}
+
+    cmds = []
+    for version in (4, 6):
+        members = sorted(str(a) for a in vteps if a.version == version)
+        if members:
+            cmds.append(element(n.SET_VTEPS[version], members))
+    if port is not None:
+        cmds.append(element(n.SET_VXLAN_PORTS, [port]))
+    return cmds
