@@ -225,8 +225,8 @@ def _many_overlays(lab: Lab, count: int, log: Log) -> dict[str, Any]:
     out = {
         "overlays": count,
         "passed": passed,
-        "create_p50_ms": statistics.median(create_ms),
-        "create_last_tenth_median_ms": statistics.median(create_ms[-max(1, count // 10) :]),
+        "create_p50_ms": round(statistics.median(create_ms), 1),
+        "create_last_tenth_median_ms": round(statistics.median(create_ms[-max(1, count // 10) :]), 1),
         "first_ping_p50_ms": statistics.median(ping_ms) if ping_ms else None,
     }
     log(f"cluster: {passed}/{count} overlays pass traffic between h1 and h2; create p50 {out['create_p50_ms']} ms")
