@@ -213,8 +213,8 @@ class OverlayDriver:
             stale_addresses=delta.stale_addresses,
             vteps_added=delta.vteps_added,
             vteps_removed=delta.vteps_removed,
+            bridge=BRIDGE,
         )
-        overlay.announce(str(namespace_path(self._netns_dir, net.id)), BRIDGE, [_entry(p) for p in delta.added])
 
     def peers(self, net: Network) -> list[RemoteEndpoint]:
         """The remote endpoints this host knows for the network."""

@@ -139,10 +139,19 @@ def change_peers(
     stale_addresses: list[IPAddress],
     vteps_added: list[IPAddress],
     vteps_removed: list[IPAddress],
+    bridge: str,
 ) -> None:
     """Remove the FDB entries of ``removed`` and the neighbour entries of
     ``stale_addresses`` (addresses no peer holds any more), then add ``added`` and the
-    flood entries of new VTEPs (one visit). Entries already gone are not an error."""
+    flood entries of new VTEPs, and announce ``added`` on ``bridge`` (one visit). Entries
+    already gone are not an error.
+
+    The announcement is a gratuitous ARP per added peer's IPv4 address, sent to this
+    host's containers: a cache holding the address's previous MAC (the address moved to
+    another host, or a container came back with a new MAC) is updated at once instead of
+    after its probes fail. Proxy mode keeps ARP off the tunnel, so the far end's own
+    announcement never arrives; this one is sent on its behalf."""
+    frames = [_garp(p.mac, p.ipv4) for p in added if p.ipv4 is not None and p.ipv4.version == 4]
 
     def body() -> None:
         with IPRoute() as ipr:
@@ -154,42 +163,19 @@ def change_peers(
             for vtep in vteps_removed:
                 _fdb_del(ipr, vx, FLOOD_MAC, str(vtep))
             for address in stale_addresses:
-                _neigh_del(ipr, vx, str(address), socket.AF_INET if address.version == 4 else socket.AF_INET6)
+                _neigh_del(ipr, vx, str(address), _family(address))
             for vtep in vteps_added:
                 _fdb_add(ipr, vx, FLOOD_MAC, str(vtep))
             for p in added:
                 _fdb_add(ipr, vx, p.mac.lower(), str(p.vtep))
                 for address in (p.ipv4, p.ipv6):
                     if address is not None:
-                        family = socket.AF_INET if address.version == 4 else socket.AF_INET6
-                        with translating("add neighbour", str(address)):
-                            ipr.neigh(
-                                "replace",
-                                family=family,
-                                dst=str(address),
-                                lladdr=p.mac,
-                                ifindex=vx,
-                                state=NUD_PERMANENT,
-                            )
-
-    netns.run(path, body)
-
-
-def announce(path: str, bridge: str, peers: list[PeerEntry]) -> None:
-    """A gratuitous ARP per peer's IPv4 address, sent on the overlay's bridge to this
-    host's containers: a cache holding the address's previous MAC (the address moved to
-    another host, or a container came back with a new MAC) is updated at once instead of
-    after its probes fail. Proxy mode keeps ARP off the tunnel, so the far end's own
-    announcement never arrives; this one is sent on its behalf."""
-    frames = [_garp(p.mac, p.ipv4) for p in peers if p.ipv4 is not None and p.ipv4.version == 4]
-    if not frames:
-        return
-
-    def body() -> None:
-        with translating("announce peers on", bridge), socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
-            sock.bind((bridge, 0))
-            for frame in frames:
-                sock.send(frame)
+                        _neigh_set(ipr, vx, str(address), _family(address), p.mac)
+        if frames:
+            with translating("announce peers on", bridge), socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
+                sock.bind((bridge, 0))
+                for frame in frames:
+                    sock.send(frame)
 
     netns.run(path, body)
 
@@ -220,6 +206,15 @@ def _fdb_del(ipr: IPRoute, vx: int, mac: str, dst: str) -> None:
             raise
 
 
+def _family(address: IPAddress) -> int:
+    return socket.AF_INET if address.version == 4 else socket.AF_INET6
+
+
+def _neigh_set(ipr: IPRoute, vx: int, address: str, family: int, mac: str) -> None:
+    with translating("add neighbour", address):
+        ipr.neigh("replace", family=family, dst=address, lladdr=mac, ifindex=vx, state=NUD_PERMANENT)
+
+
 def _neigh_del(ipr: IPRoute, vx: int, address: str, family: int) -> None:
     try:
         with translating("delete neighbour", address):
@@ -248,7 +243,7 @@ def _sync_neighbours(ipr: IPRoute, vx: int, vxlan: str, peers: list[PeerEntry]) 
     for p in peers:
         for address in (p.ipv4, p.ipv6):
             if address is not None:
-                wanted[str(address)] = (socket.AF_INET if address.version == 4 else socket.AF_INET6, p.mac.lower())
+                wanted[str(address)] = (_family(address), p.mac.lower())
     with translating("list neighbours of", vxlan):
         present = {
             m.get_attr("NDA_DST"): (m["family"], (m.get_attr("NDA_LLADDR") or "").lower())
@@ -261,5 +256,4 @@ def _sync_neighbours(ipr: IPRoute, vx: int, vxlan: str, peers: list[PeerEntry]) 
             _neigh_del(ipr, vx, dst, family)
     for dst, (family, mac) in wanted.items():
         if present.get(dst) != (family, mac):
-            with translating("add neighbour", dst):
-                ipr.neigh("replace", family=family, dst=dst, lladdr=mac, ifindex=vx, state=NUD_PERMANENT)
+            _neigh_set(ipr, vx, dst, family, mac)
