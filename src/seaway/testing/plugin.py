@@ -145,6 +145,29 @@ def lab(lab_topology: Any, _made_here: set[str]) -> Iterator[Lab]:
     yield from lab_session(lab_topology, _made_here)
 
 
+#: labs that are up (``lab_session``): a failing test's report carries their daemons' logs
+_LIVE_LABS: list[Lab] = []
+LOG_TAIL = 4000  # characters of each host's seawayd log in a failure report
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test in a lab shows the end of each host's ``seawayd.log`` (in CI the lab
+    is gone by the time anyone looks)."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed or call.when == "teardown":
+        return
+    for lab in list(_LIVE_LABS):
+        for host in lab.hosts:
+            path = host.files.log
+            try:
+                text = path.read_text(errors="replace")[-LOG_TAIL:]
+            except OSError:
+                continue
+            report.sections.append((f"seawayd.log of {host.name} (last {LOG_TAIL} characters)", text))
+
+
 def lab_session(topology: Any, made: set[str]) -> Iterator[Lab]:
     """Up a lab under a unique name in a private run directory; down at the end."""
     if isinstance(topology, (str, Path)):
@@ -156,8 +179,11 @@ def lab_session(topology: Any, made: set[str]) -> Iterator[Lab]:
     lab = Lab({**data, "name": name}, run_dir=run_dir)
     try:
         lab.up()
+        _LIVE_LABS.append(lab)
         yield lab
     finally:
+        if lab in _LIVE_LABS:
+            _LIVE_LABS.remove(lab)
         if lab.is_up:
             lab.down()
         shutil.rmtree(run_dir, ignore_errors=True)
