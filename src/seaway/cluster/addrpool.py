@@ -98,64 +98,65 @@ class ClusterPool:
         return await store.create(key, self._owner_value()) is not None
 
     async def _allocate(self) -> IPAddress:
-        store = self._owner.store()
-        cursor_key = schema.cursor(self._net.id, str(self.subnet.subnet))
-        first, last = self._dynamic_range()
-        for _ in range(SERIAL_TRIES):
-            entry = await store.get(cursor_key)
-            previous = int(ipaddress.ip_address(entry.value["Last"])) if entry else first - 1
-            candidate = self._next_free(previous, first, last, set())
-            key = schema.address(self._net.id, str(candidate))
-            done = await store.transact(
-                create={key: self._owner_value()},
-                put={cursor_key: {"Last": str(candidate)}},
-                unchanged={cursor_key: entry.mod_revision if entry else 0},
-            )
-            if done is not None:
-                return candidate
-            if not await self._cursor_moved(store, cursor_key, entry):  # the address was taken: step over it
-                await store.put(cursor_key, {"Last": str(candidate)})
-        # busy: read what is taken and pick past it
-        taken = {
-            int(ipaddress.ip_address(e.key.rsplit("/", 1)[1])) for e in await store.list(schema.addresses(self._net.id))
-        }
-        for _ in range(SERIAL_TRIES):
-            entry = await store.get(cursor_key)
-            previous = int(ipaddress.ip_address(entry.value["Last"])) if entry else first - 1
-            candidate = self._next_free(previous, first, last, taken)
-            key = schema.address(self._net.id, str(candidate))
-            done = await store.transact(create={key: self._owner_value()}, put={cursor_key: {"Last": str(candidate)}})
-            if done is not None:
-                return candidate
-            taken.add(int(candidate))
-        raise Unavailable(f"could not allocate an address on network {self._net.name}: too many concurrent requests")
+        return await allocate_next(self._owner.store(), self._net, self.subnet, self._owner_value())
 
-    async def _cursor_moved(self, store: Store, key: str, entry: Any) -> bool:
-        now = await store.get(key)
-        return (now.mod_revision if now else 0) != (entry.mod_revision if entry else 0)
 
-    def _dynamic_range(self) -> tuple[int, int]:
-        net = self.subnet.subnet
-        dynamic = self.subnet.ip_range or net
-        first = max(int(dynamic.network_address), int(net.network_address) + 1)
-        last = int(dynamic.broadcast_address)
-        if net.version == 4 and net.prefixlen < 31:
-            last = min(last, int(net.broadcast_address) - 1)
-        return first, last
-
-    def _next_free(self, previous: int, first: int, last: int, taken: set[int]) -> IPAddress:
-        reserved = {int(a) for a in self.subnet.reserved()}
-        size = last - first + 1
-        for step in range(1, size + 1):
-            value = first + (previous + step - first) % size
-            if value not in reserved and value not in taken:
-                return self._address(value)
-        raise Unavailable(
-            f"no available {'IPv4' if self.subnet.version == 4 else 'IPv6'} addresses on this network's address "
-            f"pools: {self._net.name} ({self._net.id})"
+async def allocate_next(store: Store, net: Network, subnet: Subnet, owner: dict[str, Any]) -> IPAddress:
+    """The next free address of ``subnet`` after its cursor, taken for ``owner`` (the
+    key's value: ``{"Node": id}`` for an endpoint, ``{"Service": id}`` for a VIP)."""
+    cursor_key = schema.cursor(net.id, str(subnet.subnet))
+    first, last = _dynamic_range(subnet)
+    for _ in range(SERIAL_TRIES):
+        entry = await store.get(cursor_key)
+        previous = int(ipaddress.ip_address(entry.value["Last"])) if entry else first - 1
+        candidate = _next_free(net, subnet, previous, first, last, set())
+        key = schema.address(net.id, str(candidate))
+        done = await store.transact(
+            create={key: owner},
+            put={cursor_key: {"Last": str(candidate)}},
+            unchanged={cursor_key: entry.mod_revision if entry else 0},
         )
+        if done is not None:
+            return candidate
+        if not await _cursor_moved(store, cursor_key, entry):  # the address was taken: step over it
+            await store.put(cursor_key, {"Last": str(candidate)})
+    # busy: read what is taken and pick past it
+    taken = {int(ipaddress.ip_address(e.key.rsplit("/", 1)[1])) for e in await store.list(schema.addresses(net.id))}
+    for _ in range(SERIAL_TRIES):
+        entry = await store.get(cursor_key)
+        previous = int(ipaddress.ip_address(entry.value["Last"])) if entry else first - 1
+        candidate = _next_free(net, subnet, previous, first, last, taken)
+        key = schema.address(net.id, str(candidate))
+        done = await store.transact(create={key: owner}, put={cursor_key: {"Last": str(candidate)}})
+        if done is not None:
+            return candidate
+        taken.add(int(candidate))
+    raise Unavailable(f"could not allocate an address on network {net.name}: too many concurrent requests")
 
-    def _address(self, value: int) -> IPAddress:
-        if self.subnet.version == 4:
-            return ipaddress.IPv4Address(value)
-        return ipaddress.IPv6Address(value)
+
+async def _cursor_moved(store: Store, key: str, entry: Any) -> bool:
+    now = await store.get(key)
+    return (now.mod_revision if now else 0) != (entry.mod_revision if entry else 0)
+
+
+def _dynamic_range(subnet: Subnet) -> tuple[int, int]:
+    net = subnet.subnet
+    dynamic = subnet.ip_range or net
+    first = max(int(dynamic.network_address), int(net.network_address) + 1)
+    last = int(dynamic.broadcast_address)
+    if net.version == 4 and net.prefixlen < 31:
+        last = min(last, int(net.broadcast_address) - 1)
+    return first, last
+
+
+def _next_free(net: Network, subnet: Subnet, previous: int, first: int, last: int, taken: set[int]) -> IPAddress:
+    reserved = {int(a) for a in subnet.reserved()}
+    size = last - first + 1
+    for step in range(1, size + 1):
+        value = first + (previous + step - first) % size
+        if value not in reserved and value not in taken:
+            return ipaddress.IPv4Address(value) if subnet.version == 4 else ipaddress.IPv6Address(value)
+    raise Unavailable(
+        f"no available {'IPv4' if subnet.version == 4 else 'IPv6'} addresses on this network's address "
+        f"pools: {net.name} ({net.id})"
+    )

@@ -14,6 +14,8 @@ the node's loops while it is in a swarm:
 * **join API** (managers): ``seaway.cluster.joinapi`` on the listen address.
 * **role watch** (every node): carries out ``docker node promote/demote`` of this node.
 * **renewal** (every node): a new certificate for the node's own key at 50–80 % of its life.
+* **tasks** (every node): ``seaway.cluster.taskagent`` runs the tasks assigned to it.
+* **services** (the leader): ``seaway.cluster.servicelead`` runs the orchestrator.
 
 Management calls (``require_manager``) answer Docker's texts: not in a swarm, a worker,
 or a manager whose etcd has no quorum (503, "The swarm does not have a leader…").
@@ -39,10 +41,13 @@ from typing import Any
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
-from seaway.cluster import addresses, etcdproc, identity, joinapi, networks, rbac, schema, views
+from seaway.cluster import addresses, etcdproc, identity, joinapi, networks, rbac, schema, servicedoc, services, views
 from seaway.cluster.addrpool import ClusterAddresses
 from seaway.cluster.netsync import LocalEngine, NetworkSync, forget
+from seaway.cluster.servicelead import ServiceLead
+from seaway.cluster.servicelead import read as read_services
 from seaway.cluster.store import Credentials, NoLeader, Store
+from seaway.cluster.taskagent import TaskAgent, TaskRuntime
 from seaway.dns.records import Records
 from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError, Unavailable
 from seaway.kernel import features
@@ -131,13 +136,17 @@ class Agent:
         #: of the swarm-scoped networks
         self._engine: LocalEngine | None = None
         self._records: Records | None = None
+        self._runtime: TaskRuntime | None = None
         self.networking: NetworkSync | None = None
+        self.task_agent: TaskAgent | None = None
+        self.service_lead: ServiceLead | None = None
 
-    def attach(self, engine: Any, records: Records | None) -> None:
+    def attach(self, engine: Any, records: Records | None, runtime: TaskRuntime | None = None) -> None:
         """The node's engine (``seaway.engine.Engine``) and embedded DNS records, which
-        swarm-scoped networks are taken into."""
+        swarm-scoped networks are taken into, and the daemon's containers tasks run as."""
         self._engine = engine
         self._records = records
+        self._runtime = runtime
 
     # -- files
 
@@ -641,9 +650,16 @@ class Agent:
             self._tasks.extend(self.networking.start(self.store))
             pools = ClusterAddresses(asyncio.get_running_loop(), lambda: self.store, self.state.node_id)
             self._engine.cluster_pools = pools.pool  # type: ignore[attr-defined]
+        if self._runtime is not None and self.store is not None:
+            self.task_agent = TaskAgent(self._runtime, self.state.node_id)
+            self._tasks.extend(self.task_agent.start(self.store))
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="swarm-heartbeat"))
         self._tasks.append(asyncio.create_task(self._renew(), name="swarm-renew"))
         if self.is_manager:
+            self.service_lead = ServiceLead(
+                lambda: self.store, self._node_docs, lambda: self._leader_revision, self._history_limit
+            )
+            self._tasks.append(asyncio.create_task(self.service_lead.run(), name="swarm-services"))
             self._tasks.append(asyncio.create_task(self._campaign(), name="swarm-campaign"))
             self._tasks.append(asyncio.create_task(self._serve_join_api(), name="swarm-join-api"))
         else:
@@ -659,6 +675,8 @@ class Agent:
 
     async def _stop_loops(self) -> None:
         self.networking = None  # its loops are among the tasks
+        self.task_agent = None
+        self.service_lead = None
         if self._engine is not None:
             self._engine.cluster_pools = None  # type: ignore[attr-defined]
         for task in self._tasks:
@@ -997,6 +1015,78 @@ class Agent:
             )
         await store.delete_prefix(schema.node(view.id))
         await rbac.remove_node(store, view.id)
+
+    async def _node_docs(self, store: Store) -> list[dict[str, Any]]:
+        return [views.node(v, self._ca_pem) for v in await self._node_views(store)]
+
+    async def _history_limit(self) -> int:
+        assert self.store is not None
+        entry = await self.store.get(schema.CLUSTER)
+        orchestration = ((entry.value if entry else {}).get("Spec") or {}).get("Orchestration") or {}
+        return int(orchestration.get("TaskHistoryRetentionLimit", 5))
+
+    # -- services and tasks (management calls)
+
+    async def create_service(self, body: dict[str, Any]) -> dict[str, Any]:
+        store = await self.require_manager()
+        record = await services.create(store, servicedoc.normalise_spec(body))
+        return {"ID": record["ID"], "Warnings": None}
+
+    async def services(self, filters: dict[str, list[str]], status: bool) -> list[dict[str, Any]]:
+        store = await self.require_manager()
+        svcs, tasks, _, _ = await read_services(store)
+        match = servicedoc.service_filter(filters)
+        counts: dict[str, tuple[int, int, int]] = {}
+        if status:
+            ready = {n["ID"] for n in await self._node_docs(store) if n["Status"]["State"] == "ready"}
+            for svc in svcs:
+                mine = [t for t in tasks if t["ServiceID"] == svc["ID"]]
+                running = sum(1 for t in mine if t["Status"]["State"] == "running" and t.get("NodeID") in ready)
+                completed = sum(1 for t in mine if t["Status"]["State"] == "complete")
+                mode = svc["Spec"].get("Mode") or {}
+                if "Global" in mode:
+                    desired = sum(1 for t in mine if t["DesiredState"] == "running")
+                else:
+                    desired = int((mode.get("Replicated") or {}).get("Replicas", 0))
+                counts[svc["ID"]] = (running, desired, completed)
+        out = []
+        for svc in svcs:
+            if match(svc):
+                out.append(servicedoc.service_view(svc, svc["Version"]["Index"], *counts.get(svc["ID"], ())))
+        return out
+
+    async def service(self, ref: str) -> dict[str, Any]:
+        store = await self.require_manager()
+        entry = await services.find(store, ref)
+        return servicedoc.service_view(entry.value, entry.mod_revision)
+
+    async def update_service(self, ref: str, version: int, body: dict[str, Any], rollback: bool) -> dict[str, Any]:
+        store = await self.require_manager()
+        spec = body if rollback else servicedoc.normalise_spec(body)
+        await services.update(store, ref, version, spec, rollback=rollback)
+        return {"Warnings": None}
+
+    async def remove_service(self, ref: str) -> None:
+        store = await self.require_manager()
+        await services.remove(store, ref)
+
+    async def tasks(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+        store = await self.require_manager()
+        svcs, tasks, reports, _ = await read_services(store)
+        nodes = {n["ID"]: n for n in await self._node_docs(store)}
+        match = servicedoc.task_filter(filters, {s["ID"]: s for s in svcs}, nodes)
+        return [
+            servicedoc.task_view(t, reports.get(t["ID"]), t["Version"]["Index"]) for t in tasks if match(t)
+        ]  # fmt: skip
+
+    async def task(self, ref: str) -> dict[str, Any]:
+        store = await self.require_manager()
+        _, tasks, reports, _ = await read_services(store)
+        for match in (lambda t: t["ID"] == ref, lambda t: t["ID"].startswith(ref)):
+            hits = [t for t in tasks if match(t)]
+            if len(hits) == 1:
+                return servicedoc.task_view(hits[0], reports.get(hits[0]["ID"]), hits[0]["Version"]["Index"])
+        raise NotFound(f"task {ref} not found")
 
     # -- /info
 

@@ -19,6 +19,7 @@ import ipaddress
 from dataclasses import replace
 from typing import Any
 
+from seaway.dns.records import Member
 from seaway.drivers.overlay import OVERHEAD, VNI_OPTION, VXLAN_PORT, OverlayOptions
 from seaway.errors import Conflict, Forbidden, InvalidParameter, Unsupported
 from seaway.ipam import pools
@@ -189,3 +190,26 @@ def _subnet_of(raw: dict[str, Any]) -> Subnet:
         aux_addresses={k: ipaddress.ip_address(v) for k, v in (raw.get("AuxiliaryAddresses") or {}).items()},
         user_given=bool(raw.get("UserGiven")),
     )
+
+
+def vip_members(service: dict[str, Any]) -> dict[str, Member]:
+    """What a service's VIPs answer by name, per network ID: the service's name and the
+    aliases of its attachment to that network (vip mode; none in dnsrr mode)."""
+    spec = service.get("Spec") or {}
+    if ((spec.get("EndpointSpec") or {}).get("Mode") or "vip") != "vip":
+        return {}
+    name = str(spec.get("Name", ""))
+    aliases = {
+        str(a.get("Target")): tuple(str(x) for x in a.get("Aliases") or ())
+        for a in (spec.get("TaskTemplate") or {}).get("Networks") or []
+    }
+    out: dict[str, Member] = {}
+    for vip in (service.get("Endpoint") or {}).get("VirtualIPs") or []:
+        network_id = str(vip.get("NetworkID", ""))
+        if network_id not in aliases:  # the ingress VIP answers no name
+            continue
+        address = ipaddress.ip_address(str(vip["Addr"]).split("/")[0])
+        v4 = address if isinstance(address, ipaddress.IPv4Address) else None
+        v6 = address if isinstance(address, ipaddress.IPv6Address) else None
+        out[network_id] = Member(name, (name, *aliases[network_id]), v4, v6)
+    return out

@@ -24,12 +24,17 @@ of those records per VTEP tells when one becomes a member (its first endpoint) o
 being one (its last); only those changes reach the engine (``change_vxlan_members``).
 Each full diff sends the whole set again (``set_vxlan_members``), so a set the kernel
 lost is refilled within ``RESYNC``; the agent clears it when the node leaves (``forget``).
+
+**Services**: it also follows ``services/``; a service in vip mode answers by its name
+and its aliases with its VIP on each of its networks (a member keyed ``vip-<service>``);
+a service removed, or off a network, stops answering there on the watch event. Tasks
+answer by their own endpoints' aliases (``tasks.<service>``; in dnsrr mode the service's
+names too: ``seaway.cluster.taskagent``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 from collections import Counter
@@ -107,6 +112,8 @@ class NetworkSync:
         self._remote: dict[str, dict[str, dict[str, Any]]] = {}
         #: other nodes' endpoint records per VTEP (a VTEP is a member while it has one)
         self._vteps: Counter[IPAddress] = Counter()
+        #: the services' VIP names per network: service ID → {network ID: member}
+        self._vips: dict[str, dict[str, Member]] = {}
         #: set by each full diff (tests and the API wait on the first)
         self.synced = asyncio.Event()
 
@@ -189,6 +196,7 @@ class NetworkSync:
             self._port = int(cluster.value.get("DataPathPort") or VXLAN_PORT)
         nets, r1 = await store.snapshot(schema.NETWORKS)
         nodes, r2 = await store.snapshot(schema.NODES)
+        svcs, r3 = await store.snapshot(schema.SERVICES)
         self._networks = {e.value["ID"]: e.value for e in nets if e.key == schema.network(e.value.get("ID", ""))}
         remote: dict[str, dict[str, dict[str, Any]]] = {}
         mine: list[tuple[str, str, str]] = []
@@ -227,42 +235,21 @@ class NetworkSync:
                 ep.id == endpoint_id for ep in view.endpoints_of_network(network_id)
             ):
                 await store.delete(key)
-        return min(r1, r2)
+        wanted = {e.value["ID"]: e.value for e in svcs if e.key == schema.service(e.value.get("ID", ""))}
+        for service_id in set(self._vips) - set(wanted):
+            self._set_vips(service_id, None)
+        for service_id, record in wanted.items():
+            self._set_vips(service_id, record)
+        return min(r1, r2, r3)
 
     async def _watch(self, start: int) -> None:
         store = self._store
         assert store is not None
-        inbox: asyncio.Queue[list[Event] | BaseException] = asyncio.Queue()
-
-        async def pump(prefix: str) -> None:
-            try:
-                async for events in store.watch(prefix, start):
-                    inbox.put_nowait(events)
-            except BaseException as exc:  # the watch ended: the follower starts over
-                inbox.put_nowait(exc)
-
-        pumps = [asyncio.create_task(pump(p)) for p in (schema.NETWORKS, schema.NODES)]
-        try:
-            deadline = asyncio.get_running_loop().time() + RESYNC
-            while True:
-                left = deadline - asyncio.get_running_loop().time()
-                if left <= 0:
-                    return
-                try:
-                    item = await asyncio.wait_for(inbox.get(), left)
-                except TimeoutError:
-                    return
-                if isinstance(item, BaseException):
-                    if isinstance(item, SeawayError):
-                        raise item
-                    return
-                await self._apply(item)
-        finally:
-            for task in pumps:
-                task.cancel()
-            for task in pumps:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RESYNC
+        async with store.follow((schema.NETWORKS, schema.NODES, schema.SERVICES), start) as changes:
+            while (events := await changes.next(deadline - loop.time())) is not None:
+                await self._apply(events)
 
     async def _apply(self, events: list[Event]) -> None:
         changes: dict[str, tuple[list[RemoteEndpoint], list[str]]] = {}
@@ -276,6 +263,9 @@ class NetworkSync:
                 else:
                     self._networks[network_id] = ev.value
                     await self._adopt(ev.value)
+                continue
+            if ev.key.startswith(schema.SERVICES):
+                self._set_vips(ev.key[len(schema.SERVICES) :], ev.value)
                 continue
             where = schema.endpoint_of(ev.key)
             if where is None or where[0] == self._me:
@@ -321,6 +311,10 @@ class NetworkSync:
         if peers:
             await asyncio.to_thread(self._engine.set_peers, net.id, peers)
         self._dns_all(net.id, {}, self._remote.get(net.id, {}))
+        if self._records is not None:
+            for service_id, members in self._vips.items():
+                if net.id in members:
+                    self._records.set_member(net.id, net.name, f"vip-{service_id}", members[net.id])
 
     async def _drop(self, network_id: str) -> None:
         if network_id not in self._engine.view.networks:
@@ -360,6 +354,22 @@ class NetworkSync:
     def _dns_drop(self, network_id: str, endpoint_id: str) -> None:
         if self._records is not None:
             self._records.drop_member(network_id, endpoint_id)
+
+    def _set_vips(self, service_id: str, record: dict[str, Any] | None) -> None:
+        """The names a service's VIPs answer to, per network (``record`` None: removed)."""
+        wanted = netrecords.vip_members(record) if record is not None else {}
+        before = self._vips.pop(service_id, {})
+        if wanted:
+            self._vips[service_id] = wanted
+        if self._records is None:
+            return
+        key = f"vip-{service_id}"
+        for network_id in before.keys() - wanted.keys():
+            self._records.drop_member(network_id, key)
+        for network_id, member in wanted.items():
+            net = self._engine.view.networks.get(network_id)
+            if net is not None and before.get(network_id) != member:
+                self._records.set_member(network_id, net.name, key, member)
 
     # -- queries
 

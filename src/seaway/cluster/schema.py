@@ -18,6 +18,17 @@ key                                content                                     w
 ``ipam/vni/<vni>``                 the network owning a VXLAN id               manager   —
 ``ipam/addr/<net>/<ip>``           the node and endpoint holding an address    any node  —
 ``ipam/next/<net>/<subnet>``       the last address handed out (serial cursor) any node  —
+``services/<id>``                  a service: spec, previous spec, endpoint    manager   —
+                                   (VIPs), update status; ``Version`` = its
+                                   mod revision
+``names/services/<name>``          the service of that name (unique names)     manager   —
+``tasks/<id>``                     a task: service, slot or node, desired      leader    —
+                                   state, the spec it was made from
+``nodes/<id>/tasks/<task>``        what the node's agent reports of a task:    node      —
+                                   state, message, container, exit code,
+                                   addresses
+``ports/<proto>/<port>``            the service publishing it on the routing    manager   —
+                                   mesh
 ``private/ca``                     CA certificate and key                      manager   —
 ``private/join-tokens``            the worker and manager token secrets        manager   —
 =================================  ==========================================  ========  =====
@@ -43,6 +54,10 @@ SUBNETS = ROOT + "ipam/subnets/"
 VNIS = ROOT + "ipam/vni/"
 ADDRESSES = ROOT + "ipam/addr/"
 CURSORS = ROOT + "ipam/next/"
+SERVICES = ROOT + "services/"
+SERVICE_NAMES = ROOT + "names/services/"
+TASKS = ROOT + "tasks/"
+PORTS = ROOT + "ports/"
 
 
 def manager(node_id: str) -> str:
@@ -113,3 +128,34 @@ def endpoint_of(key: str) -> tuple[str, str, str] | None:
     if len(parts) != 4 or parts[1] != "endpoints":
         return None
     return parts[0], parts[2], parts[3]
+
+
+def service(service_id: str) -> str:
+    return SERVICES + service_id
+
+
+def service_name(name: str) -> str:
+    return SERVICE_NAMES + name
+
+
+def task(task_id: str) -> str:
+    return TASKS + task_id
+
+
+def node_tasks(node_id: str) -> str:
+    """The prefix of what a node reports of its tasks."""
+    return node(node_id) + "tasks/"
+
+
+def node_task(node_id: str, task_id: str) -> str:
+    return node_tasks(node_id) + task_id
+
+
+def task_status_of(key: str) -> tuple[str, str] | None:
+    """(node, task) of a key ``nodes/<node>/tasks/<task>``; None for any other key."""
+    if not key.startswith(NODES):
+        return None
+    parts = key[len(NODES) :].split("/")
+    if len(parts) != 3 or parts[1] != "tasks":
+        return None
+    return parts[0], parts[2]

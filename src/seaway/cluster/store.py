@@ -15,6 +15,7 @@ fast rather than hang.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,6 +234,11 @@ class Store:
         except grpc.aio.AioRpcError as exc:
             raise NoLeader(str(exc)) from None
 
+    def follow(self, prefixes: tuple[str, ...], start_revision: int) -> Follow:
+        """Watches of several prefixes from one revision, read as one stream of batches
+        (``async with store.follow(...) as changes: await changes.next(timeout)``)."""
+        return Follow(self, prefixes, start_revision)
+
     async def put_if(self, key: str, value: dict[str, Any], mod_revision: int) -> bool:
         """Put ``key`` only if it is still at ``mod_revision`` (optimistic concurrency)."""
         return await self.put_fenced(key, value, key, mod_revision)
@@ -316,6 +322,49 @@ class Store:
 
     async def call_auth(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return await self._call(getattr(self._client.auth, name), *args, **kwargs)
+
+
+class Follow:
+    """The batches of several watches as they come; leaving the ``async with`` ends them."""
+
+    def __init__(self, store: Store, prefixes: tuple[str, ...], start_revision: int) -> None:
+        self._store = store
+        self._prefixes = prefixes
+        self._start = start_revision
+        self._inbox: asyncio.Queue[list[Event] | BaseException] = asyncio.Queue()
+        self._pumps: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> Follow:
+        self._pumps = [asyncio.create_task(self._pump(p)) for p in self._prefixes]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._pumps:
+            task.cancel()
+        for task in self._pumps:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _pump(self, prefix: str) -> None:
+        try:
+            async for events in self._store.watch(prefix, self._start):
+                self._inbox.put_nowait(events)
+            self._inbox.put_nowait(NoLeader(f"the watch of {prefix} ended"))
+        except BaseException as exc:  # the watch ended: the follower starts over
+            self._inbox.put_nowait(exc if isinstance(exc, Unavailable) else NoLeader(f"watch of {prefix}: {exc}"))
+
+    async def next(self, timeout: float) -> list[Event] | None:
+        """The next batch, or None when ``timeout`` seconds pass first; the store's error
+        (``NoLeader``) when a watch ended."""
+        if timeout <= 0:
+            return None
+        try:
+            item = await asyncio.wait_for(self._inbox.get(), timeout)
+        except TimeoutError:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
 
 
 def _dump(value: dict[str, Any]) -> str:

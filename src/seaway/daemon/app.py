@@ -37,6 +37,7 @@ from seaway.daemon.api.server import build_app
 from seaway.daemon.containers import Containers
 from seaway.daemon.guard import FirewallGuard
 from seaway.daemon.listen import Listener, TLSFiles
+from seaway.daemon.tasks import DaemonTasks
 from seaway.dns.cache import AnswerCache
 from seaway.dns.records import Records
 from seaway.engine import Engine
@@ -275,7 +276,7 @@ async def serve(config: DaemonConfig) -> None:
         guard = FirewallGuard(engine)
         guard.start()
         swarm = Agent(config.engine.data_root, __version__)
-        swarm.attach(engine, resolver.records)
+        swarm.attach(engine, resolver.records, DaemonTasks(manager))
         manager.add_member_listener(swarm)
         await swarm.start()  # resumes the swarm this node was in (a manager's etcd too)
         backend = Backend(

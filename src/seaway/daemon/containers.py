@@ -542,6 +542,14 @@ class Containers:
             self.runtime.kill(ctr.id, sig)
             return ctr
 
+    def withdraw_names(self, term: str) -> None:
+        """The container's endpoints stop answering by name, while it still runs (a swarm
+        task being stopped leaves every answer first, as Docker)."""
+        with self._lock:
+            ctr = self.get(term)
+            if ctr.sandbox_id and self._feed is not None:
+                self._feed.leaving(ctr.sandbox_id)
+
     def stop(self, term: str, timeout: int | None = None, signal: str | None = None) -> bool:
         """SIGTERM (or the stop signal), then SIGKILL after the timeout. False if it was
         not running (Docker's 304)."""

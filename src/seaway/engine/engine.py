@@ -377,7 +377,9 @@ class Engine:
         with self._lock:
             view = self._view
             sb, net = view.sandbox(sandbox_id), view.network(network_term)
-            if net.scope == "swarm" and not net.attachable:  # Docker's text (the manager's refusal)
+            if (
+                net.scope == "swarm" and not net.attachable and not spec.swarm_task
+            ):  # Docker's text (the manager's refusal)
                 raise Forbidden(
                     f"Could not attach to network {net.name}: rpc error: code = PermissionDenied "
                     f"desc = network {net.name} not manually attachable"

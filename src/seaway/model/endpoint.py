@@ -22,6 +22,9 @@ class EndpointSpec:
     link_local_ips: tuple[str, ...] = ()
     #: legacy links on a user-defined network, ``container[:alias]`` (resolved by DNS)
     links: tuple[str, ...] = ()
+    #: the endpoint of a swarm task (``seaway.cluster.taskagent``): allowed on a swarm
+    #: network that is not attachable (never set from an API request)
+    swarm_task: bool = False
 
 
 @dataclass(frozen=True, slots=True)

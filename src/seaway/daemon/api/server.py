@@ -13,6 +13,7 @@ from seaway.daemon.api import (
     routes_networks,
     routes_nodes,
     routes_openapi,
+    routes_services,
     routes_swarm,
     routes_system,
 )
@@ -29,6 +30,7 @@ ROUTE_MODULES = (
     routes_health,
     routes_swarm,
     routes_nodes,
+    routes_services,
     routes_openapi,
 )
 MAX_BODY = 1 << 20  # JSON bodies; image uploads are streamed
