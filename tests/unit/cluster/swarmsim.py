@@ -54,8 +54,8 @@ def service(service_id: str = "svc1", replicas: int | None = 1, image: str = "we
 
 class Swarm:
     def __init__(self, nodes: list[dict[str, Any]], services: list[dict[str, Any]] = (), history_limit: int = 5):
-        self.nodes = {n["ID"]: n for n in nodes}
-        self.services = {s["ID"]: s for s in services}
+        self.nodes = {n["ID"]: copy.deepcopy(n) for n in nodes}
+        self.services = {s["ID"]: copy.deepcopy(s) for s in services}
         self.tasks: dict[str, dict[str, Any]] = {}
         self.now = T0
         self.history_limit = history_limit
@@ -177,8 +177,12 @@ class Swarm:
     def ps(self) -> str:
         """``docker service ps``-like text of every task, for goldens (times relative to T0)."""
         lines = []
-        for t in sorted(self.tasks.values(), key=lambda t: (t["ServiceID"], t.get("Slot", 0), t.get("NodeID", ""),
-                                                              taskstates.created_time(t), t["ID"])):  # fmt: skip
+
+        def order(t: dict[str, Any]) -> tuple:
+            where = "" if "Slot" in t else t.get("NodeID", "")
+            return (t["ServiceID"], t.get("Slot", 0), where, taskstates.created_time(t), t["ID"])
+
+        for t in sorted(self.tasks.values(), key=order):
             status = t["Status"]
             when = taskstates.parse_time(status.get("Timestamp")) - T0
             where = t.get("NodeID") or "-"
