@@ -218,9 +218,12 @@ class TaskAgent:
         if task_id in self._busy:
             return  # the running step looks again when it ends
         state = (self._reported.get(task_id) or {}).get("State", "")
-        if task.get("DesiredState") == "running":
+        desired = task.get("DesiredState")
+        if desired == "running":
             if not state or state == "assigned":
                 self._spawn(task_id, self._run(task))
+        elif desired == "ready":  # a replacement waiting for its restart delay: not yet
+            return
         elif state in ("", "assigned", "accepted", "preparing", "starting", "running"):
             self._spawn(task_id, self._shut(task))
 
