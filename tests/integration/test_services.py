@@ -148,3 +148,74 @@ def test_service_create_without_detach_returns_once_converged(lab: Lab) -> None:
     assert "verify: Service" in out.stdout and "converged" in out.stdout
     assert len(running(lab, "attached")) == 2
     docker(lab, "h1", "service", "rm", "attached")
+
+
+def node_of(lab: Lab) -> dict[str, str]:
+    """Node ID → host name."""
+    out = docker(lab, "h1", "node", "ls", "--format", "{{.ID}} {{.Hostname}}").stdout
+    return dict(line.split() for line in out.splitlines())
+
+
+def placement(lab: Lab, service: str) -> list[str]:
+    names = node_of(lab)
+    return sorted(names[t["NodeID"]] for t in running(lab, service))
+
+
+def test_spread_global_mode_and_a_role_constraint(lab: Lab) -> None:
+    docker(lab, "h1", "service", "create", "--detach", "--name", "six", "--replicas", "6", "busybox", "sleep", "3600")
+    docker(lab, "h1", "service", "create", "--detach", "--name", "everywhere", "--mode", "global",
+           "busybox", "sleep", "3600")  # fmt: skip
+    docker(lab, "h1", "service", "create", "--detach", "--name", "workers", "--replicas", "4",
+           "--constraint", "node.role==worker", "busybox", "sleep", "3600")  # fmt: skip
+    wait_for(lambda: placement(lab, "six") == ["h1", "h1", "h2", "h2", "h3", "h3"], 60, "6 tasks, 2 per node")
+    wait_for(lambda: placement(lab, "everywhere") == ["h1", "h2", "h3"], 60, "one global task per node")
+    wait_for(lambda: placement(lab, "workers") == ["h2", "h2", "h3", "h3"], 60, "4 tasks on the workers only")
+    for name in ("six", "everywhere", "workers"):
+        docker(lab, "h1", "service", "rm", name)
+    wait_for(lambda: all(tasks(lab, n) == [] for n in ("six", "everywhere", "workers")), 60, "all tasks gone")
+
+
+def test_drain_moves_tasks_off_and_pause_stops_new_placement(lab: Lab) -> None:
+    docker(lab, "h1", "service", "create", "--detach", "--name", "moved", "--replicas", "3", "busybox", "sleep", "3600")
+    wait_for(lambda: placement(lab, "moved") == ["h1", "h2", "h3"], 60, "one task per node")
+    docker(lab, "h1", "node", "update", "--availability", "drain", "h3")
+    wait_for(
+        lambda: len(placement(lab, "moved")) == 3 and "h3" not in placement(lab, "moved"), 60, "off the drained h3"
+    )
+    docker(lab, "h1", "node", "update", "--availability", "pause", "h2")
+    docker(lab, "h1", "service", "scale", "--detach", "moved=5")
+    wait_for(lambda: len(placement(lab, "moved")) == 5, 60, "5 running")
+    assert placement(lab, "moved").count("h2") == 1  # the paused node kept its task and got no new one
+    for host in ("h2", "h3"):
+        docker(lab, "h1", "node", "update", "--availability", "active", host)
+    docker(lab, "h1", "service", "rm", "moved")
+    wait_for(lambda: tasks(lab, "moved") == [], 60, "all tasks gone")
+
+
+def test_host_mode_port_one_task_per_node_the_rest_pending_and_the_port_answers(lab: Lab) -> None:
+    docker(lab, "h1", "service", "create", "--detach", "--name", "hostport", "--replicas", "4",
+           "--publish", "mode=host,published=8080,target=80", "busybox", "httpd", "-f", "-p", "80")  # fmt: skip
+    wait_for(lambda: placement(lab, "hostport") == ["h1", "h2", "h3"], 60, "one task per node")
+    pending = [t for t in tasks(lab, "hostport") if t["Status"]["State"] == "pending"]
+    assert len(pending) == 1
+    assert "host-mode port already in use on 3 nodes" in pending[0]["Status"]["Err"]
+    for host in ("h1", "h2", "h3"):
+        url = f"http://{lab.host(host).address}:8080/"
+        code = lab.host("h1").run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "5", url], timeout=10)
+        assert code.stdout == "404", f"{url}: {code.stdout!r}"  # busybox httpd answers (no index.html)
+    docker(lab, "h1", "service", "rm", "hostport")
+    wait_for(lambda: tasks(lab, "hostport") == [], 60, "all tasks gone")
+
+
+def test_a_killed_nodes_tasks_are_replaced_elsewhere_and_leave_dns(lab: Lab) -> None:
+    docker(lab, "h1", "service", "create", "--detach", "--name", "survivor", "--replicas", "3",
+           "--network", "appnet", "busybox", "sleep", "3600")  # fmt: skip
+    wait_for(lambda: placement(lab, "survivor") == ["h1", "h2", "h3"], 60, "one task per node")
+    appnet = network_id(lab, "appnet")
+    lost = [a for t in running(lab, "survivor") if node_of(lab)[t["NodeID"]] == "h3"
+            for att in t["NetworksAttachments"] if att["Network"]["ID"] == appnet for a in att["Addresses"]]  # fmt: skip
+    lab.kill("h3")
+    wait_for(lambda: sorted(placement(lab, "survivor")) in (["h1", "h1", "h2"], ["h1", "h2", "h2"]), 60,
+             "the lost task replaced on h1 or h2")  # fmt: skip
+    wait_for(lambda: lookup(lab, "tasks.survivor") == task_addresses(lab, "survivor", appnet), 15, "DNS follows")
+    assert lost[0].split("/")[0] not in lookup(lab, "tasks.survivor")

@@ -25,6 +25,10 @@ being one (its last); only those changes reach the engine (``change_vxlan_member
 Each full diff sends the whole set again (``set_vxlan_members``), so a set the kernel
 lost is refilled within ``RESYNC``; the agent clears it when the node leaves (``forget``).
 
+**Down nodes**: an endpoint of a node whose ``alive`` key is gone (its lease expired: the
+node is Down) leaves the DNS answers at once and is back when the node is; its static
+FDB and neighbour entries stay, so traffic resumes without a change when it returns.
+
 **Services**: it also follows ``services/``; a service in vip mode answers by its name
 and its aliases with its VIP on each of its networks (a member keyed ``vip-<service>``);
 a service removed, or off a network, stops answering there on the watch event. Tasks
@@ -112,6 +116,9 @@ class NetworkSync:
         self._remote: dict[str, dict[str, dict[str, Any]]] = {}
         #: other nodes' endpoint records per VTEP (a VTEP is a member while it has one)
         self._vteps: Counter[IPAddress] = Counter()
+        #: nodes that are up (their ``alive`` key exists), and the node of each remote endpoint
+        self._alive: set[str] = set()
+        self._node_of: dict[str, str] = {}
         #: the services' VIP names per network: service ID → {network ID: member}
         self._vips: dict[str, dict[str, Member]] = {}
         #: set by each full diff (tests and the API wait on the first)
@@ -200,6 +207,8 @@ class NetworkSync:
         self._networks = {e.value["ID"]: e.value for e in nets if e.key == schema.network(e.value.get("ID", ""))}
         remote: dict[str, dict[str, dict[str, Any]]] = {}
         mine: list[tuple[str, str, str]] = []
+        self._alive = {schema.node_of(e.key) for e in nodes if e.key == schema.node_alive(schema.node_of(e.key))}
+        self._node_of = {}
         for e in nodes:
             where = schema.endpoint_of(e.key)
             if where is None:
@@ -209,6 +218,7 @@ class NetworkSync:
                 mine.append((e.key, network_id, endpoint_id))
             else:
                 remote.setdefault(network_id, {})[endpoint_id] = e.value
+                self._node_of[endpoint_id] = node
         old_remote, self._remote = self._remote, remote
         self._vteps = Counter(v for records in remote.values() for r in records.values() if (v := _vtep(r)))
         own = [a for a in (_address(self.vtep),) if a is not None]
@@ -268,14 +278,19 @@ class NetworkSync:
                 self._set_vips(ev.key[len(schema.SERVICES) :], ev.value)
                 continue
             where = schema.endpoint_of(ev.key)
-            if where is None or where[0] == self._me:
+            if where is None:
+                self._note_alive(ev)
                 continue
-            _, network_id, endpoint_id = where
+            if where[0] == self._me:
+                continue
+            node, network_id, endpoint_id = where
+            self._node_of[endpoint_id] = node
             added, removed = changes.setdefault(network_id, ([], []))
             known = self._remote.setdefault(network_id, {})
             self._count(known.get(endpoint_id), -1)
             if ev.value is None:
                 known.pop(endpoint_id, None)
+                self._node_of.pop(endpoint_id, None)
                 removed.append(endpoint_id)
                 self._dns_drop(network_id, endpoint_id)
             else:
@@ -290,6 +305,25 @@ class NetworkSync:
         for network_id, (added, removed) in changes.items():
             if network_id in self._engine.view.networks:
                 await asyncio.to_thread(self._engine.change_peers, network_id, added, removed)
+
+    def _note_alive(self, ev: Event) -> None:
+        """A node's ``alive`` key came or went: its endpoints answer by name, or stop."""
+        node = schema.node_of(ev.key)
+        if ev.key != schema.node_alive(node) or node == self._me:
+            return
+        if (ev.value is not None) == (node in self._alive):
+            return
+        if ev.value is None:
+            self._alive.discard(node)
+        else:
+            self._alive.add(node)
+        for network_id, records in self._remote.items():
+            for endpoint_id, record in records.items():
+                if self._node_of.get(endpoint_id) == node:
+                    if ev.value is None:
+                        self._dns_drop(network_id, endpoint_id)
+                    else:
+                        self._dns_set(network_id, endpoint_id, record)
 
     def _count(self, record: dict[str, Any] | None, step: int) -> None:
         vtep = _vtep(record) if record is not None else None
@@ -342,6 +376,9 @@ class NetworkSync:
     def _dns_set(self, network_id: str, endpoint_id: str, record: dict[str, Any]) -> None:
         net = self._engine.view.networks.get(network_id)
         if self._records is None or net is None:
+            return
+        if self._node_of.get(endpoint_id, "") not in self._alive:  # a Down node's endpoints answer nothing
+            self._records.drop_member(network_id, endpoint_id)
             return
         member = Member(
             record.get("Name", ""),
