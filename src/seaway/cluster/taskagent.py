@@ -27,7 +27,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from seaway.cluster import schema, services
+from seaway.cluster import schema
 from seaway.cluster.store import Event, Store
 from seaway.errors import NotFound, SeawayError
 
@@ -101,7 +101,8 @@ def create_body(task: dict[str, Any], service: dict[str, Any] | None, node_id: s
             body[dst] = cs[src]
     if cs.get("Healthcheck"):
         body["Healthcheck"] = cs["Healthcheck"]
-    dnsrr = services.endpoint_mode(svc_spec) == "dnsrr" if svc_spec else False
+    endpoint = (task.get("Endpoint") or {}).get("Spec") or svc_spec.get("EndpointSpec") or {}
+    dnsrr = (endpoint.get("Mode") or "vip") == "dnsrr"
     endpoints: dict[str, Any] = {}
     for att in spec.get("Networks") or []:
         aliases = [str(a) for a in att.get("Aliases") or []]
@@ -110,9 +111,7 @@ def create_body(task: dict[str, Any], service: dict[str, Any] | None, node_id: s
             names += [svc_name, *aliases]
         endpoints[att["Target"]] = {"Aliases": names}
     host: dict[str, Any] = {}
-    host_ports = [
-        p for p in (svc_spec.get("EndpointSpec") or {}).get("Ports") or [] if p.get("PublishMode") == "host"
-    ]  # fmt: skip
+    host_ports = [p for p in endpoint.get("Ports") or [] if p.get("PublishMode") == "host"]
     if host_ports:
         exposed: dict[str, Any] = {}
         bindings: dict[str, list[dict[str, str]]] = {}
