@@ -10,6 +10,7 @@ Records (what the caller stores; this module only reads them)::
                     "Endpoint": {"Ports": [the spec's ports, PublishedPort assigned],
                                  "VirtualIPs": [{"NetworkID", "Addr": "ip/len"}]},
                     "UpdateStatus"?: {"State", "StartedAt"?, "CompletedAt"?, "Message"}}
+    (the record's "Endpoint" also holds "Spec" once allocated: see endpoint_needs_allocation)
     tasks/<id>:    {"ID", "ServiceID", "Slot" (0 for global), "NodeID" ("" until placed),
                     "Spec" (the service's TaskTemplate when made), "EndpointSpec" (its
                     EndpointSpec then, or None), "ServiceAnnotations": {"Name", "Labels"},
@@ -19,9 +20,11 @@ Records (what the caller stores; this module only reads them)::
     nodes/<n>/taskstatus/<id> (the agent's): {"Timestamp", "State", "Message", "Err"?,
                     "ContainerID"?, "PID"?, "ExitCode"?, "PortStatus"?: [port configs]}
 
-What dockerd shows, and this module too: ``Endpoint.Spec`` is the ``EndpointSpec`` only
-when it publishes ports, else ``{}`` (a dnsrr service without ports, and also a vip
-service without ports, shows ``"Endpoint": {"Spec": {}}``); ``VirtualIPs`` (vip mode
+What dockerd shows, and this module too: ``Endpoint.Spec`` is the copy of the spec's
+``EndpointSpec`` the allocator made when it last allocated (``endpoint_needs_allocation``
+says when); a service that publishes nothing and needs no VIP (dnsrr, or no network)
+shows ``"Endpoint": {"Spec": {}}``, a vip service on a network but without an
+``EndpointSpec`` too (with its ``VirtualIPs``); ``VirtualIPs`` (vip mode
 only) list the ingress VIP first when a port is published in ingress mode, then one per
 attached network in the spec's order; a task's ``Spec`` has no ``Runtime``, ``Slot`` is
 absent for global tasks, ``Status.PortStatus`` is ``{}`` without host-mode ports,
@@ -111,15 +114,56 @@ def service_view(
 
 
 def endpoint_view(record: Json) -> Json:
-    """The ``Endpoint`` of a service: what was allocated for its spec."""
-    spec = record["Spec"].get("EndpointSpec") or {}
+    """The ``Endpoint`` of a service: what the allocator last made of its spec."""
     allocated = record.get("Endpoint") or {}
-    out: Json = {"Spec": spec if spec.get("Ports") else {}}
+    out: Json = {"Spec": allocated.get("Spec") or {}}
     if allocated.get("Ports"):
         out["Ports"] = allocated["Ports"]
-    if spec.get("Mode", "vip") == "vip" and allocated.get("VirtualIPs"):
+    mode = (record["Spec"].get("EndpointSpec") or {}).get("Mode", "vip")
+    if mode == "vip" and allocated.get("VirtualIPs"):
         out["VirtualIPs"] = allocated["VirtualIPs"]
     return out
+
+
+def endpoint_needs_allocation(spec: Json, endpoint: Json, ingress_id: str) -> bool:
+    """Whether swarmkit's allocator (re)allocates a service's endpoint for this spec, given
+    the ``Endpoint`` the record holds (``{}`` at create). Only then does ``Endpoint.Spec``
+    become a copy of the spec's ``EndpointSpec`` (``{}`` when there is none): so a service
+    that needs no VIP and publishes nothing shows ``"Spec": {}`` until an update changes its
+    endpoint, and an update that removes the ports or switches to dnsrr shows the new
+    ``EndpointSpec`` (``{"Mode": "vip"}``, ``{"Mode": "dnsrr"}``). Allocation also drops
+    the VIPs of a dnsrr service and of networks no longer attached."""
+    template = spec["TaskTemplate"]
+    networks = {n["Target"] for n in template.get("Networks") or spec.get("Networks") or []}
+    endpoint_spec = spec.get("EndpointSpec") or {}
+    mode = endpoint_spec.get("Mode", "vip")
+    ports = endpoint_spec.get("Ports") or []
+    ingress_needed = any(p.get("PublishMode", "ingress") == "ingress" for p in ports)
+    vips = {v["NetworkID"] for v in endpoint.get("VirtualIPs") or []}
+    if networks and mode == "vip" and not networks <= vips:
+        return True
+    if any(not (v == ingress_id and ingress_needed) and v not in networks for v in vips):
+        return True
+    if mode == "dnsrr" and vips:
+        return True
+    allocated = endpoint.get("Ports") or []
+    if ports or allocated:
+        return not _ports_allocated(ports, allocated)
+    return False
+
+
+def _ports_allocated(wanted: list[Json], allocated: list[Json]) -> bool:
+    if len(wanted) != len(allocated):
+        return False
+    keys = ("Protocol", "TargetPort", "PublishMode")
+    for port in wanted:
+        if not any(
+            all(a.get(k) == port.get(k) for k in keys)
+            and (not port.get("PublishedPort") or a.get("PublishedPort") == port["PublishedPort"])
+            for a in allocated
+        ):
+            return False
+    return True
 
 
 def status_counts(service: Json, tasks: Iterable[Json], statuses: Mapping[str, Json]) -> tuple[int, int, int]:

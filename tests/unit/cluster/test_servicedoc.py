@@ -104,7 +104,7 @@ def test_update_refuses_mode_change_and_rename() -> None:
 
 def _service_record(name: str) -> dict[str, Any]:
     observed = SERVICES[name]["inspect"]
-    endpoint = {k: observed["Endpoint"][k] for k in ("Ports", "VirtualIPs") if k in observed["Endpoint"]}
+    endpoint = {k: observed["Endpoint"][k] for k in ("Spec", "Ports", "VirtualIPs") if k in observed["Endpoint"]}
     record = {
         "ID": observed["ID"],
         "CreatedAt": observed["CreatedAt"],
@@ -126,8 +126,50 @@ def test_service_inspect_matches_dockerd(case: str) -> None:
 
 def test_dnsrr_shows_no_virtual_ips_even_if_some_were_kept() -> None:
     record = _service_record("rrnet")
-    record["Endpoint"] = {"VirtualIPs": [{"NetworkID": "net-appnet", "Addr": "10.10.0.9/24"}]}
-    assert servicedoc.service_view(record, 1)["Endpoint"] == {"Spec": {}}
+    record["Endpoint"] = {
+        "Spec": {"Mode": "dnsrr"},
+        "VirtualIPs": [{"NetworkID": "net-appnet", "Addr": "10.10.0.9/24"}],
+    }
+    assert servicedoc.service_view(record, 1)["Endpoint"] == {"Spec": {"Mode": "dnsrr"}}
+
+
+UPDATES = json.loads((FIXTURES / "updates.json").read_text())["steps"]
+
+
+@pytest.mark.parametrize("case", sorted(SERVICES))
+def test_create_allocates_the_endpoint_when_dockerd_does(case: str) -> None:
+    observed = SERVICES[case]["inspect"]
+    spec = servicespec.normalise_spec(SERVICES[case]["request"], NETWORKS)
+    needed = servicedoc.endpoint_needs_allocation(spec, {}, "net-ingress")
+    # dockerd shows Endpoint fields beyond "Spec": {} only where it allocated
+    assert needed == (observed["Endpoint"] != {"Spec": {}})
+
+
+def test_updates_reallocate_the_endpoint_as_dockerd_does() -> None:
+    web = servicespec.normalise_spec(
+        {"Name": "web", "TaskTemplate": {"ContainerSpec": {"Image": "busybox"}, "Networks": [{"Target": "appnet"}]},
+         "EndpointSpec": {"Ports": [{"TargetPort": 80, "PublishedPort": 8080}]}}, NETWORKS)  # fmt: skip
+    no_ports = {**web, "EndpointSpec": {"Mode": "vip"}}
+    dnsrr = {**web, "EndpointSpec": {"Mode": "dnsrr"}}
+    scaled = {**dnsrr, "Mode": {"Replicated": {"Replicas": 2}}}
+    specs = [web, no_ports, dnsrr, dnsrr, scaled]
+    endpoint: dict[str, Any] = {}
+    for spec, step in zip(specs, UPDATES, strict=False):
+        if servicedoc.endpoint_needs_allocation(spec, endpoint, "net-ingress"):
+            # what the lead's allocator does: VIPs kept per network, ingress only with ingress ports
+            endpoint = {k: v for k, v in step["Endpoint"].items() if k != "Spec"}
+            endpoint["Spec"] = spec.get("EndpointSpec") or {}
+        record = {"ID": "svc-web", "CreatedAt": "TIME", "Spec": spec, "Endpoint": endpoint}
+        assert servicedoc.service_view(record, 1)["Endpoint"] == step["Endpoint"], step["step"]
+        assert not servicedoc.endpoint_needs_allocation(spec, endpoint, "net-ingress")
+
+
+def test_update_status_is_shown_as_kept() -> None:
+    for step in UPDATES:
+        record = {"ID": "svc-web", "CreatedAt": "TIME", "Spec": SERVICES["web"]["inspect"]["Spec"], "Endpoint": {}}
+        if step["UpdateStatus"]:
+            record["UpdateStatus"] = step["UpdateStatus"]
+        assert servicedoc.service_view(record, 1).get("UpdateStatus") == step["UpdateStatus"]
 
 
 def test_service_list_with_status_counts() -> None:
