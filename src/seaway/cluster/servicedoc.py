@@ -62,6 +62,7 @@ report ``running`` in the task status, and the task's ``Spec`` must equal the se
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -208,6 +209,20 @@ def find_service(ref: str, services: Mapping[str, Json]) -> Json:
 
 
 # -- tasks
+
+
+def new_task(service: Json, task_id: str, slot: int, node_id: str, now: str) -> Json:
+    """A task record for a slot (replicated; ``node_id`` "") or a node (global; ``slot`` 0),
+    as swarmkit's ``NewTask`` makes one: state ``new``, "created", desired ``running``,
+    the service's TaskTemplate and EndpointSpec copied (so it is up to date)."""
+    spec = json.loads(json.dumps(service["Spec"]))
+    return {
+        "ID": task_id, "ServiceID": service["ID"], "Slot": slot, "NodeID": node_id,
+        "Spec": spec["TaskTemplate"], "EndpointSpec": spec.get("EndpointSpec"),
+        "ServiceAnnotations": {"Name": spec["Name"], "Labels": spec.get("Labels") or {}},
+        "DesiredState": "running", "CreatedAt": now, "UpdatedAt": now,
+        "Status": {"Timestamp": now, "State": "new", "Message": "created"}, "Networks": [],
+    }  # fmt: skip
 
 
 def task_view(task: Json, status: Json | None, version: int, networks: Mapping[str, Json] | None = None) -> Json:

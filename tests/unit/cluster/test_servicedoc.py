@@ -364,6 +364,19 @@ def test_lookups_by_id_name_and_prefix() -> None:
         servicedoc.find_task("nosuch", {})
 
 
+def test_a_new_task_is_up_to_date_and_shown_as_created() -> None:
+    web = _service_record("web")
+    task = servicedoc.new_task(web, "t1", 1, "", "TIME")
+    services, nodes = {web["ID"]: web}, {n["ID"]: n for n in CONTEXT["nodes"]}
+    assert servicedoc.task_filter({"_up-to-date": ["true"]}, services, nodes)(task)
+    shown = servicedoc.task_view(task, None, 7)
+    assert shown["Spec"] == TASKS["web"][0]["Spec"]
+    assert shown["Status"] == {"Timestamp": "TIME", "State": "new", "Message": "created", "PortStatus": {}}
+    assert "NodeID" not in shown and shown["Slot"] == 1
+    web["Spec"]["TaskTemplate"]["ForceUpdate"] = 1  # `docker service update --force`
+    assert not servicedoc.task_filter({"_up-to-date": ["true"]}, services, nodes)(task)
+
+
 def test_task_names_follow_swarmkit() -> None:
     assert servicedoc.task_name({"ID": "t1", "Slot": 2}, "web") == "web.2.t1"
     assert servicedoc.task_name({"ID": "t1", "Slot": 0, "NodeID": "n1"}, "glob") == "glob.n1.t1"
