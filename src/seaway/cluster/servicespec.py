@@ -68,7 +68,9 @@ def normalise_spec(body: Any, networks: Mapping[str, Json] | None = None) -> Jso
     ``Name``, ``Ingress``) that ``TaskTemplate.Networks[].Target`` may name."""
     if not isinstance(body, dict):
         raise InvalidParameter("json: cannot unmarshal value into Go value of type swarm.ServiceSpec")
-    template = _task_template(_obj(body.get("TaskTemplate")), networks or {})
+    body = _canonical(body)
+    raw_template = _obj(body.get("TaskTemplate"))
+    template = _task_template(raw_template)
     spec: Json = {
         "Name": str(body.get("Name") or _random_name()),
         "Labels": dict(_obj(body.get("Labels"))),
@@ -78,12 +80,25 @@ def normalise_spec(body: Any, networks: Mapping[str, Json] | None = None) -> Jso
     for key in ("UpdateConfig", "RollbackConfig"):
         if body.get(key) is not None:
             spec[key] = _update_config(_obj(body[key]), key)
-    if body.get("Networks"):
-        spec["Networks"] = _attachments(body["Networks"], networks or {})
     if body.get("EndpointSpec") is not None:
         spec["EndpointSpec"] = _endpoint_spec(_obj(body["EndpointSpec"]))
+    # dockerd looks the networks up once the body converted, swarmkit checks the spec, then
+    # refuses the ingress network
+    attached: list[Json] = []
+    if raw_template.get("Networks"):
+        template["Networks"], records = _attachments(raw_template["Networks"], networks or {})
+        attached += records
+        spec["TaskTemplate"] = _ordered(template, _TEMPLATE_ORDER)
+    if body.get("Networks"):
+        spec["Networks"], records = _attachments(body["Networks"], networks or {})
+        attached += records
     _validate(spec)
-    return spec
+    for record in attached:
+        if record.get("Ingress"):
+            raise InvalidParameter(
+                f'{RPC_INVALID}Service cannot be explicitly attached to the ingress network "{record["Name"]}"'
+            )
+    return _ordered(spec, _SPEC_ORDER)
 
 
 def check_update(current: Json, new: Json) -> None:
@@ -171,7 +186,7 @@ _TEMPLATE_ORDER = (
 _UPDATE_ORDER = ("Parallelism", "Delay", "FailureAction", "Monitor", "MaxFailureRatio", "Order")
 
 
-def _task_template(raw: Json, networks: Mapping[str, Json]) -> Json:
+def _task_template(raw: Json) -> Json:
     runtime = raw.get("Runtime") or "container"
     if runtime == "plugin":
         raise Unsupported('plugin services (TaskTemplate.Runtime "plugin") are not supported by Seaway')
@@ -186,8 +201,6 @@ def _task_template(raw: Json, networks: Mapping[str, Json]) -> Json:
         out["RestartPolicy"] = _restart(_obj(raw["RestartPolicy"]))
     if raw.get("Placement") is not None:
         out["Placement"] = _placement(_obj(raw["Placement"]))
-    if raw.get("Networks"):
-        out["Networks"] = _attachments(raw["Networks"], networks)
     if raw.get("LogDriver") is not None:
         log_driver = _obj(raw["LogDriver"])
         out["LogDriver"] = {"Name": str(log_driver.get("Name", ""))}
@@ -276,16 +289,13 @@ def _placement(raw: Json) -> Json:
     return out
 
 
-def _attachments(raw: Any, networks: Mapping[str, Json]) -> list[Json]:
-    out = []
+def _attachments(raw: Any, networks: Mapping[str, Json]) -> tuple[list[Json], list[Json]]:
+    """The attachments with network IDs, and the network records they name."""
+    out, records = [], []
     seen: set[str] = set()
     for item in raw:
         item = _obj(item)
         record = _network(str(item.get("Target", "")), networks)
-        if record.get("Ingress"):
-            raise InvalidParameter(
-                f'{RPC_INVALID}Service cannot be explicitly attached to the ingress network "{record["Name"]}"'
-            )
         if record["ID"] in seen:
             raise InvalidParameter(
                 f"network {record['Name']} is given more than once: attach a service once per network"
@@ -297,7 +307,8 @@ def _attachments(raw: Any, networks: Mapping[str, Json]) -> list[Json]:
         if item.get("DriverOpts"):
             attachment["DriverOpts"] = dict(item["DriverOpts"])
         out.append(attachment)
-    return out
+        records.append(record)
+    return out, records
 
 
 def _network(ref: str, networks: Mapping[str, Json]) -> Json:
@@ -459,6 +470,37 @@ def _check_endpoint(endpoint: Json | None) -> None:
 
 
 # -- small helpers
+
+# Go's encoding/json matches field names case-insensitively, and docker-py 7.1 relies on
+# it: its ServiceMode sends {"replicated": {"Replicas": 2}} and {"global": {}}
+_FIELDS = {
+    name.lower(): name
+    for name in (
+        *_SPEC_ORDER, *_TEMPLATE_ORDER, *_UPDATE_ORDER, *(k for k, _ in _CONTAINER_FIELDS),
+        "Replicated", "Global", "ReplicatedJob", "GlobalJob", "Replicas", "MaxConcurrent", "TotalCompletions",
+        "Limits", "Reservations", "NanoCPUs", "MemoryBytes", "Pids", "GenericResources", "Condition", "Delay",
+        "MaxAttempts", "Window", "Constraints", "Preferences", "Spread", "SpreadDescriptor", "MaxReplicas",
+        "Platforms", "Architecture", "OS", "Target", "Aliases", "DriverOpts", "Options", "Type", "Source",
+        "Consistency", "BindOptions", "VolumeOptions", "TmpfsOptions", "Test", "Interval", "Timeout",
+        "StartPeriod", "Retries", "Nameservers", "Search", "Protocol", "TargetPort", "PublishedPort",
+        "PublishMode", "Ports",
+    )
+}  # fmt: skip
+_FREE_MAPS = ("Labels", "Options", "DriverOpts", "Sysctls")  # user keys, kept as given
+
+
+def _canonical(value: Any, free: bool = False) -> Any:
+    if isinstance(value, dict):
+        if free:
+            return dict(value)
+        out = {}
+        for key, item in value.items():
+            name = _FIELDS.get(str(key).lower(), key)
+            out[name] = _canonical(item, name in _FREE_MAPS)
+        return out
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def _obj(value: Any) -> Json:

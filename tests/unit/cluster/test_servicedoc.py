@@ -67,6 +67,25 @@ def test_bad_create_gets_dockerds_status_and_text(case: str) -> None:
     assert _outcome(observed["request"]) == expected
 
 
+def test_field_names_match_case_insensitively_as_go_does() -> None:
+    # docker-py 7.1: ServiceMode("replicated", replicas=2), ServiceMode("global")
+    body = {"Name": "py", "TaskTemplate": {"ContainerSpec": {"Image": "busybox", "Labels": {"lower": "x"}}}}
+    replicated = servicespec.normalise_spec({**body, "Mode": {"replicated": {"Replicas": 2}}})
+    assert replicated["Mode"] == {"Replicated": {"Replicas": 2}}
+    assert replicated["TaskTemplate"]["ContainerSpec"]["Labels"] == {"lower": "x"}
+    assert servicespec.normalise_spec({**body, "mode": {"global": {}}})["Mode"] == {"Global": {}}
+
+
+def test_errors_come_in_dockerds_order() -> None:
+    # the body converts first, then the networks are looked up, then swarmkit checks it
+    bad = {"TaskTemplate": {"ContainerSpec": {}, "Networks": [{"Target": "nosuch"}]}}
+    assert _outcome({**bad, "Mode": {"Global": {}, "Replicated": {}}}) == (400, "must specify only one service mode")
+    assert _outcome(bad) == (404, "network nosuch not found")
+    on_ingress = {"Name": "bad name", "TaskTemplate": {"ContainerSpec": {}, "Networks": [{"Target": "ingress"}]}}
+    assert _outcome(on_ingress) == (400, ERRORS["bad_name"]["message"])
+    assert _outcome({**on_ingress, "Name": "ok"}) == (400, ERRORS["missing_image"]["message"])
+
+
 def test_names_are_given_when_missing_and_checked_when_given() -> None:
     spec = servicespec.normalise_spec({"TaskTemplate": {"ContainerSpec": {"Image": "busybox"}}})
     assert servicespec.normalise_spec({**spec}) == spec  # a generated name is a valid one
