@@ -416,3 +416,13 @@ def test_constraints_match_nodes_as_swarmkit() -> None:
         assert not constraints.node_matches(constraints.parse_constraints([expression]), node), expression
     with pytest.raises(InvalidParameter, match="^value 'a>b' is invalid$"):
         constraints.parse_constraints(["node.role==a>b"])
+
+
+DOCKER_PY = json.loads((FIXTURES / "dockerpy.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", sorted(k for k, c in DOCKER_PY.items() if "inspect" in c))
+def test_docker_py_bodies_are_stored_as_dockerd_does(case: str) -> None:
+    # docker-py sends nulls, lowercase mode names, and on update the spec with defaults inserted
+    observed = DOCKER_PY[case]
+    assert servicespec.normalise_spec(observed["request"], NETWORKS) == observed["inspect"]["Spec"]
