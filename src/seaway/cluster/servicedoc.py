@@ -78,6 +78,7 @@ TASK_STATES = (
     "complete", "shutdown", "failed", "rejected", "remove", "orphaned",
 )  # fmt: skip
 TASK_FILTERS = ("name", "id", "label", "service", "node", "desired-state", "_up-to-date", "runtime")
+GO_ZERO_TIME = "0001-01-01T00:00:00Z"  # what Go prints for a timestamp never set
 SERVICE_FILTERS = ("name", "id", "label", "mode", "runtime")
 
 
@@ -382,7 +383,7 @@ def _status(task: Json, reported: Json | None) -> Json:
 
 
 def _status_view(status: Json) -> Json:
-    out: Json = {"Timestamp": status.get("Timestamp", ""), "State": status.get("State", "new")}
+    out: Json = {"Timestamp": status.get("Timestamp") or GO_ZERO_TIME, "State": status.get("State", "new")}
     for key in ("Message", "Err"):
         if status.get(key):
             out[key] = status[key]

@@ -297,6 +297,8 @@ def test_leader_state_shows_until_the_agent_reports() -> None:
     assert shown == {**record["Status"], "PortStatus": {}}
     older = {"Timestamp": "2025-01-01T00:00:00Z", "State": "running", "Message": "started"}
     assert servicedoc.task_view(record, older, 1)["Status"]["State"] == "assigned"
+    bare = servicedoc.task_view({**record, "Status": {}}, None, 1)["Status"]
+    assert bare == {"Timestamp": "0001-01-01T00:00:00Z", "State": "new", "PortStatus": {}}
 
 
 def _network_record(name: str, vni: int, subnet: str, *, attachable: bool, ingress: bool) -> dict[str, Any]:
