@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seaway.errors import InvalidParameter
+from seaway.runtime.reference import is_reference as reference_is_valid
 from seaway.runtime.reference import parse_tag_target
 
 
@@ -35,3 +36,15 @@ def test_bad_targets_get_dockerds_texts(repo: str, tag: str, message: str) -> No
     with pytest.raises(InvalidParameter) as err:
         parse_tag_target(repo, tag)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("reference", "valid"),
+    [
+        ("busybox", True), ("busybox:latest", True), ("localhost:5000/a/b:1", True),
+        ("busybox@sha256:" + "a" * 64, True), ("Bad:Image:x", False), ("UPPER", False), ("a:", False),
+        ("x:y:z", False), ("busybox@sha256:short", False),
+    ],
+)  # fmt: skip
+def test_service_images_must_be_named_references(reference: str, valid: bool) -> None:
+    assert reference_is_valid(reference) is valid

@@ -41,10 +41,22 @@ from typing import Any
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
-from seaway.cluster import addresses, etcdproc, identity, joinapi, networks, rbac, schema, servicedoc, services, views
+from seaway.cluster import (
+    addresses,
+    etcdproc,
+    identity,
+    joinapi,
+    networks,
+    rbac,
+    schema,
+    servicedoc,
+    services,
+    servicespec,
+    views,
+)
 from seaway.cluster.addrpool import ClusterAddresses
 from seaway.cluster.netsync import LocalEngine, NetworkSync, forget
-from seaway.cluster.servicelead import ServiceLead
+from seaway.cluster.servicelead import ServiceLead, task_record
 from seaway.cluster.servicelead import read as read_services
 from seaway.cluster.store import Credentials, NoLeader, Store
 from seaway.cluster.taskagent import TaskAgent, TaskRuntime
@@ -1029,64 +1041,61 @@ class Agent:
 
     async def create_service(self, body: dict[str, Any]) -> dict[str, Any]:
         store = await self.require_manager()
-        record = await services.create(store, servicedoc.normalise_spec(body))
-        return {"ID": record["ID"], "Warnings": None}
+        spec = servicespec.normalise_spec(body, await self._network_records(store))
+        record = await services.create(store, spec)
+        return {"ID": record["ID"]}
+
+    async def _network_records(self, store: Store) -> dict[str, dict[str, Any]]:
+        return {e.value["ID"]: e.value for e in await store.list(schema.NETWORKS) if "ID" in e.value}
 
     async def services(self, filters: dict[str, list[str]], status: bool) -> list[dict[str, Any]]:
         store = await self.require_manager()
-        svcs, tasks, _, _ = await read_services(store)
+        svcs, tasks, reports, _ = await read_services(store)
         match = servicedoc.service_filter(filters)
-        counts: dict[str, tuple[int, int, int]] = {}
-        if status:
-            ready = {n["ID"] for n in await self._node_docs(store) if n["Status"]["State"] == "ready"}
-            for svc in svcs:
-                mine = [t for t in tasks if t["ServiceID"] == svc["ID"]]
-                running = sum(1 for t in mine if t["Status"]["State"] == "running" and t.get("NodeID") in ready)
-                completed = sum(1 for t in mine if t["Status"]["State"] == "complete")
-                mode = svc["Spec"].get("Mode") or {}
-                if "Global" in mode:
-                    desired = sum(1 for t in mine if t["DesiredState"] == "running")
-                else:
-                    desired = int((mode.get("Replicated") or {}).get("Replicas", 0))
-                counts[svc["ID"]] = (running, desired, completed)
+        by_service: dict[str, list[dict[str, Any]]] = {}
+        for task in tasks:
+            by_service.setdefault(task["ServiceID"], []).append(task)
         out = []
         for svc in svcs:
-            if match(svc):
-                out.append(servicedoc.service_view(svc, svc["Version"]["Index"], *counts.get(svc["ID"], ())))
+            if not match(svc):
+                continue
+            counts = servicedoc.status_counts(svc, by_service.get(svc["ID"], []), reports) if status else ()
+            out.append(servicedoc.service_view(svc, svc["Version"]["Index"], *counts))
         return out
 
-    async def service(self, ref: str) -> dict[str, Any]:
+    async def service(self, ref: str, insert_defaults: bool = False) -> dict[str, Any]:
         store = await self.require_manager()
         entry = await services.find(store, ref)
-        return servicedoc.service_view(entry.value, entry.mod_revision)
+        return servicedoc.service_view(entry.value, entry.mod_revision, with_defaults=insert_defaults)
 
     async def update_service(self, ref: str, version: int, body: dict[str, Any], rollback: bool) -> dict[str, Any]:
         store = await self.require_manager()
-        spec = body if rollback else servicedoc.normalise_spec(body)
+        spec = {} if rollback else servicespec.normalise_spec(body, await self._network_records(store))
         await services.update(store, ref, version, spec, rollback=rollback)
-        return {"Warnings": None}
+        return {}
 
     async def remove_service(self, ref: str) -> None:
         store = await self.require_manager()
         await services.remove(store, ref)
 
-    async def tasks(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
-        store = await self.require_manager()
+    async def _task_docs(self, store: Store, filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+        """Tasks as the API shows them (the filters match the stored tasks: ``_up-to-date``
+        compares what the API does not show)."""
         svcs, tasks, reports, _ = await read_services(store)
-        nodes = {n["ID"]: n for n in await self._node_docs(store)}
-        match = servicedoc.task_filter(filters, {s["ID"]: s for s in svcs}, nodes)
-        return [
-            servicedoc.task_view(t, reports.get(t["ID"]), t["Version"]["Index"]) for t in tasks if match(t)
-        ]  # fmt: skip
+        nets = {k: servicedoc.swarm_network(v, 0) for k, v in (await self._network_records(store)).items()}
+        if filters:
+            nodes = {n["ID"]: n for n in await self._node_docs(store)}
+            match = servicedoc.task_filter(filters, {s["ID"]: s for s in svcs}, nodes)
+            tasks = [t for t in tasks if match(t)]
+        return [servicedoc.task_view(task_record(t, reports), reports.get(t["ID"]), t["Version"]["Index"], nets)
+                for t in tasks]  # fmt: skip
+
+    async def tasks(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+        return await self._task_docs(await self.require_manager(), filters)
 
     async def task(self, ref: str) -> dict[str, Any]:
-        store = await self.require_manager()
-        _, tasks, reports, _ = await read_services(store)
-        for match in (lambda t: t["ID"] == ref, lambda t: t["ID"].startswith(ref)):
-            hits = [t for t in tasks if match(t)]
-            if len(hits) == 1:
-                return servicedoc.task_view(hits[0], reports.get(hits[0]["ID"]), hits[0]["Version"]["Index"])
-        raise NotFound(f"task {ref} not found")
+        docs = await self._task_docs(await self.require_manager())
+        return servicedoc.find_task(ref, {t["ID"]: t for t in docs})
 
     # -- /info
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from seaway.cluster import identity, orchestrator, schema
+from seaway.cluster import identity, orchestrator, schema, servicedoc
 from seaway.cluster.store import Event, Store
 from seaway.errors import SeawayError
 
@@ -25,20 +25,27 @@ log = logging.getLogger(__name__)
 
 SETTLE = 0.05
 IDLE = 5.0
-#: what a node reports, in order: a report older in this order than the leader's own status loses
-AGENT_STATES = ("accepted", "preparing", "ready", "starting", "running", "complete", "shutdown", "failed", "rejected")
+
+
+def task_record(task: dict[str, Any], reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The task with the addresses its node reported (``Networks``, as ``servicedoc`` reads them)."""
+    addresses = (reports.get(task["ID"]) or {}).get("Addresses") or {}
+    if not addresses:
+        return task
+    return {**task, "Networks": [{"ID": k, "Addresses": v} for k, v in addresses.items()]}
 
 
 def merge(task: dict[str, Any], report: dict[str, Any] | None) -> dict[str, Any]:
-    """The task as the API and the orchestrator see it: its node's report is its status."""
-    if report is None or report.get("State") not in AGENT_STATES:
+    """The task as the orchestrator sees it: the status is its node's report when that is
+    the newer (``Status.ContainerStatus`` as Docker shows it)."""
+    if report is None:
         return task
-    status = {k: v for k, v in report.items() if k != "Addresses"}
-    return {**task, "Status": status}
+    return {**task, "Status": servicedoc.task_view(task, report, 0)["Status"]}
 
 
 async def read(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]], int]:
-    """Services (with ``Version``), merged tasks and the reports' addresses by task."""
+    """Services and tasks as stored (each with ``Version``), the nodes' reports by task,
+    and the revision read at."""
     svc_entries, revision = await store.snapshot(schema.SERVICES)
     task_entries, _ = await store.snapshot(schema.TASKS)
     node_entries, _ = await store.snapshot(schema.NODES)
@@ -48,7 +55,7 @@ async def read(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         if where is not None:
             reports[where[1]] = e.value
     services = [{**e.value, "Version": {"Index": e.mod_revision}} for e in svc_entries]
-    tasks = [{**merge(e.value, reports.get(e.value["ID"])), "Version": {"Index": e.mod_revision}} for e in task_entries]
+    tasks = [{**e.value, "Version": {"Index": e.mod_revision}} for e in task_entries]
     return services, tasks, reports, revision
 
 
@@ -81,7 +88,8 @@ class ServiceLead:
                 await asyncio.sleep(1.0)
 
     async def round(self, store: Store) -> int:
-        services, tasks, _, revision = await read(store)
+        services, stored, reports, revision = await read(store)
+        tasks = [merge(t, reports.get(t["ID"])) for t in stored]
         nodes = await self._nodes(store)
         plan = orchestrator.plan(services, tasks, nodes, time.time(), identity.new_id, await self._history())
         self._wake = plan.wake_at

@@ -19,9 +19,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from seaway.cluster import addrpool, identity, netrecords, networks, schema
+from seaway.cluster import addrpool, identity, netrecords, networks, schema, servicedoc, servicespec
 from seaway.cluster.store import Entry, Store
-from seaway.errors import Conflict, InvalidParameter, NotFound, SeawayError
+from seaway.errors import InvalidParameter, NotFound, SeawayError
 
 log = logging.getLogger(__name__)
 
@@ -61,40 +61,12 @@ def ingress_ports(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in ports if (p.get("PublishMode") or "ingress") == "ingress"]
 
 
-async def resolve_networks(store: Store, spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec with each network's ``Target`` turned into its ID (as dockerd stores it)."""
-    out = []
-    seen: set[str] = set()
-    for att in attached(spec):
-        entry = await networks.find(store, str(att.get("Target", "")))
-        record = entry.value
-        if record.get("Ingress"):
-            raise InvalidParameter(
-                "rpc error: code = InvalidArgument desc = Service cannot be explicitly attached to the ingress network "
-                f'"{record["Name"]}"'
-            )
-        if record["ID"] in seen:
-            raise InvalidParameter(
-                f"rpc error: code = InvalidArgument desc = duplicate network attachment: {att.get('Target')}"
-            )
-        seen.add(record["ID"])
-        out.append({**att, "Target": record["ID"]})
-    template = dict(spec.get("TaskTemplate") or {})
-    if out or "Networks" in template:
-        template["Networks"] = out
-    resolved = {**spec, "TaskTemplate": template}
-    resolved.pop("Networks", None)
-    return resolved
-
-
 async def create(store: Store, spec: dict[str, Any]) -> dict[str, Any]:
     """Store a new service (its spec already normalised); the record."""
     name = str(spec["Name"])
     if await store.get(schema.service_name(name)) is not None:
-        raise Conflict(
-            f"rpc error: code = AlreadyExists desc = name conflicts with an existing object: service {name} already exists"
-        )
-    spec = await resolve_networks(store, spec)
+        raise servicespec.name_conflict(name)
+    servicespec.check_port_conflicts(spec, [e.value for e in await store.list(schema.SERVICES)])
     service_id = identity.new_id()
     now = _now()
     taken: list[str] = []
@@ -103,13 +75,11 @@ async def create(store: Store, spec: dict[str, Any]) -> dict[str, Any]:
         ports, _ = await _take_ports(store, service_id, spec, [], taken)
         record = {
             "ID": service_id, "CreatedAt": now, "UpdatedAt": now, "Spec": spec,
-            "Endpoint": _endpoint(spec, ports, vips),
+            "Endpoint": await _endpoint(store, spec, ports, vips, {}),
         }  # fmt: skip
         keys = {schema.service(service_id): record, schema.service_name(name): {"ID": service_id}}
         if await store.transact(create=keys) is None:
-            raise Conflict(
-                f"rpc error: code = AlreadyExists desc = name conflicts with an existing object: service {name} already exists"
-            )
+            raise servicespec.name_conflict(name)
     except BaseException:
         await _give_back(store, taken)
         raise
@@ -126,33 +96,26 @@ async def update(store: Store, ref: str, version: int, spec: dict[str, Any], rol
     old = entry.value
     if rollback:
         if not old.get("PreviousSpec"):
-            raise InvalidParameter(
-                f"rpc error: code = FailedPrecondition desc = service {old['ID']} does not have a previous spec"
-            )
+            raise servicespec.no_previous_spec(old["ID"])
         spec = old["PreviousSpec"]
-    else:
-        spec = await resolve_networks(store, spec)
-    if spec.get("Name") != old["Spec"].get("Name"):
-        raise InvalidParameter("rpc error: code = Unimplemented desc = renaming services is not supported")
+    servicespec.check_update(old["Spec"], spec)
+    others = [e.value for e in await store.list(schema.SERVICES) if e.value["ID"] != old["ID"]]
+    servicespec.check_port_conflicts(spec, others)
     taken: list[str] = []
     try:
         vips = await _take_vips(store, old["ID"], spec, _vips_by_network(old), taken)
         ports, port_keys = await _take_ports(store, old["ID"], spec, _ports_of(old), taken)
         record = {
             **old, "UpdatedAt": _now(), "Spec": spec, "PreviousSpec": old["Spec"],
-            "Endpoint": _endpoint(spec, ports, vips),
+            "Endpoint": await _endpoint(store, spec, ports, vips, old.get("Endpoint") or {}),
         }  # fmt: skip
         if rollback:
             record["PreviousSpec"] = old["Spec"]
             record["UpdateStatus"] = {
                 "State": "rollback_started", "StartedAt": record["UpdatedAt"], "Message": "manually requested rollback",
             }  # fmt: skip
-        elif old["Spec"].get("TaskTemplate") != spec.get("TaskTemplate"):
-            record["UpdateStatus"] = {
-                "State": "updating",
-                "StartedAt": record["UpdatedAt"],
-                "Message": "update in progress",
-            }
+        else:  # the orchestrator starts a rollout of what changed (swarmkit clears it too)
+            record.pop("UpdateStatus", None)
         kept_vips = {v["Addr"] for v in vips}
         freed = [
             schema.address(v["NetworkID"], v["Addr"].split("/")[0])
@@ -195,12 +158,12 @@ async def _take_vips(
     """A VIP per attached network in vip mode (and on ingress with mesh ports): those the
     service had are kept, the others taken (their keys added to ``taken``)."""
     wanted: list[dict[str, Any]] = []
-    if endpoint_mode(spec) == "vip":
-        wanted = [(await networks.find(store, a["Target"])).value for a in attached(spec)]
-    if ingress_ports(spec):
+    if ingress_ports(spec):  # the ingress VIP first, as dockerd lists them
         ingress = await _ingress(store)
         if ingress is not None:
             wanted.append(ingress)
+    if endpoint_mode(spec) == "vip":
+        wanted += [(await networks.find(store, a["Target"])).value for a in attached(spec)]
     vips = []
     for record in wanted:
         if record["ID"] in have:
@@ -285,8 +248,17 @@ async def _port_holder(store: Store, key: str) -> str:
     return str(holder.value["Spec"]["Name"]) if holder else "?"
 
 
-def _endpoint(spec: dict[str, Any], ports: list[dict[str, Any]], vips: list[dict[str, str]]) -> dict[str, Any]:
-    endpoint: dict[str, Any] = {"Spec": dict(spec.get("EndpointSpec") or {})}
+async def _endpoint(
+    store: Store, spec: dict[str, Any], ports: list[dict[str, Any]], vips: list[dict[str, str]],
+    previous: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """The service's allocated endpoint. ``Spec`` is the copy of the spec's EndpointSpec
+    made when the endpoint was (re)allocated, as dockerd shows it (``servicedoc``)."""
+    ingress = await _ingress(store)
+    if servicedoc.endpoint_needs_allocation(spec, previous, ingress["ID"] if ingress else ""):
+        endpoint: dict[str, Any] = {"Spec": dict(spec.get("EndpointSpec") or {})}
+    else:
+        endpoint = {"Spec": dict(previous.get("Spec") or {})}
     if ports:
         endpoint["Ports"] = ports
     if vips:

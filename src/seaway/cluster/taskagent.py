@@ -24,10 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
+import time
 from typing import Any, Protocol
 
-from seaway.cluster import schema
+from seaway.cluster import schema, taskstates
 from seaway.cluster.store import Event, Store
 from seaway.errors import NotFound, SeawayError
 
@@ -68,7 +68,7 @@ class TaskRuntime(Protocol):
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return taskstates.format_time(time.time())  # the orchestrator compares these as text
 
 
 def container_name(task: dict[str, Any], service_name: str) -> str:
@@ -263,7 +263,7 @@ class TaskAgent:
             status["Err"] = err
         container = self._containers.get(task_id)
         if container:
-            status.setdefault("ContainerStatus", {"ContainerID": container})
+            status.setdefault("ContainerID", container)
         self._reported[task_id] = status
         if self._store is None:
             return
@@ -299,8 +299,7 @@ class TaskAgent:
         pid = state[2] if state else 0
         addresses = await asyncio.to_thread(self._runtime.addresses, container)
         await self._report(
-            task_id, "running", "started",
-            ContainerStatus={"ContainerID": container, "PID": pid, "ExitCode": 0}, Addresses=addresses,
+            task_id, "running", "started", ContainerID=container, PID=pid, ExitCode=0, Addresses=addresses,
         )  # fmt: skip
 
     async def _shut(self, task: dict[str, Any]) -> None:
@@ -338,7 +337,7 @@ class TaskAgent:
                 if state is not None and state[0] in ("running", "restarting", "created"):
                     continue
                 code = state[1] if state else -1
-                status = {"ContainerStatus": {"ContainerID": container, "ExitCode": code}}
+                status = {"ContainerID": container, "ExitCode": code}
                 if code == 0:
                     await self._report(task_id, "complete", "finished", **status)
                 else:

@@ -51,3 +51,18 @@ def _split(reference: str) -> tuple[str, str]:
         bare, tag = last.split(":", 1)
         return (f"{head}{sep}{bare}", tag)
     return (reference, "")
+
+
+_DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
+
+
+def is_reference(reference: str) -> bool:
+    """Whether ``name[:tag][@digest]`` parses as a normalized named reference (what a
+    swarm service's image must be)."""
+    named, _, digest = reference.partition("@")
+    if digest and not _DIGEST.fullmatch(digest):
+        return False
+    name, tag = _split(named)
+    if ":" in named.rpartition("/")[2] and not _TAG.fullmatch(tag):
+        return False
+    return bool(_NAME.fullmatch(name))

@@ -112,8 +112,9 @@ def matches(pattern: str, value: str) -> bool:
         return False
 
 
-def filters(request: web.Request, accepted: tuple[str, ...]) -> dict[str, list[str]]:
-    """Docker's ``filters`` query parameter: ``{"k": {"v": true}}`` or ``{"k": ["v"]}``."""
+def filters(request: web.Request, accepted: tuple[str, ...] | None) -> dict[str, list[str]]:
+    """Docker's ``filters`` query parameter: ``{"k": {"v": true}}`` or ``{"k": ["v"]}``
+    (``accepted`` None: every name, for callers that check them with their own text)."""
     raw = request.query.get("filters")
     if not raw:
         return {}
@@ -125,7 +126,7 @@ def filters(request: web.Request, accepted: tuple[str, ...]) -> dict[str, list[s
         raise InvalidParameter(f"invalid filter: {raw}")
     out: dict[str, list[str]] = {}
     for key, value in parsed.items():
-        if key not in accepted:
+        if accepted is not None and key not in accepted:
             raise InvalidParameter(f"invalid filter '{key}'")
         if isinstance(value, dict):
             out[key] = [k for k, v in value.items() if v]

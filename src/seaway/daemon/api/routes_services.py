@@ -1,5 +1,6 @@
 """``/services`` and ``/tasks``: swarm services (create, list, inspect, update, roll back,
-delete) and their tasks, answered by a manager from the store (``seaway.cluster``)."""
+delete) and their tasks, answered by a manager from the store (``seaway.cluster``).
+Filter names are checked by ``seaway.cluster.servicedoc`` (dockerd's text)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.errors import json_body, json_response
 from seaway.errors import InvalidParameter, Unsupported
 
-SERVICE_FILTERS = ("id", "label", "mode", "name")
-TASK_FILTERS = ("_up-to-date", "desired-state", "id", "label", "name", "node", "service")
-
 
 def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     swarm = backend.swarm
@@ -22,10 +20,11 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
 
     async def list_services(request: web.Request) -> web.Response:
         status = request.query.get("status", "").lower() in ("1", "true")
-        return json_response(await swarm.services(f.filters(request, SERVICE_FILTERS), status))
+        return json_response(await swarm.services(f.filters(request, None), status))
 
     async def inspect(request: web.Request) -> web.Response:
-        return json_response(await swarm.service(request.match_info["id"]))
+        defaults = request.query.get("insertDefaults", "").lower() in ("1", "true")
+        return json_response(await swarm.service(request.match_info["id"], defaults))
 
     async def update(request: web.Request) -> web.Response:
         try:
@@ -45,7 +44,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         raise Unsupported("service logs are not supported yet: use docker logs on the node running the task")
 
     async def list_tasks(request: web.Request) -> web.Response:
-        return json_response(await swarm.tasks(f.filters(request, TASK_FILTERS)))
+        return json_response(await swarm.tasks(f.filters(request, None)))
 
     async def inspect_task(request: web.Request) -> web.Response:
         return json_response(await swarm.task(request.match_info["id"]))
