@@ -1,0 +1,176 @@
+"""BGP from the host, on one lab for the module: two hosts, each on its own segment,
+each seawayd speaking BGP (FRR) with a router between them that runs FRR too. Routed
+networks are announced and withdrawn, containers reach each other across the hosts
+with their own addresses (no NAT, no overlay), FRR is started again when it dies, and a
+stopped seawayd leaves no FRR process, route or file behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker.types
+import pytest
+
+from seaway.bgp.speaker import FRR_TMP
+from seaway.kernel import process
+from seaway.lab import Lab, status
+from seaway.lab import state as lab_state
+from seaway.testing.plugin import lab_session
+
+pytestmark = pytest.mark.netns
+
+MODE4 = "com.docker.network.bridge.gateway_mode_ipv4"
+ANNOUNCE = "seaway.bridge.bgp_announce"
+ROUTED = {MODE4: "routed"}
+TOPOLOGY = {
+    "name": "bgp",
+    "segments": [{"name": "rack1"}, {"name": "rack2"}],
+    "routers": [{"name": "r1", "links": ["rack1", "rack2"], "asn": 65000}],
+    "hosts": [
+        {"name": "h1", "links": ["rack1"], "asn": 65001,
+         "networks": [{"name": "rnet", "subnet": "10.71.0.0/24", "options": ROUTED}]},
+        {"name": "h2", "links": ["rack2"], "asn": 65002,
+         "networks": [{"name": "rnet", "subnet": "10.72.0.0/24", "options": ROUTED}]},
+    ],
+}  # fmt: skip
+#: a busybox web server whose CGI answers with the client address it sees
+WHOAMI = (
+    "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\nprintf \"Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n"
+    "$REMOTE_ADDR\\\\n\"\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && httpd -f -p 80 -h /www"
+)
+
+
+@pytest.fixture(scope="module")
+def fabric(_made_here: set[str]) -> Iterator[Lab]:
+    yield from lab_session(TOPOLOGY, _made_here)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll until true; the seconds it took (the test fails after ``timeout``)."""
+    start = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - start < timeout, f"not within {timeout} s: {what}"
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+def bgp_routes(lab: Lab, node: str) -> dict[str, str]:
+    """The node's kernel routes installed by zebra for BGP: destination -> gateway."""
+    out = lab.node_run(node, ["ip", "-j", "-4", "route", "show", "proto", "bgp"]).stdout
+    return {r["dst"]: r.get("gateway", "") for r in json.loads(out or "[]")}
+
+
+def frr_root(lab: Lab, host: str) -> Path:
+    return lab.host(host).files.data_root / "bgp"
+
+
+def frr_pid(lab: Lab, host: str, daemon: str) -> int | None:
+    root = frr_root(lab, host)
+    try:
+        pid = int((root / f"{daemon}.pid").read_text())
+    except (OSError, ValueError):
+        return None
+    return pid if process.runs(pid, str(root)) else None
+
+
+def test_containers_on_routed_networks_reach_each_other_across_hosts_with_their_own_address(fabric: Lab) -> None:
+    h1, h2 = fabric.host("h1"), fabric.host("h2")
+    wait_for(lambda: "10.71.0.0/24" in bgp_routes(fabric, "h2"), 30, "h2 learns h1's routed subnet")
+    wait_for(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 learns h2's routed subnet")
+    r1_rack1 = str(fabric.plan.node("r1").interfaces[0].address.ip)
+    assert bgp_routes(fabric, "h1")["10.72.0.0/24"] == r1_rack1  # the next hop: the router, no tunnel
+    web = h2.docker.containers.run("busybox", ["sh", "-c", WHOAMI], name="web", network="rnet",
+                                   ports={"80/tcp": 8080}, detach=True)  # fmt: skip
+    cli = h1.docker.containers.run("busybox", ["sleep", "600"], name="cli", network="rnet", detach=True)
+    try:
+        web.reload()
+        cli.reload()
+        web_ip = web.attrs["NetworkSettings"]["Networks"]["rnet"]["IPAddress"]
+        cli_ip = cli.attrs["NetworkSettings"]["Networks"]["rnet"]["IPAddress"]
+        assert cli.exec_run(["ping", "-c1", "-W2", web_ip]).exit_code == 0
+        request = f"printf 'GET /cgi-bin/ip HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {web_ip} 80"
+        seen = ""
+        for _ in range(50):  # until httpd listens
+            seen = cli.exec_run(["sh", "-c", request]).output.decode()
+            if "200 OK" in seen:
+                break
+            time.sleep(0.1)
+        # the web server sees the client container's own address: no NAT on either host
+        assert seen.strip().splitlines()[-1] in (cli_ip, f"[::ffff:{cli_ip}]"), seen
+    finally:
+        for c in (web, cli):
+            c.remove(force=True)
+
+
+def test_networks_are_announced_and_withdrawn_and_host_routes_follow_containers(fabric: Lab) -> None:
+    h1 = fabric.host("h1")
+    extra = h1.docker.networks.create("extra", options=ROUTED, ipam=_ipam("10.73.0.0/24"))
+    natted = h1.docker.networks.create("natted", ipam=_ipam("10.74.0.0/24"))
+    hosts = h1.docker.networks.create("mobile", options={**ROUTED, ANNOUNCE: "hosts"}, ipam=_ipam("10.75.0.0/24"))
+    try:
+        took = wait_for(lambda: "10.73.0.0/24" in bgp_routes(fabric, "h2"), 10, "a new routed network is announced")
+        print(f"announced on the far host after {took:.2f} s")
+        assert "10.74.0.0/24" not in bgp_routes(fabric, "h2")  # a NAT network never is
+        assert "10.75.0.0/24" not in bgp_routes(fabric, "h2")  # announce=hosts: no subnet route
+        ctr = h1.docker.containers.run("busybox", ["sleep", "600"], network="mobile", detach=True)
+        try:
+            ctr.reload()
+            host_route = ctr.attrs["NetworkSettings"]["Networks"]["mobile"]["IPAddress"]
+            wait_for(lambda: host_route in bgp_routes(fabric, "h2"), 10, "the container's /32 is announced")
+            ctr.stop(timeout=1)
+            took = wait_for(lambda: host_route not in bgp_routes(fabric, "h2"), 10, "a stopped container's /32 goes")
+            print(f"host route withdrawn on the far host {took:.2f} s after the container stopped")
+        finally:
+            ctr.remove(force=True)
+        extra.remove()
+        took = wait_for(lambda: "10.73.0.0/24" not in bgp_routes(fabric, "h2"), 10, "a removed network is withdrawn")
+        print(f"withdrawn on the far host {took:.2f} s after the network was removed")
+        assert "10.73.0.0/24" not in bgp_routes(fabric, "r1")
+    finally:
+        for net in (natted, hosts):
+            net.remove()
+
+
+def _ipam(subnet: str) -> docker.types.IPAMConfig:
+    return docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+
+
+def test_status_shows_each_speakers_sessions_and_routes(fabric: Lab) -> None:
+    wait_for(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 learns h2's routed subnet")
+    tree = status.tree(fabric)
+    h1_addr, h2_addr = fabric.host("h1").address, fabric.host("h2").address
+    assert f"peer h1 {h1_addr} AS 65001  Established  1 received" in tree, tree
+    assert f"peer h2 {h2_addr} AS 65002  Established  1 received" in tree, tree
+    assert "bgp AS 65001  router-id " + h1_addr in tree
+
+
+@pytest.mark.parametrize("daemon", ["bgpd", "zebra"])
+def test_frr_is_started_again_when_it_dies(fabric: Lab, daemon: str) -> None:
+    old = frr_pid(fabric, "h1", daemon)
+    assert old is not None
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: frr_pid(fabric, "h1", daemon) not in (None, old), 15, f"seawayd starts {daemon} again")
+    wait_for(lambda: "10.71.0.0/24" in bgp_routes(fabric, "h2"), 30, "h1's subnet is announced again")
+    wait_for(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 installs h2's subnet again")
+    assert not (FRR_TMP / f"{daemon}.{old}").exists()  # the killed daemon's crash-log buffer is removed
+
+
+def test_a_stopped_daemon_leaves_no_frr_route_or_file(fabric: Lab) -> None:
+    wait_for(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 learns h2's routed subnet")
+    pids = {d: frr_pid(fabric, "h1", d) for d in ("zebra", "bgpd")}
+    assert None not in pids.values()
+    st = lab_state.read(fabric.plan.root)
+    seawayd = st.pids["h1"]
+    process.stop(seawayd, st.marker, timeout=30)  # SIGTERM: the daemon stops as it would at shutdown
+    for daemon, pid in pids.items():
+        assert pid is not None and not process.runs(pid, str(frr_root(fabric, "h1")))
+        assert not (FRR_TMP / f"{daemon}.{pid}").exists()
+    assert bgp_routes(fabric, "h1") == {}  # zebra took the learned routes out
+    leftovers = sorted(p.name for p in frr_root(fabric, "h1").iterdir() if p.suffix in (".pid", ".vty", ".api"))
+    assert leftovers == []
+    wait_for(lambda: "10.71.0.0/24" not in bgp_routes(fabric, "h2"), 15, "h1's subnet is withdrawn from h2")
