@@ -23,6 +23,7 @@ LEAF = SpeakerConfig(
     router_id=ipaddress.IPv4Address("192.0.2.1"),
     peers=(Peer(ipaddress.ip_address("192.0.2.2"), 65001), Peer(ipaddress.ip_address("198.51.100.1"), 65000)),
     transit=True,
+    hold_time=3,
 )
 GOLDEN = Path(__file__).parent.parent / "testdata" / "golden"
 PREFIXES = [ipaddress.ip_network(p) for p in ("10.1.0.0/24", "2001:db8:1::/64", "10.1.0.7/32", "10.0.9.0/24")]

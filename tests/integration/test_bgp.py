@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker.types
 import pytest
+from tests.integration.checks import WHOAMI_SERVER, address_seen_by, wait_until
 
 from seaway.bgp.speaker import FRR_TMP
 from seaway.kernel import process
@@ -38,25 +38,11 @@ TOPOLOGY = {
          "networks": [{"name": "rnet", "subnet": "10.72.0.0/24", "options": ROUTED}]},
     ],
 }  # fmt: skip
-#: a busybox web server whose CGI answers with the client address it sees
-WHOAMI = (
-    "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\nprintf \"Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n"
-    "$REMOTE_ADDR\\\\n\"\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && httpd -f -p 80 -h /www"
-)
 
 
 @pytest.fixture(scope="module")
 def fabric(_made_here: set[str]) -> Iterator[Lab]:
     yield from lab_session(TOPOLOGY, _made_here)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll until true; the seconds it took (the test fails after ``timeout``)."""
-    start = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - start < timeout, f"not within {timeout} s: {what}"
-        time.sleep(0.1)
-    return time.monotonic() - start
 
 
 def bgp_routes(lab: Lab, node: str) -> dict[str, str]:
@@ -80,11 +66,11 @@ def frr_pid(lab: Lab, host: str, daemon: str) -> int | None:
 
 def test_containers_on_routed_networks_reach_each_other_across_hosts_with_their_own_address(fabric: Lab) -> None:
     h1, h2 = fabric.host("h1"), fabric.host("h2")
-    wait_for(lambda: "10.71.0.0/24" in bgp_routes(fabric, "h2"), 30, "h2 learns h1's routed subnet")
-    wait_for(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 learns h2's routed subnet")
+    wait_until(lambda: "10.71.0.0/24" in bgp_routes(fabric, "h2"), 30, "h2 learns h1's routed subnet")
+    wait_until(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 learns h2's routed subnet")
     r1_rack1 = str(fabric.plan.node("r1").interfaces[0].address.ip)
     assert bgp_routes(fabric, "h1")["10.72.0.0/24"] == r1_rack1  # the next hop: the router, no tunnel
-    web = h2.docker.containers.run("busybox", ["sh", "-c", WHOAMI], name="web", network="rnet",
+    web = h2.docker.containers.run("busybox", ["sh", "-c", WHOAMI_SERVER], name="web", network="rnet",
                                    ports={"80/tcp": 8080}, detach=True)  # fmt: skip
     cli = h1.docker.containers.run("busybox", ["sleep", "600"], name="cli", network="rnet", detach=True)
     try:
@@ -93,15 +79,8 @@ def test_containers_on_routed_networks_reach_each_other_across_hosts_with_their_
         web_ip = web.attrs["NetworkSettings"]["Networks"]["rnet"]["IPAddress"]
         cli_ip = cli.attrs["NetworkSettings"]["Networks"]["rnet"]["IPAddress"]
         assert cli.exec_run(["ping", "-c1", "-W2", web_ip]).exit_code == 0
-        request = f"printf 'GET /cgi-bin/ip HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {web_ip} 80"
-        seen = ""
-        for _ in range(50):  # until httpd listens
-            seen = cli.exec_run(["sh", "-c", request]).output.decode()
-            if "200 OK" in seen:
-                break
-            time.sleep(0.1)
-        # the web server sees the client container's own address: no NAT on either host
-        assert seen.strip().splitlines()[-1] in (cli_ip, f"[::ffff:{cli_ip}]"), seen
+        wait_until(lambda: address_seen_by(cli, web_ip) != "", 30, "httpd answers across the hosts")
+        assert address_seen_by(cli, web_ip) == cli_ip  # the client container's own address: no NAT on either host
     finally:
         for c in (web, cli):
             c.remove(force=True)
@@ -113,7 +92,7 @@ def test_networks_are_announced_and_withdrawn_and_host_routes_follow_containers(
     natted = h1.docker.networks.create("natted", ipam=_ipam("10.74.0.0/24"))
     hosts = h1.docker.networks.create("mobile", options={**ROUTED, ANNOUNCE: "hosts"}, ipam=_ipam("10.75.0.0/24"))
     try:
-        took = wait_for(lambda: "10.73.0.0/24" in bgp_routes(fabric, "h2"), 10, "a new routed network is announced")
+        took = wait_until(lambda: "10.73.0.0/24" in bgp_routes(fabric, "h2"), 10, "a new routed network is announced")
         print(f"announced on the far host after {took:.2f} s")
         assert "10.74.0.0/24" not in bgp_routes(fabric, "h2")  # a NAT network never is
         assert "10.75.0.0/24" not in bgp_routes(fabric, "h2")  # announce=hosts: no subnet route
@@ -121,14 +100,14 @@ def test_networks_are_announced_and_withdrawn_and_host_routes_follow_containers(
         try:
             ctr.reload()
             host_route = ctr.attrs["NetworkSettings"]["Networks"]["mobile"]["IPAddress"]
-            wait_for(lambda: host_route in bgp_routes(fabric, "h2"), 10, "the container's /32 is announced")
+            wait_until(lambda: host_route in bgp_routes(fabric, "h2"), 10, "the container's /32 is announced")
             ctr.stop(timeout=1)
-            took = wait_for(lambda: host_route not in bgp_routes(fabric, "h2"), 10, "a stopped container's /32 goes")
+            took = wait_until(lambda: host_route not in bgp_routes(fabric, "h2"), 10, "a stopped container's /32 goes")
             print(f"host route withdrawn on the far host {took:.2f} s after the container stopped")
         finally:
             ctr.remove(force=True)
         extra.remove()
-        took = wait_for(lambda: "10.73.0.0/24" not in bgp_routes(fabric, "h2"), 10, "a removed network is withdrawn")
+        took = wait_until(lambda: "10.73.0.0/24" not in bgp_routes(fabric, "h2"), 10, "a removed network is withdrawn")
         print(f"withdrawn on the far host {took:.2f} s after the network was removed")
         assert "10.73.0.0/24" not in bgp_routes(fabric, "r1")
     finally:
@@ -141,7 +120,7 @@ def _ipam(subnet: str) -> docker.types.IPAMConfig:
 
 
 def test_status_shows_each_speakers_sessions_and_routes(fabric: Lab) -> None:
-    wait_for(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 learns h2's routed subnet")
+    wait_until(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 learns h2's routed subnet")
     tree = status.tree(fabric)
     h1_addr, h2_addr = fabric.host("h1").address, fabric.host("h2").address
     assert f"peer h1 {h1_addr} AS 65001  Established  1 received" in tree, tree
@@ -154,14 +133,14 @@ def test_frr_is_started_again_when_it_dies(fabric: Lab, daemon: str) -> None:
     old = frr_pid(fabric, "h1", daemon)
     assert old is not None
     os.kill(old, signal.SIGKILL)
-    wait_for(lambda: frr_pid(fabric, "h1", daemon) not in (None, old), 15, f"seawayd starts {daemon} again")
-    wait_for(lambda: "10.71.0.0/24" in bgp_routes(fabric, "h2"), 30, "h1's subnet is announced again")
-    wait_for(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 installs h2's subnet again")
+    wait_until(lambda: frr_pid(fabric, "h1", daemon) not in (None, old), 15, f"seawayd starts {daemon} again")
+    wait_until(lambda: "10.71.0.0/24" in bgp_routes(fabric, "h2"), 30, "h1's subnet is announced again")
+    wait_until(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 installs h2's subnet again")
     assert not (FRR_TMP / f"{daemon}.{old}").exists()  # the killed daemon's crash-log buffer is removed
 
 
 def test_a_stopped_daemon_leaves_no_frr_route_or_file(fabric: Lab) -> None:
-    wait_for(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 learns h2's routed subnet")
+    wait_until(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 learns h2's routed subnet")
     pids = {d: frr_pid(fabric, "h1", d) for d in ("zebra", "bgpd")}
     assert None not in pids.values()
     st = lab_state.read(fabric.plan.root)
@@ -173,4 +152,4 @@ def test_a_stopped_daemon_leaves_no_frr_route_or_file(fabric: Lab) -> None:
     assert bgp_routes(fabric, "h1") == {}  # zebra took the learned routes out
     leftovers = sorted(p.name for p in frr_root(fabric, "h1").iterdir() if p.suffix in (".pid", ".vty", ".api"))
     assert leftovers == []
-    wait_for(lambda: "10.71.0.0/24" not in bgp_routes(fabric, "h2"), 15, "h1's subnet is withdrawn from h2")
+    wait_until(lambda: "10.71.0.0/24" not in bgp_routes(fabric, "h2"), 15, "h1's subnet is withdrawn from h2")

@@ -52,6 +52,9 @@ class SpeakerConfig:
     #: pass on what peers announce (the lab's routers); a host announces only its own
     #: prefixes, so a host under two leaves never carries traffic between them
     transit: bool = False
+    #: seconds without a keepalive before a session is down (keepalives every third of
+    #: it); None: the profile's 9. A session uses the smaller of both ends' values.
+    hold_time: int | None = None
 
 
 def parse_asn(text: str, what: str = "--bgp-asn") -> int:
@@ -113,6 +116,8 @@ def render_bgpd(config: SpeakerConfig, prefixes: Iterable[IPNetwork]) -> str:
     lines += [f"router bgp {config.asn}"]
     if config.router_id is not None:
         lines.append(f" bgp router-id {config.router_id}")
+    if config.hold_time is not None:
+        lines.append(f" timers bgp {max(1, config.hold_time // 3)} {config.hold_time}")
     lines += [
         " no bgp ebgp-requires-policy",
         " no bgp network import-check",
@@ -136,8 +141,10 @@ def render_bgpd(config: SpeakerConfig, prefixes: Iterable[IPNetwork]) -> str:
 
 
 def render_zebra() -> str:
-    """``zebra.conf``: nothing to set (zebra learns the interfaces from the kernel)."""
-    return f"{HEADER}\n"
+    """``zebra.conf``. Routes carry their next hops themselves instead of kernel nexthop
+    objects: FRR 8.4 does not install a nexthop object again that failed while its link
+    was down, so an ECMP route kept one path after the link came back."""
+    return f"{HEADER}\nno zebra nexthop kernel enable\n"
 
 
 def changes(config: SpeakerConfig, before: Iterable[IPNetwork], after: Iterable[IPNetwork]) -> list[str]:

@@ -18,8 +18,9 @@ The scheme (documented once, here and in docs/lab.md), for lab ``<lab>``:
 * routes are shortest paths over routers: each node gets a route to each segment it
   is not on, and a default route toward the world (when there is one);
 * a router or host with an ``asn`` is a BGP speaker (FRR on a router, seawayd's own on
-  a host): it has a session with every other speaker on each of its segments, on their
-  segment addresses, and its router ID is its first link's address; a router's FRR
+  a host): a router has a session with every other speaker on each of its segments, a
+  host with every router among them (hosts never peer with each other), on their
+  segment addresses; a speaker's router ID is its first link's address; a router's FRR
   files live under ``<run dir>/<lab>/<router>/frr/``;
 * a host's files live under ``<run dir>/<lab>/<host>/``: ``data/``, ``exec/``,
   ``docker.sock`` (its API socket), ``seawayd.log`` and ``resolv.conf``; the lab's
@@ -170,6 +171,7 @@ def plan(topology: Topology, run_dir: Path = RUN_DIR) -> LabPlan:
     kinds += [(WORLD, "world")] if topology.world else []
     kinds += [(h.name, "host") for h in topology.hosts]
     asns = {n.name: n.asn for n in (*topology.routers, *topology.hosts) if n.asn is not None}
+    hosts = {h.name for h in topology.hosts}
     for name, kind in kinds:
         interfaces = tuple(
             Interface(f"eth{i}", f"{name}-eth{i}", seg, addresses[(name, seg)]) for i, seg in enumerate(links[name])
@@ -178,7 +180,7 @@ def plan(topology: Topology, run_dir: Path = RUN_DIR) -> LabPlan:
             BgpPeer(addresses[(other, seg)].ip, asns[other], other)
             for seg in links[name]
             for other in members[seg]
-            if name in asns and other != name and other in asns
+            if name in asns and other != name and other in asns and not (name in hosts and other in hosts)
         )
         nodes.append(Node(name, kind, netns_name(topology.name, name), interfaces, routes[name], asns.get(name), peers))
     segments = tuple(SegmentPlan(s.name, s.name, subnets[s.name]) for s in topology.segments)

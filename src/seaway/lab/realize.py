@@ -46,6 +46,7 @@ from seaway.lab.topology import Host, to_data
 log = logging.getLogger(__name__)
 
 DAEMON_TIMEOUT = 60.0
+ROUTER_HOLD_TIME = 3  # seconds: a lab router's BGP sessions
 Progress = Callable[[str], None]
 
 
@@ -132,10 +133,11 @@ def _node(plan: LabPlan, node: Node, st: lab_state.LabState) -> None:
 
 def speaker_config(node: Node) -> SpeakerConfig:
     """A lab router's BGP speaker: its AS, its first address as router ID, a session
-    with every speaker on its segments."""
+    with every speaker on its segments, passing routes on; a 3 s hold time, so a link
+    that fails on one side only (the other end keeps its carrier) is noticed in 3 s."""
     assert node.asn is not None
     peers = tuple(Peer(p.address, p.asn) for p in node.bgp_peers)
-    return SpeakerConfig(node.asn, node.router_id, peers, transit=True)
+    return SpeakerConfig(node.asn, node.router_id, peers, transit=True, hold_time=ROUTER_HOLD_TIME)
 
 
 def _wire(plan: LabPlan, node: Node) -> None:
