@@ -16,7 +16,9 @@ import docker.types
 import pytest
 from tests.integration.checks import WHOAMI_SERVER, address_seen_by, wait_until
 
+from seaway.bgp import speaker
 from seaway.bgp.speaker import FRR_TMP
+from seaway.errors import SeawayError
 from seaway.kernel import process
 from seaway.lab import Lab, status
 from seaway.lab import state as lab_state
@@ -130,13 +132,40 @@ def test_status_shows_each_speakers_sessions_and_routes(fabric: Lab) -> None:
 
 @pytest.mark.parametrize("daemon", ["bgpd", "zebra"])
 def test_frr_is_started_again_when_it_dies(fabric: Lab, daemon: str) -> None:
-    old = frr_pid(fabric, "h1", daemon)
-    assert old is not None
-    os.kill(old, signal.SIGKILL)
-    wait_until(lambda: frr_pid(fabric, "h1", daemon) not in (None, old), 15, f"seawayd starts {daemon} again")
+    old = {d: frr_pid(fabric, "h1", d) for d in ("zebra", "bgpd")}
+    killed = old[daemon]
+    assert killed is not None
+    os.kill(killed, signal.SIGKILL)
+    restarted = ["zebra", "bgpd"] if daemon == "zebra" else ["bgpd"]  # bgpd goes with zebra
+    for d in restarted:
+        wait_until(lambda d=d: frr_pid(fabric, "h1", d) not in (None, old[d]), 15, f"seawayd starts {d} again")
+    wait_until(lambda: established(fabric, "h1"), 30, "the new bgpd's session is up and exchanges routes")
     wait_until(lambda: "10.71.0.0/24" in bgp_routes(fabric, "h2"), 30, "h1's subnet is announced again")
     wait_until(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "h1 installs h2's subnet again")
-    assert not (FRR_TMP / f"{daemon}.{old}").exists()  # the killed daemon's crash-log buffer is removed
+    assert not (FRR_TMP / f"{daemon}.{killed}").exists()  # the killed daemon's crash-log buffer is removed
+
+
+def established(lab: Lab, host: str) -> bool:
+    """The host's session is up and has received and sent a prefix."""
+    try:
+        found = speaker.sessions(speaker.summary(frr_root(lab, host), lab.host(host).netns))
+    except SeawayError:
+        return False
+    return bool(found) and all(s["state"] == "Established" and s["received"] and s["sent"] for s in found)
+
+
+def test_a_killed_daemons_frr_is_replaced_by_the_next_daemons(fabric: Lab) -> None:
+    old = {d: frr_pid(fabric, "h1", d) for d in ("zebra", "bgpd")}
+    assert None not in old.values(), fabric.host("h1").files.log.read_text()[-3000:]
+    fabric.kill("h1")  # SIGKILL: FRR runs on without its daemon
+    assert all(pid is not None and process.runs(pid, str(frr_root(fabric, "h1"))) for pid in old.values())
+    fabric.start("h1")
+    for daemon, pid in old.items():
+        assert pid is not None and not process.runs(pid, str(frr_root(fabric, "h1")))
+        assert frr_pid(fabric, "h1", daemon) not in (None, pid)
+    wait_until(lambda: established(fabric, "h1"), 30, "the new FRR's session is up")
+    wait_until(lambda: "10.72.0.0/24" in bgp_routes(fabric, "h1"), 30, "the new FRR learns h2's subnet")
+    wait_until(lambda: "10.71.0.0/24" in bgp_routes(fabric, "h2"), 30, "and announces h1's")
 
 
 def test_a_stopped_daemon_leaves_no_frr_route_or_file(fabric: Lab) -> None:
