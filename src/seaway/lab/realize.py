@@ -1,7 +1,8 @@
 """Bringing a planned lab up and taking it down again.
 
 ``up(plan)`` refuses to start if the lab or any of its namespaces exists, writes the
-state file first, then builds the fabric, routers and world, and the hosts concurrently
+state file first, then builds the fabric, routers (one with an ``asn`` runs FRR,
+``seaway.bgp.speaker``) and world, and the hosts concurrently
 (at most one per core at a time). A host is a namespace with its uplinks, its own
 ``seawayd`` (own data root, exec root and API socket; forked by the lab's launcher,
 ``seaway.lab.launcher``, which imports the daemon's code once for all hosts), the
