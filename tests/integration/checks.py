@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from seaway.lab import Lab
@@ -55,3 +57,30 @@ def lab_docker(lab: Lab, host: str, *args: str, check: bool = True, timeout: flo
     if check:
         assert result.returncode == 0, f"docker {' '.join(args)} on {host}: {result.stderr}"
     return result
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll ``predicate`` until true; the seconds it took (the test fails after ``timeout``)."""
+    start = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - start < timeout, f"not within {timeout} s: {what}"
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+#: a busybox web server whose CGI ``/cgi-bin/ip`` answers with the client address it sees
+#: (as examples/leaf-spine.yaml's web runs it)
+WHOAMI_SERVER = (
+    "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\nprintf \"Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n"
+    "$REMOTE_ADDR\\\\n\"\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 80 -h /www"
+)
+
+
+def address_seen_by(container: Any, server: str) -> str:
+    """The client address ``server``'s WHOAMI_SERVER saw when ``container`` asked it
+    (IPv4-mapped form unwrapped); "" when there was no answer."""
+    request = f"printf 'GET /cgi-bin/ip HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {server} 80"
+    answer = container.exec_run(["sh", "-c", request]).output.decode()
+    if "200 OK" not in answer:
+        return ""
+    return answer.strip().splitlines()[-1].removeprefix("[::ffff:").removesuffix("]")

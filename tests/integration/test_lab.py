@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.integration.checks import address_seen_by, wait_until
 
 from seaway.errors import InvalidParameter, Unsupported
 from seaway.kernel import process
@@ -334,8 +335,38 @@ def macvlan_checks(lab: Lab) -> None:
     assert probe.exec_run(["ping", "-c", "1", "-W", "2", "192.0.2.3"]).exit_code == 0  # h2, on the LAN
 
 
+def nexthops(lab: Lab, node: str, prefix: str) -> list[str]:
+    """The gateways of ``node``'s kernel route to ``prefix`` (several: ECMP); [] if none."""
+    out = lab.node_run(node, ["ip", "-j", "-4", "route", "show", prefix]).stdout
+    routes = json.loads(out or "[]")
+    if not routes:
+        return []
+    route = routes[0]
+    return sorted(h["gateway"] for h in route["nexthops"]) if "nexthops" in route else [route.get("gateway", "")]
+
+
+def leaf_spine_checks(lab: Lab) -> None:
+    spine1, spine2 = (str(lab.plan.node(s).interfaces[0].address.ip) for s in ("spine1", "spine2"))  # on l1s*
+    both = sorted([spine1, spine2])
+    wait_until(lambda: nexthops(lab, "leaf1", "10.84.0.0/24") == both, 30, "leaf1 reaches h4 over both spines")
+    client = lab.host("h1").docker.containers.get("client")
+    web = address_of(lab, "h4", "web")
+    seen = lambda: address_seen_by(client, web)  # noqa: E731
+    wait_until(lambda: seen() != "", 30, "the client fetches from the web server across the fabric")
+    assert seen() == address_of(lab, "h1", "client")  # its own address: no NAT on the way
+    lab.link_down("leaf1", 1)  # leaf1 -- spine1
+    try:
+        took = wait_until(
+            lambda: nexthops(lab, "leaf1", "10.84.0.0/24") == [spine2] and seen() != "", 30, "traffic moves to spine2"
+        )
+        print(f"leaf1-spine1 down: reconverged over spine2 in {took:.1f} s")
+    finally:
+        lab.link_up("leaf1", 1)
+    wait_until(lambda: nexthops(lab, "leaf1", "10.84.0.0/24") == both, 60, "both spines are used again")
+
+
 #: what each example's comments promise, beyond coming up (the demo's own checks: the first test)
-PROMISES: dict[str, Callable[[Lab], None]] = {"macvlan": macvlan_checks}
+PROMISES: dict[str, Callable[[Lab], None]] = {"macvlan": macvlan_checks, "leaf-spine": leaf_spine_checks}
 
 
 def test_docs_point_at_every_example() -> None:

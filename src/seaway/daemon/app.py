@@ -30,6 +30,9 @@ from typing import Any
 from aiohttp import web
 
 from seaway import __version__
+from seaway.bgp import announce, frrconf
+from seaway.bgp.frrconf import SpeakerConfig
+from seaway.bgp.speaker import Speaker
 from seaway.cluster.agent import Agent
 from seaway.daemon import doctor, listen
 from seaway.daemon.api.backend import Backend
@@ -55,6 +58,7 @@ log = logging.getLogger("seawayd")
 
 DEFAULT_HOST = "unix:///run/seaway.sock"
 EXIT_WATCH_INTERVAL = 0.05
+BGP_INTERVAL = 0.5  # seconds between looks at what to announce and whether FRR still runs
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class DaemonConfig:
     dns_cache: bool = True  # keep forwarded answers for their TTL (Docker keeps none)
 
     tls: TLSFiles | None = None  # --tlsverify: TCP listeners demand client certificates
+    bgp: SpeakerConfig | None = None  # --bgp-asn: run FRR and announce routed networks
 
     @property
     def listener(self) -> Listener:
@@ -83,7 +88,7 @@ CONFIG_KEYS = {
     "log-level", "bridge", "icc", "ip-masq", "group", "dns-search", "dns-opts", "host-resolv-conf",
     "host-firewall", "dns-cache",
     "repair-interval", "tlsverify", "tlscacert", "tlscert", "tlskey",
-    "plugin-socket-dirs", "plugin-spec-dirs", "plugin-timeout",
+    "plugin-socket-dirs", "plugin-spec-dirs", "plugin-timeout", "bgp-asn", "bgp-router-id", "bgp-peers",
 }  # fmt: skip
 
 
@@ -133,6 +138,11 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     p.add_argument("--ip-masq", choices=("true", "false"))
     p.add_argument("--host-firewall", choices=("true", "false"), nargs="?", const="true")
     p.add_argument("-G", "--group")
+    p.add_argument("--bgp-asn", help="Seaway: run a BGP speaker (FRR) with this AS number; announces routed networks")
+    p.add_argument("--bgp-router-id", help="Seaway: the speaker's router ID (an IPv4 address; default: FRR's choice)")
+    p.add_argument(
+        "--bgp-peer", action="append", default=[], help="Seaway: a BGP neighbour, ADDRESS[,asn=N] (repeatable)"
+    )
     p.add_argument("-l", "--log-level", choices=("debug", "info", "warn", "error", "fatal"))
     p.add_argument("--version", action="version", version=f"seawayd {__version__}")
     args = p.parse_args(argv)
@@ -199,6 +209,11 @@ def parse_args(argv: list[str]) -> DaemonConfig:
         host_resolv_conf=Path(pick(args.host_resolv_conf, "host-resolv-conf", "/etc/resolv.conf")),
         repair_interval=float(pick(args.repair_interval, "repair-interval", 5.0)),
         dns_cache=str(pick(args.dns_cache, "dns-cache", "true")).lower() == "true",
+        bgp=frrconf.speaker_config(
+            pick(args.bgp_asn, "bgp-asn", None),
+            pick(args.bgp_router_id, "bgp-router-id", None),
+            pick(args.bgp_peer, "bgp-peers", []),
+        ),
     )
 
 
@@ -248,6 +263,7 @@ async def serve(config: DaemonConfig) -> None:
     lock_fd = _lock_data_root(config.engine.data_root)
     engine: Engine | None = None
     swarm: Agent | None = None
+    speaker: Speaker | None = None
     runner: web.AppRunner | None = None
     serving = False  # only a socket and pidfile of our own are removed on the way out
     try:
@@ -279,6 +295,9 @@ async def serve(config: DaemonConfig) -> None:
         swarm.attach(engine, resolver.records, DaemonTasks(manager))
         manager.add_member_listener(swarm)
         await swarm.start()  # resumes the swarm this node was in (a manager's etcd too)
+        if config.bgp is not None:
+            speaker = Speaker(config.engine.data_root / "bgp", config.bgp)
+            await asyncio.to_thread(speaker.start, _announcements(engine))
         backend = Backend(
             config=config.engine,
             engine=engine,
@@ -309,9 +328,12 @@ async def serve(config: DaemonConfig) -> None:
         async with asyncio.TaskGroup() as tasks:
             watcher = tasks.create_task(_watch_exits(manager, stop))
             repairer = tasks.create_task(_watch_damage(engine, manager, stop, config.repair_interval))
+            bgp = tasks.create_task(_watch_bgp(engine, speaker, stop)) if speaker else None
             await stop.wait()
             watcher.cancel()
             repairer.cancel()
+            if bgp is not None:
+                bgp.cancel()
         log.info("shutting down; containers keep running")
         guard.stop()
         backend.stopping.set()
@@ -321,9 +343,14 @@ async def serve(config: DaemonConfig) -> None:
         runner = None
         await swarm.close()  # its loops, join API and etcd member (it needs the executor); the swarm state stays
         swarm = None
+        if speaker is not None:  # FRR goes with the daemon (zebra takes its routes out of the kernel)
+            await asyncio.to_thread(speaker.stop)
+            speaker = None
         # let operations already running in worker threads finish before the store closes
         await loop.shutdown_default_executor()
     finally:
+        if speaker is not None:  # start-up failed after FRR started
+            await asyncio.to_thread(speaker.stop)
         if swarm is not None:  # start-up failed after the swarm resumed
             await swarm.close()
         if runner is not None:
@@ -375,6 +402,22 @@ async def _watch_damage(engine: Engine, manager: Containers, stop: asyncio.Event
                 unrepairable = await asyncio.to_thread(engine.damaged)
         except Exception as exc:  # a long-running loop logs and goes on
             log.error("repairing: %s", exc)
+
+
+def _announcements(engine: Engine) -> frozenset[frrconf.IPNetwork]:
+    return announce.prefixes(engine.networks(), engine.endpoints_of_network)
+
+
+async def _watch_bgp(engine: Engine, speaker: Speaker, stop: asyncio.Event) -> None:
+    """Keep FRR running (a daemon that died is started again) and its announcements
+    equal to the routed networks (and host routes) the engine has; log and go on."""
+    while not stop.is_set():
+        await asyncio.sleep(BGP_INTERVAL)
+        try:
+            await asyncio.to_thread(speaker.supervise)
+            await asyncio.to_thread(speaker.announce, _announcements(engine))
+        except Exception as exc:  # a long-running loop logs and goes on
+            log.error("BGP: %s", exc)
 
 
 def main(argv: list[str] | None = None) -> int:

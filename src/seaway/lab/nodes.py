@@ -67,7 +67,7 @@ def start(plan: LabPlan, name: str) -> int:
         raise InvalidParameter(f"the daemon of {name} is running (pid {old})")
     files = plan.files(name)
     files.resolv_conf.write_text(f"nameserver {DNS_ADDRESS}\n" if "world" in st.topology else "")
-    argv = [sys.executable, "-m", "seaway.daemon.app", *realize.daemon_argv(files)]
+    argv = [sys.executable, "-m", "seaway.daemon.app", *realize.daemon_argv(files, plan.node(name))]
     pid = process.spawn(plan.node(name).netns, argv, files.log, env={**os.environ, **realize.daemon_env(name)})
     st.record_pid(name, pid)
     realize.wait_for_api(files, pid, f"seawayd of {name}")

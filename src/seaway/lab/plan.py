@@ -17,6 +17,11 @@ The scheme (documented once, here and in docs/lab.md), for lab ``<lab>``:
   server at 203.0.113.53:53; every host's daemon forwards DNS there;
 * routes are shortest paths over routers: each node gets a route to each segment it
   is not on, and a default route toward the world (when there is one);
+* a router or host with an ``asn`` is a BGP speaker (FRR on a router, seawayd's own on
+  a host): a router has a session with every other speaker on each of its segments, a
+  host with every router among them (hosts never peer with each other), on their
+  segment addresses; a speaker's router ID is its first link's address; a router's FRR
+  files live under ``<run dir>/<lab>/<router>/frr/``;
 * a host's files live under ``<run dir>/<lab>/<host>/``: ``data/``, ``exec/``,
   ``docker.sock`` (its API socket), ``seawayd.log`` and ``resolv.conf``; the lab's
   record of what it made is ``<run dir>/<lab>/state.json``.
@@ -56,12 +61,25 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class BgpPeer:
+    address: ipaddress.IPv4Address
+    asn: int
+    name: str  # the node
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     name: str
     kind: str  # "host", "router" or "world"
     netns: str
     interfaces: tuple[Interface, ...]
     routes: tuple[Route, ...]
+    asn: int | None = None  # a BGP speaker
+    bgp_peers: tuple[BgpPeer, ...] = ()
+
+    @property
+    def router_id(self) -> ipaddress.IPv4Address:
+        return self.interfaces[0].address.ip
 
     @property
     def forwarding(self) -> bool:
@@ -122,6 +140,9 @@ class LabPlan:
     def host_spec(self, name: str) -> Host:
         return next(h for h in self.topology.hosts if h.name == name)
 
+    def frr_root(self, router: str) -> Path:
+        return self.root / router / "frr"
+
     def files(self, host: str) -> HostFiles:
         root = self.root / host
         return HostFiles(
@@ -149,11 +170,19 @@ def plan(topology: Topology, run_dir: Path = RUN_DIR) -> LabPlan:
     kinds = [(r.name, "router") for r in topology.routers]
     kinds += [(WORLD, "world")] if topology.world else []
     kinds += [(h.name, "host") for h in topology.hosts]
+    asns = {n.name: n.asn for n in (*topology.routers, *topology.hosts) if n.asn is not None}
+    hosts = {h.name for h in topology.hosts}
     for name, kind in kinds:
         interfaces = tuple(
             Interface(f"eth{i}", f"{name}-eth{i}", seg, addresses[(name, seg)]) for i, seg in enumerate(links[name])
         )
-        nodes.append(Node(name, kind, netns_name(topology.name, name), interfaces, routes[name]))
+        peers = tuple(
+            BgpPeer(addresses[(other, seg)].ip, asns[other], other)
+            for seg in links[name]
+            for other in members[seg]
+            if name in asns and other != name and other in asns and not (name in hosts and other in hosts)
+        )
+        nodes.append(Node(name, kind, netns_name(topology.name, name), interfaces, routes[name], asns.get(name), peers))
     segments = tuple(SegmentPlan(s.name, s.name, subnets[s.name]) for s in topology.segments)
     return LabPlan(topology, run_dir / topology.name, netns_name(topology.name, FABRIC), segments, tuple(nodes))
 

@@ -1,7 +1,8 @@
 """Bringing a planned lab up and taking it down again.
 
 ``up(plan)`` refuses to start if the lab or any of its namespaces exists, writes the
-state file first, then builds the fabric, routers and world, and the hosts concurrently
+state file first, then builds the fabric, routers (one with an ``asn`` runs FRR,
+``seaway.bgp.speaker``) and world, and the hosts concurrently
 (at most one per core at a time). A host is a namespace with its uplinks, its own
 ``seawayd`` (own data root, exec root and API socket; forked by the lab's launcher,
 ``seaway.lab.launcher``, which imports the daemon's code once for all hosts), the
@@ -33,6 +34,8 @@ import docker
 import docker.errors
 import docker.types
 
+from seaway.bgp.frrconf import Peer, SpeakerConfig
+from seaway.bgp.speaker import Speaker
 from seaway.errors import CleanupIncomplete, Conflict, InternalError, InvalidParameter
 from seaway.kernel import mounts, process, wiring
 from seaway.lab import probes, swarm
@@ -44,6 +47,7 @@ from seaway.lab.topology import Host, to_data
 log = logging.getLogger(__name__)
 
 DAEMON_TIMEOUT = 60.0
+ROUTER_HOLD_TIME = 3  # seconds: a lab router's BGP sessions
 Progress = Callable[[str], None]
 
 
@@ -102,6 +106,13 @@ def _node(plan: LabPlan, node: Node, st: lab_state.LabState) -> None:
     """A router or the world: a namespace with its uplinks and routes (and the world's servers)."""
     wiring.create_netns(node.netns)
     _wire(plan, node)
+    if node.kind == "router" and node.asn is not None:
+        speaker = Speaker(plan.frr_root(node.name), speaker_config(node), netns=node.netns)
+        speaker.start()
+        for daemon in ("zebra", "bgpd"):
+            pid = speaker.pid(daemon)
+            if pid is not None:
+                st.record_pid(f"{node.name}/{daemon}", pid)
     if node.kind == "world":
         wiring.add_local_addresses(node.netns, [f"{WEB_ADDRESS}/32", f"{DNS_ADDRESS}/32"])
         world = plan.topology.world
@@ -121,6 +132,15 @@ def _node(plan: LabPlan, node: Node, st: lab_state.LabState) -> None:
         )
 
 
+def speaker_config(node: Node) -> SpeakerConfig:
+    """A lab router's BGP speaker: its AS, its first address as router ID, a session
+    with every speaker on its segments, passing routes on; a 3 s hold time, so a link
+    that fails on one side only (the other end keeps its carrier) is noticed in 3 s."""
+    assert node.asn is not None
+    peers = tuple(Peer(p.address, p.asn) for p in node.bgp_peers)
+    return SpeakerConfig(node.asn, node.router_id, peers, transit=True, hold_time=ROUTER_HOLD_TIME)
+
+
 def _wire(plan: LabPlan, node: Node) -> None:
     uplinks = [wiring.Uplink(i.name, i.peer, i.segment, str(i.address)) for i in node.interfaces]
     routes = [(str(r.destination) if r.destination else "default", str(r.via)) for r in node.routes]
@@ -133,7 +153,7 @@ def _host(
     files = plan.files(node.name)
     wiring.create_netns(node.netns)
     _wire(plan, node)
-    start_daemon(launcher, node.netns, files, st, node.name)
+    start_daemon(launcher, node, files, st)
     client = docker.DockerClient(base_url=files.docker_host, version="1.41", timeout=60)
     try:
         with image.open("rb") as f:
@@ -144,26 +164,36 @@ def _host(
     progress(f"host {node.name}: {', '.join(str(i.address.ip) for i in node.interfaces)}, seawayd up")
 
 
-def start_daemon(launcher: process.ForkServer, netns: str, files: HostFiles, st: lab_state.LabState, node: str) -> int:
+def start_daemon(launcher: process.ForkServer, node: Node, files: HostFiles, st: lab_state.LabState) -> int:
     """Start a host's seawayd in its namespace (forked by the lab's launcher) and wait
     until its API answers; its PID."""
     for d in (files.data_root, files.exec_root):
         d.mkdir(parents=True, exist_ok=True)
     files.resolv_conf.write_text(f"nameserver {DNS_ADDRESS}\n" if "world" in st.topology else "")
-    pid = launcher.start({"netns": netns, "log": str(files.log), "argv": daemon_argv(files), "env": daemon_env(node)})
-    st.record_pid(node, pid)
-    wait_for_api(files, pid, f"seawayd of {node}")
+    request = {
+        "netns": node.netns,
+        "log": str(files.log),
+        "argv": daemon_argv(files, node),
+        "env": daemon_env(node.name),
+    }
+    pid = launcher.start(request)
+    st.record_pid(node.name, pid)
+    wait_for_api(files, pid, f"seawayd of {node.name}")
     return pid
 
 
-def daemon_argv(files: HostFiles) -> list[str]:
-    """A host's seawayd flags."""
-    return [
+def daemon_argv(files: HostFiles, node: Node) -> list[str]:
+    """A host's seawayd flags (with ``--bgp-*`` when the host has an AS)."""
+    argv = [
         "--data-root", str(files.data_root), "--exec-root", str(files.exec_root), "-H", files.docker_host,
         "--host-resolv-conf", str(files.resolv_conf), "--log-level", "info",
         # a lab host's plugins are its own, never the machine's /run/docker/plugins
         "--plugin-socket-dir", str(files.exec_root / "plugins"), "--plugin-spec-dir", str(files.exec_root / "plugin-specs"),
     ]  # fmt: skip
+    if node.asn is not None:
+        argv += ["--bgp-asn", str(node.asn), "--bgp-router-id", str(node.router_id)]
+        argv += [f"--bgp-peer={p.address},asn={p.asn}" for p in node.bgp_peers]
+    return argv
 
 
 def daemon_env(node: str) -> dict[str, str]:

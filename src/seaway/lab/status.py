@@ -1,6 +1,7 @@
 """``seaway lab status``: a running lab as a tree — segments, routers, the world, and
 every host with its daemon, networks (a swarm overlay with its VXLAN id and VTEPs) and
-containers (asked from each host's seawayd)."""
+containers (asked from each host's seawayd); a BGP speaker (router or host) with its
+sessions and the prefixes received and sent on each (asked from its FRR by vtysh)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 import docker.errors
 
+from seaway.bgp import speaker
+from seaway.errors import SeawayError
 from seaway.kernel import process
 from seaway.lab import state, swarm
 from seaway.lab.api import Lab, LabHost
@@ -26,7 +29,8 @@ def tree(lab: Lab) -> str:
     for node in plan.nodes:
         links = ", ".join(f"{i.name} {i.address} on {i.segment}" for i in node.interfaces)
         if node.kind == "router":
-            top.append([f"router {node.name}  {node.netns}  {links}"])
+            bgp = _bgp(plan.frr_root(node.name), node) if node.asn is not None else []
+            top.append([f"router {node.name}  {node.netns}  {links}", *bgp])
         elif node.kind == "world":
             alive = _alive(st, node.name)
             top.append([f"world  {node.netns}  {links}", f"web {WEB_ADDRESS}:80, dns {DNS_ADDRESS}:53  ({alive})"])
@@ -53,6 +57,24 @@ def _overlay(net: Any) -> str:
     return f"  swarm VNI {vni}" + (f"  VTEPs {peers}" if peers else "  no endpoints")
 
 
+def _bgp(root: Any, node: Any) -> list[str]:
+    """The speaker's AS and one line per session: peer, its AS, state, prefixes in and out."""
+    head = f"bgp AS {node.asn}  router-id {node.router_id}"
+    try:
+        found = speaker.sessions(speaker.summary(root, node.netns))
+    except (SeawayError, ValueError) as exc:
+        return [f"{head}  FRR unreachable: {str(exc).splitlines()[0]}"]
+    names = {str(p.address): p.name for p in node.bgp_peers}
+    lines = [head]
+    for s in found:
+        who = f"{names[s['peer']]} " if s["peer"] in names else ""
+        lines.append(
+            f"bgp {s['family']} peer {who}{s['peer']} AS {s['remote_as']}  {s['state']}"
+            f"  {s['received']} received, {s['sent']} sent"
+        )
+    return lines
+
+
 def _alive(st: state.LabState, node: str) -> str:
     pid = st.pids.get(node)
     return f"pid {pid} running" if pid and process.runs(pid, st.marker) else "not running"
@@ -62,6 +84,8 @@ def _host(host: LabHost, st: state.LabState, role: str | None) -> list[str]:
     links = ", ".join(f"{i.name} {i.address}" for i in host.node.interfaces)
     head = f"host {host.name}  {host.netns}  {links}  seawayd {_alive(st, host.name)}"
     children = [f"DOCKER_HOST={host.docker_host}", *([role] if role else [])]
+    if host.node.asn is not None:
+        children += _bgp(host.files.data_root / "bgp", host.node)
     try:
         for net in sorted(host.docker.networks.list(), key=lambda n: n.name):
             attrs = net.attrs

@@ -23,6 +23,7 @@ SEGMENT_NAME = re.compile(r"^[a-z][a-z0-9]{0,14}$")  # the bridge in the fabric 
 OBJECT_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # Docker's rule for networks and containers
 RESERVED_NODES = ("fabric", "world")
 MAX_LINKS = 10
+MAX_ASN = 4294967295
 DEFAULT_IMAGE = "busybox"
 DEFAULT_RECORDS = (("www.example.com", "203.0.113.80"), ("example.com", "203.0.113.80"))
 
@@ -47,6 +48,8 @@ class Segment:
 class Router:
     name: str
     links: tuple[str, ...]
+    #: a BGP speaker (FRR) with this AS number; it peers with every speaker on its segments
+    asn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,8 @@ class Host:
     links: tuple[str, ...]
     networks: tuple[Network, ...] = ()
     containers: tuple[Container, ...] = ()
+    #: its seawayd speaks BGP (--bgp-asn) with the speakers on its segments
+    asn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,20 +257,28 @@ class _Parser:
         return tuple(links)
 
     def router(self, value: Any, path: str, known: set[str]) -> Router:
-        m = self.mapping(value, path, {"name", "links"})
+        m = self.mapping(value, path, {"name", "links", "asn"})
         name = self.name(m.get("name"), f"{path}.name", NODE_NAME, "1-10 lowercase letters and digits")
         self.reserved(name, f"{path}.name")
         links = self.links(m.get("links"), f"{path}.links", known)
         if len(self.items(m.get("links"), f"{path}.links")) < 2:
             self.bad(f"{path}.links", "a router joins at least two segments")
-        return Router(name, links)
+        return Router(name, links, self.asn(m.get("asn"), f"{path}.asn"))
+
+    def asn(self, value: Any, path: str) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ASN:
+            self.bad(path, f"invalid AS number {value!r}: expected 1 to {MAX_ASN}")
+            return None
+        return value
 
     def reserved(self, name: str, path: str) -> None:
         if name in RESERVED_NODES:
             self.bad(path, f"{name!r} is reserved for the lab itself")
 
     def host(self, value: Any, path: str, known: set[str]) -> Host:
-        m = self.mapping(value, path, {"name", "links", "networks", "containers"})
+        m = self.mapping(value, path, {"name", "links", "networks", "containers", "asn"})
         name = self.name(m.get("name"), f"{path}.name", NODE_NAME, "1-10 lowercase letters and digits")
         self.reserved(name, f"{path}.name")
         links = self.links(m.get("links"), f"{path}.links", known)
@@ -292,7 +305,7 @@ class _Parser:
                         f"host port {port.host_port}/{port.protocol} is already published by {ports[key]}",
                     )
                 ports[key] = c.name
-        return Host(name, links, tuple(networks), tuple(containers))
+        return Host(name, links, tuple(networks), tuple(containers), self.asn(m.get("asn"), f"{path}.asn"))
 
     def network(self, value: Any, path: str) -> Network:
         m = self.mapping(value, path, {"name", "internal", "subnet", "driver", "options", "gateway", "ip_range"})
@@ -392,7 +405,9 @@ def to_data(topology: Topology) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": topology.name,
         "segments": [{"name": s.name, **({"subnet": str(s.subnet)} if s.subnet else {})} for s in topology.segments],
-        "routers": [{"name": r.name, "links": list(r.links)} for r in topology.routers],
+        "routers": [
+            {"name": r.name, "links": list(r.links), **({"asn": r.asn} if r.asn else {})} for r in topology.routers
+        ],
         "hosts": [
             {
                 "name": h.name,
@@ -408,6 +423,7 @@ def to_data(topology: Topology) -> dict[str, Any]:
                     }
                     for c in h.containers
                 ],
+                **({"asn": h.asn} if h.asn else {}),
             }
             for h in topology.hosts
         ],

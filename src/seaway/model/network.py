@@ -149,6 +149,8 @@ class BridgeOptions(DriverOptions):
     default_bridge: bool = False
     host_firewall: bool = False
     host_access: bool = False  # containers may reach the host's own services (Seaway option)
+    #: what the host's BGP speaker announces of the routed families: subnet, hosts, both or none
+    bgp_announce: str = "subnet"
 
 
 @register_options

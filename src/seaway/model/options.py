@@ -29,6 +29,9 @@ INTERNAL = "com.docker.network.internal"
 HOST_FIREWALL = "seaway.bridge.host_firewall"
 #: Seaway: containers of this network may reach the host's own services on its gateway
 HOST_ACCESS = "seaway.bridge.host_access"
+#: Seaway: what the host's BGP speaker announces of this network (its routed families only)
+BGP_ANNOUNCE = "seaway.bridge.bgp_announce"
+BGP_ANNOUNCE_VALUES = ("subnet", "hosts", "both", "none")
 
 BRIDGE_KEYS = (
     BRIDGE_NAME,
@@ -45,6 +48,7 @@ BRIDGE_KEYS = (
     INTERNAL,
     HOST_FIREWALL,
     HOST_ACCESS,
+    BGP_ANNOUNCE,
 )
 
 
@@ -80,6 +84,22 @@ def check_gateway_modes(ipv4: str, ipv6: str, internal: bool) -> None:
         raise InvalidParameter("gateway mode 'isolated' can only be used for an internal network")
 
 
+def parse_bgp_announce(options: dict[str, str], ipv4_mode: str, ipv6_mode: str) -> str:
+    """What BGP announces of the network: its subnets (the default), its containers' host
+    routes, both or nothing; only a routed family is ever announced, so asking for
+    anything on a network without one is an error."""
+    value = options.get(BGP_ANNOUNCE, "subnet")
+    if value not in BGP_ANNOUNCE_VALUES:
+        raise InvalidParameter(
+            f"failed to parse {BGP_ANNOUNCE} value: {value} (expected one of {', '.join(BGP_ANNOUNCE_VALUES)})"
+        )
+    if BGP_ANNOUNCE in options and value != "none" and "routed" not in (ipv4_mode, ipv6_mode):
+        raise InvalidParameter(
+            f"{BGP_ANNOUNCE}={value} needs a routed gateway mode ({GATEWAY_MODE_IPV4}=routed or {GATEWAY_MODE_IPV6}=routed)"
+        )
+    return value
+
+
 def parse_bridge_options(
     options: dict[str, str], default_name: str, default_mtu: int, default_host_firewall: bool = False
 ) -> BridgeOptions:
@@ -94,13 +114,15 @@ def parse_bridge_options(
         raise InvalidParameter(
             f"failed to parse {HOST_BINDING} value: {options[HOST_BINDING]!r} (expected an IP address)"
         ) from None
+    mode4 = parse_gateway_mode(GATEWAY_MODE_IPV4, options.get(GATEWAY_MODE_IPV4, "nat"))
+    mode6 = parse_gateway_mode(GATEWAY_MODE_IPV6, options.get(GATEWAY_MODE_IPV6, "nat"))
     return BridgeOptions(
         bridge_name=options.get(BRIDGE_NAME, default_name),
         enable_icc=parse_bool(ENABLE_ICC, options.get(ENABLE_ICC, "true")),
         enable_ip_masquerade=parse_bool(ENABLE_MASQ, options.get(ENABLE_MASQ, "true")),
         host_binding_ipv4=host_binding,
-        gateway_mode_ipv4=parse_gateway_mode(GATEWAY_MODE_IPV4, options.get(GATEWAY_MODE_IPV4, "nat")),
-        gateway_mode_ipv6=parse_gateway_mode(GATEWAY_MODE_IPV6, options.get(GATEWAY_MODE_IPV6, "nat")),
+        gateway_mode_ipv4=mode4,
+        gateway_mode_ipv6=mode6,
         mtu=parse_mtu(options[MTU]) if MTU in options else default_mtu,
         inhibit_ipv4=parse_bool(INHIBIT_IPV4, options.get(INHIBIT_IPV4, "false")),
         iface_prefix=options.get(IFACE_PREFIX, "eth"),
@@ -109,6 +131,7 @@ def parse_bridge_options(
             parse_bool(HOST_FIREWALL, options[HOST_FIREWALL]) if HOST_FIREWALL in options else default_host_firewall
         ),
         host_access=parse_bool(HOST_ACCESS, options.get(HOST_ACCESS, "false")),
+        bgp_announce=parse_bgp_announce(options, mode4, mode6),
     )
 
 

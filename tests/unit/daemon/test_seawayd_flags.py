@@ -99,3 +99,16 @@ def test_the_dns_answer_cache_is_on_unless_turned_off(tmp_path: Path) -> None:
     assert parse_args([]).dns_cache is True
     assert parse_args(["--dns-cache", "false"]).dns_cache is False
     assert parse_args(["--config-file", str(path)]).dns_cache is False
+
+
+def test_bgp_flags_and_keys(tmp_path: Path) -> None:
+    assert parse_args([]).bgp is None  # no BGP unless asked
+    config = parse_args(["--bgp-asn", "65001", "--bgp-peer", "192.0.2.1", "--bgp-peer", "2001:db8::1,asn=65000"])
+    assert config.bgp is not None and config.bgp.asn == 65001
+    assert [(str(p.address), p.asn) for p in config.bgp.peers] == [("192.0.2.1", None), ("2001:db8::1", 65000)]
+    path = tmp_path / "daemon.json"
+    path.write_text(json.dumps({"bgp-asn": 65002, "bgp-router-id": "192.0.2.9", "bgp-peers": ["192.0.2.1,asn=1"]}))
+    from_file = parse_args(["--config-file", str(path)]).bgp
+    assert from_file is not None and (from_file.asn, str(from_file.router_id)) == (65002, "192.0.2.9")
+    with pytest.raises(InvalidParameter, match="--bgp-peer and --bgp-router-id need --bgp-asn"):
+        parse_args(["--bgp-peer", "192.0.2.1"])

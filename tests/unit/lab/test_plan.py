@@ -89,3 +89,43 @@ def test_explicit_subnet_overlapping_the_world_is_refused() -> None:
                 }
             )
         )
+
+
+def test_bgp_routers_peer_with_every_speaker_on_their_segments_hosts_with_routers_only() -> None:
+    p = plan(
+        parse(
+            {
+                "name": "bgp",
+                "segments": [{"name": "rack1"}, {"name": "rack2"}],
+                "routers": [{"name": "r1", "links": ["rack1", "rack2"], "asn": 65000}],
+                "hosts": [
+                    {"name": "h1", "links": ["rack1"], "asn": 65001},
+                    {"name": "h2", "links": ["rack1"]},  # no asn: no BGP, nobody peers with it
+                    {"name": "h3", "links": ["rack2"], "asn": 65003},
+                    {"name": "h4", "links": ["rack2"], "asn": 65004},
+                ],
+            }
+        ),
+        Path("/run/seaway-lab"),
+    )
+    peers = {n.name: [(p.name, str(p.address), p.asn) for p in n.bgp_peers] for n in p.nodes}
+    assert peers == {
+        "r1": [("h1", "192.0.2.2", 65001), ("h3", "192.0.2.10", 65003), ("h4", "192.0.2.11", 65004)],
+        "h1": [("r1", "192.0.2.1", 65000)],
+        "h2": [],
+        "h3": [("r1", "192.0.2.9", 65000)],  # not h4: hosts never peer with each other
+        "h4": [("r1", "192.0.2.9", 65000)],
+    }
+    assert str(p.node("h3").router_id) == "192.0.2.10"
+    assert p.frr_root("r1") == Path("/run/seaway-lab/bgp/r1/frr")
+
+
+def test_an_asn_is_checked() -> None:
+    with pytest.raises(TopologyError) as err:
+        parse({"name": "x", "segments": [{"name": "a"}, {"name": "b"}],
+               "routers": [{"name": "r", "links": ["a", "b"], "asn": 0}],
+               "hosts": [{"name": "h", "links": ["a"], "asn": "x"}]})  # fmt: skip
+    assert err.value.problems == (
+        "routers[0].asn: invalid AS number 0: expected 1 to 4294967295",
+        "hosts[0].asn: invalid AS number 'x': expected 1 to 4294967295",
+    )

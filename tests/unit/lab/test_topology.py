@@ -49,7 +49,7 @@ def test_every_problem_is_listed_not_just_the_first() -> None:
         "routers[0].links: a router joins at least two segments",
         'hosts[0].containers[0].networks[0]: unknown network "nope" (declare it in the host\'s networks)',
         "hosts[0].containers[0].ports[0]: invalid port mapping '80': expected HOSTPORT:CONTAINERPORT[/tcp|udp|sctp]",
-        "hosts[1].colour: unknown key (expected one of containers, links, name, networks)",
+        "hosts[1].colour: unknown key (expected one of asn, containers, links, name, networks)",
         "hosts[1].name: duplicate host or router name 'h1'",
         'world.segment: unknown segment "wan"',
     )
