@@ -4,8 +4,9 @@ the outside world. dnsperf runs in the container's network namespace, so its que
 to 127.0.0.11:53 take the same NAT redirect as the container's own.
 
 Sides: ``seaway`` (answer cache on, the default), ``seaway_no_cache`` (``--dns-cache
-false``: every forwarded query goes upstream, as in Docker) and, with ``--compare
-dockerd``, dockerd 20.10. All are up at once, each pinned to core 1 (dnsperf to core 0),
+false``: every forwarded query goes upstream, as in Docker), ``seaway_fair``
+(``--dns-realtime false``: the resolver's thread in the fair scheduling class, as
+Docker's) and, with ``--compare dockerd``, dockerd 20.10. All are up at once, each pinned to core 1 (dnsperf to core 0),
 and the rounds alternate between them figure by figure; each figure is the median of the
 rounds. ``OUTSTANDING`` queries are in flight. The outside world's DNS server answers
 from memoized replies, so it is not what limits forwarding."""
@@ -34,17 +35,25 @@ OUTSTANDING = 32  # queries in flight (dnsperf -q), as in issue 15's figures
 
 
 def _dnsperf(
-    key: str, names: list[str], seconds: int, clients: int, max_qps: int = 0, verbose: bool = False
+    key: str,
+    names: list[str],
+    seconds: int,
+    clients: int,
+    max_qps: int = 0,
+    verbose: bool = False,
+    realtime: bool = False,
 ) -> dict[str, Any]:
     """One dnsperf run from the namespace ``key``. With ``verbose`` (-v, a line per
     answer) also each answer's latency, for p50/p99/max; -v costs dnsperf time, so the
-    saturated throughput is taken from runs without it."""
+    saturated throughput is taken from runs without it. With ``realtime`` dnsperf runs
+    under ``chrt -f 1``: its own waits for a CPU (it is a client like any other) leave
+    the latencies, and what is left is the server's."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
         fh.write("".join(f"{n} A\n" for n in names))
         data = fh.name
     try:
         out = subprocess.run(
-            ["nsenter", f"--net={key}", "taskset", "-c", "0", "dnsperf", "-s", "127.0.0.11", "-d", data,
+            ["nsenter", f"--net={key}", *(["chrt", "-f", "1"] if realtime else []), "taskset", "-c", "0", "dnsperf", "-s", "127.0.0.11", "-d", data,
              "-l", str(seconds), "-c", str(clients), "-T", "1", "-t", "2", "-q", str(OUTSTANDING),
              *(["-Q", str(max_qps)] if max_qps else []), *(["-v"] if verbose else [])],
             capture_output=True, text=True, timeout=seconds + 30, check=False,
@@ -84,12 +93,20 @@ FORWARDED = [f"host{i}.example.test" for i in range(50)]
 RECORDS = {name: f"198.51.100.{i % 200 + 10}" for i, name in enumerate(FORWARDED)}
 
 #: figure -> (names, clients, fixed qps); each is run twice per round: saturated for the
-#: throughput, with -v for the latencies (the fixed-rate one once, with -v)
+#: throughput, with -v for the latencies (the fixed-rate ones once, with -v)
 KINDS = {
     "internal": (INTERNAL, 20, 0),
     "internal_at_10k_qps": (INTERNAL, 4, 10000),
     "forwarded": (FORWARDED, 20, 0),
 }
+#: fixed-rate figures taken again with dnsperf real-time (``_dnsperf(realtime=True)``):
+#: the server's tail without the client's own
+RT_CLIENT = {"internal_at_10k_qps_rt_client": "internal_at_10k_qps"}
+FIGURES = (*KINDS, *RT_CLIENT)
+
+
+#: measured again with ``--dns-realtime false`` (the resolver's thread in the fair class, as Docker's)
+FAIR_KINDS = ("internal", "internal_at_10k_qps", "internal_at_10k_qps_rt_client")
 
 
 def _pin(pid: int) -> None:
@@ -113,9 +130,9 @@ def _sample(key: str, pid: int, kind: str, seconds: int) -> dict[str, Any]:
     """One figure on one side: the latency run (-v), then the saturated one; with the
     time the daemon waited for its CPU during the latency run (a noisy machine shows
     here: the tail is then other programs', not the server's)."""
-    names, clients, qps = KINDS[kind]
+    names, clients, qps = KINDS[RT_CLIENT.get(kind, kind)]
     waited = _runqueue_wait_s(pid)
-    latency = _dnsperf(key, names, seconds, clients, qps, verbose=True)
+    latency = _dnsperf(key, names, seconds, clients, qps, verbose=True, realtime=kind in RT_CLIENT)
     latency["runqueue_wait_s"] = round(_runqueue_wait_s(pid) - waited, 3)
     if qps:
         return latency
@@ -168,12 +185,13 @@ def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {"seconds": seconds, "rounds": rounds, "outstanding": OUTSTANDING}
     seaway_args = ("--dns", "198.51.100.1", "--log-level", "warn")
     specs: list[tuple[str, Callable[[FakeHost], SeawayDaemon | DockerDaemon], tuple[str, ...]]] = [
-        ("seaway", lambda h: SeawayDaemon(h, *seaway_args), tuple(KINDS)),
+        ("seaway", lambda h: SeawayDaemon(h, *seaway_args), FIGURES),
         ("seaway_no_cache", lambda h: SeawayDaemon(h, *seaway_args, "--dns-cache", "false"), ("forwarded",)),
+        ("seaway_fair", lambda h: SeawayDaemon(h, *seaway_args, "--dns-realtime", "false"), FAIR_KINDS),
     ]
     if compare:
         if DockerDaemon.available():
-            specs.append(("dockerd", lambda h: DockerDaemon(h, "--dns", "198.51.100.1"), tuple(KINDS)))
+            specs.append(("dockerd", lambda h: DockerDaemon(h, "--dns", "198.51.100.1"), FIGURES))
         else:
             results["dockerd"] = {"skipped": "dockerd is not installed (Debian package docker.io)"}
     sides: list[_Side] = []
@@ -185,7 +203,7 @@ def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
                 sides.append(side)
                 side.start(tar)
             for r in range(rounds):
-                for kind in KINDS:
+                for kind in FIGURES:
                     for side in sides:
                         if kind in side.kinds:
                             side.samples[kind].append(_sample(side.key, side.pid, kind, seconds))
@@ -207,10 +225,13 @@ def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
         elif side.name == "seaway_no_cache":
             results["forwarded_no_cache"] = figures["forwarded"]
             results["daemon_stats_no_cache"] = side.samples["stats"][0]
+        elif side.name == "seaway_fair":
+            results["fair_scheduling"] = figures
+            results["daemon_stats_fair"] = side.samples["stats"][0]
         else:
             results[side.name] = figures
     if "dockerd" in results and "skipped" not in results["dockerd"]:
-        mine = {**{k: results[k] for k in KINDS}, "forwarded_no_cache": results["forwarded_no_cache"]}
+        mine = {**{k: results[k] for k in FIGURES}, "forwarded_no_cache": results["forwarded_no_cache"]}
         results["ratio_seaway_to_dockerd_qps"] = {
             kind: round(r["qps"] / results["dockerd"][kind.removesuffix("_no_cache")]["qps"], 2)
             for kind, r in mine.items()
@@ -223,12 +244,14 @@ def summary(results: dict[str, Any]) -> list[str]:
     if "skipped" in results:
         return [f"dns: skipped: {results['skipped']}"]
     lines = [f"dns: {results['outstanding']} queries in flight, medians of {results['rounds']} alternating rounds"]
-    sides = [("seaway", {k: results[k] for k in (*KINDS, "forwarded_no_cache") if k in results})]
+    sides = [("seaway", {k: results[k] for k in (*FIGURES, "forwarded_no_cache") if k in results})]
     docker = results.get("dockerd", {})
     if "skipped" in docker:
         lines.append(f"dns dockerd: skipped: {docker['skipped']}")
     elif docker:
         sides.append(("dockerd", docker))
+    if "fair_scheduling" in results:
+        sides.insert(1, ("fair", results["fair_scheduling"]))
     for name, figures in sides:
         for kind, r in figures.items():
             lines.append(
@@ -237,6 +260,8 @@ def summary(results: dict[str, Any]) -> list[str]:
             )
     latency = results["internal_server_side_latency_ms"]
     lines.append(f"dns seaway, time inside the server: p50 {latency['p50']} ms  p99 {latency['p99']} ms")
+    stats = results["daemon_stats"]
+    lines.append(f"dns seaway scheduling: {stats.get('Scheduling')}, {stats.get('RealtimeDemotions')} demotions")
     if "ratio_seaway_to_dockerd_qps" in results:
         lines.append(f"dns Seaway/dockerd qps: {results['ratio_seaway_to_dockerd_qps']}")
     return lines

@@ -137,20 +137,25 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
 
 
 def _dns_bars(plt: Any, save: Any, dns: dict[str, Any]) -> None:
-    """Throughput and p99 per figure, one bar per side (Seaway, Seaway without its cache, dockerd)."""
-    sides = {"seaway": {k: dns[k] for k in ("internal", "internal_at_10k_qps", "forwarded") if k in dns}}
+    """Throughput and p99 per figure, one bar per side (Seaway, without its cache, with its
+    thread in the fair class, dockerd)."""
+    latency_kinds = ("internal", "internal_at_10k_qps", "internal_at_10k_qps_rt_client", "forwarded")
+    sides = {"seaway": {k: dns[k] for k in latency_kinds if k in dns}}
     if "forwarded_no_cache" in dns:
         sides["seaway, no cache"] = {"forwarded": dns["forwarded_no_cache"]}
+    if "fair_scheduling" in dns:
+        sides["seaway, --dns-realtime=false"] = dns["fair_scheduling"]
     if "internal" in dns.get("dockerd", {}):
         sides["dockerd 20.10"] = dns["dockerd"]
     for metric, title, unit in (("qps", "queries per second (saturated)", "qps"), ("p99_ms", "p99 latency", "ms")):
-        kinds = ("internal", "forwarded") if metric == "qps" else ("internal", "internal_at_10k_qps", "forwarded")
+        kinds = ("internal", "forwarded") if metric == "qps" else tuple(k for k in latency_kinds if k in dns)
         fig, ax = plt.subplots(figsize=(7, 4))
         width = 0.8 / len(sides)
         for i, (name, figures) in enumerate(sides.items()):
             xs = [k + i * width for k, kind in enumerate(kinds) if kind in figures]
             ax.bar(xs, [figures[kind][metric] for kind in kinds if kind in figures], width, label=name)
-        ax.set_xticks([k + width * (len(sides) - 1) / 2 for k in range(len(kinds))], kinds)
+        labels = [k.replace("_qps_rt_client", " (rt client)") for k in kinds]
+        ax.set_xticks([k + width * (len(sides) - 1) / 2 for k in range(len(kinds))], labels, fontsize=8)
         ax.set(title=f"embedded DNS: {title}, {dns.get('outstanding', '?')} in flight", ylabel=unit)
         ax.legend()
         save(fig, f"dns-{metric.removesuffix('_ms')}.png")
