@@ -41,19 +41,16 @@ def _dnsperf(
     clients: int,
     max_qps: int = 0,
     verbose: bool = False,
-    realtime: bool = False,
 ) -> dict[str, Any]:
     """One dnsperf run from the namespace ``key``. With ``verbose`` (-v, a line per
     answer) also each answer's latency, for p50/p99/max; -v costs dnsperf time, so the
-    saturated throughput is taken from runs without it. With ``realtime`` dnsperf runs
-    under ``chrt -f 1``: its own waits for a CPU (it is a client like any other) leave
-    the latencies, and what is left is the server's."""
+    saturated throughput is taken from runs without it."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
         fh.write("".join(f"{n} A\n" for n in names))
         data = fh.name
     try:
         out = subprocess.run(
-            ["nsenter", f"--net={key}", *(["chrt", "-f", "1"] if realtime else []), "taskset", "-c", "0", "dnsperf", "-s", "127.0.0.11", "-d", data,
+            ["nsenter", f"--net={key}", "taskset", "-c", "0", "dnsperf", "-s", "127.0.0.11", "-d", data,
              "-l", str(seconds), "-c", str(clients), "-T", "1", "-t", "2", "-q", str(OUTSTANDING),
              *(["-Q", str(max_qps)] if max_qps else []), *(["-v"] if verbose else [])],
             capture_output=True, text=True, timeout=seconds + 30, check=False,
@@ -99,14 +96,11 @@ KINDS = {
     "internal_at_10k_qps": (INTERNAL, 4, 10000),
     "forwarded": (FORWARDED, 20, 0),
 }
-#: fixed-rate figures taken again with dnsperf real-time (``_dnsperf(realtime=True)``):
-#: the server's tail without the client's own
-RT_CLIENT = {"internal_at_10k_qps_rt_client": "internal_at_10k_qps"}
-FIGURES = (*KINDS, *RT_CLIENT)
+FIGURES = tuple(KINDS)
 
 
 #: measured again with ``--dns-realtime false`` (the resolver's thread in the fair class, as Docker's)
-FAIR_KINDS = ("internal", "internal_at_10k_qps", "internal_at_10k_qps_rt_client")
+FAIR_KINDS = ("internal", "internal_at_10k_qps")
 
 
 def _pin(pid: int) -> None:
@@ -130,9 +124,9 @@ def _sample(key: str, pid: int, kind: str, seconds: int) -> dict[str, Any]:
     """One figure on one side: the latency run (-v), then the saturated one; with the
     time the daemon waited for its CPU during the latency run (a noisy machine shows
     here: the tail is then other programs', not the server's)."""
-    names, clients, qps = KINDS[RT_CLIENT.get(kind, kind)]
+    names, clients, qps = KINDS[kind]
     waited = _runqueue_wait_s(pid)
-    latency = _dnsperf(key, names, seconds, clients, qps, verbose=True, realtime=kind in RT_CLIENT)
+    latency = _dnsperf(key, names, seconds, clients, qps, verbose=True)
     latency["runqueue_wait_s"] = round(_runqueue_wait_s(pid) - waited, 3)
     if qps:
         return latency

@@ -139,7 +139,7 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
 def _dns_bars(plt: Any, save: Any, dns: dict[str, Any]) -> None:
     """Throughput and p99 per figure, one bar per side (Seaway, without its cache, with its
     thread in the fair class, dockerd)."""
-    latency_kinds = ("internal", "internal_at_10k_qps", "internal_at_10k_qps_rt_client", "forwarded")
+    latency_kinds = ("internal", "internal_at_10k_qps", "forwarded")
     sides = {"seaway": {k: dns[k] for k in latency_kinds if k in dns}}
     if "forwarded_no_cache" in dns:
         sides["seaway, no cache"] = {"forwarded": dns["forwarded_no_cache"]}
@@ -154,8 +154,7 @@ def _dns_bars(plt: Any, save: Any, dns: dict[str, Any]) -> None:
         for i, (name, figures) in enumerate(sides.items()):
             xs = [k + i * width for k, kind in enumerate(kinds) if kind in figures]
             ax.bar(xs, [figures[kind][metric] for kind in kinds if kind in figures], width, label=name)
-        labels = [k.replace("_qps_rt_client", " (rt client)") for k in kinds]
-        ax.set_xticks([k + width * (len(sides) - 1) / 2 for k in range(len(kinds))], labels, fontsize=8)
+        ax.set_xticks([k + width * (len(sides) - 1) / 2 for k in range(len(kinds))], kinds)
         ax.set(title=f"embedded DNS: {title}, {dns.get('outstanding', '?')} in flight", ylabel=unit)
         ax.legend()
         save(fig, f"dns-{metric.removesuffix('_ms')}.png")
