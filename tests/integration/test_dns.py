@@ -345,3 +345,28 @@ def test_with_an_ndots_option_single_label_unknown_names_are_not_forwarded(
         assert (single.header.rcode, single.rr) == (RCODE.NOERROR, [])
         assert upstream.queries == before
         assert addresses(query(key, "www.example.test")) == ["198.51.100.80"]  # dotted names still go out
+
+
+def test_a_query_flood_sends_the_resolver_thread_back_to_the_fair_class_until_it_ends(
+    dns_world: tuple[SeawayDaemon, OutsideDns], tmp_path: Path
+) -> None:
+    import subprocess
+
+    daemon, _ = dns_world
+    daemon.docker("network", "create", "front")
+    run(daemon, "--name", "a", "--network", "front", "busybox", "sleep", "300")
+    key = key_of(daemon, "a")
+    names = tmp_path / "names.txt"
+    names.write_text("a A\n")
+    stats = lambda: daemon.request("GET", "/seaway/dns/stats")[1]  # noqa: E731
+    assert stats()["Scheduling"] == "realtime"
+
+    flood = f"nsenter --net={key} dnsperf -s 127.0.0.11 -d {names} -l 2 -c 20 -q 64".split()
+    subprocess.run(flood, capture_output=True, timeout=30, check=True)
+    deadline = time.monotonic() + 10
+    while stats()["Scheduling"] != "realtime" and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert stats()["RealtimeDemotions"] >= 1  # the flood was served in the fair class
+    assert stats()["Scheduling"] == "realtime"  # and once it ended the thread went back
+    assert addresses(query(key, "a")) != []
