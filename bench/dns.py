@@ -4,8 +4,9 @@ the outside world. dnsperf runs in the container's network namespace, so its que
 to 127.0.0.11:53 take the same NAT redirect as the container's own.
 
 Sides: ``seaway`` (answer cache on, the default), ``seaway_no_cache`` (``--dns-cache
-false``: every forwarded query goes upstream, as in Docker) and, with ``--compare
-dockerd``, dockerd 20.10. All are up at once, each pinned to core 1 (dnsperf to core 0),
+false``: every forwarded query goes upstream, as in Docker), ``seaway_fair``
+(``--dns-realtime false``: the resolver's thread in the fair scheduling class, as
+Docker's) and, with ``--compare dockerd``, dockerd 20.10. All are up at once, each pinned to core 1 (dnsperf to core 0),
 and the rounds alternate between them figure by figure; each figure is the median of the
 rounds. ``OUTSTANDING`` queries are in flight. The outside world's DNS server answers
 from memoized replies, so it is not what limits forwarding."""
@@ -34,7 +35,12 @@ OUTSTANDING = 32  # queries in flight (dnsperf -q), as in issue 15's figures
 
 
 def _dnsperf(
-    key: str, names: list[str], seconds: int, clients: int, max_qps: int = 0, verbose: bool = False
+    key: str,
+    names: list[str],
+    seconds: int,
+    clients: int,
+    max_qps: int = 0,
+    verbose: bool = False,
 ) -> dict[str, Any]:
     """One dnsperf run from the namespace ``key``. With ``verbose`` (-v, a line per
     answer) also each answer's latency, for p50/p99/max; -v costs dnsperf time, so the
@@ -84,12 +90,17 @@ FORWARDED = [f"host{i}.example.test" for i in range(50)]
 RECORDS = {name: f"198.51.100.{i % 200 + 10}" for i, name in enumerate(FORWARDED)}
 
 #: figure -> (names, clients, fixed qps); each is run twice per round: saturated for the
-#: throughput, with -v for the latencies (the fixed-rate one once, with -v)
+#: throughput, with -v for the latencies (the fixed-rate ones once, with -v)
 KINDS = {
     "internal": (INTERNAL, 20, 0),
     "internal_at_10k_qps": (INTERNAL, 4, 10000),
     "forwarded": (FORWARDED, 20, 0),
 }
+FIGURES = tuple(KINDS)
+
+
+#: measured again with ``--dns-realtime false`` (the resolver's thread in the fair class, as Docker's)
+FAIR_KINDS = ("internal", "internal_at_10k_qps")
 
 
 def _pin(pid: int) -> None:
@@ -168,12 +179,13 @@ def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {"seconds": seconds, "rounds": rounds, "outstanding": OUTSTANDING}
     seaway_args = ("--dns", "198.51.100.1", "--log-level", "warn")
     specs: list[tuple[str, Callable[[FakeHost], SeawayDaemon | DockerDaemon], tuple[str, ...]]] = [
-        ("seaway", lambda h: SeawayDaemon(h, *seaway_args), tuple(KINDS)),
+        ("seaway", lambda h: SeawayDaemon(h, *seaway_args), FIGURES),
         ("seaway_no_cache", lambda h: SeawayDaemon(h, *seaway_args, "--dns-cache", "false"), ("forwarded",)),
+        ("seaway_fair", lambda h: SeawayDaemon(h, *seaway_args, "--dns-realtime", "false"), FAIR_KINDS),
     ]
     if compare:
         if DockerDaemon.available():
-            specs.append(("dockerd", lambda h: DockerDaemon(h, "--dns", "198.51.100.1"), tuple(KINDS)))
+            specs.append(("dockerd", lambda h: DockerDaemon(h, "--dns", "198.51.100.1"), FIGURES))
         else:
             results["dockerd"] = {"skipped": "dockerd is not installed (Debian package docker.io)"}
     sides: list[_Side] = []
@@ -185,7 +197,7 @@ def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
                 sides.append(side)
                 side.start(tar)
             for r in range(rounds):
-                for kind in KINDS:
+                for kind in FIGURES:
                     for side in sides:
                         if kind in side.kinds:
                             side.samples[kind].append(_sample(side.key, side.pid, kind, seconds))
@@ -207,10 +219,13 @@ def run(quick: bool, log: Log, compare: bool = False) -> dict[str, Any]:
         elif side.name == "seaway_no_cache":
             results["forwarded_no_cache"] = figures["forwarded"]
             results["daemon_stats_no_cache"] = side.samples["stats"][0]
+        elif side.name == "seaway_fair":
+            results["fair_scheduling"] = figures
+            results["daemon_stats_fair"] = side.samples["stats"][0]
         else:
             results[side.name] = figures
     if "dockerd" in results and "skipped" not in results["dockerd"]:
-        mine = {**{k: results[k] for k in KINDS}, "forwarded_no_cache": results["forwarded_no_cache"]}
+        mine = {**{k: results[k] for k in FIGURES}, "forwarded_no_cache": results["forwarded_no_cache"]}
         results["ratio_seaway_to_dockerd_qps"] = {
             kind: round(r["qps"] / results["dockerd"][kind.removesuffix("_no_cache")]["qps"], 2)
             for kind, r in mine.items()
@@ -223,12 +238,14 @@ def summary(results: dict[str, Any]) -> list[str]:
     if "skipped" in results:
         return [f"dns: skipped: {results['skipped']}"]
     lines = [f"dns: {results['outstanding']} queries in flight, medians of {results['rounds']} alternating rounds"]
-    sides = [("seaway", {k: results[k] for k in (*KINDS, "forwarded_no_cache") if k in results})]
+    sides = [("seaway", {k: results[k] for k in (*FIGURES, "forwarded_no_cache") if k in results})]
     docker = results.get("dockerd", {})
     if "skipped" in docker:
         lines.append(f"dns dockerd: skipped: {docker['skipped']}")
     elif docker:
         sides.append(("dockerd", docker))
+    if "fair_scheduling" in results:
+        sides.insert(1, ("fair", results["fair_scheduling"]))
     for name, figures in sides:
         for kind, r in figures.items():
             lines.append(
@@ -237,6 +254,8 @@ def summary(results: dict[str, Any]) -> list[str]:
             )
     latency = results["internal_server_side_latency_ms"]
     lines.append(f"dns seaway, time inside the server: p50 {latency['p50']} ms  p99 {latency['p99']} ms")
+    stats = results["daemon_stats"]
+    lines.append(f"dns seaway scheduling: {stats.get('Scheduling')}, {stats.get('RealtimeDemotions')} demotions")
     if "ratio_seaway_to_dockerd_qps" in results:
         lines.append(f"dns Seaway/dockerd qps: {results['ratio_seaway_to_dockerd_qps']}")
     return lines

@@ -137,14 +137,18 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
 
 
 def _dns_bars(plt: Any, save: Any, dns: dict[str, Any]) -> None:
-    """Throughput and p99 per figure, one bar per side (Seaway, Seaway without its cache, dockerd)."""
-    sides = {"seaway": {k: dns[k] for k in ("internal", "internal_at_10k_qps", "forwarded") if k in dns}}
+    """Throughput and p99 per figure, one bar per side (Seaway, without its cache, with its
+    thread in the fair class, dockerd)."""
+    latency_kinds = ("internal", "internal_at_10k_qps", "forwarded")
+    sides = {"seaway": {k: dns[k] for k in latency_kinds if k in dns}}
     if "forwarded_no_cache" in dns:
         sides["seaway, no cache"] = {"forwarded": dns["forwarded_no_cache"]}
+    if "fair_scheduling" in dns:
+        sides["seaway, --dns-realtime=false"] = dns["fair_scheduling"]
     if "internal" in dns.get("dockerd", {}):
         sides["dockerd 20.10"] = dns["dockerd"]
     for metric, title, unit in (("qps", "queries per second (saturated)", "qps"), ("p99_ms", "p99 latency", "ms")):
-        kinds = ("internal", "forwarded") if metric == "qps" else ("internal", "internal_at_10k_qps", "forwarded")
+        kinds = ("internal", "forwarded") if metric == "qps" else tuple(k for k in latency_kinds if k in dns)
         fig, ax = plt.subplots(figsize=(7, 4))
         width = 0.8 / len(sides)
         for i, (name, figures) in enumerate(sides.items()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from dnslib import RCODE
 
+from seaway.kernel import sched
 from seaway.lab.fakehost import FakeHost
 from seaway.testing.daemon import SeawayDaemon
 from seaway.testing.dnsserver import OutsideDns, query
@@ -252,6 +254,26 @@ def test_seaway_dns_stats_shows_the_counters(dns_world: tuple[SeawayDaemon, Outs
 
     assert data["Queries"] >= 2 and data["Forwarded"] >= 1 and data["Answers"]["NOERROR"] >= 2
     assert "Queries" in table and "Forward failures" in table
+    # the resolver's thread, as ps -L shows it: real-time (nothing here keeps it busy)
+    assert data["Scheduling"] == "realtime" and re.search(r"^Scheduling +realtime$", table, re.MULTILINE)
+    assert sched.threads(daemon.proc.pid).get(dns_thread(daemon)) == ("seawayd-dns", "fifo")
+
+
+def dns_thread(daemon: SeawayDaemon) -> int:
+    assert daemon.proc is not None
+    named = [tid for tid, (name, _) in sched.threads(daemon.proc.pid).items() if name == "seawayd-dns"]
+    assert len(named) == 1, sched.threads(daemon.proc.pid)
+    return named[0]
+
+
+def test_with_dns_realtime_false_the_resolver_thread_stays_fair(fake_host: FakeHost, busybox_tar: Path) -> None:
+    with dns_daemon(fake_host, busybox_tar, "--dns", UPSTREAM, "--dns-realtime", "false") as (daemon, _):
+        daemon.docker("network", "create", "out")
+        run(daemon, "--name", "c", "--network", "out", "busybox", "sleep", "300")
+
+        assert addresses(query(key_of(daemon, "c"), "c")) != []
+        assert daemon.request("GET", "/seaway/dns/stats")[1]["Scheduling"] == "normal (--dns-realtime=false)"
+        assert sched.threads(daemon.proc.pid)[dns_thread(daemon)] == ("seawayd-dns", "other")  # type: ignore[union-attr]
 
 
 def test_forwarded_answers_are_kept_for_their_ttl(dns_world: tuple[SeawayDaemon, OutsideDns]) -> None:
@@ -323,3 +345,28 @@ def test_with_an_ndots_option_single_label_unknown_names_are_not_forwarded(
         assert (single.header.rcode, single.rr) == (RCODE.NOERROR, [])
         assert upstream.queries == before
         assert addresses(query(key, "www.example.test")) == ["198.51.100.80"]  # dotted names still go out
+
+
+def test_a_query_flood_sends_the_resolver_thread_back_to_the_fair_class_until_it_ends(
+    dns_world: tuple[SeawayDaemon, OutsideDns], tmp_path: Path
+) -> None:
+    import subprocess
+
+    daemon, _ = dns_world
+    daemon.docker("network", "create", "front")
+    run(daemon, "--name", "a", "--network", "front", "busybox", "sleep", "300")
+    key = key_of(daemon, "a")
+    names = tmp_path / "names.txt"
+    names.write_text("a A\n")
+    stats = lambda: daemon.request("GET", "/seaway/dns/stats")[1]  # noqa: E731
+    assert stats()["Scheduling"] == "realtime"
+
+    flood = f"nsenter --net={key} dnsperf -s 127.0.0.11 -d {names} -l 2 -c 20 -q 64".split()
+    subprocess.run(flood, capture_output=True, timeout=30, check=True)
+    deadline = time.monotonic() + 10
+    while stats()["Scheduling"] != "realtime" and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert stats()["RealtimeDemotions"] >= 1  # the flood was served in the fair class
+    assert stats()["Scheduling"] == "realtime"  # and once it ended the thread went back
+    assert addresses(query(key, "a")) != []

@@ -45,8 +45,9 @@ from seaway.dns import wire
 from seaway.dns.cache import AnswerCache
 from seaway.dns.records import TTL, Outcome, Records
 from seaway.firewall import dns as dnsrules
-from seaway.kernel import netns, nft
+from seaway.kernel import netns, nft, sched
 from seaway.resolver.forwarder import DRAIN, Forwarder
+from seaway.resolver.priority import Priority
 from seaway.resolver.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -62,16 +63,21 @@ T = TypeVar("T")
 
 class ResolverThread:
     """An event loop of the resolver's own, on a thread of its own, made from the
-    daemon's main thread (so in the host's namespace, where forwards leave from)."""
+    daemon's main thread (so in the host's namespace, where forwards leave from). The
+    thread is named ``seawayd-dns`` for ``ps -L``/``top -H`` and, with ``realtime``,
+    scheduled real-time while it is cheap (``seaway.resolver.priority``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, realtime: bool = False) -> None:
         sys.setswitchinterval(SWITCH_INTERVAL)
         self.loop = asyncio.new_event_loop()
+        self.priority = Priority(self.loop, realtime)
         self._thread = threading.Thread(target=self._run, name="seawayd-dns", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        sched.name_thread("seawayd-dns")
         asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self.priority.start)
         self.loop.run_forever()
 
     def call(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
@@ -79,6 +85,7 @@ class ResolverThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.priority.stop)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
         if not self._thread.is_alive():

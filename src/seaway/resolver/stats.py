@@ -19,6 +19,8 @@ class Stats:
         self.forward_failures = 0
         self.cache_hits = 0
         self._latency_us: deque[int] = deque(maxlen=window)  # the latest answers only
+        #: the resolver thread's scheduling (``seaway.resolver.priority.Priority``), if known
+        self.priority: Any = None
 
     def answered(self, rcode: str, latency_us: int, cached: bool = False) -> None:
         self.queries += 1
@@ -44,4 +46,6 @@ class Stats:
             "ForwardFailures": self.forward_failures,
             "CacheHits": self.cache_hits,
             "LatencyMs": {"p50": q(0.5), "p99": q(0.99), "max": q(1.0), "samples": len(ordered)},
+            "Scheduling": self.priority.state if self.priority is not None else "",
+            "RealtimeDemotions": self.priority.demotions if self.priority is not None else 0,
         }

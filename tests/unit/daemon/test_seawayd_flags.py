@@ -92,13 +92,17 @@ def test_plugin_flags_and_config_keys_replace_the_directories(tmp_path: Path) ->
         parse_args(["--plugin-timeout", "0"])
 
 
-def test_the_dns_answer_cache_is_on_unless_turned_off(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flag", "attribute"),
+    [("dns-cache", "dns_cache"), ("dns-realtime", "dns_realtime")],  # the answer cache; the thread's real-time class
+)
+def test_dns_switches_are_on_unless_turned_off(tmp_path: Path, flag: str, attribute: str) -> None:
     path = tmp_path / "daemon.json"
-    path.write_text(json.dumps({"dns-cache": "false"}))
+    path.write_text(json.dumps({flag: "false"}))
 
-    assert parse_args([]).dns_cache is True
-    assert parse_args(["--dns-cache", "false"]).dns_cache is False
-    assert parse_args(["--config-file", str(path)]).dns_cache is False
+    assert getattr(parse_args([]), attribute) is True
+    assert getattr(parse_args([f"--{flag}", "false"]), attribute) is False
+    assert getattr(parse_args(["--config-file", str(path)]), attribute) is False
 
 
 def test_bgp_flags_and_keys(tmp_path: Path) -> None:

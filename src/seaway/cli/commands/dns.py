@@ -31,6 +31,7 @@ def stats(client: Client, args: argparse.Namespace) -> int:
             "Latency p50 / p99 / max (ms)",
             f"{latency.get('p50', 0)} / {latency.get('p99', 0)} / {latency.get('max', 0)}",
         ),
+        ("Scheduling", data.get("Scheduling") or "-"),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
