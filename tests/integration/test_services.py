@@ -215,6 +215,43 @@ def test_host_mode_port_one_task_per_node_the_rest_pending_and_the_port_answers(
     wait_for(lambda: tasks(lab, "hostport") == [], 60, "all tasks gone")
 
 
+def test_endpoint_mode_updates_move_the_names_and_rollback_restores_the_spec(lab: Lab) -> None:
+    docker(lab, "h1", "service", "create", "--detach", "--name", "flip", "--replicas", "2", "--stop-grace-period", "1s",
+           "--network", "appnet", "busybox", "sleep", "3600")  # fmt: skip
+    wait_for(lambda: len(running(lab, "flip")) == 2, 60, "2 running tasks")
+    appnet = network_id(lab, "appnet")
+
+    def vip() -> list[str]:
+        svc = json.loads(docker(lab, "h1", "service", "inspect", "flip").stdout)[0]
+        return [v["Addr"].split("/")[0] for v in svc["Endpoint"].get("VirtualIPs", []) if v["NetworkID"] == appnet]
+
+    first = vip()
+    wait_for(lambda: lookup(lab, "flip") == first, 10, "flip → its VIP")
+    docker(lab, "h1", "service", "update", "--detach", "--endpoint-mode", "dnsrr", "flip")
+    wait_for(lambda: vip() == [], 10, "no VIP in dnsrr mode")
+    wait_for(lambda: len(running(lab, "flip")) == 2 and lookup(lab, "flip") == task_addresses(lab, "flip", appnet),
+             60, "flip → its tasks")  # fmt: skip
+    docker(lab, "h1", "service", "update", "--detach", "--endpoint-mode", "vip", "flip")
+    wait_for(lambda: len(vip()) == 1, 10, "a VIP again")
+    wait_for(lambda: lookup(lab, "flip") == vip(), 60, "flip → the new VIP only")
+
+    docker(lab, "h1", "service", "update", "--detach", "--env-add", "COLOUR=blue", "flip")
+    env = "{{json .Spec.TaskTemplate.ContainerSpec.Env}}"
+    assert "COLOUR=blue" in docker(lab, "h1", "service", "inspect", "-f", env, "flip").stdout
+    wait_for(lambda: len(running(lab, "flip")) == 2
+             and all("COLOUR=blue" in (t["Spec"]["ContainerSpec"].get("Env") or []) for t in running(lab, "flip")),
+             60, "both tasks on the new spec")  # fmt: skip
+    docker(lab, "h1", "service", "rollback", "--detach", "flip")
+    assert "COLOUR=blue" not in docker(lab, "h1", "service", "inspect", "-f", env, "flip").stdout
+    state = docker(lab, "h1", "service", "inspect", "-f", "{{.UpdateStatus.State}}", "flip").stdout.strip()
+    assert state.startswith("rollback_")
+    wait_for(lambda: len(running(lab, "flip")) == 2
+             and all(not t["Spec"]["ContainerSpec"].get("Env") for t in running(lab, "flip")),
+             60, "both tasks back on the old spec")  # fmt: skip
+    docker(lab, "h1", "service", "rm", "flip")
+    wait_for(lambda: tasks(lab, "flip") == [], 60, "all tasks gone")
+
+
 def test_a_killed_nodes_tasks_are_replaced_elsewhere_and_leave_dns(lab: Lab) -> None:
     docker(lab, "h1", "service", "create", "--detach", "--name", "survivor", "--replicas", "3",
            "--network", "appnet", "busybox", "sleep", "3600")  # fmt: skip
