@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cluster, core, daemon, dns, lab, machine, ports, throughput
+from bench import cluster, core, daemon, dns, lab, machine, ports, services, throughput
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-<suite>[-quick].json)")
     parser.add_argument(
         "--suite",
-        choices=("core", "daemon", "dns", "throughput", "ports", "lab", "cluster", "all"),
+        choices=("core", "daemon", "dns", "throughput", "ports", "lab", "cluster", "services", "all"),
         default="all",
         help="which benchmarks to run",
     )
@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         results["benchmarks"]["lab"] = lab.run(quick=args.quick, log=log)
     if args.suite in ("cluster", "all"):
         results["benchmarks"]["cluster"] = cluster.run(quick=args.quick, log=log, compare=args.compare == "dockerd")
+    if args.suite in ("services", "all"):
+        results["benchmarks"]["services"] = services.run(quick=args.quick, log=log)
     suffix = ("-quick" if args.quick else "") + ("-vs-dockerd" if args.compare else "")
     out = args.out or Path(__file__).parent / "results" / f"{started:%Y-%m-%d}-{args.suite}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += lab.summary(results["benchmarks"]["lab"])
     if "cluster" in results["benchmarks"]:
         lines += cluster.summary(results["benchmarks"]["cluster"])
+    if "services" in results["benchmarks"]:
+        lines += services.summary(results["benchmarks"]["services"])
     print("\n".join(lines))
     return 0
 

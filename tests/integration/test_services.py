@@ -252,6 +252,30 @@ def test_endpoint_mode_updates_move_the_names_and_rollback_restores_the_spec(lab
     wait_for(lambda: tasks(lab, "flip") == [], 60, "all tasks gone")
 
 
+def test_only_healthy_tasks_answer_and_an_unhealthy_one_is_replaced(lab: Lab) -> None:
+    docker(lab, "h1", "service", "create", "--detach", "--name", "hc", "--replicas", "2", "--network", "appnet",
+           "--constraint", "node.hostname==h2", "--health-cmd", "test -f /tmp/ok", "--health-interval", "1s",
+           "--health-retries", "2", "--health-start-period", "60s", "--stop-grace-period", "1s", "busybox", "sleep", "3600")  # fmt: skip
+    wait_for(lambda: sum(t["Status"]["State"] == "starting" for t in tasks(lab, "hc")) == 2, 60, "2 tasks starting")
+    time.sleep(2.5)  # several probes failed (in the start period): not yet healthy, so in no answer
+    assert lookup(lab, "tasks.hc") == [] and running(lab, "hc") == []
+    names = docker(lab, "h2", "ps", "--filter", "label=com.docker.swarm.service.name=hc", "--format", "{{.Names}}")
+    first = names.stdout.split()[0]
+    docker(lab, "h2", "exec", first, "touch", "/tmp/ok")
+    wait_for(lambda: len(running(lab, "hc")) == 1, 15, "the healthy task running")
+    appnet = network_id(lab, "appnet")
+    wait_for(lambda: lookup(lab, "tasks.hc") == task_addresses(lab, "hc", appnet), 10, "tasks.hc → the healthy one")
+    healthy = running(lab, "hc")[0]["ID"]
+    docker(lab, "h2", "exec", first, "rm", "/tmp/ok")
+    wait_for(lambda: lookup(lab, "tasks.hc") == [], 15, "the task turned unhealthy leaves the answers")
+    wait_for(lambda: any(t["ID"] == healthy and t["Status"]["State"] == "failed" for t in tasks(lab, "hc")), 15,
+             "the unhealthy task failed")  # fmt: skip
+    failed = next(t for t in tasks(lab, "hc") if t["ID"] == healthy)
+    assert failed["Status"]["Err"] == "task: unhealthy container"
+    docker(lab, "h1", "service", "rm", "hc")
+    wait_for(lambda: tasks(lab, "hc") == [], 60, "all tasks gone")
+
+
 def test_a_killed_nodes_tasks_are_replaced_elsewhere_and_leave_dns(lab: Lab) -> None:
     docker(lab, "h1", "service", "create", "--detach", "--name", "survivor", "--replicas", "3",
            "--network", "appnet", "busybox", "sleep", "3600")  # fmt: skip

@@ -13,6 +13,11 @@ A stopped task keeps its container (``docker ps -a``, as Docker) until the task 
 the store (the orchestrator's history limit, or its service removed); then its
 container is removed and its report deleted.
 
+A task with a healthcheck (``ContainerSpec.Healthcheck``, run in the container as
+``docker exec`` would) stays ``starting``, in no DNS answer, until a probe succeeds; it
+is then ``running``; ``Retries`` failed probes in a row stop it and fail it ("task:
+unhealthy container"), and the orchestrator replaces it.
+
 Service discovery comes from the containers' network aliases: each task answers on its
 networks to ``tasks.<service>`` and ``tasks.<alias>``, and in dnsrr mode to the
 service's name and aliases too; a VIP's names are served from the service record
@@ -25,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from seaway.cluster import schema, taskstates
@@ -58,6 +64,18 @@ class TaskRuntime(Protocol):
 
     def stop(self, container_id: str, timeout: int) -> None:
         """Stop a container (its names withdrawn first: no new lookup finds it)."""
+        ...
+
+    def withdraw(self, container_id: str) -> None:
+        """The container's names stop answering (it keeps running)."""
+        ...
+
+    def publish(self, container_id: str) -> None:
+        """The container's names answer again."""
+        ...
+
+    def probe(self, container_id: str, argv: list[str], timeout: float) -> int:
+        """Run a healthcheck's command in the container: its exit code (-1: timed out)."""
         ...
 
     def remove(self, container_id: str) -> None: ...
@@ -140,6 +158,7 @@ class TaskAgent:
         self._containers: dict[str, str] = {}  # task ID → container ID
         self._busy: dict[str, asyncio.Task[None]] = {}  # a task being started or stopped
         self._services: dict[str, dict[str, Any]] = {}
+        self._health: dict[str, asyncio.Task[None]] = {}  # healthcheck loops by task
 
     def start(self, store: Store) -> list[asyncio.Task[None]]:
         self._store = store
@@ -298,9 +317,55 @@ class TaskAgent:
         state = await asyncio.to_thread(self._runtime.state, container)
         pid = state[2] if state else 0
         addresses = await asyncio.to_thread(self._runtime.addresses, container)
-        await self._report(
-            task_id, "running", "started", ContainerID=container, PID=pid, ExitCode=0, Addresses=addresses,
-        )  # fmt: skip
+        details = {"ContainerID": container, "PID": pid, "ExitCode": 0, "Addresses": addresses}
+        check = health_of(task)
+        if check is None:
+            await self._report(task_id, "running", "started", **details)
+            return
+        # with a healthcheck a task is starting, and in no answer, until its first healthy probe
+        await asyncio.to_thread(self._runtime.withdraw, container)
+        await self._report(task_id, "starting", "starting", **details)
+        self._health[task_id] = asyncio.create_task(
+            self._watch_health(task_id, container, check, details, _grace(task))
+        )
+
+    async def _watch_health(
+        self, task_id: str, container: str, check: Health, details: dict[str, Any], grace: int
+    ) -> None:
+        """Probe every interval: the first success makes the task running (its names
+        answer); ``retries`` failures in a row (after the start period) fail it: names
+        withdrawn, container stopped, ``failed`` reported (the orchestrator replaces it)."""
+        loop = asyncio.get_running_loop()
+        began, failures, healthy = loop.time(), 0, False
+        try:
+            while self._containers.get(task_id) == container:
+                if (self._reported.get(task_id) or {}).get("State") not in ("starting", "running"):
+                    return
+                await asyncio.sleep(check.interval)
+                try:
+                    code = await asyncio.to_thread(self._runtime.probe, container, check.argv, check.timeout)
+                except SeawayError:
+                    code = -1
+                if self._containers.get(task_id) != container or task_id in self._busy:
+                    return
+                if code == 0:
+                    failures = 0
+                    if not healthy:
+                        healthy = True
+                        await asyncio.to_thread(self._runtime.publish, container)
+                        await self._report(task_id, "running", "started", **details)
+                    continue
+                if not healthy and loop.time() - began < check.start_period:
+                    continue
+                failures += 1
+                if failures >= check.retries:
+                    log.warning("swarm: task %s is unhealthy (%d failed probes)", task_id[:12], failures)
+                    with contextlib.suppress(NotFound):
+                        await asyncio.to_thread(self._runtime.stop, container, grace)
+                    await self._report(task_id, "failed", "started", err=UNHEALTHY, **details)
+                    return
+        finally:
+            self._health.pop(task_id, None)
 
     async def _shut(self, task: dict[str, Any]) -> None:
         task_id = task["ID"]
@@ -325,10 +390,18 @@ class TaskAgent:
     # -- exits
 
     async def _watch_exits(self) -> None:
+        try:
+            await self._exits()
+        finally:  # the agent is stopping: so are the healthchecks
+            for check in list(self._health.values()):
+                check.cancel()
+
+    async def _exits(self) -> None:
         while True:
             await asyncio.sleep(EXITS)
             for task_id, container in list(self._containers.items()):
-                if task_id in self._busy or (self._reported.get(task_id) or {}).get("State") != "running":
+                state = (self._reported.get(task_id) or {}).get("State")
+                if task_id in self._busy or state not in ("starting", "running"):
                     continue
                 try:
                     state = await asyncio.to_thread(self._runtime.state, container)
@@ -342,6 +415,39 @@ class TaskAgent:
                     await self._report(task_id, "complete", "finished", **status)
                 else:
                     await self._report(task_id, "failed", "started", err=f"task: non-zero exit ({code})", **status)
+
+
+UNHEALTHY = "task: unhealthy container"
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """A task's healthcheck (``ContainerSpec.Healthcheck``; Docker's defaults)."""
+
+    argv: list[str]
+    interval: float = 30.0
+    timeout: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+
+
+def health_of(task: dict[str, Any]) -> Health | None:
+    check = ((task.get("Spec") or {}).get("ContainerSpec") or {}).get("Healthcheck") or {}
+    test = [str(t) for t in check.get("Test") or []]
+    if not test or test[0] == "NONE":
+        return None
+    kind, rest = test[0], test[1:]
+    argv = {"CMD-SHELL": ["/bin/sh", "-c", " ".join(rest)], "CMD": rest}.get(kind, test)
+    if not argv:
+        return None
+
+    def seconds(key: str, default: float) -> float:
+        return int(check[key]) / 1e9 if check.get(key) else default
+
+    return Health(
+        argv, seconds("Interval", 30.0), seconds("Timeout", 30.0), int(check.get("Retries") or 3),
+        seconds("StartPeriod", 0.0),
+    )  # fmt: skip
 
 
 def _grace(task: dict[str, Any]) -> int:

@@ -550,6 +550,13 @@ class Containers:
             if ctr.sandbox_id and self._feed is not None:
                 self._feed.leaving(ctr.sandbox_id)
 
+    def publish_names(self, term: str) -> None:
+        """The running container's endpoints answer by name again (``withdraw_names``' undo)."""
+        with self._lock:
+            ctr = self.get(term)
+            if ctr.running and ctr.sandbox_id and self._feed is not None:
+                self._feed.joined(ctr, list(ctr.networks))
+
     def stop(self, term: str, timeout: int | None = None, signal: str | None = None) -> bool:
         """SIGTERM (or the stop signal), then SIGKILL after the timeout. False if it was
         not running (Docker's 304)."""

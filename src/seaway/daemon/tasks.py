@@ -11,7 +11,8 @@ from typing import Any
 from seaway.cluster.taskagent import TASK_LABEL
 from seaway.daemon.api import schemas
 from seaway.daemon.containers import Containers
-from seaway.errors import NotFound
+from seaway.errors import InternalError, NotFound
+from seaway.kernel import process
 
 
 class DaemonTasks:
@@ -50,6 +51,20 @@ class DaemonTasks:
     def stop(self, container_id: str, timeout: int) -> None:
         self._containers.withdraw_names(container_id)
         self._containers.stop(container_id, timeout)
+
+    def withdraw(self, container_id: str) -> None:
+        self._containers.withdraw_names(container_id)
+
+    def publish(self, container_id: str) -> None:
+        self._containers.publish_names(container_id)
+
+    def probe(self, container_id: str, argv: list[str], timeout: float) -> int:
+        ctr = self._containers.get(container_id)
+        command = self._containers.runtime.exec_command(ctr.id, argv, list(ctr.spec.env), False, "")
+        try:
+            return process.run(None, command, timeout=timeout, check=False).returncode
+        except InternalError:  # it did not finish in time
+            return -1
 
     def remove(self, container_id: str) -> None:
         self._containers.remove(container_id, force=True)
