@@ -207,6 +207,10 @@ def test_host_mode_port_one_task_per_node_the_rest_pending_and_the_port_answers(
     pending = [t for t in tasks(lab, "hostport") if t["Status"]["State"] == "pending"]
     assert len(pending) == 1
     assert "host-mode port already in use on 3 nodes" in pending[0]["Status"]["Err"]
+    for task in running(lab, "hostport"):
+        assert task["Status"]["PortStatus"]["Ports"] == [
+            {"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 8080, "PublishMode": "host"}
+        ]
     for host in ("h1", "h2", "h3"):
         url = f"http://{lab.host(host).address}:8080/"
         code = lab.host("h1").run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "5", url], timeout=10)

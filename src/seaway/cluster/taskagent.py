@@ -62,6 +62,10 @@ class TaskRuntime(Protocol):
         """The container's addresses (``ip/len``) by network ID."""
         ...
 
+    def ports(self, container_id: str) -> list[dict[str, Any]]:
+        """The container's published ports as a task's ``PortStatus`` lists them."""
+        ...
+
     def stop(self, container_id: str, timeout: int) -> None:
         """Stop a container (its names withdrawn first: no new lookup finds it)."""
         ...
@@ -318,6 +322,9 @@ class TaskAgent:
         pid = state[2] if state else 0
         addresses = await asyncio.to_thread(self._runtime.addresses, container)
         details = {"ContainerID": container, "PID": pid, "ExitCode": 0, "Addresses": addresses}
+        ports = await asyncio.to_thread(self._runtime.ports, container)
+        if ports:
+            details["PortStatus"] = ports
         check = health_of(task)
         if check is None:
             await self._report(task_id, "running", "started", **details)

@@ -48,6 +48,19 @@ class DaemonTasks:
                 ]  # fmt: skip
         return out
 
+    def ports(self, container_id: str) -> list[dict[str, Any]]:
+        ctr = self._containers.get(container_id)
+        if not ctr.sandbox_id:
+            return []
+        seen: dict[tuple[str, int, int], dict[str, Any]] = {}
+        for ep in self._containers.engine.endpoints_of_sandbox(ctr.sandbox_id):
+            for m in ep.ports:  # one per address family: shown once, as a port of the node
+                seen.setdefault((m.proto, m.container_port, m.host_port), {
+                    "Protocol": m.proto, "TargetPort": m.container_port, "PublishedPort": m.host_port,
+                    "PublishMode": "host",
+                })  # fmt: skip
+        return list(seen.values())
+
     def stop(self, container_id: str, timeout: int) -> None:
         self._containers.withdraw_names(container_id)
         self._containers.stop(container_id, timeout)
