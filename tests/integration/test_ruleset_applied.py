@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import pytest
 
@@ -114,3 +115,16 @@ def test_vxlan_members_sent_by_the_element_socket_list_as_nft_would_make_them(fa
     netns.run(fake_host.host_ns, nft.apply, ruleset.full([], [], vxlan=members), "the same, through nft")
     assert by_socket == listing()
     assert "vxlan only from member vteps" in by_socket and "4790" in by_socket and "192.0.2.2" not in by_socket
+
+
+def test_a_restarted_engine_drops_vxlan_from_non_members_at_once(engine_factory: Any, fake_host: FakeHost) -> None:
+    """The members are kept with the engine's state: a daemon restarted in a swarm does not
+    accept VXLAN from anyone until its swarm's first full look."""
+    member, other = ipaddress.ip_address("192.0.2.7"), ipaddress.ip_address("2001:db8::7")
+    first = engine_factory()
+    first.set_vxlan_members(4789, [member])
+    first.change_vxlan_members([other], [])
+    first.close()
+    engine_factory()  # nothing told it the members: they come from its store
+    table = in_ns(fake_host.host_ns, "nft", "list", "table", "inet", "seaway", check=True).stdout
+    assert "192.0.2.7" in table and "2001:db8::7" in table and "4789" in table

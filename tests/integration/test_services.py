@@ -108,6 +108,8 @@ def test_replicated_service_spreads_and_answers_by_vip_alias_and_tasks(lab: Lab)
     assert len(members) == 3
     wait_for(lambda: lookup(lab, "tasks.web") == members, 10, "tasks.web → the running tasks")
     assert lookup(lab, "tasks.www") == members
+    ls = docker(lab, "h1", "service", "ls", "--format", "{{.Name}} {{.Mode}} {{.Replicas}}").stdout
+    assert "web replicated 3/3" in ls.splitlines()
     ps = docker(lab, "h1", "service", "ps", "web", "--format", "{{.Name}} {{.CurrentState}}").stdout
     assert sorted(line.split()[0] for line in ps.splitlines()) == ["web.1", "web.2", "web.3"]
     containers = docker(

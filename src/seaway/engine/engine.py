@@ -14,6 +14,8 @@ kernel work (a long ``repair`` included). Must run in the host's network namespa
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -107,8 +109,9 @@ class Engine:
         self.host_id = ""
         #: host input rules host-firewall mode could not copy (shown in /info)
         self.host_firewall_skipped: list[str] = []
-        #: in a swarm: VXLAN is accepted from these VTEPs only (kept here, so a restore has them)
-        self._vxlan = ruleset.VxlanMembers()
+        #: in a swarm: VXLAN is accepted from these VTEPs only (kept here, so a restore has
+        #: them, and in the store, so a restarted daemon's first ruleset has them too)
+        self._vxlan = _load_vxlan(self._store.get_meta(VXLAN_META))
 
     @classmethod
     def start(cls, config: EngineConfig) -> Engine:
@@ -549,6 +552,7 @@ class Engine:
             batches = elements.change_vxlan_members(new.vteps, old.vteps - new.vteps, new.port, old_port)
             self._elements.apply(batches, "vxlan members")
             self._vxlan = new
+            self._save_vxlan()
 
     def change_vxlan_members(self, added: Iterable[IPAddress], removed: Iterable[IPAddress]) -> None:
         """VTEPs that became members or stopped being ones: costs the change only."""
@@ -559,6 +563,13 @@ class Engine:
                 return
             self._elements.apply(elements.change_vxlan_members(added, removed), "vxlan members")
             self._vxlan = replace(self._vxlan, vteps=(self._vxlan.vteps | added) - removed)
+            self._save_vxlan()
+
+    def _save_vxlan(self) -> None:
+        """The members as they are now (a membership change is a node-level event: rare,
+        and the set is one row whatever the number of endpoints)."""
+        members = {"port": self._vxlan.port, "vteps": sorted(str(v) for v in self._vxlan.vteps)}
+        self._store.set_meta(VXLAN_META, json.dumps(members))
 
     def firewall_intact(self) -> bool:
         return firewall.intact()
@@ -604,3 +615,17 @@ class Engine:
         with self._lock:
             log.warning("repairing: reconciling the kernel with the store")
             self.reconcile()
+
+
+VXLAN_META = "vxlan_members"
+
+
+def _load_vxlan(text: str | None) -> ruleset.VxlanMembers:
+    """The VXLAN members a previous run of the daemon kept (none: not in a swarm)."""
+    if not text:
+        return ruleset.VxlanMembers()
+    try:
+        doc = json.loads(text)
+        return ruleset.VxlanMembers(doc.get("port"), frozenset(ipaddress.ip_address(v) for v in doc.get("vteps", [])))
+    except (ValueError, TypeError, AttributeError):
+        return ruleset.VxlanMembers()
