@@ -282,6 +282,23 @@ def test_only_healthy_tasks_answer_and_an_unhealthy_one_is_replaced(lab: Lab) ->
     wait_for(lambda: tasks(lab, "hc") == [], 60, "all tasks gone")
 
 
+def test_a_global_service_gets_a_task_on_a_node_that_joins_later(lab: Lab) -> None:
+    docker(lab, "h3", "rm", "-f", *docker(lab, "h3", "ps", "-aq").stdout.split(), check=False)
+    assert "Node left the swarm." in docker(lab, "h3", "swarm", "leave").stdout
+    wait_for(lambda: node_of(lab) and "h3" in node_of(lab).values() and
+             docker(lab, "h1", "node", "inspect", "h3", "-f", "{{.Status.State}}").stdout.strip() == "down",
+             30, "h3 Down")  # fmt: skip
+    docker(lab, "h1", "node", "rm", "h3")
+    docker(lab, "h1", "service", "create", "--detach", "--name", "daemonset", "--mode", "global",
+           "--stop-grace-period", "1s", "busybox", "sleep", "3600")  # fmt: skip
+    wait_for(lambda: placement(lab, "daemonset") == ["h1", "h2"], 60, "a task on each of the two nodes")
+    token = docker(lab, "h1", "swarm", "join-token", "-q", "worker").stdout.strip()
+    docker(lab, "h3", "swarm", "join", "--token", token, f"{lab.host('h1').address}:2377")
+    wait_for(lambda: placement(lab, "daemonset") == ["h1", "h2", "h3"], 60, "a task on the node that joined")
+    docker(lab, "h1", "service", "rm", "daemonset")
+    wait_for(lambda: tasks(lab, "daemonset") == [], 60, "all tasks gone")
+
+
 def test_a_killed_nodes_tasks_are_replaced_elsewhere_and_leave_dns(lab: Lab) -> None:
     docker(lab, "h1", "service", "create", "--detach", "--name", "survivor", "--replicas", "3",
            "--network", "appnet", "busybox", "sleep", "3600")  # fmt: skip
