@@ -1,6 +1,7 @@
 """TCP throughput and latency between two containers on one Seaway bridge and on one
 macvlan network, against two namespaces wired by hand with one veth pair (the floor: no
-bridge, no firewall).
+bridge, no firewall); and between two containers on two lab hosts over a swarm overlay
+(VXLAN), against the same two hosts' own namespaces over the lab's underlay.
 
 iperf3 (Debian) for throughput, ping for round-trip latency; each in its own fake host.
 """
@@ -86,6 +87,13 @@ def run(quick: bool, log: Log) -> dict[str, Any]:
         log(f"throughput plain veth: {results['plain_veth']}")
     finally:
         host.close()
+    results.update(_overlay(seconds, log))
+    results["ratio_overlay_to_underlay_gbps"] = round(
+        results["overlay"]["tcp_gbps"] / results["underlay"]["tcp_gbps"], 3
+    )
+    results["ratio_overlay_to_plain_gbps"] = round(
+        results["overlay"]["tcp_gbps"] / results["plain_veth"]["tcp_gbps"], 3
+    )
     results["ratio_seaway_to_plain_gbps"] = round(
         results["seaway_bridge"]["tcp_gbps"] / results["plain_veth"]["tcp_gbps"], 3
     )
@@ -93,6 +101,44 @@ def run(quick: bool, log: Log) -> dict[str, Any]:
         results["seaway_macvlan"]["tcp_gbps"] / results["plain_veth"]["tcp_gbps"], 3
     )
     return results
+
+
+def _overlay(seconds: int, log: Log) -> dict[str, Any]:
+    """Two lab hosts in a swarm, a container on each on an attachable overlay."""
+    import secrets
+    import tempfile
+    from pathlib import Path
+
+    from seaway.lab import Lab
+
+    topology = {
+        "name": "t" + secrets.token_hex(4),
+        "segments": [{"name": "lan"}],
+        "hosts": [{"name": n, "links": ["lan"]} for n in ("h1", "h2")],
+        "swarm": {"managers": ["h1"], "workers": ["h2"]},
+    }
+    run_dir = Path(tempfile.mkdtemp(prefix="swl-"))
+    lab = Lab(topology, run_dir=run_dir)
+    out: dict[str, Any] = {}
+    try:
+        lab.up()
+        h1, h2 = lab.host("h1"), lab.host("h2")
+        h1.run(["docker", "network", "create", "-d", "overlay", "--attachable", "tpo"], timeout=60)
+        keys = {}
+        for host in (h1, h2):
+            host.run(["docker", "run", "-d", "--name", "tp", "--network", "tpo", "busybox", "sleep", "600"], timeout=60)
+            keys[host.name] = host.run(
+                ["docker", "inspect", "-f", "{{.NetworkSettings.SandboxKey}} {{.NetworkSettings.Networks.tpo.IPAddress}}",
+                 "tp"], timeout=30,
+            ).stdout.split()  # fmt: skip
+        out["overlay"] = _measure(keys["h2"][0], keys["h1"][0], keys["h2"][1], seconds)
+        out["underlay"] = _measure(f"/run/netns/{h2.netns}", f"/run/netns/{h1.netns}", h2.address, seconds)
+        log(f"throughput overlay: {out['overlay']}; underlay: {out['underlay']}")
+    finally:
+        if lab.is_up:
+            lab.down()
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return out
 
 
 def summary(results: dict[str, Any]) -> list[str]:
@@ -105,4 +151,6 @@ def summary(results: dict[str, Any]) -> list[str]:
     ] + [
         f"throughput Seaway bridge / plain veth: {results['ratio_seaway_to_plain_gbps']}",
         f"throughput Seaway macvlan / plain veth: {results['ratio_macvlan_to_plain_gbps']}",
+        f"throughput overlay (VXLAN across two lab hosts) / their underlay: {results['ratio_overlay_to_underlay_gbps']}"
+        f", / plain veth: {results['ratio_overlay_to_plain_gbps']}",
     ]
