@@ -28,13 +28,33 @@ def lab() -> Iterator[Lab]:
         "hosts": [{"name": f"h{i}", "links": ["lan"]} for i in (1, 2, 3)],
         "swarm": {"managers": ["h1"], "workers": ["h2", "h3"]},
     }
+    global _LAB
     for lab in lab_session(topology, set()):
+        _LAB = lab
         docker(lab, "h1", "network", "create", "-d", "overlay", "--attachable", "--subnet", "10.30.0.0/24", "appnet")
         docker(lab, "h2", "run", "-d", "--name", "probe", "--network", "appnet", "busybox", "sleep", "3600")
         yield lab
 
 
-def wait_for(predicate: Any, timeout: float, what: str) -> float:
+def wait_for(predicate: Any, timeout: float, what: str, service: str = "") -> float:
+    """Poll ``predicate`` until true; the seconds it took. With ``service``, a failure
+    shows its update status and tasks."""
+    try:
+        return _wait_for(predicate, timeout, what)
+    except AssertionError as exc:
+        if not service or _LAB is None:
+            raise
+        inspect = docker(_LAB, "h1", "service", "inspect", service, check=False).stdout
+        status = json.loads(inspect)[0].get("UpdateStatus") if inspect.strip().startswith("[") else None
+        rows = [(t.get("Slot"), t["DesiredState"], t["Status"]["State"], t["Status"].get("Err", ""))
+                for t in tasks(_LAB, service)]  # fmt: skip
+        raise AssertionError(f"{exc}; UpdateStatus {status}; tasks {rows}") from None
+
+
+_LAB: Lab | None = None
+
+
+def _wait_for(predicate: Any, timeout: float, what: str) -> float:
     start = time.monotonic()
     last: Any = None
     while time.monotonic() - start < timeout:
@@ -246,14 +266,14 @@ def test_endpoint_mode_updates_move_the_names_and_rollback_restores_the_spec(lab
     assert "COLOUR=blue" in docker(lab, "h1", "service", "inspect", "-f", env, "flip").stdout
     wait_for(lambda: len(running(lab, "flip")) == 2
              and all("COLOUR=blue" in (t["Spec"]["ContainerSpec"].get("Env") or []) for t in running(lab, "flip")),
-             60, "both tasks on the new spec")  # fmt: skip
+             60, "both tasks on the new spec", "flip")  # fmt: skip
     docker(lab, "h1", "service", "rollback", "--detach", "flip")
     assert "COLOUR=blue" not in docker(lab, "h1", "service", "inspect", "-f", env, "flip").stdout
     state = docker(lab, "h1", "service", "inspect", "-f", "{{.UpdateStatus.State}}", "flip").stdout.strip()
     assert state.startswith("rollback_")
     wait_for(lambda: len(running(lab, "flip")) == 2
              and all(not t["Spec"]["ContainerSpec"].get("Env") for t in running(lab, "flip")),
-             60, "both tasks back on the old spec")  # fmt: skip
+             60, "both tasks back on the old spec", "flip")  # fmt: skip
     docker(lab, "h1", "service", "rm", "flip")
     wait_for(lambda: tasks(lab, "flip") == [], 60, "all tasks gone")
 
@@ -282,9 +302,17 @@ def test_only_healthy_tasks_answer_and_an_unhealthy_one_is_replaced(lab: Lab) ->
     wait_for(lambda: tasks(lab, "hc") == [], 60, "all tasks gone")
 
 
-def test_a_global_service_gets_a_task_on_a_node_that_joins_later(lab: Lab) -> None:
-    docker(lab, "h3", "rm", "-f", *docker(lab, "h3", "ps", "-aq").stdout.split(), check=False)
+def test_a_leaving_node_takes_its_tasks_and_a_global_service_follows_a_node_that_joins(lab: Lab) -> None:
+    docker(
+        lab, "h1", "service", "create", "--detach", "--name", "before", "--mode", "global", "busybox", "sleep", "600"
+    )
+    wait_for(lambda: placement(lab, "before") == ["h1", "h2", "h3"], 60, "a task on each node")
+    docker(lab, "h3", "run", "-d", "--name", "own", "busybox", "sleep", "600")
     assert "Node left the swarm." in docker(lab, "h3", "swarm", "leave").stdout
+    left = docker(lab, "h3", "ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert left == ["own"]  # the tasks' containers went with the swarm, the node's own stays
+    docker(lab, "h3", "rm", "-f", "own")
+    docker(lab, "h1", "service", "rm", "before")
     wait_for(lambda: node_of(lab) and "h3" in node_of(lab).values() and
              docker(lab, "h1", "node", "inspect", "h3", "-f", "{{.Status.State}}").stdout.strip() == "down",
              30, "h3 Down")  # fmt: skip

@@ -551,8 +551,20 @@ class Agent:
         if self.store is not None:
             await self.store.close()
             self.store = None
+        await self._remove_tasks()
         await self._wipe()
         log.info("swarm: left")
+
+    async def _remove_tasks(self) -> None:
+        """A node that leaves takes its tasks' containers with it (as Docker); other
+        containers keep running."""
+        if self._runtime is None:
+            return
+        for task_id, container in (await asyncio.to_thread(self._runtime.task_containers)).items():
+            try:
+                await asyncio.to_thread(self._runtime.remove, container)
+            except SeawayError as exc:
+                log.warning("swarm: removing the container of task %s: %s", task_id[:12], exc)
 
     async def _wipe(self) -> None:
         """Forget the swarm here: loops, store, etcd, the VXLAN members and every file under swarm/."""
