@@ -362,7 +362,10 @@ def test_a_query_flood_sends_the_resolver_thread_back_to_the_fair_class_until_it
     assert stats()["Scheduling"] == "realtime"
 
     flood = f"nsenter --net={key} dnsperf -s 127.0.0.11 -d {names} -l 2 -c 20 -q 64".split()
-    subprocess.run(flood, capture_output=True, timeout=30, check=True)
+    for _ in range(3):  # on a machine busy with other work dnsperf may not reach the budget's rate at once
+        subprocess.run(flood, capture_output=True, timeout=30, check=True)
+        if stats()["RealtimeDemotions"] >= 1:
+            break
     deadline = time.monotonic() + 10
     while stats()["Scheduling"] != "realtime" and time.monotonic() < deadline:
         time.sleep(0.1)

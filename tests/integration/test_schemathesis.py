@@ -33,7 +33,7 @@ SKIP = {
     ("POST", "/swarm/join"),  # reaches out to a remote manager: ditto
 }
 #: paths where Docker's own refusal is 503 ("This node is not a swarm manager…", "…not part of a swarm")
-UNAVAILABLE_BY_CONTRACT = ("/swarm", "/nodes")
+UNAVAILABLE_BY_CONTRACT = ("/swarm", "/nodes", "/services", "/tasks")
 BASE = "http://seawayd.invalid"  # routed to the unix socket by the adapter below
 
 
