@@ -15,7 +15,8 @@ from seaway.daemon.api import fields as f
 from seaway.daemon.api import schemas, streams
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.errors import json_body, json_response
-from seaway.errors import InvalidParameter, NotFound
+from seaway.errors import InvalidParameter, NotFound, Unsupported
+from seaway.model import logconfig
 from seaway.model.container import Container
 from seaway.runtime.attach import AttachStdin
 
@@ -175,6 +176,8 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
 
     async def logs(request: web.Request) -> web.StreamResponse:
         ctr = manager.get(request.match_info["id"])
+        if not logconfig.readable(ctr.spec.log_driver):
+            raise Unsupported(logconfig.NOT_READABLE)
         want = {streams.STDOUT: f.query_bool(request, "stdout"), streams.STDERR: f.query_bool(request, "stderr")}
         if not any(want.values()):
             raise InvalidParameter("Bad parameters: you must choose at least one stream")

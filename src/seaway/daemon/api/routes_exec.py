@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from pathlib import Path
 
 from aiohttp import web
 
@@ -12,6 +13,10 @@ from seaway.daemon.api import streams
 from seaway.daemon.api.backend import Backend, ExecSession
 from seaway.daemon.api.errors import json_body, json_response
 from seaway.errors import Conflict, InvalidParameter, NotFound
+from seaway.runtime import oci
+
+#: an exec whose process could not start (Docker's code, whatever the reason)
+EXEC_START_FAILED = 126
 
 
 def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
@@ -54,8 +59,9 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         if ctr.state.status != "running":
             raise Conflict(f"Container {ctr.id} is not running")
         tty = f.boolean(body, "Tty", ex.tty)
+        pid_file = manager.dir(ctr.id) / f"exec-{ex.id[:16]}.pid"
         # TTY sessions are run without a terminal (output merged, raw stream)
-        argv = manager.runtime.exec_command(ctr.id, ex.cmd, ex.env, False, ex.workdir)
+        argv = manager.runtime.exec_command(ctr.id, ex.cmd, ex.env, False, ex.workdir, pid_file)
         detach = f.boolean(body, "Detach")
         with_stdin = ex.attach_stdin and not detach
         proc = await asyncio.create_subprocess_exec(
@@ -65,11 +71,28 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
             stderr=asyncio.subprocess.STDOUT if tty else asyncio.subprocess.PIPE,
         )
         ex.running, ex.pid = True, proc.pid
-        if detach:
+        resp: web.StreamResponse | None = None
+        if not detach:
+            # the answer's head goes first, as dockerd's does: a client that reads the head
+            # through a buffer (docker-py) would swallow output sent along with it
+            stdin = _ProcessStdin(proc.stdin) if with_stdin and proc.stdin is not None else None
+            resp = await streams.stream_response(request, streams.RAW if tty else streams.MULTIPLEXED, stdin)
+        try:
+            failure = await _start_failure(proc, pid_file)
+        finally:
+            pid_file.unlink(missing_ok=True)
+        if failure is not None:
+            # Docker: the process never ran: 126, and its error instead of output
+            ex.running, ex.pid, ex.exit_code = False, 0, EXEC_START_FAILED
+            if resp is None:
+                raise InvalidParameter(failure)
+            text = (failure + "\r\n").encode()
+            await resp.write(text if tty else streams.frame(streams.STDOUT, text))
+            await resp.write_eof()
+            return resp
+        if resp is None:
             asyncio.get_running_loop().create_task(_finish(ex, proc, None, tty))
             return web.Response(status=200)
-        stdin = _ProcessStdin(proc.stdin) if with_stdin and proc.stdin is not None else None
-        resp = await streams.stream_response(request, streams.RAW if tty else streams.MULTIPLEXED, stdin)
         await _finish(ex, proc, resp, tty)
         await resp.write_eof()
         return resp
@@ -106,6 +129,21 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("POST", "/exec/{id}/start", start)
     add("POST", "/exec/{id}/resize", resize)
     add("GET", "/exec/{id}/json", inspect)
+
+
+async def _start_failure(proc: asyncio.subprocess.Process, pid_file: Path) -> str | None:
+    """Wait until runc has started the process (its pid file) or given up; runc's error in
+    Docker's words if the process never ran. Output waits in the pipes meanwhile."""
+    while not pid_file.exists():
+        if proc.returncode is not None:
+            if pid_file.exists() or proc.returncode != oci.EXEC_FAILED:
+                return None
+            err = await proc.stderr.read() if proc.stderr is not None else b""
+            if proc.stderr is None and proc.stdout is not None:  # a TTY session: merged
+                err = await proc.stdout.read()
+            return oci.exec_error(err)
+        await asyncio.sleep(0.005)
+    return None
 
 
 class _ProcessStdin:
