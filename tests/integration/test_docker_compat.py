@@ -283,6 +283,25 @@ def test_legacy_links_on_the_default_bridge_and_on_user_networks(seawayd: Seaway
     ok(seawayd, "run", "-d", "--name", "bystander", "--network", "app", "busybox", "sleep", "300")
     assert resolves(seawayd, "bystander", "onuser") and not resolves(seawayd, "bystander", "oo")
 
+    # removing a link (docker rm --link parent/alias): as dockerd 20.10, the containers stay,
+    # the running parent's /etc/hosts loses the line, and the next start has no link
+    ok(seawayd, "run", "-d", "--name", "app1", "--link", "db:database", "busybox", "sleep", "300")
+    assert "database" in ok(seawayd, "exec", "app1", "cat", "/etc/hosts")
+    assert ok(seawayd, "rm", "--link", "app1/database") == "app1/database\n"
+    assert "database" not in ok(seawayd, "exec", "app1", "cat", "/etc/hosts")
+    assert json.loads(ok(seawayd, "inspect", "app1"))[0]["HostConfig"]["Links"] is None
+    assert (
+        fails(seawayd, "rm", "--link", "app1/database")
+        == "Error response from daemon: No such container: app1/database\n"
+    )
+    assert seawayd.request("DELETE", "/v1.41/containers/app1?link=true") == (
+        409,
+        {"message": "Conflict, cannot remove the default link name of the container"},
+    )  # dockerd 20.10 answers this with a 500
+    ok(seawayd, "restart", "-t", "0", "app1")
+    assert "DATABASE_NAME" not in ok(seawayd, "exec", "app1", "env")
+    assert {"app1", "db"} <= set(ok(seawayd, "ps", "--format", "{{.Names}}").split())
+
 
 def test_stdin_reaches_run_i_and_exec_i(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
     ok(seawayd, "import", str(busybox_tar), "busybox")

@@ -696,6 +696,33 @@ class Containers:
                 self._teardown(ctr, ctr.sandbox_id)
             self._remove(ctr)
 
+    def remove_link(self, term: str, alias: str) -> None:
+        """``DELETE /containers/<parent>/<alias>?link=true``: the parent forgets the legacy
+        link; a running parent's ``/etc/hosts`` loses its line (its environment keeps
+        the variables until the next start), as with dockerd."""
+        with self._lock:
+            try:
+                ctr = self.get(term)
+            except NotFound:
+                raise NotFound(f"No such container: {term}/{alias}") from None
+            kept = tuple(text for text in ctr.spec.links if links.parse(text).alias != alias)
+            if kept == ctr.spec.links:
+                raise NotFound(f"No such container: {term}/{alias}")
+            ctr.spec = replace(ctr.spec, links=kept)
+            self._save(ctr)
+            if ctr.running and ctr.sandbox_id and netmode.target_of(ctr.spec.network_mode) is None:
+                nets = [self.engine.network(n) for n in ctr.networks]
+                entries = []
+                for text in kept:  # the links left, whose containers still run
+                    try:
+                        entries += [
+                            entry for entry, _ in self._linked(replace(ctr, spec=replace(ctr.spec, links=(text,))))
+                        ]
+                    except SeawayError:
+                        continue
+                self._write_files(ctr, ctr.sandbox_id, nets, tuple(entries))
+            log.info("link removed name=%s alias=%s", ctr.name, alias)
+
     def _remove(self, ctr: Container) -> None:
         ctr.state.status = "removing"
         self._containers.pop(ctr.id, None)

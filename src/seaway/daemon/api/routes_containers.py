@@ -15,7 +15,7 @@ from seaway.daemon.api import fields as f
 from seaway.daemon.api import schemas, streams
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.errors import json_body, json_response
-from seaway.errors import InvalidParameter, NotFound, Unsupported
+from seaway.errors import Conflict, InvalidParameter, NotFound, Unsupported
 from seaway.model import logconfig
 from seaway.model.container import Container
 from seaway.runtime.attach import AttachStdin
@@ -143,7 +143,16 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
 
     async def delete(request: web.Request) -> web.Response:
         ctr = manager.get(request.match_info["id"])
+        if f.query_bool(request, "link"):  # a link is <parent>/<alias>; never the container
+            raise Conflict("Conflict, cannot remove the default link name of the container")
         await backend.run(manager.remove, ctr.id, f.query_bool(request, "force"))
+        return web.Response(status=204)
+
+    async def delete_link(request: web.Request) -> web.Response:
+        parent, alias = request.match_info["id"], request.match_info["alias"]
+        if not f.query_bool(request, "link"):
+            raise NotFound(f"No such container: {parent}/{alias}")
+        await backend.run(manager.remove_link, parent, alias)
         return web.Response(status=204)
 
     async def wait(request: web.Request) -> web.StreamResponse:
@@ -267,6 +276,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("POST", "/containers/{id}/resize", resize)
     add("POST", "/containers/{id}/rename", rename)
     add("DELETE", "/containers/{id}", delete)
+    add("DELETE", "/containers/{id}/{alias}", delete_link)
     add("GET", "/containers/{id}/logs", logs)
     add("POST", "/containers/{id}/attach", attach)
 
