@@ -242,6 +242,8 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         stdin: AttachStdin | None,
     ) -> None:
         if f.query_bool(request, "logs"):
+            if isinstance(resp, streams.Hijacked):
+                await asyncio.sleep(streams.HEAD_PAUSE)
             async for stream, data, ts in streams.follow_log(path, 0, lambda: True):
                 await _emit(resp, ctr, want, stream, data, ts, False)
         if f.query_bool(request, "stream", True):
