@@ -5,6 +5,7 @@ maps to one HTTP status, as Docker's errdefs do::
 
     SeawayError
      ├── InvalidParameter      400  bad or inconsistent input
+     │    └── ProgramNotRunnable    a container's program is missing or not executable
      ├── Forbidden             403  never allowed in this state
      ├── NotFound              404  unknown network, sandbox, endpoint or driver
      ├── Conflict              409  a clash the user can resolve
@@ -53,6 +54,15 @@ class Unsupported(SeawayError):
 
 class Unavailable(SeawayError):
     status = 503
+
+
+class ProgramNotRunnable(InvalidParameter):
+    """A container's program does not exist (exit code 127) or cannot be run (126): the
+    start fails with Docker's 400 and the container keeps the code, as in Docker."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class KernelError(InternalError):

@@ -56,6 +56,16 @@ CASES = [
      403, "with one of the networks in private (none) mode"),
     ("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"RestartPolicy": {"Name": "often"}}},
      400, "invalid restart policy"),
+    ("POST", "/containers/create", {"Image": "busybox", "HostConfig": {"LogConfig": {"Type": "asdf"}}},
+     400, 'error looking up logging plugin asdf: plugin "asdf" not found'),
+    ("POST", "/containers/create",
+     {"Image": "busybox", "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {"bogus": "1"}}}},
+     400, "unknown log opt 'bogus' for json-file log driver"),
+    ("POST", "/containers/create",
+     {"Image": "busybox", "HostConfig": {"LogConfig": {"Type": "local", "Config": {"tag": "x"}}}},
+     400, "unknown log opt 'tag' for log driver local"),
+    ("POST", "/containers/create", {"Image": "busybox", "HostConfig": {"LogConfig": {"Type": "syslog"}}},
+     501, "logging driver syslog is not supported by Seaway"),
     ("GET", "/services", None, 503, 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join"'),
     ("GET", "/v1.44/services/x/logs", None, 503, "This node is not a swarm manager"),
     ("GET", "/swarm", None, 503, 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join"'),
@@ -119,8 +129,13 @@ def test_a_failed_start_leaves_no_sandbox_behind(daemon: SeawayDaemon) -> None:
 
     status, body = daemon.request("POST", "/containers/broken/start")
 
-    assert status >= 400
+    assert status == 400  # dockerd 20.10: a program that cannot run is the request's fault
     assert "/no/such/program" in body["message"]
+    assert daemon.request("GET", "/containers/broken/json")[1]["State"]["ExitCode"] == 127
+    spec = {"Image": "busybox", "Cmd": ["/etc"], "HostConfig": {"NetworkMode": "none"}}
+    assert daemon.request("POST", "/containers/create?name=dir", spec)[0] == 201
+    assert daemon.request("POST", "/containers/dir/start")[0] == 400
+    assert daemon.request("GET", "/containers/dir/json")[1]["State"]["ExitCode"] == 126
     assert daemon.request("GET", "/networks/front")[1]["Containers"] == {}
     assert daemon.request("GET", "/containers/broken/json")[1]["State"]["Running"] is False
     # the address is free again: the next container gets the first one

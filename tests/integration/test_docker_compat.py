@@ -283,6 +283,25 @@ def test_legacy_links_on_the_default_bridge_and_on_user_networks(seawayd: Seaway
     ok(seawayd, "run", "-d", "--name", "bystander", "--network", "app", "busybox", "sleep", "300")
     assert resolves(seawayd, "bystander", "onuser") and not resolves(seawayd, "bystander", "oo")
 
+    # removing a link (docker rm --link parent/alias): as dockerd 20.10, the containers stay,
+    # the running parent's /etc/hosts loses the line, and the next start has no link
+    ok(seawayd, "run", "-d", "--name", "app1", "--link", "db:database", "busybox", "sleep", "300")
+    assert "database" in ok(seawayd, "exec", "app1", "cat", "/etc/hosts")
+    assert ok(seawayd, "rm", "--link", "app1/database") == "app1/database\n"
+    assert "database" not in ok(seawayd, "exec", "app1", "cat", "/etc/hosts")
+    assert json.loads(ok(seawayd, "inspect", "app1"))[0]["HostConfig"]["Links"] is None
+    assert (
+        fails(seawayd, "rm", "--link", "app1/database")
+        == "Error response from daemon: No such container: app1/database\n"
+    )
+    assert seawayd.request("DELETE", "/v1.41/containers/app1?link=true") == (
+        409,
+        {"message": "Conflict, cannot remove the default link name of the container"},
+    )  # dockerd 20.10 answers this with a 500
+    ok(seawayd, "restart", "-t", "0", "app1")
+    assert "DATABASE_NAME" not in ok(seawayd, "exec", "app1", "env")
+    assert {"app1", "db"} <= set(ok(seawayd, "ps", "--format", "{{.Names}}").split())
+
 
 def test_stdin_reaches_run_i_and_exec_i(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
     ok(seawayd, "import", str(busybox_tar), "busybox")
@@ -301,3 +320,31 @@ def test_stdin_reaches_run_i_and_exec_i(seawayd: SeawayDaemon, busybox_tar: Path
     assert json.loads(ok(seawayd, "inspect", "c"))[0]["Config"]["OpenStdin"] is False
     ok(seawayd, "run", "-d", "-i", "--name", "held", "busybox", "sh")  # stdin held open: sh waits
     assert json.loads(ok(seawayd, "inspect", "held"))[0]["State"]["Running"] is True
+
+
+def test_exec_t_runs_in_a_terminal_as_with_dockerd(seawayd: SeawayDaemon, busybox_tar: Path) -> None:
+    """``docker exec -t``: the process has a terminal (the bytes are dockerd 20.10's)."""
+    client = seawayd.client()
+    with busybox_tar.open("rb") as fh:
+        client.api.import_image(src=fh.read(), repository="busybox")
+    ctr = client.containers.run("busybox", ["sleep", "300"], detach=True)
+    # (a pause first: runc clears the container terminal's ONLCR just after the start, so
+    # bytes written in the first moments may carry an extra \r; see docs/seawayd.md)
+    assert ctr.exec_run(["sh", "-c", "sleep 0.2; tty"], tty=True) == (0, b"/dev/pts/0\r\n")
+    assert ctr.exec_run(["sh", "-c", "sleep 0.2; echo a; echo b >&2; exit 3"], tty=True) == (3, b"a\r\nb\r\n")
+    assert ctr.exec_run("nonexist", tty=True) == (
+        126,
+        b'OCI runtime exec failed: exec failed: unable to start container process: exec: "nonexist": '
+        b"executable file not found in $PATH: unknown\r\n",
+    )
+    assert ctr.exec_run("tty") == (1, b"not a tty\n")
+    # -it: keystrokes reach the terminal's process
+    exec_id = client.api.exec_create(ctr.id, ["sh", "-c", "read line; echo got $line"], stdin=True, tty=True)["Id"]
+    sock = client.api.exec_start(exec_id, tty=True, socket=True)._sock
+    sock.settimeout(10)
+    sock.sendall(b"typed\n")
+    received = b""
+    while b"got typed" not in received and (chunk := sock.recv(4096)):
+        received += chunk
+    sock.close()
+    assert b"got typed\r\n" in received

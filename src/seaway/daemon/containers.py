@@ -35,7 +35,7 @@ from seaway.dns import hosts as hostsfile
 from seaway.dns import resolvconf
 from seaway.engine import Engine, rules
 from seaway.engine.config import EngineConfig
-from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, SeawayError
+from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, ProgramNotRunnable, SeawayError
 from seaway.model.container import Container, ContainerSpec, ContainerState, RestartPolicy
 from seaway.model.endpoint import EndpointSpec, SandboxMode
 from seaway.model.ids import new_id
@@ -56,6 +56,8 @@ NAME_ADJECTIVES = ("brave", "calm", "eager", "fond", "keen", "lucid", "merry", "
 NAME_NOUNS = ("albatross", "cormorant", "gannet", "heron", "kittiwake", "petrel", "puffin", "tern")
 ZERO_TIME = "0001-01-01T00:00:00Z"
 SPECIAL_MODES = ("default", "bridge", "host", "none")
+#: seconds a SIGKILL'd container is waited for before the kill call returns (Docker: 10)
+KILL_WAIT = 10.0
 
 
 def _now() -> str:
@@ -346,7 +348,8 @@ class Containers:
         ctr.state.error = str(exc)
         if ctr.state.status != "created":
             ctr.state.status = "exited"
-        ctr.state.exit_code = 128  # Docker's code for a container that could not start
+        # Docker's codes: 127 no such program, 126 not executable, 128 any other failure
+        ctr.state.exit_code = exc.exit_code if isinstance(exc, ProgramNotRunnable) else 128
         self._save(ctr)
         if ctr.spec.auto_remove:
             self._remove(ctr)
@@ -527,6 +530,8 @@ class Containers:
     # ------------------------------------------------------------- stop, kill, exits
 
     def kill(self, term: str, signal: str = "SIGKILL") -> Container:
+        """Send a signal. SIGKILL (the default) returns once the container has exited, as
+        Docker's does: a client that inspects or removes it next sees it stopped."""
         with self._lock:
             ctr = self.get(term)
             if not ctr.running:
@@ -540,7 +545,9 @@ class Containers:
                 self._save(ctr)
                 return ctr
             self.runtime.kill(ctr.id, sig)
-            return ctr
+        if sig == "SIGKILL":
+            self._wait_exited(ctr, KILL_WAIT)
+        return ctr
 
     def withdraw_names(self, term: str) -> None:
         """The container's endpoints stop answering by name, while it still runs (a swarm
@@ -703,6 +710,33 @@ class Containers:
             if ctr.running:  # the exit never arrived: take it down anyway
                 self._teardown(ctr, ctr.sandbox_id)
             self._remove(ctr)
+
+    def remove_link(self, term: str, alias: str) -> None:
+        """``DELETE /containers/<parent>/<alias>?link=true``: the parent forgets the legacy
+        link; a running parent's ``/etc/hosts`` loses its line (its environment keeps
+        the variables until the next start), as with dockerd."""
+        with self._lock:
+            try:
+                ctr = self.get(term)
+            except NotFound:
+                raise NotFound(f"No such container: {term}/{alias}") from None
+            kept = tuple(text for text in ctr.spec.links if links.parse(text).alias != alias)
+            if kept == ctr.spec.links:
+                raise NotFound(f"No such container: {term}/{alias}")
+            ctr.spec = replace(ctr.spec, links=kept)
+            self._save(ctr)
+            if ctr.running and ctr.sandbox_id and netmode.target_of(ctr.spec.network_mode) is None:
+                nets = [self.engine.network(n) for n in ctr.networks]
+                entries = []
+                for text in kept:  # the links left, whose containers still run
+                    try:
+                        entries += [
+                            entry for entry, _ in self._linked(replace(ctr, spec=replace(ctr.spec, links=(text,))))
+                        ]
+                    except SeawayError:
+                        continue
+                self._write_files(ctr, ctr.sandbox_id, nets, tuple(entries))
+            log.info("link removed name=%s alias=%s", ctr.name, alias)
 
     def _remove(self, ctr: Container) -> None:
         ctr.state.status = "removing"

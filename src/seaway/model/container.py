@@ -52,6 +52,9 @@ class ContainerSpec:
     mac_address: str = ""
     #: HostConfig.Links, ``container[:alias]``: legacy links (default bridge)
     links: tuple[str, ...] = ()
+    #: HostConfig.LogConfig: the driver (see model.logconfig) and its options as given
+    log_driver: str = "json-file"
+    log_options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from seaway.errors import InternalError, Unsupported
+from seaway.errors import InternalError, ProgramNotRunnable, Unsupported
 
 RUNC = "runc"
 CREATE_TIMEOUT = 60  # seconds for conmon + runc create
@@ -108,7 +108,9 @@ class Runtime:
         if pid <= 0:
             message = data.get("message") or err.decode(errors="replace").strip() or "conmon failed"
             self._runc("delete", "--force", container_id, check=False)
-            raise InternalError(f"create container {name}: {_runc_error(message)}")
+            text = f"create container {name}: {_runc_error(message)}"
+            code = start_exit_code(text)
+            raise ProgramNotRunnable(text, code) if code != 128 else InternalError(text)
         return pid
 
     def _abandon(self, container_id: str, paths: Paths) -> None:
@@ -147,9 +149,14 @@ class Runtime:
             return {}
         return {str(c["id"]): str(c["status"]) for c in json.loads(proc.stdout) or []}
 
-    def exec_command(self, container_id: str, args: list[str], env: list[str], tty: bool, workdir: str) -> list[str]:
-        """The argv of ``runc exec`` for a process in the container (run by the caller)."""
-        cmd = [self.runc, "--root", str(self.root), "exec"]
+    def exec_command(
+        self, container_id: str, args: list[str], env: list[str], tty: bool, workdir: str, pid_file: Path
+    ) -> list[str]:
+        """The argv of ``runc exec`` for a process in the container (run by the caller).
+        runc writes ``pid_file`` once the process runs: an exit without it is a process
+        that never started (runc's own error is then a JSON line on stderr, see
+        ``exec_error``)."""
+        cmd = [self.runc, "--root", str(self.root), "--log-format", "json", "exec", "--pid-file", str(pid_file)]
         for item in env:
             cmd += ["--env", item]
         if workdir:
@@ -157,6 +164,37 @@ class Runtime:
         if tty:
             cmd.append("--tty")
         return [*cmd, container_id, *args]
+
+
+#: ``runc exec``'s exit code when it could not start the process
+EXEC_FAILED = 255
+
+
+def exec_error(stderr: bytes) -> str:
+    """Docker's text for an exec whose process could not start, from runc's JSON log
+    line: ``OCI runtime exec failed: exec failed: …: unknown`` (containerd's words around
+    runc's, as dockerd shows them)."""
+    message = ""
+    for line in stderr.decode(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") == "error":
+            message = str(entry.get("msg", ""))
+    return f"OCI runtime exec failed: {message or 'exec failed'}: unknown"
+
+
+def start_exit_code(message: str) -> int:
+    """A container's exit code for a start that failed with runc's ``message``, as Docker
+    sets it: 127 when its program does not exist, 126 when it cannot be run, else 128."""
+    if "unable to start container process: exec:" not in message:
+        return 128
+    if "executable file not found" in message or "no such file or directory" in message:
+        return 127
+    if "permission denied" in message:
+        return 126
+    return 128
 
 
 def read_exit_code(exit_dir: Path, container_id: str) -> int | None:

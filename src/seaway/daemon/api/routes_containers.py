@@ -15,7 +15,8 @@ from seaway.daemon.api import fields as f
 from seaway.daemon.api import schemas, streams
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.errors import json_body, json_response
-from seaway.errors import InvalidParameter, NotFound
+from seaway.errors import Conflict, InvalidParameter, NotFound, Unsupported
+from seaway.model import logconfig
 from seaway.model.container import Container
 from seaway.runtime.attach import AttachStdin
 
@@ -142,7 +143,16 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
 
     async def delete(request: web.Request) -> web.Response:
         ctr = manager.get(request.match_info["id"])
+        if f.query_bool(request, "link"):  # a link is <parent>/<alias>; never the container
+            raise Conflict("Conflict, cannot remove the default link name of the container")
         await backend.run(manager.remove, ctr.id, f.query_bool(request, "force"))
+        return web.Response(status=204)
+
+    async def delete_link(request: web.Request) -> web.Response:
+        parent, alias = request.match_info["id"], request.match_info["alias"]
+        if not f.query_bool(request, "link"):
+            raise NotFound(f"No such container: {parent}/{alias}")
+        await backend.run(manager.remove_link, parent, alias)
         return web.Response(status=204)
 
     async def wait(request: web.Request) -> web.StreamResponse:
@@ -175,6 +185,8 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
 
     async def logs(request: web.Request) -> web.StreamResponse:
         ctr = manager.get(request.match_info["id"])
+        if not logconfig.readable(ctr.spec.log_driver):
+            raise Unsupported(logconfig.NOT_READABLE)
         want = {streams.STDOUT: f.query_bool(request, "stdout"), streams.STDERR: f.query_bool(request, "stderr")}
         if not any(want.values()):
             raise InvalidParameter("Bad parameters: you must choose at least one stream")
@@ -230,6 +242,8 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         stdin: AttachStdin | None,
     ) -> None:
         if f.query_bool(request, "logs"):
+            if isinstance(resp, streams.Hijacked):
+                await asyncio.sleep(streams.HEAD_PAUSE)
             async for stream, data, ts in streams.follow_log(path, 0, lambda: True):
                 await _emit(resp, ctr, want, stream, data, ts, False)
         if f.query_bool(request, "stream", True):
@@ -264,6 +278,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("POST", "/containers/{id}/resize", resize)
     add("POST", "/containers/{id}/rename", rename)
     add("DELETE", "/containers/{id}", delete)
+    add("DELETE", "/containers/{id}/{alias}", delete_link)
     add("GET", "/containers/{id}/logs", logs)
     add("POST", "/containers/{id}/attach", attach)
 

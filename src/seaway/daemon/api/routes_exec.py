@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+from pathlib import Path
+from typing import Protocol
 
 from aiohttp import web
 
@@ -12,6 +15,10 @@ from seaway.daemon.api import streams
 from seaway.daemon.api.backend import Backend, ExecSession
 from seaway.daemon.api.errors import json_body, json_response
 from seaway.errors import Conflict, InvalidParameter, NotFound
+from seaway.runtime import oci
+
+#: an exec whose process could not start (Docker's code, whatever the reason)
+EXEC_START_FAILED = 126
 
 
 def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
@@ -54,25 +61,69 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         if ctr.state.status != "running":
             raise Conflict(f"Container {ctr.id} is not running")
         tty = f.boolean(body, "Tty", ex.tty)
-        # TTY sessions are run without a terminal (output merged, raw stream)
-        argv = manager.runtime.exec_command(ctr.id, ex.cmd, ex.env, False, ex.workdir)
+        pid_file = manager.dir(ctr.id) / f"exec-{ex.id[:16]}.pid"
+        argv = manager.runtime.exec_command(ctr.id, ex.cmd, ex.env, tty, ex.workdir, pid_file)
         detach = f.boolean(body, "Detach")
         with_stdin = ex.attach_stdin and not detach
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE if with_stdin else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT if tty else asyncio.subprocess.PIPE,
-        )
+        out: _Reader | None
+        err: _Reader | None
+        stdin: streams.StdinSink | None = None
+        pty: int | None = None
+        if tty:
+            # runc relays between the container's terminal and its own, which must be a
+            # controlling terminal: a pseudo-terminal whose other end is ours
+            pty, slave = os.openpty()
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    "setsid", "--ctty", "--wait", *argv, stdin=slave, stdout=slave, stderr=slave
+                )
+            except BaseException:
+                os.close(pty)
+                raise
+            finally:
+                os.close(slave)
+            out, err = _PtyReader(pty), None
+            stdin = _PtyStdin(pty) if with_stdin else None
+        else:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE if with_stdin else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = proc.stdout, proc.stderr
+            stdin = _ProcessStdin(proc.stdin) if with_stdin and proc.stdin is not None else None
         ex.running, ex.pid = True, proc.pid
-        if detach:
-            asyncio.get_running_loop().create_task(_finish(ex, proc, None, tty))
-            return web.Response(status=200)
-        stdin = _ProcessStdin(proc.stdin) if with_stdin and proc.stdin is not None else None
-        resp = await streams.stream_response(request, streams.RAW if tty else streams.MULTIPLEXED, stdin)
-        await _finish(ex, proc, resp, tty)
-        await resp.write_eof()
-        return resp
+        try:
+            resp: web.StreamResponse | None = None
+            if not detach:
+                # the answer's head goes first, as dockerd's does: a client that reads the
+                # head through a buffer (docker-py) would swallow output sent along with it
+                resp = await streams.stream_response(request, streams.RAW if tty else streams.MULTIPLEXED, stdin)
+            try:
+                failure = await _start_failure(proc, pid_file, err or out)
+            finally:
+                pid_file.unlink(missing_ok=True)
+            if failure is not None:
+                # Docker: the process never ran: 126, and its error instead of output
+                ex.running, ex.pid, ex.exit_code = False, 0, EXEC_START_FAILED
+                if resp is None:
+                    raise InvalidParameter(failure)
+                text = (failure + "\r\n").encode()
+                await resp.write(text if tty else streams.frame(streams.STDOUT, text))
+                await resp.write_eof()
+                return resp
+            if resp is None:
+                task = _finish(ex, proc, None, tty, out, err, pty)
+                pty = None  # closed by the task
+                asyncio.get_running_loop().create_task(task)
+                return web.Response(status=200)
+            await _finish(ex, proc, resp, tty, out, err, None)
+            await resp.write_eof()
+            return resp
+        finally:
+            if pty is not None:
+                os.close(pty)
 
     async def inspect(request: web.Request) -> web.Response:
         ex = session(request.match_info["id"])
@@ -108,6 +159,62 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("GET", "/exec/{id}/json", inspect)
 
 
+class _Reader(Protocol):
+    async def read(self, n: int = -1) -> bytes: ...
+
+
+async def _start_failure(proc: asyncio.subprocess.Process, pid_file: Path, errors: _Reader | None) -> str | None:
+    """Wait until runc has started the process (its pid file) or given up; runc's error in
+    Docker's words if the process never ran. Output waits in the pipes meanwhile."""
+    while not pid_file.exists():
+        if proc.returncode is not None:
+            if pid_file.exists() or proc.returncode != oci.EXEC_FAILED:
+                return None
+            err = b""
+            while errors is not None and (chunk := await errors.read(65536)):
+                err += chunk
+            return oci.exec_error(err)
+        await asyncio.sleep(0.005)
+    return None
+
+
+class _PtyReader:
+    """Reads the daemon's end of an exec's pseudo-terminal; ``b""`` once the other end
+    is closed by everyone (the kernel's EIO)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    async def read(self, n: int = 65536) -> bytes:
+        loop = asyncio.get_running_loop()
+        ready = loop.create_future()
+        loop.add_reader(self._fd, lambda: ready.done() or ready.set_result(None))
+        try:
+            await ready
+        finally:
+            loop.remove_reader(self._fd)
+        try:
+            return os.read(self._fd, n if n > 0 else 65536)
+        except OSError:
+            return b""
+
+
+class _PtyStdin:
+    """The client's keystrokes into the exec's terminal."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def feed(self, data: bytes) -> None:
+        try:
+            os.write(self._fd, data)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """The terminal stays: its process ends by itself (or with the connection)."""
+
+
 class _ProcessStdin:
     """The client's stdin (from the hijacked connection) into the exec'd process; its
     end closes the process's stdin, as ``docker exec -i`` does."""
@@ -125,9 +232,15 @@ class _ProcessStdin:
 
 
 async def _finish(
-    ex: ExecSession, proc: asyncio.subprocess.Process, resp: web.StreamResponse | None, tty: bool
+    ex: ExecSession,
+    proc: asyncio.subprocess.Process,
+    resp: web.StreamResponse | None,
+    tty: bool,
+    out: _Reader | None,
+    err: _Reader | None,
+    pty: int | None,
 ) -> None:
-    async def pump(reader: asyncio.StreamReader | None, stream: int, wanted: bool) -> None:
+    async def pump(reader: _Reader | None, stream: int, wanted: bool) -> None:
         if reader is None:
             return
         while chunk := await reader.read(65536):
@@ -136,8 +249,8 @@ async def _finish(
 
     try:
         await asyncio.gather(
-            pump(proc.stdout, streams.STDOUT, ex.attach_stdout),
-            pump(proc.stderr, streams.STDERR, ex.attach_stderr),
+            pump(out, streams.STDOUT, ex.attach_stdout),
+            pump(err, streams.STDERR, ex.attach_stderr),
         )
     except BaseException:  # the client went away (or the daemon stops): end the process too
         if proc.returncode is None:
@@ -146,3 +259,5 @@ async def _finish(
     finally:
         ex.exit_code = await proc.wait()
         ex.running = False
+        if pty is not None:
+            os.close(pty)

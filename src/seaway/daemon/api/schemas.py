@@ -13,7 +13,7 @@ from typing import Any
 from seaway.daemon.api import fields as f
 from seaway.dns.records import member_names
 from seaway.errors import InvalidParameter, Unsupported
-from seaway.model import ports
+from seaway.model import logconfig, ports
 from seaway.model.container import RESTART_POLICIES, Container, ContainerSpec, RestartPolicy
 from seaway.model.endpoint import Endpoint, EndpointSpec
 from seaway.model.network import IPAMConfigSpec, Network, NetworkSpec
@@ -216,6 +216,9 @@ def parse_container_create(body: dict[str, Any]) -> ContainerSpec:
         k: [{"HostIp": str(b.get("HostIp") or ""), "HostPort": str(b.get("HostPort") or "")} for b in (v or [])]
         for k, v in bindings.items()
     }
+    log_config = f.obj(host, "LogConfig")
+    log_options = f.str_map(log_config, "Config")
+    log_driver = logconfig.check(f.string(log_config, "Type"), log_options)
     return ContainerSpec(
         image=image,
         cmd=f.str_list(body, "Cmd"),
@@ -243,6 +246,8 @@ def parse_container_create(body: dict[str, Any]) -> ContainerSpec:
         ports=requests,
         mac_address=f.string(body, "MacAddress"),
         links=f.str_list(host, "Links"),
+        log_driver=log_driver,
+        log_options=log_options,
     )
 
 
@@ -303,9 +308,9 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "PublishAllPorts": spec.publish_all,
         "Binds": None,
         "Privileged": False,
-        # conmon writes a k8s-file log; clients read it through /logs exactly as they read
-        # Docker's default json-file driver (docker-py only collects output for json-file)
-        "LogConfig": {"Type": "json-file", "Config": {}},
+        # as given; json-file and local are both conmon's one log file, read through /logs
+        # (docker-py's run() collects output only for json-file and journald)
+        "LogConfig": {"Type": spec.log_driver, "Config": dict(spec.log_options)},
     }
 
 

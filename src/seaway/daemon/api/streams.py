@@ -88,6 +88,12 @@ class _HijackedProtocol(asyncio.Protocol):
         self._inner.resume_writing()
 
 
+#: seconds between a hijacked answer's head and a body that is ready at once: docker-py
+#: reads the head through a buffered reader, then the raw socket, so bytes that arrive
+#: along with the head are lost to it (dockerd's own slowness hides this)
+HEAD_PAUSE = 0.02
+
+
 async def stream_response(
     request: web.Request, content_type: str, stdin: StdinSink | None = None
 ) -> web.StreamResponse:
