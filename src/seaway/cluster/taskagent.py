@@ -244,10 +244,33 @@ class TaskAgent:
         if desired == "running":
             if not state or state == "assigned":
                 self._spawn(task_id, self._run(task))
+            elif state in ("starting", "running") and task_id not in self._health:
+                self._resume_health(task, state)
         elif desired == "ready":  # a replacement waiting for its restart delay: not yet
             return
         elif state in ("", "assigned", "accepted", "preparing", "starting", "running"):
             self._spawn(task_id, self._shut(task))
+
+    def _resume_health(self, task: dict[str, Any], state: str) -> None:
+        """After a daemon restart: a task's healthcheck watched again (a starting task
+        without its container cannot start any more: it failed)."""
+        task_id, container = task["ID"], self._containers.get(task["ID"])
+        check = health_of(task)
+        if container is None:
+            if state == "starting":
+                self._spawn(
+                    task_id, self._report(task_id, "failed", "starting", err="task: container lost while starting")
+                )
+            return
+        if check is not None:
+            details = {
+                k: v
+                for k, v in (self._reported.get(task_id) or {}).items()
+                if k not in ("Timestamp", "State", "Message", "Err")
+            }
+            self._health[task_id] = asyncio.create_task(
+                self._watch_health(task_id, container, check, details, _grace(task), healthy=state == "running")
+            )
 
     def _forget(self, task_id: str) -> None:
         """The task is gone from the store (or from this node): no container, no report."""
@@ -337,13 +360,13 @@ class TaskAgent:
         )
 
     async def _watch_health(
-        self, task_id: str, container: str, check: Health, details: dict[str, Any], grace: int
+        self, task_id: str, container: str, check: Health, details: dict[str, Any], grace: int, healthy: bool = False
     ) -> None:
         """Probe every interval: the first success makes the task running (its names
         answer); ``retries`` failures in a row (after the start period) fail it: names
         withdrawn, container stopped, ``failed`` reported (the orchestrator replaces it)."""
         loop = asyncio.get_running_loop()
-        began, failures, healthy = loop.time(), 0, False
+        began, failures = loop.time(), 0
         try:
             while self._containers.get(task_id) == container:
                 if (self._reported.get(task_id) or {}).get("State") not in ("starting", "running"):
