@@ -51,6 +51,12 @@ SEAWAY_PATHS: dict[str, dict[str, Any]] = {
         "post": {"summary": "Reconcile the kernel with the store now", "operationId": "SeawayRepair",
                  "responses": {"200": {"description": "what remains wrong", "schema": _FINDINGS}}},
     },
+    # Docker's DELETE /containers/{id} with the link's name, "<parent>/<alias>", as the id
+    "/containers/{id}/{alias}": {
+        "delete": {"summary": "Remove a legacy link (link=true)", "operationId": "ContainerLinkDelete",
+                   "parameters": [{"in": "query", "name": "link", "type": "boolean", "default": False}],
+                   "responses": {"204": {"description": "no error"}, "404": {"description": "no such link"}}},
+    },
     "/seaway/dns/stats": {
         "get": {"summary": "The embedded resolver's counters", "operationId": "SeawayDNSStats",
                 "responses": {"200": {"description": "counters", "schema": {"type": "object"}}}},
