@@ -18,9 +18,7 @@ def described() -> set[tuple[str, str]]:
 
 
 def test_every_route_seawayd_serves_is_described() -> None:
-    # the link removal is DELETE /containers/{id} in Docker's description, with the link's
-    # name (parent/alias) as the ID: served as its own route because of the slash
-    assert openapi.served_routes() - described() == {("get", "/openapi.json"), ("delete", "/containers/{}/{}")}
+    assert openapi.served_routes() - described() == {("get", "/openapi.json")}
 
 
 def test_the_committed_description_is_derived_from_dockers() -> None:
