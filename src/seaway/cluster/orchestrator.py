@@ -358,7 +358,8 @@ def _enforce_constraints(run: ServiceRun, task_ids: list[str]) -> None:
             continue
         if taskstates.rank(state(task)) >= taskstates.rank("complete"):
             continue
-        if not scheduler.node_matches(run.constraints, node):
+        # an out-of-date task is the updater's: swarmkit's enforcer only reacts to node changes
+        if not scheduler.node_matches(run.constraints, node) and not run.dirty(task):
             run.work.set_status(tid, "rejected", ENFORCER_MESSAGE, ENFORCER_ERR)
 
 
