@@ -165,7 +165,9 @@ class ServiceRun:
         return self.nodes.get(str(task.get("NodeID") or ""))
 
     def node_lost(self, task: Task) -> bool:
-        """Its node is gone or down: the task will never report again (until the node returns)."""
+        """It was assigned to a node that is gone or down: it will not report again (until the node returns)."""
+        if not task.get("NodeID"):
+            return False
         node = self.node_of(task)
         return node is None or (node.get("Status") or {}).get("State") == "down"
 
@@ -358,7 +360,8 @@ def _enforce_constraints(run: ServiceRun, task_ids: list[str]) -> None:
             continue
         if taskstates.rank(state(task)) >= taskstates.rank("complete"):
             continue
-        if not scheduler.node_matches(run.constraints, node):
+        # an out-of-date task is the updater's: swarmkit's enforcer only reacts to node changes
+        if not scheduler.node_matches(run.constraints, node) and not run.dirty(task):
             run.work.set_status(tid, "rejected", ENFORCER_MESSAGE, ENFORCER_ERR)
 
 
@@ -444,6 +447,10 @@ def _global(run: ServiceRun, task_ids: list[str], nodes: list[dict[str, Any]]) -
 
 def _schedule(work: Work, nodes: list[dict[str, Any]], services: dict[str, dict[str, Any]]) -> None:
     live = work.live()
+    for t in live:
+        # never assigned and no longer wanted: no agent will ever see it (swarmkit's scheduler does the same)
+        if t.get("DesiredState") == "shutdown" and taskstates.rank(state(t)) < taskstates.ASSIGNED:
+            work.set_status(str(t["ID"]), "shutdown", str((t.get("Status") or {}).get("Message") or ""))
     pending = [
         t
         for t in live

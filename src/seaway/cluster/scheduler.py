@@ -394,6 +394,7 @@ def place(
         else:
             version = int((task.get("SpecVersion") or {}).get("Index") or 0)
             groups.setdefault((str(task.get("ServiceID")), version), []).append(task)
-    for key in sorted(groups):
+    # newest spec first: a rolling update's task gets the node its old task freed, not a pending older task
+    for key in sorted(groups, key=lambda k: (k[0], -k[1])):
         out.update(current.group(groups[key]))
     return out

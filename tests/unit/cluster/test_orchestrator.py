@@ -183,6 +183,13 @@ def host_ports(tr: Transcript) -> None:
     tr.settle("5 replicas publishing 8080 in host mode on 4 nodes: one stays pending")
     tr.swarm.update_service("svc1", Replicas=4)
     tr.settle("scaled to 4: the pending one is removed first")
+    tr.swarm.update_service("svc1", Replicas=5)
+    tr.swarm.settle()
+    tr.swarm.update_service("svc1", ContainerSpec={"Image": "web:2"})
+    tr.settle(
+        "back to 5, then web:2: each slot's port is free once its old task stopped; the pending task of slot 5 "
+        "is shut down and its replacement pends too, so the update waits there (as Docker's does)"
+    )
 
 
 def constraint_enforcer(tr: Transcript) -> None:
@@ -421,8 +428,9 @@ NODE_STATES = st.sampled_from(["active", "active", "active", "pause", "drain", "
     ),
 )
 def test_replicated_converges_to_exactly_n_on_eligible_nodes(replicas: int, nodes: list[str], events: list) -> None:
-    """Whatever happens in between, once things settle exactly Replicas tasks run, with the
-    current spec, on ready nodes that accept them, and no node holds two host-mode ports."""
+    """Whatever happens in between, once things settle exactly Replicas tasks are meant to run,
+    with the current spec (unless the rollout waits for a task no node accepts), on ready
+    nodes, as many running as the nodes accept, and no node holds two host-mode ports."""
     all_nodes = [_node(i, s) for i, s in enumerate(nodes)]
     ports = {"Ports": [{"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 9000, "PublishMode": "host"}]}
     sw = Swarm(all_nodes, [service(replicas=replicas, EndpointSpec=ports if replicas % 2 else {},
@@ -452,7 +460,9 @@ def test_replicated_converges_to_exactly_n_on_eligible_nodes(replicas: int, node
     placed = [t for t in live if taskstates.state(t) == "running"]
     assert len(live) == wanted
     assert len({t["Slot"] for t in live}) == wanted
-    assert all(t["Spec"] == svc["Spec"]["TaskTemplate"] for t in live)
+    current = [t for t in live if t["Spec"] == svc["Spec"]["TaskTemplate"]]
+    if len(current) < len(live):  # a rolling update only stops at a new task no node accepts (as Docker's)
+        assert any(taskstates.state(t) == "pending" for t in current)
     assert all(t["NodeID"] in {n["ID"] for n in ready} for t in placed)
     if host_mode:
         assert len({t["NodeID"] for t in placed}) == len(placed)
@@ -489,3 +499,43 @@ def test_global_runs_one_task_per_eligible_node(nodes: list[str], flips: list[in
     assert active <= {t["NodeID"] for t in live if taskstates.state(t) == "running"}
     assert by_node <= {n["ID"] for n in sw.nodes.values() if n["Status"]["State"] == "ready"
                        and n["Spec"]["Availability"] != "drain"}  # fmt: skip
+
+
+def test_stop_first_starts_the_new_task_after_60_s_if_the_old_never_stops() -> None:
+    sw = Swarm(FOUR[:1], [service()])
+    sw.settle()
+    sw.update_service("svc1", ContainerSpec={"Image": "web:2"})
+    sw.step()  # the agent never reports the old task stopped
+    (new,) = (t for t in sw.tasks.values() if t["Spec"]["ContainerSpec"]["Image"] == "web:2")
+    assert new["DesiredState"] == "ready" and sw.last.wake_at == pytest.approx(sw.now + 60)
+    sw.advance(60)
+    sw.step()
+    assert sw.tasks[new["ID"]]["DesiredState"] == "running"
+
+
+def test_placement_only_change_keeps_tasks_whose_node_still_matches() -> None:
+    sw = Swarm([node("n1", labels={"zone": "a"}), node("n2")], [service(replicas=2)])
+    sw.settle()
+    before = {t["ID"]: t["NodeID"] for t in sw.running()}
+    sw.update_service("svc1", Placement={"Constraints": ["node.labels.zone==a"]})
+    sw.settle()
+    after = {t["ID"]: t["NodeID"] for t in sw.running()}
+    kept = [tid for tid, n in before.items() if n == "n1"]
+    assert set(kept) <= set(after) and set(after.values()) == {"n1"} and len(after) == 2
+    assert sw.services["svc1"]["UpdateStatus"]["State"] == "completed"
+
+
+def test_max_failure_ratio_pauses_on_the_failure_that_crosses_it() -> None:
+    sw = Swarm(FOUR, [service(replicas=4, RestartPolicy={"Condition": "none"},
+                              UpdateConfig={"Parallelism": 1, "MaxFailureRatio": 0.3})])  # fmt: skip
+    sw.settle()
+    sw.advance(100)
+    sw.update_service("svc1", ContainerSpec={"Image": "bad:2"})
+    sw.settle()
+    failed = sorted(
+        (t for t in sw.tasks.values() if taskstates.state(t) == "rejected"), key=lambda t: taskstates.created_time(t)
+    )
+    assert len(failed) == 2  # 1 of 4 slots is within 0.3, 2 of 4 is not
+    status = sw.services["svc1"]["UpdateStatus"]
+    assert status["State"] == "paused"
+    assert status["Message"] == f"update paused due to failure or early termination of task {failed[1]['ID']}"
