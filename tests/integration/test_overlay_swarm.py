@@ -94,6 +94,8 @@ while True:
     if struct.unpack("!H", udp[2:4])[0] != int(sys.argv[1]):
         continue
     vxlan, inner = udp[8:16], udp[16:]
+    if inner[12:14].hex() == "86dd":  # a new container's IPv6 link-local chatter may come first
+        continue
     print(vxlan[0] & 8, int.from_bytes(vxlan[4:7], "big"), inner[12:14].hex(), flush=True)
     break
 """

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from typing import Any
 
@@ -73,11 +74,14 @@ class DaemonTasks:
 
     def probe(self, container_id: str, argv: list[str], timeout: float) -> int:
         ctr = self._containers.get(container_id)
-        command = self._containers.runtime.exec_command(ctr.id, argv, list(ctr.spec.env), False, "")
+        pid_file = self._containers.dir(ctr.id) / f"health-{secrets.token_hex(8)}.pid"
+        command = self._containers.runtime.exec_command(ctr.id, argv, list(ctr.spec.env), False, "", pid_file)
         try:
             return process.run(None, command, timeout=timeout, check=False).returncode
         except InternalError:  # it did not finish in time
             return -1
+        finally:
+            pid_file.unlink(missing_ok=True)
 
     def remove(self, container_id: str) -> None:
         self._containers.remove(container_id, force=True)
