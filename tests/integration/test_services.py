@@ -278,6 +278,36 @@ def test_endpoint_mode_updates_move_the_names_and_rollback_restores_the_spec(lab
     wait_for(lambda: tasks(lab, "flip") == [], 60, "all tasks gone")
 
 
+def test_vips_follow_networks_and_published_ports_and_are_kept_across_updates(lab: Lab) -> None:
+    docker(lab, "h1", "network", "create", "-d", "overlay", "--subnet", "10.31.0.0/24", "second")
+    docker(lab, "h1", "service", "create", "--detach", "--name", "pub", "--network", "appnet", "--publish", "8081:80",
+           "--stop-grace-period", "1s", "busybox", "sleep", "3600")  # fmt: skip
+    ids = {name: network_id(lab, name) for name in ("appnet", "second", "ingress")}
+
+    def endpoint() -> dict[str, Any]:
+        return json.loads(docker(lab, "h1", "service", "inspect", "pub").stdout)[0]["Endpoint"]
+
+    first = endpoint()
+    assert [v["NetworkID"] for v in first["VirtualIPs"]] == [ids["ingress"], ids["appnet"]]  # ingress first
+    assert [(p["TargetPort"], p["PublishedPort"]) for p in first["Ports"]] == [(80, 8081)]
+    docker(lab, "h1", "service", "update", "--detach", "--network-add", "second", "--publish-add", "8082:82", "pub")
+    second = endpoint()
+    vips = {v["NetworkID"]: v["Addr"] for v in second["VirtualIPs"]}
+    assert vips[ids["appnet"]] == first["VirtualIPs"][1]["Addr"]  # kept across the update
+    assert vips[ids["second"]].startswith("10.31.0.")
+    assert sorted(p["PublishedPort"] for p in second["Ports"]) == [8081, 8082]
+    refused = docker(lab, "h1", "service", "create", "--name", "clash", "--publish", "8082:80", "busybox", "sleep",
+                     "60", check=False)  # fmt: skip
+    assert refused.returncode != 0 and "port '8082' is already in use by service 'pub'" in refused.stderr
+    docker(lab, "h1", "service", "update", "--detach", "--network-rm", "second", "--publish-rm", "80", "pub")
+    third = endpoint()
+    assert ids["second"] not in {v["NetworkID"] for v in third["VirtualIPs"]}
+    assert [p["PublishedPort"] for p in third["Ports"]] == [8082]
+    docker(lab, "h1", "service", "rm", "pub")
+    wait_for(lambda: tasks(lab, "pub") == [], 60, "all tasks gone")
+    docker(lab, "h1", "network", "rm", "second")  # the service's VIP on it was given back
+
+
 def test_only_healthy_tasks_answer_and_an_unhealthy_one_is_replaced(lab: Lab) -> None:
     docker(lab, "h1", "service", "create", "--detach", "--name", "hc", "--replicas", "2", "--network", "appnet",
            "--constraint", "node.hostname==h2", "--health-cmd", "test -f /tmp/ok", "--health-interval", "1s",
