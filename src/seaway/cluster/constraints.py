@@ -15,81 +15,79 @@ from typing import Any
 
 from seaway.errors import InvalidParameter
 
-Json = dict[str, Any]
-
-_CONSTRAINT_KEY = re.compile(r"^[a-z_][a-z0-9\-_.]+$", re.IGNORECASE)
-_CONSTRAINT_VALUE = re.compile(r"^[a-z0-9:\-_\s.*()?+\[\]\\^$|/]+$", re.IGNORECASE)
+_KEY = re.compile(r"^[a-z_][a-z0-9\-_.]+$", re.IGNORECASE)
+_VALUE = re.compile(r"^[a-z0-9:\-_\s.*()?+\[\]\\^$|/]+$", re.IGNORECASE)
 _OPERATORS = ("==", "!=")
 
 
 @dataclass(frozen=True, slots=True)
 class Constraint:
+    """One ``key==value`` / ``key!=value`` placement constraint (values compare case-insensitively)."""
+
     key: str
-    equal: bool  # "==" (else "!=")
+    equal: bool
     value: str
 
-    def matches(self, *candidates: str) -> bool:
-        found = any(c.casefold() == self.value.casefold() for c in candidates)
-        return found == self.equal
-
-
-def parse_constraints(expressions: Iterable[str]) -> list[Constraint]:
-    """``node.role==manager`` and friends, with swarmkit's errors (without the rpc prefix)."""
-    parsed = []
-    for expression in expressions:
-        for op in _OPERATORS:
-            if op not in expression:
-                continue
-            key, value = (part.strip() for part in expression.split(op, 1))
-            if not _CONSTRAINT_KEY.match(key):
-                raise InvalidParameter(f"key '{key}' is invalid")
-            if not _CONSTRAINT_VALUE.match(value):
-                raise InvalidParameter(f"value '{value}' is invalid")
-            parsed.append(Constraint(key, op == "==", value))
-            break
-        else:
-            raise InvalidParameter(f"constraint expected one operator from {', '.join(_OPERATORS)}")
-    return parsed
-
-
-def node_matches(constraints: Iterable[Constraint], node: Json) -> bool:
-    """Whether a node (Docker's ``Node`` JSON) satisfies every constraint (swarmkit's rules:
-    keys case-insensitive, values compared case-insensitively, unknown keys never match)."""
-    description = node.get("Description") or {}
-    platform = description.get("Platform") or {}
-    for c in constraints:
-        key = c.key.casefold()
-        if key == "node.id":
-            ok = c.matches(node.get("ID", ""))
-        elif key == "node.hostname":
-            ok = c.matches(description.get("Hostname", ""))
-        elif key == "node.ip":
-            ok = _ip_matches(c, (node.get("Status") or {}).get("Addr", ""))
-        elif key == "node.role":
-            ok = c.matches((node.get("Spec") or {}).get("Role", ""))
-        elif key == "node.platform.os":
-            ok = c.matches(platform.get("OS", ""))
-        elif key == "node.platform.arch":
-            ok = c.matches(platform.get("Architecture", ""))
-        elif key.startswith("node.labels.") and len(key) > len("node.labels."):
-            ok = c.matches(((node.get("Spec") or {}).get("Labels") or {}).get(c.key[len("node.labels.") :], ""))
-        elif key.startswith("engine.labels.") and len(key) > len("engine.labels."):
-            labels = (description.get("Engine") or {}).get("Labels") or {}
-            ok = c.matches(labels.get(c.key[len("engine.labels.") :], ""))
-        else:
-            ok = False
-        if not ok:
+    def matches(self, node: dict[str, Any]) -> bool:
+        key = self.key.lower()
+        if key == "node.ip":
+            return self._matches_ip(str((node.get("Status") or {}).get("Addr") or ""))
+        found = _node_attribute(node, self.key)
+        if found is None:
             return False
-    return True
+        return (found.casefold() == self.value.casefold()) == self.equal
+
+    def _matches_ip(self, addr: str) -> bool:
+        try:
+            node_ip = ipaddress.ip_address(addr)
+        except ValueError:
+            node_ip = None
+        try:
+            if "/" in self.value:
+                inside = node_ip is not None and node_ip in ipaddress.ip_network(self.value, strict=False)
+            else:
+                inside = node_ip == ipaddress.ip_address(self.value)
+        except ValueError:
+            return False  # swarmkit rejects a malformed address or network
+        return inside == self.equal
 
 
-def _ip_matches(c: Constraint, addr: str) -> bool:
-    try:
-        node_ip = ipaddress.ip_address(addr)
-    except ValueError:
-        return False
-    try:
-        inside = node_ip in ipaddress.ip_network(c.value, strict=False)
-    except ValueError:
-        return False
-    return inside == c.equal
+def parse_constraints(exprs: Iterable[str]) -> list[Constraint]:
+    """Parse ``Placement.Constraints``; a bad one raises InvalidParameter with swarmkit's text."""
+    out = []
+    for expr in exprs:
+        op = next((o for o in _OPERATORS if o in expr), None)
+        if op is None:
+            raise InvalidParameter(f"constraint expected one operator from {', '.join(_OPERATORS)}")
+        key, _, value = (part.strip() for part in expr.partition(op))
+        if not _KEY.match(key):
+            raise InvalidParameter(f"key '{key}' is invalid")
+        if not _VALUE.match(value):
+            raise InvalidParameter(f"value '{value}' is invalid")
+        out.append(Constraint(key, op == "==", value))
+    return out
+
+
+def node_matches(constraints: Iterable[Constraint], node: dict[str, Any]) -> bool:
+    return all(c.matches(node) for c in constraints)
+
+
+def _node_attribute(node: dict[str, Any], key: str) -> str | None:
+    lowered = key.lower()
+    spec = node.get("Spec") or {}
+    desc = node.get("Description") or {}
+    platform = desc.get("Platform") or {}
+    simple = {
+        "node.id": lambda: node.get("ID"),
+        "node.hostname": lambda: desc.get("Hostname"),
+        "node.role": lambda: spec.get("Role"),
+        "node.platform.os": lambda: platform.get("OS"),
+        "node.platform.arch": lambda: platform.get("Architecture"),
+    }
+    if lowered in simple:
+        return str(simple[lowered]() or "")
+    if lowered.startswith("node.labels.") and len(key) > len("node.labels."):
+        return str((spec.get("Labels") or {}).get(key[len("node.labels.") :], ""))
+    if lowered.startswith("engine.labels.") and len(key) > len("engine.labels."):
+        return str(((desc.get("Engine") or {}).get("Labels") or {}).get(key[len("engine.labels.") :], ""))
+    return None  # an unknown key matches no node
