@@ -583,10 +583,14 @@ class Agent:
 
     # -- swarm-scoped networks
 
-    def member_joined(self, net: Any, ep: Any, member: Any, container_id: str) -> None:
+    def member_joined(self, net: Any, ep: Any, member: Any, container_id: str, service: str = "") -> None:
         """An endpoint of this node starts answering by name (``seaway.daemon.dnsfeed``)."""
         if self.networking is not None:
-            self.networking.member_joined(net, ep, member, container_id)
+            self.networking.member_joined(net, ep, member, container_id, service)
+
+    def member_withdrawn(self, network_id: str, endpoint_id: str) -> None:
+        if self.networking is not None:
+            self.networking.member_withdrawn(network_id, endpoint_id)
 
     def member_left(self, network_id: str, endpoint_id: str) -> None:
         if self.networking is not None:
@@ -675,7 +679,8 @@ class Agent:
             pools = ClusterAddresses(asyncio.get_running_loop(), lambda: self.store, self.state.node_id)
             self._engine.cluster_pools = pools.pool  # type: ignore[attr-defined]
         if self._runtime is not None and self.store is not None:
-            self.task_agent = TaskAgent(self._runtime, self.state.node_id)
+            drained = self.networking.barrier if self.networking is not None else None
+            self.task_agent = TaskAgent(self._runtime, self.state.node_id, drained)
             self._tasks.extend(self.task_agent.start(self.store))
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="swarm-heartbeat"))
         self._tasks.append(asyncio.create_task(self._renew(), name="swarm-renew"))

@@ -34,6 +34,16 @@ and its aliases with its VIP on each of its networks (a member keyed ``vip-<serv
 a service removed, or off a network, stops answering there on the watch event. Tasks
 answer by their own endpoints' aliases (``tasks.<service>``; in dnsrr mode the service's
 names too: ``seaway.cluster.taskagent``).
+
+**Load balancing**: a task's endpoint record names its service (``Service``) and whether
+it serves (``Serving``: false while it is drained before a stop, or unhealthy). Every
+node follows all nodes' records, its own included, into ``seaway.cluster.backends`` and
+programs each network's balancer with the VIPs whose backends changed (one transaction
+per batch and network, ``Engine.change_vips``). While this node has endpoints on a
+network it holds an LB address there (``ipam/addr/<net>/<ip>`` = ``{"Node", "LB"}``,
+the source of the flows it balances) and publishes it as an endpoint record
+(``nodes/<me>/endpoints/<net>/lb-<me>``, ``LB`` true: a peer for the others, no name),
+so replies find their way back; both go with its last endpoint there.
 """
 
 from __future__ import annotations
@@ -45,11 +55,13 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from seaway.cluster import netrecords, schema
+from seaway.cluster import addrpool, netrecords, schema
+from seaway.cluster.backends import Backends
 from seaway.cluster.store import Event, Store
 from seaway.dns.records import Member, Records
 from seaway.drivers.overlay import VXLAN_PORT
 from seaway.errors import SeawayError
+from seaway.kernel import balancer
 from seaway.model import options as opts
 from seaway.model.endpoint import Endpoint, RemoteEndpoint
 from seaway.model.network import IPAddress, Network, NetworkSpec
@@ -63,6 +75,9 @@ GATEWAY_BRIDGE = NetworkSpec(
     options={opts.BRIDGE_NAME: "docker_gwbridge", opts.ENABLE_ICC: "false", opts.ENABLE_MASQ: "true"},
 )
 RETRY = 1.0
+#: how long a task's stop waits for every node to have taken its endpoint out of the balancers
+DRAIN_BARRIER = 10.0
+WITHDRAWN: dict[str, Any] = {}  # the outbox's mark of a record that stops serving (its value kept)
 
 
 class LocalEngine(Protocol):
@@ -90,6 +105,10 @@ class LocalEngine(Protocol):
     def set_vxlan_members(self, port: int | None, vteps: Iterable[IPAddress]) -> None: ...
 
     def change_vxlan_members(self, added: Iterable[IPAddress], removed: Iterable[IPAddress]) -> None: ...
+
+    def set_balancer(self, network_id: str, address: Any, vips: Any) -> None: ...
+
+    def change_vips(self, network_id: str, changes: Any, gone: Any = ()) -> None: ...
 
 
 async def forget(engine: LocalEngine) -> None:
@@ -121,6 +140,18 @@ class NetworkSync:
         self._node_of: dict[str, str] = {}
         #: the services' VIP names per network: service ID → {network ID: member}
         self._vips: dict[str, dict[str, Member]] = {}
+        #: the services' backends as all nodes' records say (``Backends``)
+        self._backends = Backends()
+        #: this node's endpoints per network (its own records), and its LB address on each
+        self._local: dict[str, set[str]] = {}
+        self._lb: dict[str, ipaddress.IPv4Address] = {}
+        #: the records this node last published, by key (a withdrawal keeps the value)
+        self._sent: dict[str, dict[str, Any]] = {}
+        #: the revision of this node's last published record, and the one up to which it has
+        #: applied endpoint changes (written to ``applied/<me>`` by one task)
+        self._published = 0
+        self._applied = 0
+        self._applied_due = asyncio.Event()
         #: set by each full diff (tests and the API wait on the first)
         self.synced = asyncio.Event()
 
@@ -133,11 +164,12 @@ class NetworkSync:
         return [
             asyncio.create_task(self._follow(), name="swarm-networks"),
             asyncio.create_task(self._publish(), name="swarm-endpoints"),
+            asyncio.create_task(self._report_applied(), name="swarm-applied"),
         ]
 
     # -- out: this node's endpoints (called from the engine's worker threads)
 
-    def member_joined(self, net: Network, ep: Endpoint, member: Member, container_id: str) -> None:
+    def member_joined(self, net: Network, ep: Endpoint, member: Member, container_id: str, service: str = "") -> None:
         if net.scope != "swarm" or self._loop is None:
             return
         record = {
@@ -150,7 +182,14 @@ class NetworkSync:
             "Host": self.hostname,
             "Container": container_id,
         }
+        if service:
+            record |= {"Service": service, "Serving": True}
         self._send(schema.node_endpoint(self._me, net.id, ep.id), record)
+
+    def member_withdrawn(self, network_id: str, endpoint_id: str) -> None:
+        """The endpoint stays but stops serving (a task being stopped, or unhealthy)."""
+        if network_id in self._networks and self._loop is not None:
+            self._send(schema.node_endpoint(self._me, network_id, endpoint_id), WITHDRAWN)
 
     def member_left(self, network_id: str, endpoint_id: str) -> None:
         if network_id in self._networks and self._loop is not None:
@@ -163,16 +202,71 @@ class NetworkSync:
     async def _publish(self) -> None:
         while True:
             key, value = await self._outbox.get()
+            if value is WITHDRAWN:
+                if key not in self._sent or self._sent[key].get("Serving") is not True:
+                    continue  # not a serving task's record
+                value = {**self._sent[key], "Serving": False}
+            if value is None:
+                self._sent.pop(key, None)
+            else:
+                self._sent[key] = value
             while self._store is not None:
                 try:
                     if value is None:
                         await self._store.delete(key)
                     else:
-                        await self._store.put(key, value)
+                        self._published = await self._store.put(key, value)
                     break
                 except SeawayError as exc:  # the store is away: the record waits (in order)
                     log.warning("swarm: publishing endpoint %s: %s", key.rsplit("/", 1)[-1][:12], exc)
                     await asyncio.sleep(RETRY)
+            self._outbox.task_done()
+
+    # -- the drain barrier
+
+    async def barrier(self, timeout: float = DRAIN_BARRIER) -> bool:
+        """Wait until this node's records are published and every node that is up has
+        applied them (``applied/<node>``), at most ``timeout`` seconds: a task being
+        stopped has then left every balancer. False when some node did not get there."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            await asyncio.wait_for(self._outbox.join(), timeout)
+        except TimeoutError:
+            return False
+        wanted, late = self._published, set()
+        while self._store is not None and loop.time() < deadline:
+            applied = {
+                e.key[len(schema.APPLIED) :]: int(e.value.get("Revision", 0))
+                for e in await self._store.list(schema.APPLIED)
+            }
+            late = {n for n in self._alive | {self._me} if applied.get(n, 0) < wanted}
+            if not late:
+                return True
+            await asyncio.sleep(0.05)
+        log.warning("swarm: nodes %s did not confirm a drain within %.0f s", ", ".join(sorted(late)), timeout)
+        return False
+
+    def _note_applied(self, revision: int) -> None:
+        if revision > self._applied:
+            self._applied = revision
+            self._applied_due.set()
+
+    async def _report_applied(self) -> None:
+        written = 0
+        while True:
+            await self._applied_due.wait()
+            self._applied_due.clear()
+            if self._store is None or self._applied <= written:
+                continue
+            revision = self._applied
+            try:
+                await self._store.put(schema.applied(self._me), {"Revision": revision})
+                written = revision
+            except SeawayError as exc:
+                log.warning("swarm: reporting the applied revision: %s", exc)
+                await asyncio.sleep(RETRY)
+                self._applied_due.set()
 
     # -- in: the store's networks and the other nodes' endpoints
 
@@ -206,16 +300,20 @@ class NetworkSync:
         svcs, r3 = await store.snapshot(schema.SERVICES)
         self._networks = {e.value["ID"]: e.value for e in nets if e.key == schema.network(e.value.get("ID", ""))}
         remote: dict[str, dict[str, dict[str, Any]]] = {}
-        mine: list[tuple[str, str, str]] = []
+        mine: list[tuple[str, str, str, dict[str, Any]]] = []
         self._alive = {schema.node_of(e.key) for e in nodes if e.key == schema.node_alive(schema.node_of(e.key))}
         self._node_of = {}
+        backends = self._backends = Backends()
+        for node in self._alive | {self._me}:
+            backends.node(node, True)
         for e in nodes:
             where = schema.endpoint_of(e.key)
             if where is None:
                 continue
             node, network_id, endpoint_id = where
+            backends.endpoint(node, network_id, endpoint_id, e.value)
             if node == self._me:
-                mine.append((e.key, network_id, endpoint_id))
+                mine.append((e.key, network_id, endpoint_id, e.value))
             else:
                 remote.setdefault(network_id, {})[endpoint_id] = e.value
                 self._node_of[endpoint_id] = node
@@ -235,21 +333,39 @@ class NetworkSync:
                 await asyncio.to_thread(self._engine.set_peers, network_id, peers)
                 self._dns_all(network_id, old_remote.get(network_id, {}), remote.get(network_id, {}))
         view = self._engine.view
+        self._lb = {}
         for network_id in self._networks:  # addresses this node holds for endpoints it no longer has
             held = {str(a) for ep in self._engine.endpoints_of_network(network_id) for a in (ep.ipv4, ep.ipv6) if a}
             for e in await store.list(schema.addresses(network_id)):
                 if e.value.get("Node") == self._me and e.key.rsplit("/", 1)[1] not in held:
+                    if e.value.get("LB") and network_id not in self._lb:  # this node's balancer there
+                        self._lb[network_id] = ipaddress.IPv4Address(e.key.rsplit("/", 1)[1])
+                        continue
                     await store.delete(e.key)
-        for key, network_id, endpoint_id in mine:  # records of endpoints this node no longer has
+        self._local = {}
+        for key, network_id, endpoint_id, record in mine:  # records of endpoints this node no longer has
+            if record.get("LB"):
+                continue
             if network_id not in view.networks or not any(
                 ep.id == endpoint_id for ep in view.endpoints_of_network(network_id)
             ):
                 await store.delete(key)
+            else:
+                self._local.setdefault(network_id, set()).add(endpoint_id)
+                self._sent.setdefault(key, record)  # a withdrawal after a restart keeps it
         wanted = {e.value["ID"]: e.value for e in svcs if e.key == schema.service(e.value.get("ID", ""))}
         for service_id in set(self._vips) - set(wanted):
             self._set_vips(service_id, None)
         for service_id, record in wanted.items():
             self._set_vips(service_id, record)
+            backends.service(service_id, record)
+        for network_id in set(self._lb) | set(self._local):
+            await self._balance(network_id)
+        for network_id, address in self._lb.items():
+            if network_id in self._engine.view.networks:
+                await asyncio.to_thread(self._engine.set_balancer, network_id, address, backends.vips(network_id))
+        backends.take()  # what it says is in the balancers just set (or waits for theirs)
+        self._note_applied(min(r1, r2, r3))
         return min(r1, r2, r3)
 
     async def _watch(self, start: int) -> None:
@@ -263,6 +379,7 @@ class NetworkSync:
 
     async def _apply(self, events: list[Event]) -> None:
         changes: dict[str, tuple[list[RemoteEndpoint], list[str]]] = {}
+        touched: set[str] = set()  # networks where this node's endpoints changed
         before = set(self._vteps)
         for ev in events:
             if ev.key.startswith(schema.NETWORKS):
@@ -276,14 +393,20 @@ class NetworkSync:
                 continue
             if ev.key.startswith(schema.SERVICES):
                 self._set_vips(ev.key[len(schema.SERVICES) :], ev.value)
+                self._backends.service(ev.key[len(schema.SERVICES) :], ev.value)
                 continue
             where = schema.endpoint_of(ev.key)
             if where is None:
                 self._note_alive(ev)
                 continue
-            if where[0] == self._me:
-                continue
             node, network_id, endpoint_id = where
+            self._backends.endpoint(node, network_id, endpoint_id, ev.value)
+            if node == self._me:
+                if not (ev.value or {}).get("LB"):
+                    local = self._local.setdefault(network_id, set())
+                    (local.add if ev.value is not None else local.discard)(endpoint_id)
+                    touched.add(network_id)
+                continue
             self._node_of[endpoint_id] = node
             added, removed = changes.setdefault(network_id, ([], []))
             known = self._remote.setdefault(network_id, {})
@@ -305,6 +428,50 @@ class NetworkSync:
         for network_id, (added, removed) in changes.items():
             if network_id in self._engine.view.networks:
                 await asyncio.to_thread(self._engine.change_peers, network_id, added, removed)
+        for network_id in touched:
+            await self._balance(network_id)
+        for network_id, change in self._backends.take().items():
+            if network_id in self._lb and network_id in self._engine.view.networks:
+                await asyncio.to_thread(self._engine.change_vips, network_id, change.vips, change.gone)
+        # endpoint changes only: other nodes' heartbeats would make every node write at each
+        self._note_applied(max((ev.mod_revision for ev in events if schema.endpoint_of(ev.key)), default=0))
+
+    # -- this node's balancers
+
+    async def _balance(self, network_id: str) -> None:
+        """This node holds an LB address on a network while it has endpoints there."""
+        if self._local.get(network_id) and network_id not in self._lb:
+            await self._take_lb(network_id)
+        elif not self._local.get(network_id) and network_id in self._lb:
+            await self._give_lb(network_id)
+
+    async def _take_lb(self, network_id: str) -> None:
+        store, net = self._store, self._engine.view.networks.get(network_id)
+        subnet = next((s for s in net.subnets if s.version == 4), None) if net is not None else None
+        if store is None or net is None or subnet is None:
+            return  # not here yet, or IPv6 only (VIPs are IPv4)
+        address = await addrpool.allocate_next(store, net, subnet, {"Node": self._me, "LB": True})
+        assert isinstance(address, ipaddress.IPv4Address)
+        self._lb[network_id] = address
+        record = {
+            "Name": f"lb-{net.name}", "Names": [], "IPv4": str(address), "IPv6": "", "MAC": balancer.mac_of(address),
+            "VTEP": self.vtep, "Host": self.hostname, "Container": "", "LB": True,
+        }  # fmt: skip
+        await store.put(self._lb_key(network_id), record)
+        await asyncio.to_thread(self._engine.set_balancer, network_id, address, self._backends.vips(network_id))
+        log.info("swarm: load balancer of network %s on this node at %s", net.name, address)
+
+    async def _give_lb(self, network_id: str) -> None:
+        store = self._store
+        address = self._lb.pop(network_id)
+        assert store is not None
+        if network_id in self._engine.view.networks:
+            await asyncio.to_thread(self._engine.set_balancer, network_id, None, {})
+        await store.delete(self._lb_key(network_id))
+        await store.delete(schema.address(network_id, str(address)))
+
+    def _lb_key(self, network_id: str) -> str:
+        return schema.node_endpoint(self._me, network_id, f"lb-{self._me[:12]}")
 
     def _note_alive(self, ev: Event) -> None:
         """A node's ``alive`` key came or went: its endpoints answer by name, or stop."""
@@ -317,6 +484,7 @@ class NetworkSync:
             self._alive.discard(node)
         else:
             self._alive.add(node)
+        self._backends.node(node, ev.value is not None)
         for network_id, records in self._remote.items():
             for endpoint_id, record in records.items():
                 if self._node_of.get(endpoint_id) == node:
@@ -377,8 +545,10 @@ class NetworkSync:
         net = self._engine.view.networks.get(network_id)
         if self._records is None or net is None:
             return
-        if self._node_of.get(endpoint_id, "") not in self._alive:  # a Down node's endpoints answer nothing
-            self._records.drop_member(network_id, endpoint_id)
+        if record.get("LB"):
+            return  # a node's balancer: a peer, not a name
+        if self._node_of.get(endpoint_id, "") not in self._alive or record.get("Serving") is False:
+            self._records.drop_member(network_id, endpoint_id)  # a Down node's, or a drained task's
             return
         member = Member(
             record.get("Name", ""),
@@ -412,6 +582,11 @@ class NetworkSync:
 
     def record(self, network_id: str) -> dict[str, Any] | None:
         return self._networks.get(network_id)
+
+    def balancer(self, network_id: str) -> tuple[ipaddress.IPv4Address, str] | None:
+        """This node's LB address on the network and its MAC, while it has one."""
+        address = self._lb.get(network_id)
+        return (address, balancer.mac_of(address)) if address is not None else None
 
     def remote_endpoints(self, network_id: str) -> dict[str, dict[str, Any]]:
         return dict(self._remote.get(network_id, {}))

@@ -3,7 +3,7 @@
 etcd runs with ``--client-cert-auth``: a client's certificate CN (its node ID) is its
 etcd user. Managers get etcd's ``root`` role (everything, including the member API and
 user administration). A worker ``<id>`` gets role ``node-<id>``: read-write on
-``nodes/<id>/``, read-only on ``/seaway/v1/`` except ``private/`` (the CA key and the
+``nodes/<id>/`` and ``applied/<id>``, read-only on ``/seaway/v1/`` except ``private/`` (the CA key and the
 token secrets), nothing else. ``root`` itself is a user without a password that no
 certificate is issued for; etcd needs it to exist before auth can be enabled.
 """
@@ -57,6 +57,8 @@ async def set_role(store: Store, node_id: str, role: str, fresh: bool = False) -
     await _ignore_existing(store.call_auth("role_add", wrole))
     own = schema.node(node_id)
     await store.call_auth("role_grant_permission", wrole, own, range_end=prefix_end(own), perm_type=READWRITE)
+    # its drain-barrier key: outside nodes/, which every node and the leader watch
+    await store.call_auth("role_grant_permission", wrole, schema.applied(node_id), perm_type=READWRITE)
     await store.call_auth("role_grant_permission", wrole, schema.ROOT, range_end=schema.PRIVATE, perm_type=READ)
     after_private = schema.PRIVATE[:-1] + "0"  # the first key after the private/ range
     await store.call_auth(

@@ -55,6 +55,8 @@ VNIS = ROOT + "ipam/vni/"
 ADDRESSES = ROOT + "ipam/addr/"
 CURSORS = ROOT + "ipam/next/"
 SERVICES = ROOT + "services/"
+#: per node, the store revision up to which it has applied endpoint changes: ``{"Revision"}``
+APPLIED = ROOT + "applied/"
 SERVICE_NAMES = ROOT + "names/services/"
 TASKS = ROOT + "tasks/"
 PORTS = ROOT + "ports/"
@@ -75,6 +77,10 @@ def node_spec(node_id: str) -> str:
 
 def node_desc(node_id: str) -> str:
     return node(node_id) + "desc"
+
+
+def applied(node_id: str) -> str:
+    return APPLIED + node_id
 
 
 def node_alive(node_id: str) -> str:

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -152,9 +153,14 @@ def create_body(task: dict[str, Any], service: dict[str, Any] | None, node_id: s
 
 
 class TaskAgent:
-    def __init__(self, runtime: TaskRuntime, node_id: str) -> None:
+    def __init__(
+        self, runtime: TaskRuntime, node_id: str, drained: Callable[[], Awaitable[bool]] | None = None
+    ) -> None:
         self._runtime = runtime
         self._me = node_id
+        #: waits until every node has taken this node's withdrawn endpoints out of its
+        #: balancers (``NetworkSync.barrier``): a stopped task gets no new flow
+        self._drained = drained
         self._store: Store | None = None
         #: this node's tasks as the store has them, and what was last reported of each
         self._tasks: dict[str, dict[str, Any]] = {}
@@ -403,6 +409,7 @@ class TaskAgent:
         before = (self._reported.get(task_id) or {}).get("State", "")
         container = self._containers.get(task_id)
         if container is not None and before not in ("complete", "failed", "rejected", "shutdown"):
+            await self._drain(container)
             with contextlib.suppress(NotFound):
                 await asyncio.to_thread(self._runtime.stop, container, grace)
         if before not in ("complete", "failed", "rejected", "shutdown"):
@@ -412,10 +419,19 @@ class TaskAgent:
         container = self._containers.pop(task_id, None)
         if container is None:
             return
+        await self._drain(container)
         with contextlib.suppress(NotFound):
             await asyncio.to_thread(self._runtime.stop, container, grace)
         with contextlib.suppress(NotFound):
             await asyncio.to_thread(self._runtime.remove, container)
+
+    async def _drain(self, container: str) -> None:
+        """The task leaves every node's balancers (bounded) before its stop signal; its
+        established flows go on until it closes them in its grace period."""
+        with contextlib.suppress(NotFound):
+            await asyncio.to_thread(self._runtime.withdraw, container)
+            if self._drained is not None:
+                await self._drained()
 
     # -- exits
 

@@ -555,7 +555,7 @@ class Containers:
         with self._lock:
             ctr = self.get(term)
             if ctr.sandbox_id and self._feed is not None:
-                self._feed.leaving(ctr.sandbox_id)
+                self._feed.withdrawing(ctr.sandbox_id)
 
     def publish_names(self, term: str) -> None:
         """The running container's endpoints answer by name again (``withdraw_names``' undo)."""

@@ -18,12 +18,18 @@ from seaway.model.container import Container
 from seaway.model.endpoint import Endpoint
 from seaway.model.network import Network
 
+SERVICE_LABEL = "com.docker.swarm.service.id"
+
 
 class MemberListener(Protocol):
     """Told of the same changes as the DNS (the cluster publishes its endpoints of
     swarm-scoped networks this way). Called from the engine's worker threads."""
 
-    def member_joined(self, net: Network, ep: Endpoint, member: Member, container_id: str) -> None: ...
+    def member_joined(self, net: Network, ep: Endpoint, member: Member, container_id: str, service: str) -> None:
+        """``service``: the swarm service whose task the container is, else empty."""
+
+    def member_withdrawn(self, network_id: str, endpoint_id: str) -> None:
+        """The endpoint stays but answers no name (a task being stopped, or unhealthy)."""
 
     def member_left(self, network_id: str, endpoint_id: str) -> None: ...
 
@@ -47,8 +53,9 @@ class DnsFeed:
             member = Member(ctr.name, names, ep.ipv4, ep.ipv6)  # type: ignore[arg-type]
             if self._records is not None:
                 self._records.set_member(net.id, net.name, ep.id, member)
+            service = ctr.spec.labels.get(SERVICE_LABEL, "")
             for listener in self.listeners:
-                listener.member_joined(net, ep, member, ctr.id)
+                listener.member_joined(net, ep, member, ctr.id, service)
 
     def leaving(self, sandbox_id: str, network_ids: Iterable[str] | None = None) -> None:
         """The sandbox's endpoints (on these networks, or all) stop answering; call it
@@ -60,6 +67,14 @@ class DnsFeed:
                     self._records.drop_member(ep.network_id, ep.id)
                 for listener in self.listeners:
                     listener.member_left(ep.network_id, ep.id)
+
+    def withdrawing(self, sandbox_id: str) -> None:
+        """The sandbox's endpoints stop answering, and stay (``leaving`` follows when they go)."""
+        for ep in self._engine.view.endpoints_of_sandbox(sandbox_id):
+            if self._records is not None:
+                self._records.drop_member(ep.network_id, ep.id)
+            for listener in self.listeners:
+                listener.member_withdrawn(ep.network_id, ep.id)
 
     def network_removed(self, network_id: str) -> None:
         if self._records is not None:

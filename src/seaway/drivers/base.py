@@ -20,6 +20,9 @@ tested with ``isinstance`` against the protocol (a capability), never a class:
 * ``KnowsPeers``: the driver is told about the network's endpoints on other hosts
   (an overlay; the cluster's agent calls it), and may create its network lazily, on the
   first local join (``lazy``);
+* ``Balances``: the driver balances services' VIPs on its networks (the overlay: a
+  load balancer in each network's namespace; the cluster's agent tells it the node's LB
+  address and each VIP's backends);
 * ``Plugin``: the driver is another program (a network plugin, ``seaway.drivers.remote``)
   that keeps its own state: reconciliation trusts ready records and replays nothing to
   it (Docker does not call a plugin's CreateNetwork or Join again at start-up either);
@@ -29,9 +32,10 @@ tested with ``isinstance`` against the protocol (a capability), never a class:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from ipaddress import IPv4Address
 from typing import Protocol, runtime_checkable
 
 from seaway.firewall import ruleset
@@ -135,6 +139,25 @@ class KnowsPeers(Protocol):
     def change_peers(self, net: Network, added: Iterable[RemoteEndpoint], removed: Iterable[str]) -> None:
         """Endpoints on other hosts that appeared or changed, and those that went (by
         endpoint ID); the cost is per change, not per peer."""
+
+
+@runtime_checkable
+class Balances(Protocol):
+    def set_balancer(
+        self, net: Network, address: IPv4Address | None, vips: Mapping[IPv4Address, Sequence[IPv4Address]]
+    ) -> None:
+        """The node's LB address on the network and every VIP's backends (idempotent;
+        ``address`` None: no balancer); kept and programmed once the network exists on
+        this host."""
+
+    def change_vips(
+        self,
+        net: Network,
+        changes: Mapping[IPv4Address, Sequence[IPv4Address] | None],
+        gone: Sequence[IPv4Address] = (),
+    ) -> None:
+        """VIPs whose backends changed (None: the VIP goes), in one transaction; the
+        flows to backends ``gone`` (removed, not draining) are forgotten."""
 
 
 @runtime_checkable

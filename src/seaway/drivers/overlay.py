@@ -15,6 +15,12 @@ and programmed as permanent neighbour and FDB entries, plus one all-zero FDB ent
 remote host for broadcast. The network is lazy: it is created with its first local
 endpoint and removed with its last.
 
+Services' VIPs are balanced in the same namespace (``Balances``): the cluster's agent
+gives the node's LB address on the network and each VIP's backends; the bridge holds
+both, and a fixed nftables table there spreads new flows over the backends
+(``seaway.firewall.balancer``, ``seaway.kernel.balancer``). Like peers, the balancer is
+kept while the network is absent here and programmed with its namespace.
+
 The VNI, the local tunnel address and the MTU are options (allocated by the cluster in
 swarm mode). The inner MTU is the base (``com.docker.network.driver.mtu``, else 1500)
 less the VXLAN overhead: 50 bytes over IPv4, 70 over IPv6 (1450, as Docker).
@@ -26,15 +32,17 @@ mode, which wires it (``Engine.register_driver``).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 from seaway.drivers.bridge import check_bridge_ports
 from seaway.drivers.peers import PeerTable
 from seaway.errors import Conflict, InvalidParameter
+from seaway.firewall import balancer as lbrules
+from seaway.kernel import balancer as lbkernel
 from seaway.kernel import links, netns, overlay, sandbox
 from seaway.kernel.netns import RouteSocket
 from seaway.kernel.sandbox import Interface
@@ -65,6 +73,14 @@ class OverlayOptions(DriverOptions):
     mtu: int = 1450  # the inner MTU
 
 
+@dataclass
+class Balancer:
+    """A network's load balancer on this node: its LB address and each VIP's backends."""
+
+    address: ipaddress.IPv4Address
+    vips: dict[ipaddress.IPv4Address, list[ipaddress.IPv4Address]] = field(default_factory=dict)
+
+
 def options_of(net: Network) -> OverlayOptions:
     assert isinstance(net.driver_options, OverlayOptions), net.driver
     return net.driver_options
@@ -89,6 +105,8 @@ class OverlayDriver:
         #: per network, its remote endpoints by ID, oldest first (an address two peers
         #: claim for a moment, during a move, is the newer one's)
         self._peers: dict[str, PeerTable] = {}
+        #: per network, its balancer on this node (``Balances``)
+        self._balancers: dict[str, Balancer] = {}
 
     def parse_options(self, spec: NetworkSpec, network_id: str) -> OverlayOptions:
         allowed = {VNI_OPTION, LOCAL_OPTION, PORT_OPTION, opts.MTU}
@@ -151,6 +169,7 @@ class OverlayDriver:
         gateways = [(s.gateway, s.subnet.prefixlen) for s in net.subnets if s.gateway is not None]
         overlay.ensure_inside(str(path), BRIDGE, VXLAN, o.mtu, gateways, links.alias_for("net", net.id, OWNER))
         self._program(net)
+        self._install_balancer(net)
 
     def _vxlan_present(self, path: Path) -> bool:
         return VXLAN in sandbox.interface_names(str(path))
@@ -220,6 +239,69 @@ class OverlayDriver:
         """The remote endpoints this host knows for the network."""
         table = self._peers.get(net.id)
         return table.endpoints() if table else []
+
+    # capability: Balances
+
+    def set_balancer(
+        self,
+        net: Network,
+        address: ipaddress.IPv4Address | None,
+        vips: Mapping[ipaddress.IPv4Address, Sequence[ipaddress.IPv4Address]],
+    ) -> None:
+        old = self._balancers.pop(net.id, None)
+        wanted = Balancer(address, {v: sorted(set(b)) for v, b in vips.items()}) if address is not None else None
+        if wanted is not None:
+            self._balancers[net.id] = wanted
+        if old == wanted or not netns.is_pinned(namespace_path(self._netns_dir, net.id)):
+            return
+        if wanted is None:
+            assert old is not None
+            path = str(namespace_path(self._netns_dir, net.id))
+            lbkernel.remove(path, BRIDGE, old.address, list(old.vips), lbrules.TABLE)
+            return
+        if old is not None and old.address != wanted.address:
+            lbkernel.remove(
+                str(namespace_path(self._netns_dir, net.id)), BRIDGE, old.address, list(old.vips), lbrules.TABLE
+            )
+        self._install_balancer(net)
+
+    def change_vips(
+        self,
+        net: Network,
+        changes: Mapping[ipaddress.IPv4Address, Sequence[ipaddress.IPv4Address] | None],
+        gone: Sequence[ipaddress.IPv4Address] = (),
+    ) -> None:
+        lb = self._balancers.get(net.id)
+        if lb is None:
+            return  # no balancer here yet: ``set_balancer`` brings the whole state
+        commands, added, removed = [], [], []
+        for vip, backends in changes.items():
+            before = lb.vips.get(vip)
+            after = sorted(set(backends)) if backends is not None else None
+            commands.append(lbrules.change(vip, before, after))
+            if after is None:
+                lb.vips.pop(vip, None)
+                if before is not None:
+                    removed.append(vip)
+            else:
+                lb.vips[vip] = after
+                if before is None:
+                    added.append(vip)
+        path = namespace_path(self._netns_dir, net.id)
+        if not netns.is_pinned(path):
+            return
+        lbkernel.change(str(path), BRIDGE, "".join(commands), added, removed)
+        if gone:
+            lbkernel.forget_flows(str(path), list(gone))
+
+    def balancer(self, net: Network) -> Balancer | None:
+        return self._balancers.get(net.id)
+
+    def _install_balancer(self, net: Network) -> None:
+        lb = self._balancers.get(net.id)
+        if lb is not None:
+            path = str(namespace_path(self._netns_dir, net.id))
+            lbkernel.install(path, BRIDGE, lb.address, list(lb.vips), lbrules.table(lb.address, lb.vips))
 
     def _program(self, net: Network) -> None:
         table = self._peers.get(net.id) or PeerTable()

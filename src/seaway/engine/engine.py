@@ -18,11 +18,12 @@ import ipaddress
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
+from ipaddress import IPv4Address
 
-from seaway.drivers.base import KnowsPeers, NetworkDriver, PublishesPorts, RoutesUpstream
+from seaway.drivers.base import Balances, KnowsPeers, NetworkDriver, PublishesPorts, RoutesUpstream
 from seaway.drivers.bridge import BridgeDriver
 from seaway.drivers.macvlan import IpvlanDriver, MacvlanDriver
 from seaway.drivers.null import HostDriver, NullDriver
@@ -229,6 +230,33 @@ class Engine:
         with self._lock:
             net, driver = self._peer_driver(network_id)
             driver.change_peers(net, list(added), list(removed))
+
+    def set_balancer(
+        self, network_id: str, address: IPv4Address | None, vips: Mapping[IPv4Address, Sequence[IPv4Address]]
+    ) -> None:
+        """Tell a network's driver this node's LB address on it and every VIP's backends."""
+        with self._lock:
+            net, driver = self._balancer_driver(network_id)
+            driver.set_balancer(net, address, vips)
+
+    def change_vips(
+        self,
+        network_id: str,
+        changes: Mapping[IPv4Address, Sequence[IPv4Address] | None],
+        gone: Sequence[IPv4Address] = (),
+    ) -> None:
+        """VIPs of a network whose backends changed (None: gone), one transaction; flows
+        to the backends ``gone`` are forgotten."""
+        with self._lock:
+            net, driver = self._balancer_driver(network_id)
+            driver.change_vips(net, changes, gone)
+
+    def _balancer_driver(self, network_term: str) -> tuple[Network, Balances]:
+        net = self._view.network(network_term)
+        driver = self._drivers[net.driver]
+        if not isinstance(driver, Balances):
+            raise InvalidParameter(f"network {net.name} ({net.driver}) balances no service")
+        return net, driver
 
     def _peer_driver(self, network_term: str) -> tuple[Network, KnowsPeers]:
         net = self._view.network(network_term)

@@ -77,18 +77,43 @@ def apply_in_process(commands: list[dict[str, Any]], what: str) -> None:
     if lib is None:
         apply(commands, what)
         return
-    if not commands:
+    if commands:
+        _run_buffer(lib, json.dumps({"nftables": commands}).encode(), NFT_CTX_OUTPUT_JSON, what)
+
+
+def apply_text_in_process(text: str, what: str) -> None:
+    """A transaction in nft's own language, through libnftables in the calling thread's
+    namespace (or an ``nft -f -`` run without the library). For what JSON can't say in
+    nft 1.0.6 (maps declared with ``typeof`` over a concatenation with ``numgen``)."""
+    if not text.strip():
         return
+    lib = _library()
+    if lib is None:
+        try:
+            proc = subprocess.run([NFT, "-f", "-"], input=text, capture_output=True, text=True, check=False)
+        except FileNotFoundError as exc:
+            raise Unsupported("nftables: the nft command is not installed (Debian package nftables)") from exc
+        if proc.returncode != 0:
+            reason = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else "nft failed"
+            raise KernelError("apply nftables transaction", what, None, reason)
+        return
+    _run_buffer(lib, text.encode(), 0, what)
+
+
+def _run_buffer(lib: ctypes.CDLL, payload: bytes, flags: int, what: str) -> None:
     ctx = lib.nft_ctx_new(0)
     if not ctx:
         raise KernelError("apply nftables transaction", what, None, "libnftables: no context")
     try:
-        lib.nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON)
+        lib.nft_ctx_output_set_flags(ctx, flags)
         lib.nft_ctx_buffer_output(ctx)  # nothing of it reaches the daemon's stdout or stderr
         lib.nft_ctx_buffer_error(ctx)
-        if lib.nft_run_cmd_from_buffer(ctx, json.dumps({"nftables": commands}).encode()) != 0:
+        if lib.nft_run_cmd_from_buffer(ctx, payload) != 0:
             text = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode(errors="replace").strip()
-            reason = text.splitlines()[0] if text else "libnftables failed"
+            reason = next(
+                (line for line in text.splitlines() if "Error" in line),
+                text.splitlines()[0] if text else "libnftables failed",
+            )
             raise KernelError("apply nftables transaction", what, None, reason)
     finally:
         lib.nft_ctx_free(ctx)

@@ -4,6 +4,7 @@ and the views that join them (a network's containers, a container's networks).""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -62,6 +63,21 @@ class Backend:
             key = ctr.id if ctr else f"ep-{ep.id}"
             out[key] = schemas.network_container_entry(ctr.name if ctr else ep.name, ep)
         return out
+
+    def network_balancer(self, net: Network) -> tuple[str, dict[str, str]] | None:
+        """Docker's ``lb-<network>`` entry of a swarm network's ``Containers``: this node's
+        load balancer there (its address is the source of the flows it balances)."""
+        sync = self.swarm.networking
+        found = sync.balancer(net.id) if sync is not None else None
+        if found is None:
+            return None
+        address, mac = found
+        prefix = next((s.subnet.prefixlen for s in net.subnets if address in s.subnet), 32)
+        endpoint_id = hashlib.sha256(f"lb/{net.id}/{sync.vtep}".encode()).hexdigest()  # type: ignore[union-attr]
+        return f"lb-{net.name}", {
+            "Name": f"{net.name}-endpoint", "EndpointID": endpoint_id, "MacAddress": mac,
+            "IPv4Address": f"{address}/{prefix}", "IPv6Address": "",
+        }  # fmt: skip
 
     def network_peers(self, net: Network) -> list[dict[str, str]]:
         """Docker's ``Peers`` of a swarm-scoped network: the nodes with an endpoint on it."""

@@ -93,6 +93,9 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         body = schemas.network_json(net, backend.network_containers(net.id))
         if net.scope == "swarm":
             body["Peers"] = backend.network_peers(net)
+            lb = backend.network_balancer(net)
+            if lb is not None:
+                body["Containers"] = {**(body.get("Containers") or {}), lb[0]: lb[1]}
         return json_response({**body, "SeawayStatus": backend.network_status(net)})
 
     async def create(request: web.Request) -> web.Response:
