@@ -4,6 +4,7 @@ maps; golden at 1 and 100 services, and the buckets' shares."""
 from __future__ import annotations
 
 import ipaddress
+import itertools
 
 from seaway.firewall import balancer
 from seaway.testing.golden import assert_golden
@@ -34,7 +35,7 @@ def test_shares_split_the_buckets_evenly_and_alike_on_every_node() -> None:
         parts = balancer.shares(list(reversed(backends)))
         assert [b for _, _, b in parts] == backends  # sorted: every node splits alike
         assert parts[0][0] == 0 and parts[-1][1] == balancer.BUCKETS - 1
-        assert all(hi + 1 == nxt for (_, hi, _), (nxt, _, _) in zip(parts, parts[1:], strict=False))
+        assert all(hi + 1 == nxt for (_, hi, _), (nxt, _, _) in itertools.pairwise(parts))
         assert len({hi - lo + 1 for lo, hi, _ in parts}) == 1  # exactly equal up to 16
 
 
