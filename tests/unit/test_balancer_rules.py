@@ -48,4 +48,6 @@ def test_a_change_costs_that_vips_backends_and_nothing_when_equal() -> None:
         "add element ip seaway-lb backends { 10.0.0.2 . 0-360359 : 10.0.0.5, 10.0.0.2 . 360360-720719 : 10.0.0.6 }",
     ]
     assert balancer.change(vip, None, []) == "add element ip seaway-lb vips { 10.0.0.2 }\n"
-    assert balancer.change(vip, [A("10.0.0.5")], None).splitlines()[-1] == "delete element ip seaway-lb vips { 10.0.0.2 }"
+    assert (
+        balancer.change(vip, [A("10.0.0.5")], None).splitlines()[-1] == "delete element ip seaway-lb vips { 10.0.0.2 }"
+    )

@@ -20,7 +20,14 @@ def service(sid: str, vips: dict[str, str], mode: str = "vip") -> dict[str, Any]
 
 
 def task(sid: str, ip: str, serving: bool = True) -> dict[str, Any]:
-    return {"Name": "t", "IPv4": ip, "MAC": "02:42:00:00:00:01", "VTEP": "192.0.2.1", "Service": sid, "Serving": serving}
+    return {
+        "Name": "t",
+        "IPv4": ip,
+        "MAC": "02:42:00:00:00:01",
+        "VTEP": "192.0.2.1",
+        "Service": sid,
+        "Serving": serving,
+    }
 
 
 def fresh() -> Backends:
