@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import balancer, cluster, core, daemon, dns, lab, machine, ports, services, throughput
+from bench import balancer, cluster, core, daemon, dns, lab, machine, ports, services, soak, throughput
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,9 +28,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-<suite>[-quick].json)")
     parser.add_argument(
         "--suite",
-        choices=("core", "daemon", "dns", "throughput", "ports", "lab", "cluster", "services", "balancer", "all"),
+        choices=(
+            "core",
+            "daemon",
+            "dns",
+            "throughput",
+            "ports",
+            "lab",
+            "cluster",
+            "services",
+            "balancer",
+            "soak",
+            "all",
+        ),
         default="all",
-        help="which benchmarks to run",
+        help="which benchmarks to run (soak, ~17 min, only when named)",
     )
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
@@ -59,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         results["benchmarks"]["services"] = services.run(quick=args.quick, log=log)
     if args.suite in ("balancer", "all"):
         results["benchmarks"]["balancer"] = balancer.run(quick=args.quick, log=log)
+    if args.suite == "soak":
+        results["benchmarks"]["soak"] = soak.run(quick=args.quick, log=log)
     suffix = ("-quick" if args.quick else "") + ("-vs-dockerd" if args.compare else "")
     out = args.out or Path(__file__).parent / "results" / f"{started:%Y-%m-%d}-{args.suite}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -83,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += services.summary(results["benchmarks"]["services"])
     if "balancer" in results["benchmarks"]:
         lines += balancer.summary(results["benchmarks"]["balancer"])
+    if "soak" in results["benchmarks"]:
+        lines += soak.summary(results["benchmarks"]["soak"])
     print("\n".join(lines))
     return 0
 

@@ -10,7 +10,10 @@ every 0.1 s:
   task of the service runs, as samples;
 * ``dns_after_scale_ms``: ``docker service scale`` 3 → 1 until ``tasks.<svc>`` from a
   container on another node answers one address (the lookup itself is an ``exec`` of
-  busybox ``nslookup``, some 30-60 ms, included), as samples.
+  busybox ``nslookup``, some 30-60 ms, included), as samples;
+* ``scale_up_to_first_flow_s``: a service of busybox httpd scaled 1 → 2 until one of 10
+  requests through its VIP from a container on h2 is answered by the new task (each
+  poll an ``exec`` of 10 requests, ~0.1 s, included), as samples.
 """
 
 from __future__ import annotations
@@ -48,12 +51,33 @@ def _running(lab: Lab, service_id: str) -> list[dict[str, Any]]:
     return [t for t in _tasks(lab, service_id) if t["Status"]["State"] == "running" and t["DesiredState"] == "running"]
 
 
-def _create(lab: Lab, name: str, replicas: int, networks: list[str] | None = None) -> tuple[str, float]:
+#: a busybox httpd whose CGI answers with the task's hostname
+WHO = (
+    "mkdir -p /www/cgi-bin; printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $HOSTNAME\\n'"
+    " > /www/cgi-bin/who; chmod +x /www/cgi-bin/who; exec httpd -f -p 80 -h /www"
+)
+
+
+def _answering(lab: Lab) -> set[str]:
+    """The tasks of ``flow`` that answer 10 requests through its VIP from the probe on h2."""
+    ask = 'printf "GET /cgi-bin/who HTTP/1.0\\r\\n\\r\\n" | nc -w 2 flow 80 | tail -1'
+    loop = f"for i in 1 2 3 4 5 6 7 8 9 10; do {ask}; done"
+    out = lab.host("h2").run(["docker", "exec", "probe", "sh", "-c", loop], timeout=60).stdout
+    return {line.strip() for line in out.splitlines() if line.strip()}
+
+
+def _create(
+    lab: Lab, name: str, replicas: int, networks: list[str] | None = None, command: list[str] | None = None
+) -> tuple[str, float]:
     api = lab.host("h1").docker.api
     spec = {
         "Name": name,
         "TaskTemplate": {
-            "ContainerSpec": {"Image": "busybox", "Command": ["sleep", "3600"], "StopGracePeriod": 1_000_000_000},
+            "ContainerSpec": {
+                "Image": "busybox",
+                "Command": command or ["sleep", "3600"],
+                "StopGracePeriod": 1_000_000_000,
+            },
             "Networks": [{"Target": n} for n in networks or []],
         },
         "Mode": {"Replicated": {"Replicas": replicas}},
@@ -137,6 +161,29 @@ def measure(counts: tuple[int, int], samples: int, log: Log) -> dict[str, Any]:
         out["dns_after_scale_ms"] = dns_ms
         out["dns_after_scale_p50_ms"] = round(statistics.median(dns_ms), 1)
         log(f"services: tasks.<svc> follows a scale 3 -> 1 in p50 {out['dns_after_scale_p50_ms']} ms")
+        _remove(lab, service_id)
+
+        service_id, _ = _create(lab, "flow", 1, ["benchnet"], command=["sh", "-c", WHO])
+        first_flow = []
+        for _ in range(samples):
+            _wait(lambda: len(_answering(lab)) == 1, 30)
+            old = _answering(lab)
+            version = api.inspect_service(service_id)["Version"]["Index"]
+            spec = api.inspect_service(service_id)["Spec"]
+            spec["Mode"] = {"Replicated": {"Replicas": 2}}
+            started = time.perf_counter()
+            api.post(api._url(f"/services/{service_id}/update"), params={"version": version}, json=spec)
+            _wait(lambda o=old: bool(_answering(lab) - o), 30)
+            first_flow.append(round(time.perf_counter() - started, 3))
+            version = api.inspect_service(service_id)["Version"]["Index"]
+            spec["Mode"] = {"Replicated": {"Replicas": 1}}
+            api.post(api._url(f"/services/{service_id}/update"), params={"version": version}, json=spec)
+            _wait(lambda: len(_running(lab, service_id)) == 1, 60)
+        out["scale_up_to_first_flow_s"] = first_flow
+        out["scale_up_to_first_flow_p50_s"] = round(statistics.median(first_flow), 3)
+        log(
+            f"services: scale 1 -> 2 until the new task serves a flow through the VIP, p50 {out['scale_up_to_first_flow_p50_s']} s"
+        )
     finally:
         if lab.is_up:
             lab.down()
@@ -154,4 +201,8 @@ def summary(results: dict[str, Any]) -> list[str]:
         lines.append(f"  create -> {count:>2} replicas running  {took:.2f} s")
     lines.append(f"  killed task -> replacement running p50 {results['replacement_p50_s']:.2f} s (5 s restart delay)")
     lines.append(f"  scale 3 -> 1 -> tasks.<svc> answers 1, p50 {results['dns_after_scale_p50_ms']} ms")
+    if "scale_up_to_first_flow_p50_s" in results:
+        lines.append(
+            f"  scale 1 -> 2 -> the new task serves a flow via the VIP, p50 {results['scale_up_to_first_flow_p50_s']} s"
+        )
     return lines

@@ -1,7 +1,9 @@
 """TCP throughput and latency between two containers on one Seaway bridge and on one
 macvlan network, against two namespaces wired by hand with one veth pair (the floor: no
 bridge, no firewall); and between two containers on two lab hosts over a swarm overlay
-(VXLAN), against the same two hosts' own namespaces over the lab's underlay.
+(VXLAN), against the same two hosts' own namespaces over the lab's underlay; and to a
+swarm service's task on the other host through its VIP (the nftables balancer), against
+the same task directly.
 
 iperf3 (Debian) for throughput, ping for round-trip latency; each in its own fake host.
 """
@@ -24,17 +26,19 @@ from seaway.model.network import IPAMConfigSpec, NetworkSpec
 Log = Callable[[str], None]
 
 
-def _measure(server_ns: str, client_ns: str, server_ip: str, seconds: int) -> dict[str, Any]:
+def _measure(server_ns: str, client_ns: str, server_ip: str, seconds: int, target: str = "") -> dict[str, Any]:
+    """iperf3 and ping from ``client_ns`` to ``target`` (default: the server's own address)."""
+    target = target or server_ip
     server = subprocess.Popen(["nsenter", f"--net={server_ns}", "iperf3", "-s", "-1", "-B", server_ip],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         time.sleep(0.3)
-        out = in_ns(client_ns, "iperf3", "-c", server_ip, "-t", str(seconds), "-J", timeout=seconds + 30).stdout
+        out = in_ns(client_ns, "iperf3", "-c", target, "-t", str(seconds), "-J", timeout=seconds + 30).stdout
         gbps = json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
     finally:
         server.kill()
         server.wait()
-    ping = in_ns(client_ns, "ping", "-c", "20", "-i", "0.05", "-q", server_ip, timeout=30).stdout
+    ping = in_ns(client_ns, "ping", "-c", "20", "-i", "0.05", "-q", target, timeout=30).stdout
     match = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)/", ping)
     rtt = (
         {"min_ms": float(match.group(1)), "avg_ms": float(match.group(2)), "max_ms": float(match.group(3))}
@@ -91,6 +95,9 @@ def run(quick: bool, log: Log) -> dict[str, Any]:
     results["ratio_overlay_to_underlay_gbps"] = round(
         results["overlay"]["tcp_gbps"] / results["underlay"]["tcp_gbps"], 3
     )
+    results["ratio_vip_to_direct_gbps"] = round(
+        results["task_via_vip"]["tcp_gbps"] / results["task_direct"]["tcp_gbps"], 3
+    )
     results["ratio_overlay_to_plain_gbps"] = round(
         results["overlay"]["tcp_gbps"] / results["plain_veth"]["tcp_gbps"], 3
     )
@@ -134,6 +141,28 @@ def _overlay(seconds: int, log: Log) -> dict[str, Any]:
         out["overlay"] = _measure(keys["h2"][0], keys["h1"][0], keys["h2"][1], seconds)
         out["underlay"] = _measure(f"/run/netns/{h2.netns}", f"/run/netns/{h1.netns}", h2.address, seconds)
         log(f"throughput overlay: {out['overlay']}; underlay: {out['underlay']}")
+        # a service's task on h2, reached from h1's container directly and through its VIP
+        h1.run(["docker", "service", "create", "--detach", "--name", "tpv", "--constraint", "node.hostname==h2",
+                "--network", "tpo", "busybox", "sleep", "600"], timeout=60)  # fmt: skip
+        task = ""
+        for _ in range(300):
+            task = h2.run(
+                ["docker", "ps", "-q", "--filter", "label=com.docker.swarm.service.name=tpv"], timeout=30
+            ).stdout.strip()
+            if task:
+                break
+            time.sleep(0.2)
+        task_key, task_ip = h2.run(
+            ["docker", "inspect", "-f", "{{.NetworkSettings.SandboxKey}} {{.NetworkSettings.Networks.tpo.IPAddress}}",
+             task], timeout=30,
+        ).stdout.split()  # fmt: skip
+        vips = json.loads(h1.run(["docker", "service", "inspect", "-f", "{{json .Endpoint.VirtualIPs}}", "tpv"],
+                                 timeout=30).stdout)  # fmt: skip
+        vip = vips[0]["Addr"].split("/")[0]
+        time.sleep(1)  # the balancer of h1 learns the task
+        out["task_direct"] = _measure(task_key, keys["h1"][0], task_ip, seconds)
+        out["task_via_vip"] = _measure(task_key, keys["h1"][0], task_ip, seconds, target=vip)
+        log(f"throughput to a task directly: {out['task_direct']}; through its VIP: {out['task_via_vip']}")
     finally:
         if lab.is_up:
             lab.down()
@@ -153,4 +182,5 @@ def summary(results: dict[str, Any]) -> list[str]:
         f"throughput Seaway macvlan / plain veth: {results['ratio_macvlan_to_plain_gbps']}",
         f"throughput overlay (VXLAN across two lab hosts) / their underlay: {results['ratio_overlay_to_underlay_gbps']}"
         f", / plain veth: {results['ratio_overlay_to_plain_gbps']}",
+        f"throughput to a task through its VIP / directly: {results.get('ratio_vip_to_direct_gbps')}",
     ]

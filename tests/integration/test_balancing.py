@@ -149,7 +149,7 @@ def test_the_balancer_rules_stay_fixed_as_services_are_added(lab: Lab) -> None:
         return {"rules": rules, "vips": vips}
 
     before = table()
-    assert len(before["rules"]) == 4 and len(before["vips"]) == 1
+    assert len(before["rules"]) == 5 and len(before["vips"]) == 1
     for i in range(4):
         docker(lab, "h1", "service", "create", "--detach", "--name", f"extra{i}", "--replicas", "0",
                "--network", "lbnet", "busybox", "true")  # fmt: skip

@@ -10,7 +10,7 @@ VIP's backends, whatever the number of services::
       set vips { type ipv4_addr; }
       chain pre  { nat prerouting:  ip daddr @vips dnat to ip daddr . numgen random mod 720720 map @backends }
       chain post { nat postrouting: ct status dnat ct original ip daddr @vips snat to <LB address> }
-      chain in   { filter input:    ip daddr @vips reject (udp: port-, else host-unreachable) }
+      chain in   { filter input:    ip daddr @vips reject (tcp non-SYN: reset; udp: port-, else host-unreachable) }
     }
 
 * A VIP's *k* backends share the 720720 buckets (the least common multiple of 1…16:
@@ -21,7 +21,8 @@ VIP's backends, whatever the number of services::
 * A VIP without backends is not rewritten and reaches the namespace's input hook, where
   it is refused at once: ICMP host-unreachable (TCP's connect fails with EHOSTUNREACH, not
   a timeout), port-unreachable for UDP (a host-unreachable is a soft error that UDP
-  sockets never report, so the client would wait; port-unreachable is ECONNREFUSED).
+  sockets never report, so the client would wait; port-unreachable is ECONNREFUSED); a
+  TCP segment of a flow whose backend went (its conntrack entry forgotten) gets a reset.
 * The source of a balanced flow becomes the node's LB address (Docker's NAT mode), so
   replies come back through the node that balanced it.
 """
@@ -61,6 +62,7 @@ def table(lb_address: Address, vips: Mapping[Address, Sequence[Address]]) -> str
         "  }",
         "  chain in {",
         "    type filter hook input priority filter; policy accept;",
+        "    ip daddr @vips tcp flags & syn == 0 reject with tcp reset",
         "    ip daddr @vips meta l4proto udp reject with icmp port-unreachable",
         "    ip daddr @vips reject with icmp host-unreachable",
         "  }",
