@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seaway.model import ownership
-from seaway.model.endpoint import Endpoint, Sandbox, SandboxMode
+from seaway.model.endpoint import DAEMON_SANDBOXES, Endpoint, Sandbox, SandboxMode
 from seaway.model.expected import NOTHING, Expected, HostLink
 from seaway.model.gateway import pick_default_routes
 from seaway.model.network import Network
@@ -478,6 +478,8 @@ def _check_containers(
                     Finding("container", subject, f"{ctr.status} but still holds sandbox {ctr.sandbox_id[:12]}", ctr.id)
                 )
     for sb in sandboxes.values():
+        if sb.name in DAEMON_SANDBOXES:
+            continue
         if sb.id not in owned and not any(c.sandbox_id == sb.id for c in containers):
             out.append(Finding("sandbox", f"sandbox {sb.name}", "no container owns this sandbox", sb.id, leftover=True))
     known = {c.id for c in containers}

@@ -2,7 +2,8 @@
 three hosts (h1 the manager, h2 and h3 workers): the service ``who`` runs 3 busybox httpd
 tasks on h1 and h2 whose CGI answers ``<hostname> <client address>``; the client
 container ``client`` on the attachable overlay ``lbnet`` runs on h3, which has no task.
-The tests run in file order and leave ``who`` at 3 replicas."""
+The routing-mesh tests publish ``mesh`` (2 tasks, on h1 and h2) and ask every node from
+the lab's outside world. The tests run in file order and leave ``who`` at 3 replicas."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def lab() -> Iterator[Lab]:
         "segments": [{"name": "lan"}],
         "hosts": [{"name": f"h{i}", "links": ["lan"]} for i in (1, 2, 3)],
         "swarm": {"managers": ["h1"], "workers": ["h2", "h3"]},
+        "world": {"segment": "lan"},
     }
     for lab in lab_session(topology, set()):
         set_up(lab)
@@ -184,3 +186,84 @@ def said(result: subprocess.CompletedProcess[str]) -> str:
 
 def network_id(lab: Lab) -> str:
     return docker(lab, "h1", "network", "inspect", "-f", "{{.ID}}", "lbnet").stdout.strip()
+
+
+#: from the outside world: N requests to ADDRESS:PORT, one line each ("<task> <source>" or an error)
+OUTSIDE = """
+import socket, sys, time
+address, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for _ in range(n):
+    try:
+        s = socket.create_connection((address, port), 3)
+        s.sendall(b"GET /cgi-bin/who HTTP/1.0\\r\\n\\r\\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        print(data.decode().strip().splitlines()[-1])
+    except OSError as exc:
+        print("FAIL", type(exc).__name__)
+"""
+UDP_OUTSIDE = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(b"x")
+try:
+    s.recv(100)
+    print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except TimeoutError:
+    print("timeout")
+"""
+
+
+def outside(lab: Lab, host: str, port: int, n: int) -> list[str]:
+    address = str(lab.host(host).address)
+    out = lab.node_run("world", ["python3", "-c", OUTSIDE, address, str(port), str(n)], timeout=120)
+    return out.stdout.splitlines()
+
+
+def test_the_routing_mesh_answers_on_every_node_from_outside_and_holds_its_ports(lab: Lab) -> None:
+    docker(
+        lab, "h1", "service", "create", "--detach", "--name", "mesh", "--replicas", "2",
+        "--constraint", "node.hostname!=h3", "-p", "8080:80", "-p", "5353:5353/udp", "busybox", "sh", "-c", WHO,
+    )  # fmt: skip
+    wait_for(lambda: len(running(lab, "mesh")) == 2, 60, "2 running tasks of mesh", "mesh")
+    wait_for(lambda: all(not line.startswith("FAIL") for h in ("h1", "h2", "h3") for line in outside(lab, h, 8080, 2)),
+             30, "every node answers 8080")  # fmt: skip
+    tasks, sources = set(), {}
+    for host in ("h1", "h2", "h3"):  # h3 runs no task: the mesh carries its flows to h1 and h2
+        lines = outside(lab, host, 8080, 20)
+        assert [line for line in lines if line.startswith("FAIL")] == [], (host, lines)
+        tasks |= {line.split()[0] for line in lines}
+        sources[host] = {line.split()[1].strip("[]").removeprefix("::ffff:") for line in lines}
+    assert len(tasks) == 2
+    # snat (Docker's mode): the task sees the entry node's ingress address, one per node
+    assert all(len(s) == 1 and next(iter(s)).startswith("10.0.0.") for s in sources.values()), sources
+    assert len({next(iter(s)) for s in sources.values()}) == 3
+    address = str(lab.host("h1").address)
+    udp = lab.node_run("world", ["python3", "-c", UDP_OUTSIDE, address, "5353"]).stdout.strip()
+    assert udp == "refused"  # balanced to a task, which has no listener: port-unreachable comes back
+    assert outside(lab, "h1", 8081, 1) == ["FAIL ConnectionRefusedError"]  # an unpublished port is closed
+    run = docker(lab, "h3", "run", "-d", "--name", "clash", "-p", "8080:80", "busybox", "sleep", "60", check=False)
+    assert run.returncode != 0 and "port is already allocated" in run.stderr
+    docker(lab, "h3", "rm", "-f", "clash")
+
+
+def test_a_mesh_port_without_tasks_refuses_and_a_removed_service_frees_its_port(lab: Lab) -> None:
+    docker(lab, "h1", "service", "scale", "--detach", "mesh=0")
+    # no task: the mesh's sandbox answers the SYN with a reset (refused at once, no timeout)
+    wait_for(lambda: outside(lab, "h3", 8080, 1) == ["FAIL ConnectionRefusedError"], 30, "8080 refused without tasks")
+    docker(lab, "h1", "service", "rm", "mesh")
+    # removed: the port is free again on every node (a container may publish it)
+
+    def publishes() -> bool:
+        run = docker(lab, "h3", "run", "-d", "--name", "mine", "-p", "8080:80", "busybox", "sleep", "60", check=False)
+        if run.returncode != 0:
+            docker(lab, "h3", "rm", "-f", "mine", check=False)
+        return run.returncode == 0
+
+    wait_for(publishes, 30, "8080 free on h3 for a container")
+    docker(lab, "h3", "rm", "-f", "mine")

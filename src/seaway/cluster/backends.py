@@ -30,6 +30,8 @@ class Change:
     vips: dict[Address, list[Address] | None]
     #: backends whose endpoints went (not drained): their flows are forgotten
     gone: list[Address]
+    #: the services whose backends or VIP there changed
+    services: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,8 @@ class Backends:
             pair = (network_id, service_id)
             vip = self._vips.get(service_id, {}).get(network_id)
             told = self._told.pop(pair, None)
-            change = out.setdefault(network_id, Change({}, []))
+            change = out.setdefault(network_id, Change({}, [], []))
+            change.services.append(service_id)
             if told is not None and told[0] != vip:
                 change.vips.setdefault(told[0], None)  # the VIP went (or moved)
             if vip is None:
@@ -141,10 +144,10 @@ class Backends:
             if told is None or told != (vip, now):
                 change.vips[vip] = now
         for network_id, addresses in self._gone.items():
-            out.setdefault(network_id, Change({}, [])).gone.extend(sorted(addresses))
+            out.setdefault(network_id, Change({}, [], [])).gone.extend(sorted(addresses))
         self._dirty.clear()
         self._gone.clear()
-        return {n: c for n, c in out.items() if c.vips or c.gone}
+        return {n: c for n, c in out.items() if c.vips or c.gone or c.services}
 
 
 def _parse(node: str, network_id: str, record: Mapping[str, Any]) -> _Endpoint | None:

@@ -57,6 +57,7 @@ from typing import Any, Protocol
 
 from seaway.cluster import addrpool, netrecords, schema
 from seaway.cluster.backends import Backends
+from seaway.cluster.mesh import SANDBOX, IngressMesh, mesh_ports
 from seaway.cluster.store import Event, Store
 from seaway.dns.records import Member, Records
 from seaway.drivers.overlay import VXLAN_PORT
@@ -108,15 +109,32 @@ class LocalEngine(Protocol):
 
     def set_balancer(self, network_id: str, address: Any, vips: Any) -> None: ...
 
+    def sandboxes(self) -> list[Any]: ...
+
+    def create_sandbox(self, name: str) -> Any: ...
+
+    def remove_sandbox(self, sandbox_id: str) -> None: ...
+
+    def connect(self, sandbox_id: str, network_term: str, spec: Any = None) -> Any: ...
+
+    def endpoints_of_sandbox(self, sandbox_id: str) -> list[Endpoint]: ...
+
+    def publish(self, sandbox_id: str, requests: Any) -> Any: ...
+
+    def unpublish(self, sandbox_id: str) -> Any: ...
+
     def change_vips(self, network_id: str, changes: Any, gone: Any = ()) -> None: ...
 
 
 async def forget(engine: LocalEngine) -> None:
-    """The node left the swarm: VXLAN is no longer filtered (no port, no members)."""
+    """The node left the swarm: VXLAN is no longer filtered (no port, no members), the
+    routing mesh's sandbox goes (its ports are free again)."""
     try:
         await asyncio.to_thread(engine.set_vxlan_members, None, ())
+        for sb in [s for s in engine.sandboxes() if s.name == SANDBOX]:
+            await asyncio.to_thread(engine.remove_sandbox, sb.id)
     except SeawayError as exc:
-        log.error("swarm: clearing the VXLAN members: %s", exc)
+        log.error("swarm: clearing the VXLAN members and the routing mesh: %s", exc)
 
 
 class NetworkSync:
@@ -145,6 +163,10 @@ class NetworkSync:
         #: this node's endpoints per network (its own records), and its LB address on each
         self._local: dict[str, set[str]] = {}
         self._lb: dict[str, ipaddress.IPv4Address] = {}
+        #: the routing mesh on this node (with the swarm's ingress network), and each
+        #: service's mesh ports
+        self._mesh: IngressMesh | None = None
+        self._mesh_ports: dict[str, list[Any]] = {}
         #: the records this node last published, by key (a withdrawal keeps the value)
         self._sent: dict[str, dict[str, Any]] = {}
         #: the revision of this node's last published record, and the one up to which it has
@@ -344,8 +366,8 @@ class NetworkSync:
                     await store.delete(e.key)
         self._local = {}
         for key, network_id, endpoint_id, record in mine:  # records of endpoints this node no longer has
-            if record.get("LB"):
-                continue
+            if record.get("LB") and endpoint_id.startswith("lb-"):
+                continue  # its balancer's (the routing mesh's sandbox's is an engine endpoint)
             if network_id not in view.networks or not any(
                 ep.id == endpoint_id for ep in view.endpoints_of_network(network_id)
             ):
@@ -365,6 +387,8 @@ class NetworkSync:
             if network_id in self._engine.view.networks:
                 await asyncio.to_thread(self._engine.set_balancer, network_id, address, backends.vips(network_id))
         backends.take()  # what it says is in the balancers just set (or waits for theirs)
+        self._mesh_ports = {sid: ports for sid, r in wanted.items() if (ports := mesh_ports(r))}
+        await self._sync_mesh(set(self._mesh_ports) | set(self._mesh.services() if self._mesh else ()))
         self._note_applied(min(r1, r2, r3))
         return min(r1, r2, r3)
 
@@ -380,6 +404,7 @@ class NetworkSync:
     async def _apply(self, events: list[Event]) -> None:
         changes: dict[str, tuple[list[RemoteEndpoint], list[str]]] = {}
         touched: set[str] = set()  # networks where this node's endpoints changed
+        meshed: set[str] = set()  # services whose routing-mesh ports changed
         before = set(self._vteps)
         for ev in events:
             if ev.key.startswith(schema.NETWORKS):
@@ -392,8 +417,16 @@ class NetworkSync:
                     await self._adopt(ev.value)
                 continue
             if ev.key.startswith(schema.SERVICES):
-                self._set_vips(ev.key[len(schema.SERVICES) :], ev.value)
-                self._backends.service(ev.key[len(schema.SERVICES) :], ev.value)
+                service_id = ev.key[len(schema.SERVICES) :]
+                self._set_vips(service_id, ev.value)
+                self._backends.service(service_id, ev.value)
+                ports = mesh_ports(ev.value) if ev.value is not None else []
+                if ports != self._mesh_ports.get(service_id, []):
+                    meshed.add(service_id)
+                    if ports:
+                        self._mesh_ports[service_id] = ports
+                    else:
+                        self._mesh_ports.pop(service_id, None)
                 continue
             where = schema.endpoint_of(ev.key)
             if where is None:
@@ -433,13 +466,52 @@ class NetworkSync:
         for network_id, change in self._backends.take().items():
             if network_id in self._lb and network_id in self._engine.view.networks:
                 await asyncio.to_thread(self._engine.change_vips, network_id, change.vips, change.gone)
+            if self._mesh is not None and network_id == self._mesh.ingress_id:
+                meshed.update(change.services)
+        if meshed:
+            await self._sync_mesh(meshed)
         # endpoint changes only: other nodes' heartbeats would make every node write at each
         self._note_applied(max((ev.mod_revision for ev in events if schema.endpoint_of(ev.key)), default=0))
 
     # -- this node's balancers
 
+    async def _sync_mesh(self, services: set[str]) -> None:
+        """The routing mesh: its sandbox made with the ingress network, then these
+        services' ports and tasks in it."""
+        ingress = next((n for n, r in self._networks.items() if r.get("Ingress")), None)
+        if self._mesh is not None and self._mesh.ingress_id != ingress:
+            await asyncio.to_thread(self._mesh.remove)
+            self._mesh = None
+        if ingress is None or ingress not in self._engine.view.networks:
+            return
+        if self._mesh is None:
+            mesh = IngressMesh(self._engine, ingress)
+            try:
+                ep = await asyncio.to_thread(mesh.ensure, GATEWAY_BRIDGE.name)
+            except SeawayError as exc:
+                log.error("swarm: the routing mesh cannot be set up on this node: %s", exc)
+                return
+            self._mesh = mesh
+            services = services | set(self._mesh_ports)
+            if self._store is not None:
+                record = {
+                    "Name": "ingress-endpoint", "Names": [], "IPv4": str(ep.ipv4 or ""), "IPv6": "",
+                    "MAC": ep.mac_address, "VTEP": self.vtep, "Host": self.hostname, "Container": "", "LB": True,
+                }  # fmt: skip
+                await self._store.put(schema.node_endpoint(self._me, ingress, ep.id), record)
+        for service_id in sorted(services):
+            ports = self._mesh_ports.get(service_id, [])
+            backends = self._backends.backends(ingress, service_id) if ports else []
+            try:
+                await asyncio.to_thread(self._mesh.set_service, service_id, ports, backends)
+            except SeawayError as exc:
+                log.error("swarm: routing mesh of service %s: %s", service_id[:12], exc)
+
     async def _balance(self, network_id: str) -> None:
-        """This node holds an LB address on a network while it has endpoints there."""
+        """This node holds an LB address on a network while it has endpoints there
+        (not on ingress: the routing mesh balances there, from its own sandbox)."""
+        if (self._networks.get(network_id) or {}).get("Ingress"):
+            return
         if self._local.get(network_id) and network_id not in self._lb:
             await self._take_lb(network_id)
         elif not self._local.get(network_id) and network_id in self._lb:
@@ -545,8 +617,8 @@ class NetworkSync:
         net = self._engine.view.networks.get(network_id)
         if self._records is None or net is None:
             return
-        if record.get("LB"):
-            return  # a node's balancer: a peer, not a name
+        if record.get("LB") or net.ingress:
+            return  # a node's balancer, or the routing mesh's network: a peer, not a name
         if self._node_of.get(endpoint_id, "") not in self._alive or record.get("Serving") is False:
             self._records.drop_member(network_id, endpoint_id)  # a Down node's, or a drained task's
             return

@@ -133,6 +133,12 @@ def create_body(task: dict[str, Any], service: dict[str, Any] | None, node_id: s
         if dnsrr:
             names += [svc_name, *aliases]
         endpoints[att["Target"]] = {"Aliases": names}
+    ingress_ports = [p for p in endpoint.get("Ports") or [] if (p.get("PublishMode") or "ingress") == "ingress"]
+    attached = {att["Target"] for att in spec.get("Networks") or []}
+    if ingress_ports:  # the routing mesh reaches the task on ingress (its VIP there is listed first)
+        for vip in ((service or {}).get("Endpoint") or {}).get("VirtualIPs") or []:
+            if vip.get("NetworkID") and vip["NetworkID"] not in attached:
+                endpoints.setdefault(vip["NetworkID"], {"Aliases": []})
     host: dict[str, Any] = {}
     host_ports = [p for p in endpoint.get("Ports") or [] if p.get("PublishMode") == "host"]
     if host_ports:

@@ -46,12 +46,13 @@ class DnsFeed:
         for network_id in network_ids:
             net = view.networks.get(network_id)
             ep = view.endpoint_in(ctr.sandbox_id, network_id) if ctr.sandbox_id else None
-            if net is None or ep is None or not self._engine.names_members(net):
-                continue
+            named = net is not None and self._engine.names_members(net)
+            if net is None or ep is None or not (named or net.scope == "swarm"):
+                continue  # (a swarm network's endpoints are told to the cluster, named or not: ingress)
             spec = ctr.networks.get(network_id)
-            names = member_names(ctr.name, spec.aliases if spec else (), ctr.id, ctr.spec.hostname)
+            names = member_names(ctr.name, spec.aliases if spec else (), ctr.id, ctr.spec.hostname) if named else ()
             member = Member(ctr.name, names, ep.ipv4, ep.ipv6)  # type: ignore[arg-type]
-            if self._records is not None:
+            if self._records is not None and named:
                 self._records.set_member(net.id, net.name, ep.id, member)
             service = ctr.spec.labels.get(SERVICE_LABEL, "")
             for listener in self.listeners:

@@ -141,7 +141,7 @@ class OverlayDriver:
         return net
 
     def names_members(self, net: Network) -> bool:
-        return True
+        return not net.ingress  # the routing mesh's network answers no name (Docker's)
 
     def interface_prefix(self, net: Network) -> str:
         return "eth"

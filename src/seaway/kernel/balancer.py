@@ -87,6 +87,28 @@ def remove(path: str, bridge: str, lb_address: Address, vips: list[Address], tab
     netns.run(path, body)
 
 
+def route_through(path: str) -> None:
+    """The namespace at ``path`` forwards (a balancer between two of its interfaces: the
+    routing mesh's sandbox), sends no ICMP redirect, and keeps idle flows as long as the
+    balancers do."""
+
+    def body() -> None:
+        for key, value in (
+            ("net/ipv4/ip_forward", "1"),
+            ("net/ipv4/conf/all/send_redirects", "0"),
+            ("net/netfilter/nf_conntrack_tcp_timeout_established", str(ESTABLISHED_TIMEOUT)),
+        ):
+            if sysctl.exists(key):
+                sysctl.write(key, value)
+
+    netns.run(path, body)
+
+
+def apply_in(path: str, commands: str, what: str) -> None:
+    """One nftables transaction (nft's language) in the namespace at ``path``."""
+    netns.run(path, nft.apply_text_in_process, commands, what)
+
+
 def forget_flows(path: str, backends: list[Address]) -> int:
     """Delete the conntrack entries of flows balanced to ``backends`` (they are gone: the
     client's next packet is balanced anew and answered with a reset, not left hanging).

@@ -53,6 +53,12 @@ class Endpoint:
     gateways: tuple[IPAddress, ...] | None = None
 
 
+#: the sandboxes the daemon itself keeps, owned by no container: a swarm node's routing
+#: mesh (``seaway.cluster.mesh``; made again by the cluster after a restart)
+INGRESS_SANDBOX = "ingress-sbox"
+DAEMON_SANDBOXES = frozenset({INGRESS_SANDBOX})
+
+
 class SandboxMode:
     PRIVATE = "private"  # a network namespace of its own
     HOST = "host"  # the host's namespace

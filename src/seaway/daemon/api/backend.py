@@ -17,6 +17,7 @@ from seaway.engine import Engine
 from seaway.engine.config import EngineConfig
 from seaway.errors import NotFound
 from seaway.model.container import Container
+from seaway.model.endpoint import INGRESS_SANDBOX
 from seaway.model.network import Network
 from seaway.model.ports import PortMapping
 from seaway.resolver.server import Resolver
@@ -60,6 +61,9 @@ class Backend:
         out = {}
         for ep in self.engine.endpoints_of_network(network_id):
             ctr = self.containers.container_of_sandbox(ep.sandbox_id)
+            if ctr is None and ep.name == INGRESS_SANDBOX:  # Docker's entry of the routing mesh's sandbox
+                out[INGRESS_SANDBOX] = schemas.network_container_entry("ingress-endpoint", ep)
+                continue
             key = ctr.id if ctr else f"ep-{ep.id}"
             out[key] = schemas.network_container_entry(ctr.name if ctr else ep.name, ep)
         return out
