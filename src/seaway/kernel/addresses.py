@@ -47,18 +47,6 @@ def add_address(
             raise
 
 
-def replace_default_route(ipr: IPRoute, version: int, gateway: IPAddress | None, index: int, ifname: str) -> None:
-    """The default route via ``gateway``, or on-link through ``ifname`` when it is None."""
-    dst = "0.0.0.0/0" if version == 4 else "::/0"
-    family = socket.AF_INET if version == 4 else socket.AF_INET6
-    if gateway is None:
-        with translating("set default route", f"dev {ifname}"):
-            ipr.route("replace", dst=dst, oif=index, family=family, scope=RT_SCOPE_LINK if version == 4 else 0)
-        return
-    with translating("set default route", f"via {gateway} dev {ifname}"):
-        ipr.route("replace", dst=dst, gateway=str(gateway), oif=index, family=family)
-
-
 def replace_host_route(ipr: IPRoute, address: IPAddress, index: int, ifname: str, src: IPAddress | None) -> None:
     """An on-link route to the single address ``address`` through ``ifname``."""
     family = socket.AF_INET if address.version == 4 else socket.AF_INET6
@@ -92,17 +80,6 @@ def forget_neighbour(ipr: IPRoute, address: IPAddress, index: int, ifname: str) 
     try:
         with translating("forget neighbour", f"{address} on {ifname}"):
             ipr.neigh("del", dst=str(address), ifindex=index, family=family)
-    except KernelError as exc:
-        if not is_missing(exc):
-            raise
-
-
-def delete_default_route(ipr: IPRoute, version: int) -> None:
-    dst = "0.0.0.0/0" if version == 4 else "::/0"
-    family = socket.AF_INET if version == 4 else socket.AF_INET6
-    try:
-        with translating("delete default route", f"IPv{version}"):
-            ipr.route("del", dst=dst, family=family)
     except KernelError as exc:
         if not is_missing(exc):
             raise
