@@ -1,4 +1,4 @@
-"""The raw rtnetlink requests of the attach path (kernel.rtnl) against iproute2's view
+"""The raw rtnetlink requests of the attach and network-create paths (kernel.rtnl) against iproute2's view
 of what they made, and their failures named as pyroute2's were."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from pyroute2 import IPRoute
 
 from seaway.errors import KernelError
-from seaway.kernel import links, netns, rtnl, sandbox
+from seaway.kernel import addresses, links, netns, rtnl, sandbox
 from seaway.lab.fakehost import FakeHost, in_ns
 
 GW = ipaddress.ip_address("10.98.0.1")
@@ -30,10 +30,17 @@ def test_attach_requests_make_what_ip_shows_and_fail_by_name(fake_host: FakeHost
         try:
             with rtnl.RouteLink() as link:
                 link.send([rtnl.set_up(links.index_here("lo") or 1, "lo")])
-            in_ns(fake_host.host_ns, "ip", "link", "add", "rt-br0", "type", "bridge", check=True)
-            in_ns(fake_host.host_ns, "ip", "link", "set", "rt-br0", "up", check=True)
-            master = links.index_here("rt-br0")
-            assert master is not None
+            master, created = links.ensure_bridge(ipr, "rt-br0", mtu=1400, alias="seaway:local:net:rtnl")
+            assert created and (master, False) == links.ensure_bridge(ipr, "rt-br0", mtu=0, alias="other")
+            (bridge,) = ip_json(fake_host.host_ns, "link", "show", "rt-br0")
+            assert bridge["ifalias"] == "seaway:local:net:rtnl" and bridge["mtu"] == 1400 and "UP" in bridge["flags"]
+            addresses.add_address(ipr, master, "rt-br0", GW, 24, prefix_route=False)
+            addresses.add_address(ipr, master, "rt-br0", GW, 24, prefix_route=False)  # there: done
+            addresses.ensure_subnet_route(ipr, ipaddress.ip_network("10.98.0.0/24"), master, "rt-br0", GW)
+            routes = ip_json(fake_host.host_ns, "route", "show", "dev", "rt-br0")
+            assert [(r["dst"], r["protocol"], r["scope"], r["prefsrc"]) for r in routes] == [
+                ("10.98.0.0/24", str(addresses.RTPROT_SEAWAY), "link", str(GW))
+            ]
             with sandbox.netns_fd(str(box)) as fd:
 
                 def veth(peer: str, mtu: int, mac: str, alias: str) -> None:

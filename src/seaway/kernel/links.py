@@ -106,28 +106,27 @@ def link_kind(ipr: IPRoute, index: int) -> str | None:
 
 def ensure_bridge(ipr: IPRoute, name: str, *, mtu: int, alias: str) -> tuple[int, bool]:
     """Bridge ``name`` present; return its index and whether it was created. A created
-    bridge is marked and up already (one RTM_SETLINK); one found is left as it is.
+    bridge is up and marked; one found is left as it is. ``ipr`` names the namespace:
+    the calling thread's (the create and the mark go on a raw socket of it,
+    ``seaway.kernel.rtnl``).
 
     The create is tried first (a new network's bridge is the common case): the kernel
     refuses a taken name, and only then is the existing link looked at."""
-    attrs: dict[str, object] = {"ifname": name, "kind": "bridge"}
-    if mtu:
-        attrs["mtu"] = mtu
-    try:
-        with translating("create bridge", name):
-            ipr.link("add", **attrs)
-    except KernelError as exc:
-        if not is_exists(exc):
-            raise
-        index = link_index(ipr, name)
-        if index is None or link_kind(ipr, index) != "bridge":
-            raise InvalidParameter(f"create bridge {name}: a link of that name exists and is not a bridge") from exc
-        return index, False
-    index = link_index(ipr, name)
-    assert index is not None
-    # the kernel ignores IFLA_IFALIAS in RTM_NEWLINK: mark the link (and raise it) in a second step
-    with translating("mark bridge", name):
-        ipr.link("set", index=index, ifalias=alias, state="up")
+    with rtnl.RouteLink() as link:
+        try:
+            link.send([rtnl.new_bridge(name, mtu)])
+        except KernelError as exc:
+            if not is_exists(exc):
+                raise
+            index = link_index(ipr, name)
+            if index is None or link_kind(ipr, index) != "bridge":
+                raise InvalidParameter(f"create bridge {name}: a link of that name exists and is not a bridge") from exc
+            return index, False
+        index = index_here(name)
+        if index is None:
+            raise KernelError("create bridge", name, None, "the new link vanished")
+        # the kernel ignores IFLA_IFALIAS in RTM_NEWLINK: mark the link in a second step
+        link.send([rtnl.mark(index, name, alias, "mark bridge")])
     return index, True
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from seaway.errors import KernelError
-from seaway.model.network import IPAddress
+from seaway.model.network import IPAddress, IPNetwork
 
 NETLINK_ROUTE = 0
 RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE, RTM_DELROUTE = 16, 20, 24, 25
@@ -37,7 +37,7 @@ VETH_INFO_PEER = 1
 IFLA_BRPORT_MODE = 4  # hairpin
 # address and route attributes (linux/if_addr.h, linux/rtnetlink.h)
 IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
-RTA_DST, RTA_OIF, RTA_GATEWAY = 1, 4, 5
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PREFSRC = 1, 4, 5, 7
 RT_TABLE_MAIN, RTPROT_BOOT, RTN_UNICAST = 254, 3, 1
 RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_NOWHERE = 0, 253, 255
 
@@ -96,18 +96,31 @@ def new_veth(host_name: str, peer_name: str, *, peer_netns_fd: int, master: int,
     return Request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, "create veth", host_name)
 
 
+def new_bridge(name: str, mtu: int) -> Request:
+    """A bridge, up from the start (the kernel applies the message's IFF_UP on creation)."""
+    body = (
+        _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, IFF_UP, IFF_UP)
+        + _attr(IFLA_IFNAME, _string(name))
+        + (_attr(IFLA_MTU, struct.pack("=I", mtu)) if mtu else b"")
+        + _attr(IFLA_LINKINFO, _attr(IFLA_INFO_KIND, _string("bridge")))
+    )
+    return Request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, "create bridge", name)
+
+
+def mark(index: int, name: str, alias: str, op: str) -> Request:
+    """Link ``index`` marked with ``alias`` and up."""
+    body = _IFINFO.pack(socket.AF_UNSPEC, 0, 0, index, IFF_UP, IFF_UP) + _attr(IFLA_IFALIAS, _string(alias))
+    return Request(RTM_NEWLINK, 0, body, op, name)
+
+
 def set_port(index: int, name: str, *, alias: str, hairpin: bool) -> Request:
     """A bridge port marked with ``alias``, up, and with hairpin mode as given (one
     RTM_NEWLINK on the existing link: the bridge's port options ride as slave data)."""
     slave = _attr(IFLA_INFO_SLAVE_KIND, _string("bridge")) + _attr(
         IFLA_INFO_SLAVE_DATA, _attr(IFLA_BRPORT_MODE, struct.pack("=B", int(hairpin)))
     )
-    body = (
-        _IFINFO.pack(socket.AF_UNSPEC, 0, 0, index, IFF_UP, IFF_UP)
-        + _attr(IFLA_IFALIAS, _string(alias))
-        + _attr(IFLA_LINKINFO, slave)
-    )
-    return Request(RTM_NEWLINK, 0, body, "set up veth", name)
+    marked = mark(index, name, alias, "set up veth")
+    return Request(RTM_NEWLINK, 0, marked.body + _attr(IFLA_LINKINFO, slave), marked.op, name)
 
 
 def set_up(index: int, name: str) -> Request:
@@ -140,6 +153,15 @@ def replace_default_route(version: int, gateway: IPAddress | None, index: int, n
         body += _attr(RTA_GATEWAY, gateway.packed)
     target = f"dev {name}" if gateway is None else f"via {gateway} dev {name}"
     return Request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, body, "set default route", target)
+
+
+def replace_subnet_route(subnet: IPNetwork, index: int, name: str, src: IPAddress, protocol: int) -> Request:
+    """The on-link route to ``subnet`` through link ``index``, from ``src``, made by ``protocol``."""
+    family = socket.AF_INET if subnet.version == 4 else socket.AF_INET6
+    body = _RTMSG.pack(family, subnet.prefixlen, 0, 0, RT_TABLE_MAIN, protocol, RT_SCOPE_LINK, RTN_UNICAST, 0)
+    body += _attr(RTA_DST, subnet.network_address.packed) + _attr(RTA_OIF, struct.pack("=I", index))
+    body += _attr(RTA_PREFSRC, src.packed)
+    return Request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, body, "set route", f"{subnet} dev {name}")
 
 
 def delete_default_route(version: int) -> Request:
