@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from seaway.errors import KernelError, Unsupported
+from seaway.kernel import fdlimit
 
 NFT = "nft"
 NFT_CTX_OUTPUT_JSON = 1 << 4  # libnftables: with it, input is read as JSON too (nft 1.0.6)
 _libnftables: ctypes.CDLL | None = None
+FD_SETSIZE = 1024
+FD_MARGIN = 64  # descriptors other threads may open meanwhile
 
 
 def available() -> bool:
@@ -72,9 +75,15 @@ def apply_in_process(commands: list[dict[str, Any]], what: str) -> None:
     """``apply`` through libnftables in this process, in the calling thread's namespace
     (a context is made and freed per call: its socket is opened where the thread is).
     For small transactions only (the embedded DNS's table in a container); without the
-    library, an ``nft`` run as ``apply``."""
+    library, an ``nft`` run as ``apply``.
+
+    libnftables 1.0.6 waits for the kernel's answer with ``select(2)``, which cannot take
+    a descriptor numbered 1024 or more: glibc aborts the whole process ("bit out of
+    range 0 - FD_SETSIZE on fd_set"). Its socket gets the lowest free number, which is
+    at most the count of open descriptors; with that many open (a thousand published
+    ports hold a thousand sockets) the transaction goes to an ``nft`` process instead."""
     lib = _library()
-    if lib is None:
+    if lib is None or fdlimit.open_count() + FD_MARGIN >= FD_SETSIZE:
         apply(commands, what)
         return
     if not commands:
