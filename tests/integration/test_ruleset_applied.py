@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from seaway.engine import firewall
 from seaway.firewall import naming, ruleset
 from seaway.kernel import netns, nft
 from seaway.lab.fakehost import FakeHost, in_ns
@@ -33,7 +34,7 @@ def test_applied_ruleset_lists_back_as_the_golden_file(fake_host: FakeHost) -> N
     assert_golden("nft/applied,bridge,icc=false,dual-stack.nft", listing)
 
 
-def test_the_host_firewall_listing_reads_the_other_tables_only(fake_host: FakeHost) -> None:
+def test_the_host_firewall_listing_reads_the_other_input_tables_only(fake_host: FakeHost) -> None:
     net = ruleset.NetworkRules(
         bridge="br-0a1b2c3d4e5f",
         internal=False,
@@ -44,13 +45,19 @@ def test_the_host_firewall_listing_reads_the_other_tables_only(fake_host: FakeHo
     netns.run(fake_host.host_ns, nft.apply, ruleset.full([net], ["veth3a9f21c"]), "test ruleset")
     host_rules = (
         "table inet filter {\n  set blocked { type inet_service; elements = { 5432 }; }\n"
-        "  chain input { type filter hook input priority 0; tcp dport @blocked drop; }\n}"
+        "  chain input { type filter hook input priority 0; tcp dport @blocked drop; }\n}\n"
+        "table ip other {\n  set big { type ipv4_addr; elements = { 192.0.2.1 }; }\n"
+        "  chain post { type nat hook postrouting priority 100; }\n}"
     )
     rules_file = fake_host.root / "host.nft"
     rules_file.write_text(host_rules + "\n")
     in_ns(fake_host.host_ns, "nft", "-f", str(rules_file), check=True)
 
-    listing = netns.run(fake_host.host_ns, nft.list_ruleset, naming.OWN_TABLES)
+    chains = netns.run(fake_host.host_ns, nft.list_chains)
+    assert {(c["family"], c["table"]) for c in chains} == {("inet", "filter"), ("ip", "other"), *naming.OWN_TABLES}
+    tables = firewall.foreign_input_tables(chains)
+    assert tables == [("inet", "filter")]
+    listing = netns.run(fake_host.host_ns, nft.list_tables_content, tables)
 
     tables = {(o[k]["family"], o[k].get("table", o[k].get("name"))) for o in listing for k in o}
     assert tables == {("inet", "filter")}
