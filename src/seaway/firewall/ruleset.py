@@ -458,15 +458,28 @@ def _port_elements(op: str, mappings: list[PortMapping]) -> list[Command]:
 
 def container_port_runs(mappings: Sequence[PortMapping], version: int) -> list[tuple[IPAddress, str, int, int]]:
     """``(container ip, proto, first port, last port)`` of the published ports of one
-    IP version, consecutive ports merged (a 10,000-port range is one element)."""
-    keys = sorted({(m.container_ip, m.proto, m.container_port) for m in mappings if m.container_ip.version == version})
-    runs: list[list[Any]] = []
-    for ip, proto, port in keys:
-        if runs and runs[-1][0] == ip and runs[-1][1] == proto and runs[-1][3] == port - 1:
-            runs[-1][3] = port
-        else:
-            runs.append([ip, proto, port, port])
-    return [(ip, proto, first, last) for ip, proto, first, last in runs]
+    IP version, consecutive ports merged (a 10,000-port range is one element). Grouped
+    as ``port_runs`` does (a request's mappings share their address objects), so only
+    the few groups are hashed and each group's ports are sorted as plain integers."""
+    groups: dict[tuple[IPAddress, str], set[int]] = {}
+    prev: PortMapping | None = None
+    ports: set[int] = set()
+    for m in mappings:
+        if prev is None or not (m.container_ip is prev.container_ip and m.proto == prev.proto):
+            ports = groups.setdefault((m.container_ip, m.proto), set())
+        ports.add(m.container_port)
+        prev = m
+    runs: list[tuple[IPAddress, str, int, int]] = []
+    for ip, proto in sorted((k for k in groups if k[0].version == version), key=lambda k: (int(k[0]), k[1])):
+        first = last = -2
+        for port in sorted(groups[(ip, proto)]):
+            if port != last + 1:
+                if last >= 0:
+                    runs.append((ip, proto, first, last))
+                first = port
+            last = port
+        runs.append((ip, proto, first, last))
+    return runs
 
 
 def full(
