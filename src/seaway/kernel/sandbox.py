@@ -41,22 +41,24 @@ def _inside(path: str, fn, *args):  # type: ignore[no-untyped-def]
     return netns.run(path, body)
 
 
-def init_loopback(path: str) -> None:
-    """Loopback up; and every interface announces itself when it comes up (gratuitous
-    ARP, unsolicited neighbour advertisement): a restarted container usually gets its
-    old address back with a new MAC, and the host and its neighbours must not keep
-    sending to the old one until their caches expire (seconds of lost traffic)."""
+def create(path: str) -> None:
+    """A new sandbox namespace pinned at ``path``, its loopback up and every interface
+    announcing itself when it comes up (gratuitous ARP, unsolicited neighbour
+    advertisement): a restarted container usually gets its old address back with a new
+    MAC, and the host and its neighbours must not keep sending to the old one until
+    their caches expire (seconds of lost traffic). One thread does it all."""
+    netns.create(Path(path), _init_here)
 
-    def body(ipr: IPRoute) -> None:
-        index = links.index_here("lo")
-        if index is not None:
-            links.set_up(ipr, index, "lo")
-        for scope in ("all", "default"):  # default: interfaces made here later inherit it
-            sysctl.write(f"net/ipv4/conf/{scope}/arp_notify", "1")
-            if sysctl.exists(f"net/ipv6/conf/{scope}/ndisc_notify"):
-                sysctl.write(f"net/ipv6/conf/{scope}/ndisc_notify", "1")
 
-    _inside(path, body)
+def _init_here() -> None:
+    index = links.index_here("lo")
+    if index is not None:
+        with rtnl.RouteLink() as link:
+            link.send([rtnl.set_up(index, "lo")])
+    for scope in ("all", "default"):  # default: interfaces made here later inherit it
+        sysctl.write(f"net/ipv4/conf/{scope}/arp_notify", "1")
+        if sysctl.exists(f"net/ipv6/conf/{scope}/ndisc_notify"):
+            sysctl.write(f"net/ipv6/conf/{scope}/ndisc_notify", "1")
 
 
 #: per IP version, the (gateway, ifname) of the default route (gateway None: on-link), or None for none
