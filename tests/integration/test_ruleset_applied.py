@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Any
 
 import pytest
@@ -135,3 +136,29 @@ def test_a_restarted_engine_drops_vxlan_from_non_members_at_once(engine_factory:
     engine_factory()  # nothing told it the members: they come from its store
     table = in_ns(fake_host.host_ns, "nft", "list", "table", "inet", "seaway", check=True).stdout
     assert "192.0.2.7" in table and "2001:db8::7" in table and "4789" in table
+
+
+def test_the_guards_rule_dump_lists_every_rule_of_seaways_tables_by_chain(fake_host: FakeHost) -> None:
+    """firewall.intact() counts rules from a raw rule dump (no set element read): the
+    chains it reports are those nft lists, for both tables; a missing table has none."""
+    from seaway.kernel import nftnl
+
+    assert netns.run(fake_host.host_ns, nftnl.rule_chains, "inet", naming.TABLE) == []
+    net = ruleset.NetworkRules(
+        bridge="br-0a1b2c3d4e5f",
+        internal=False,
+        icc=True,
+        masquerade=True,
+        subnets=(ipaddress.ip_network("172.18.0.0/16"),),
+    )
+    netns.run(fake_host.host_ns, nft.apply, ruleset.full([net], []), "test ruleset")
+    for family, count in ruleset.rule_counts().items():
+        listed = json.loads(
+            in_ns(fake_host.host_ns, "nft", "-j", "list", "table", family, naming.TABLE, check=True).stdout
+        )
+        chains = sorted(o["rule"]["chain"] for o in listed["nftables"] if "rule" in o)
+        dumped = netns.run(fake_host.host_ns, nftnl.rule_chains, family, naming.TABLE)
+        assert sorted(dumped) == chains and len(dumped) == count
+    assert netns.run(fake_host.host_ns, firewall.intact)
+    in_ns(fake_host.host_ns, "nft", "flush", "chain", "bridge", naming.TABLE, "filter-PREROUTING", check=True)
+    assert not netns.run(fake_host.host_ns, firewall.intact)

@@ -111,14 +111,6 @@ def list_table(family: str, name: str) -> dict[str, Any] | None:
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
 
-def table_outline(family: str, name: str) -> list[dict[str, Any]] | None:
-    """A table's objects listed tersely (no set elements), or None when it does not exist."""
-    proc = subprocess.run([NFT, "-j", "-t", "list", "table", family, name], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        return None
-    return json.loads(proc.stdout).get("nftables", [])  # type: ignore[no-any-return]
-
-
 def list_chains() -> list[dict[str, Any]]:
     """Every chain of the namespace (``nft -j list chains``: names and hooks, no rules).
     Nothing of any set is read, so its cost does not grow with Seaway's elements, one
