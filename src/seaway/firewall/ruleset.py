@@ -445,10 +445,11 @@ def _port_elements(op: str, mappings: list[PortMapping]) -> list[Command]:
         {op: {"element": {"family": n.INET, "table": n.TABLE, "name": name, "elem": elems}}}
         for name, elems in sorted(groups.items())
     ]
+    by_version = container_port_runs_by_version(mappings)
     for version in (4, 6):
         elems = [
             {"concat": [str(ip), proto, first if first == last else {"range": [first, last]}]}
-            for ip, proto, first, last in container_port_runs(mappings, version)
+            for ip, proto, first, last in by_version.get(version, [])
         ]
         if elems:
             body = {"family": n.INET, "table": n.TABLE, "name": n.SET_CONTAINER_PORTS[version], "elem": elems}
@@ -458,9 +459,16 @@ def _port_elements(op: str, mappings: list[PortMapping]) -> list[Command]:
 
 def container_port_runs(mappings: Sequence[PortMapping], version: int) -> list[tuple[IPAddress, str, int, int]]:
     """``(container ip, proto, first port, last port)`` of the published ports of one
-    IP version, consecutive ports merged (a 10,000-port range is one element). Grouped
-    as ``port_runs`` does (a request's mappings share their address objects), so only
-    the few groups are hashed and each group's ports are sorted as plain integers."""
+    IP version, consecutive ports merged (a 10,000-port range is one element)."""
+    return container_port_runs_by_version(mappings).get(version, [])
+
+
+def container_port_runs_by_version(
+    mappings: Sequence[PortMapping],
+) -> dict[int, list[tuple[IPAddress, str, int, int]]]:
+    """``container_port_runs`` of both IP versions in one pass. Grouped as ``port_runs``
+    does (a request's mappings share their address objects), so only the few groups are
+    hashed and each group's ports are sorted as plain integers."""
     groups: dict[tuple[IPAddress, str], set[int]] = {}
     prev: PortMapping | None = None
     ports: set[int] = set()
@@ -469,8 +477,9 @@ def container_port_runs(mappings: Sequence[PortMapping], version: int) -> list[t
             ports = groups.setdefault((m.container_ip, m.proto), set())
         ports.add(m.container_port)
         prev = m
-    runs: list[tuple[IPAddress, str, int, int]] = []
-    for ip, proto in sorted((k for k in groups if k[0].version == version), key=lambda k: (int(k[0]), k[1])):
+    out: dict[int, list[tuple[IPAddress, str, int, int]]] = {}
+    for ip, proto in sorted(groups, key=lambda k: (k[0].version, int(k[0]), k[1])):
+        runs = out.setdefault(ip.version, [])
         first = last = -2
         for port in sorted(groups[(ip, proto)]):
             if port != last + 1:
@@ -479,7 +488,7 @@ def container_port_runs(mappings: Sequence[PortMapping], version: int) -> list[t
                 first = port
             last = port
         runs.append((ip, proto, first, last))
-    return runs
+    return out
 
 
 def full(
