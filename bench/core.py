@@ -13,6 +13,7 @@ from seaway.dns.records import Member, Records
 from seaway.engine import Engine
 from seaway.engine.config import EngineConfig
 from seaway.ipam.pools import PoolSpec
+from seaway.kernel import fdlimit, process
 from seaway.lab.fakehost import FakeHost
 from seaway.model.network import IPAMConfigSpec, NetworkSpec
 from seaway.model.ports import PortRequest
@@ -88,6 +89,7 @@ def network_create(quick: bool, log: Log) -> dict[str, Any]:
         with host.entered():
             engine = _engine(host)
             created: dict[int, list[int]] = {}
+            removed: dict[int, list[int]] = {}
             rules: dict[int, int] = {}
             count = 0
             for point in points:
@@ -99,9 +101,13 @@ def network_create(quick: bool, log: Log) -> dict[str, Any]:
                     t0 = time.perf_counter_ns()
                     engine.create_network(NetworkSpec(name=f"m{point}-{j}"))
                     samples.append(time.perf_counter_ns() - t0)
+                removing = []
                 for j in range(WINDOW):
+                    t0 = time.perf_counter_ns()
                     engine.remove_network(f"m{point}-{j}")
+                    removing.append(time.perf_counter_ns() - t0)
                 created[point] = samples
+                removed[point] = removing
                 rules[point] = host.nft_rule_count()
                 log(f"network create: {point} networks")
             # the same with a range of published ports there (one endpoint of the first network)
@@ -120,9 +126,78 @@ def network_create(quick: bool, log: Log) -> dict[str, Any]:
         host.close()
     return {
         "create": {str(p): summarize(s) for p, s in created.items()},
+        "remove": {str(p): summarize(s) for p, s in removed.items()},
         "nft_rules_at_networks": {str(k): v for k, v in rules.items()},
         "create_with_published_ports": {"networks": count, "ports": ports, **summarize(with_ports)},
     }
+
+
+def with_ports(quick: bool, log: Log) -> dict[str, Any]:
+    """Issue 15's item 3: what a sandbox create (its descriptor headroom check), a network
+    create and remove (their firewall elements), the host-firewall mirror's refresh
+    (a foreign table's input chain copied) and the firewall guard's check cost as published ports grow, 1 -> 10,000
+    (``--quick``: 1,000; each its own map elements), all on networks in host-firewall mode."""
+    points = [1, 1000] if quick else [1, 100, 1000, 10000]
+    host = FakeHost()
+    figures: dict[str, dict[int, list[int]]] = {"create_sandbox": {}, "create_network": {}, "remove_network": {}}
+    figures["refresh_host_firewall"] = {}
+    figures["firewall_intact"] = {}
+    open_fds: dict[int, int] = {}
+    try:
+        with host.entered():
+            process.run(host.host_ns, ["nft", "-f", "-"], input=HOST_INPUT)
+            engine = _engine(host)
+            walled = {"seaway.bridge.host_firewall": "true"}
+            engine.create_network(NetworkSpec(name="walled", options=walled))
+            sb = engine.create_sandbox("ranged")
+            engine.connect(sb.id, "walled")
+            published = 0
+            for point in points:
+                # host port N to container port N - 19999: one map element each (not a run)
+                more = tuple(PortRequest("tcp", p - 19999, "", p, p) for p in range(20000 + published, 20000 + point))
+                if more:
+                    engine.publish(sb.id, more)
+                    published = point
+                for figure in figures.values():
+                    figure[point] = []
+                made = []
+                for j in range(WINDOW):
+                    t0 = time.perf_counter_ns()
+                    made.append(engine.create_sandbox(f"w{point}-{j}"))
+                    figures["create_sandbox"][point].append(time.perf_counter_ns() - t0)
+                    figures["create_network"][point].append(
+                        _timed(engine.create_network, NetworkSpec(name=f"w{point}-{j}", options=walled))
+                    )
+                    figures["remove_network"][point].append(_timed(engine.remove_network, f"w{point}-{j}"))
+                    figures["refresh_host_firewall"][point].append(_timed(engine.refresh_host_firewall))
+                    figures["firewall_intact"][point].append(_timed(engine.firewall_intact))
+                for box in made:
+                    engine.remove_sandbox(box.id)
+                open_fds[point] = fdlimit.open_count()
+                log(f"with ports: {point} published")
+            engine.close()
+    finally:
+        host.close()
+    out: dict[str, Any] = {f: {str(p): summarize(v) for p, v in s.items()} for f, s in figures.items()}
+    out["open_descriptors"] = {str(p): v for p, v in open_fds.items()}
+    return out
+
+
+#: a host input chain for the host-firewall mirror to copy (a foreign table of the fake host's)
+HOST_INPUT = """table inet filter {
+    chain input {
+        type filter hook input priority 0; policy accept;
+        tcp dport 5432 drop
+        ct state established,related accept
+    }
+}
+"""
+
+
+def _timed(fn: Callable[..., Any], *args: Any) -> int:
+    t0 = time.perf_counter_ns()
+    fn(*args)
+    return time.perf_counter_ns() - t0
 
 
 def dns_feed(quick: bool, log: Log) -> dict[str, Any]:
@@ -164,6 +239,7 @@ def run_all(quick: bool, log: Log) -> dict[str, Any]:
         "attach": attach(quick, log),
         "network_create": network_create(quick, log),
         "dns_feed": dns_feed(quick, log),
+        "with_ports": with_ports(quick, log),
     }
 
 
@@ -189,6 +265,12 @@ def summary(results: dict[str, Any]) -> str:
             f"network create with {wp['networks']:>4} networks and {wp['ports']} published ports: "
             f"p50 {wp['p50_ms']:7.2f} ms  p99 {wp['p99_ms']:7.2f} ms"
         )
+    for point, s in results["network_create"].get("remove", {}).items():
+        lines.append(f"network remove with {point:>4} networks: p50 {s['p50_ms']:7.2f} ms  p99 {s['p99_ms']:7.2f} ms")
+    for figure, curve in results.get("with_ports", {}).items():
+        if figure != "open_descriptors":
+            shown = ", ".join(f"{p}: {v['p50_ms']:.2f}" for p, v in curve.items())
+            lines.append(f"{figure} by published ports (p50 ms): {shown}")
     lines.append(f"nft rules by sandboxes: {results['attach']['nft_rules_at_sandboxes']}")
     lines.append(f"nft rules by networks: {results['network_create']['nft_rules_at_networks']}")
     return "\n".join(lines)

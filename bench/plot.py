@@ -86,9 +86,26 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
     if "network_create" in bench:
         fig, ax = plt.subplots(figsize=(6, 4))
         _series(ax, "network create", bench["network_create"]["create"])
+        if "remove" in bench["network_create"]:
+            _series(ax, "network remove", bench["network_create"]["remove"])
+            ax.legend()
         ax.set(title="engine: network create vs existing networks", xlabel="networks", ylabel="ms (p50, whisker p99)")
         ax.set_ylim(bottom=0)
         save(fig, "core-network-create.png")
+    if "with_ports" in bench:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for figure, curve in bench["with_ports"].items():
+            if figure != "open_descriptors":
+                _series(ax, figure.replace("_", " "), curve)
+        ax.set(
+            title="engine: per-operation cost vs published ports (one element each)",
+            xlabel="ports published",
+            ylabel="ms (p50, whisker p99)",
+        )
+        ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7)
+        save(fig, "core-with-ports.png")
     ports = bench.get("ports", {})
     if "cost" in ports:
         fig, ax = plt.subplots(figsize=(6, 4))

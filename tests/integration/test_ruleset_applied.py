@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Any
 
 import pytest
 
+from seaway.engine import firewall
 from seaway.firewall import naming, ruleset
 from seaway.kernel import netns, nft
 from seaway.lab.fakehost import FakeHost, in_ns
@@ -33,7 +35,7 @@ def test_applied_ruleset_lists_back_as_the_golden_file(fake_host: FakeHost) -> N
     assert_golden("nft/applied,bridge,icc=false,dual-stack.nft", listing)
 
 
-def test_the_host_firewall_listing_reads_the_other_tables_only(fake_host: FakeHost) -> None:
+def test_the_host_firewall_listing_reads_the_other_input_tables_only(fake_host: FakeHost) -> None:
     net = ruleset.NetworkRules(
         bridge="br-0a1b2c3d4e5f",
         internal=False,
@@ -44,13 +46,19 @@ def test_the_host_firewall_listing_reads_the_other_tables_only(fake_host: FakeHo
     netns.run(fake_host.host_ns, nft.apply, ruleset.full([net], ["veth3a9f21c"]), "test ruleset")
     host_rules = (
         "table inet filter {\n  set blocked { type inet_service; elements = { 5432 }; }\n"
-        "  chain input { type filter hook input priority 0; tcp dport @blocked drop; }\n}"
+        "  chain input { type filter hook input priority 0; tcp dport @blocked drop; }\n}\n"
+        "table ip other {\n  set big { type ipv4_addr; elements = { 192.0.2.1 }; }\n"
+        "  chain post { type nat hook postrouting priority 100; }\n}"
     )
     rules_file = fake_host.root / "host.nft"
     rules_file.write_text(host_rules + "\n")
     in_ns(fake_host.host_ns, "nft", "-f", str(rules_file), check=True)
 
-    listing = netns.run(fake_host.host_ns, nft.list_ruleset, naming.OWN_TABLES)
+    chains = netns.run(fake_host.host_ns, nft.list_chains)
+    assert {(c["family"], c["table"]) for c in chains} == {("inet", "filter"), ("ip", "other"), *naming.OWN_TABLES}
+    tables = firewall.foreign_input_tables(chains)
+    assert tables == [("inet", "filter")]
+    listing = netns.run(fake_host.host_ns, nft.list_tables_content, tables)
 
     tables = {(o[k]["family"], o[k].get("table", o[k].get("name"))) for o in listing for k in o}
     assert tables == {("inet", "filter")}
@@ -128,3 +136,29 @@ def test_a_restarted_engine_drops_vxlan_from_non_members_at_once(engine_factory:
     engine_factory()  # nothing told it the members: they come from its store
     table = in_ns(fake_host.host_ns, "nft", "list", "table", "inet", "seaway", check=True).stdout
     assert "192.0.2.7" in table and "2001:db8::7" in table and "4789" in table
+
+
+def test_the_guards_rule_dump_lists_every_rule_of_seaways_tables_by_chain(fake_host: FakeHost) -> None:
+    """firewall.intact() counts rules from a raw rule dump (no set element read): the
+    chains it reports are those nft lists, for both tables; a missing table has none."""
+    from seaway.kernel import nftnl
+
+    assert netns.run(fake_host.host_ns, nftnl.rule_chains, "inet", naming.TABLE) == []
+    net = ruleset.NetworkRules(
+        bridge="br-0a1b2c3d4e5f",
+        internal=False,
+        icc=True,
+        masquerade=True,
+        subnets=(ipaddress.ip_network("172.18.0.0/16"),),
+    )
+    netns.run(fake_host.host_ns, nft.apply, ruleset.full([net], []), "test ruleset")
+    for family, count in ruleset.rule_counts().items():
+        listed = json.loads(
+            in_ns(fake_host.host_ns, "nft", "-j", "list", "table", family, naming.TABLE, check=True).stdout
+        )
+        chains = sorted(o["rule"]["chain"] for o in listed["nftables"] if "rule" in o)
+        dumped = netns.run(fake_host.host_ns, nftnl.rule_chains, family, naming.TABLE)
+        assert sorted(dumped) == chains and len(dumped) == count
+    assert netns.run(fake_host.host_ns, firewall.intact)
+    in_ns(fake_host.host_ns, "nft", "flush", "chain", "bridge", naming.TABLE, "filter-PREROUTING", check=True)
+    assert not netns.run(fake_host.host_ns, firewall.intact)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 
-from seaway.firewall import elements
+from hypothesis import given
+from hypothesis import strategies as st
+
+from seaway.firewall import elements, ruleset
 from seaway.model.ports import PortMapping
 
 
@@ -62,3 +65,27 @@ def test_container_ports_are_one_interval_element_per_run_of_container_ports() -
     (e,) = direct.elements
     # container address . proto . port, 4-byte fields; the key end closes the run 80-82
     assert (e.key, e.key_end) == (bytes.fromhex("0a0000020600000000500000"), bytes.fromhex("0a0000020600000000520000"))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("tcp", "udp")), st.integers(1, 40), st.sampled_from(("10.0.0.2", "10.0.0.3", "fd00::2"))
+        ),
+        max_size=60,
+    )
+)
+def test_container_port_runs_are_the_sorted_distinct_ports_merged(ports: list[tuple[str, int, str]]) -> None:
+    # equal addresses as separate objects too: grouping by identity must still merge them
+    mappings = [PortMapping(p, c, ipaddress.ip_address("0.0.0.0"), c, ipaddress.ip_address(ip)) for p, c, ip in ports]
+    for version in (4, 6):
+        keys = sorted(
+            {(m.container_ip, m.proto, m.container_port) for m in mappings if m.container_ip.version == version}
+        )
+        expected: list[list[object]] = []
+        for ip, proto, port in keys:
+            if expected and expected[-1][:2] == [ip, proto] and expected[-1][3] == port - 1:
+                expected[-1][3] = port
+            else:
+                expected.append([ip, proto, port, port])
+        assert ruleset.container_port_runs(mappings, version) == [tuple(r) for r in expected]

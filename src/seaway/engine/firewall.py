@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from seaway.drivers.base import Firewalled, NetworkDriver
 from seaway.engine.snapshot import Snapshot
 from seaway.firewall import hostfw, naming, ruleset
-from seaway.kernel import nft
+from seaway.kernel import nft, nftnl
 
 log = logging.getLogger(__name__)
 
@@ -44,30 +45,47 @@ def full_ruleset(
 
 def intact() -> bool:
     """Seaway's tables exist with all their rules (a flush or a firewall reload removes
-    them). Cheap: rules are listed without set elements."""
+    them). Cheap at any scale: one kernel rule dump per table, no set element read."""
     for family, count in ruleset.rule_counts().items():
-        outline = nft.table_outline(family, naming.TABLE)
-        if outline is None:
-            return False
-        rules = [o["rule"] for o in outline if "rule" in o]
-        if sum(1 for r in rules if not r["chain"].startswith(naming.HOSTFW_PREFIX)) != count:
+        chains = nftnl.rule_chains(family, naming.TABLE)
+        if sum(1 for c in chains if not c.startswith(naming.HOSTFW_PREFIX)) != count:
             return False
     return True
 
 
 def refresh_host_firewall(enabled: bool) -> hostfw.Mirror:
     """Copy the host's input rules for networks in host-firewall mode (see
-    ``seaway.firewall.hostfw``); remove the copy when no network uses the mode."""
-    outline = nft.table_outline(naming.INET, naming.TABLE) or []
-    chains = [o["chain"]["name"] for o in outline if "chain" in o]
-    sets = {o[k]["name"]: k for o in outline for k in ("set", "map") if k in o}
-    if not enabled and not any(c.startswith(naming.HOSTFW_PREFIX) for c in chains):
+    ``seaway.firewall.hostfw``); remove the copy when no network uses the mode. Reads
+    the chains, the tables with an input base chain and, when a copy exists, Seaway's
+    set names: never an element of Seaway's own tables (one per published port)."""
+    chains = nft.list_chains()
+    own = [c["name"] for c in chains if (c["family"], c["table"]) == (naming.INET, naming.TABLE)]
+    copied = any(c.startswith(naming.HOSTFW_PREFIX) for c in own)
+    if not enabled and not copied:
         return hostfw.Mirror()
-    mirror = hostfw.build(nft.list_ruleset(skip=naming.OWN_TABLES)) if enabled else hostfw.Mirror()
-    nft.apply(hostfw.remove_previous(chains, sets) + mirror.commands, "host firewall copy")
+    sets = {}
+    if copied:
+        for kind in ("set", "map"):
+            sets.update({o["name"]: kind for o in nft.list_sets(naming.INET, kind) if o["table"] == naming.TABLE})
+    mirror = hostfw.build(nft.list_tables_content(foreign_input_tables(chains))) if enabled else hostfw.Mirror()
+    nft.apply(hostfw.remove_previous(own, sets) + mirror.commands, "host firewall copy")
     for note in mirror.skipped:
         log.warning("host-firewall mode: a host input rule was not copied: %s", note)
     return mirror
+
+
+def foreign_input_tables(chains: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The other tables with an input base chain (the only ones the copy reads: a rule
+    uses sets of its own table only)."""
+    return sorted(
+        {
+            (c["family"], c["table"])
+            for c in chains
+            if c.get("hook") == "input"
+            and c["family"] in ("ip", "ip6", "inet")
+            and (c["family"], c["table"]) not in naming.OWN_TABLES
+        }
+    )
 
 
 def network_rules(view: Snapshot, drivers: Mapping[str, NetworkDriver]) -> list[ruleset.NetworkRules]:

@@ -26,7 +26,7 @@ from seaway.model.ports import PortMapping, PortRequest
 
 log = logging.getLogger(__name__)
 
-PortKey = tuple[str, IPAddress, int]  # protocol, host address, host port
+Taken = tuple[str, IPAddress, list[int]]  # protocol, host address, the ports taken on it
 
 
 class PortPublisher:
@@ -84,7 +84,7 @@ class PortPublisher:
         self, driver: PublishesPorts, net: Network, ep: Endpoint, requests: tuple[PortRequest, ...], undo: ExitStack
     ) -> list[PortMapping]:
         mappings: list[PortMapping] = []
-        taken: list[PortKey] = []  # one undo for them all: a 10,000-port range is one request
+        taken: list[Taken] = []  # one undo for them all: a 10,000-port range is one request
         undo.callback(self._release_taken, taken)
 
         def mapped(req: PortRequest, host_ips: list[IPAddress], port: int) -> None:
@@ -113,7 +113,7 @@ class PortPublisher:
                 mapped(req, host_ips, self._choose_port(req, host_ips, taken))
         return mappings
 
-    def _choose_port(self, req: PortRequest, host_ips: list[IPAddress], taken: list[PortKey]) -> int:
+    def _choose_port(self, req: PortRequest, host_ips: list[IPAddress], taken: list[Taken]) -> int:
         """An ephemeral port, or the first free one of a host range: free in Seaway's table
         and bindable on every address; held from here. (Fixed ports are taken in bulk.)"""
         if not host_ips:
@@ -139,7 +139,7 @@ class PortPublisher:
             )
         raise failure or Unavailable("all ports are allocated")
 
-    def _take_ports(self, proto: str, host_ips: list[IPAddress], ports: list[int], taken: list[PortKey]) -> None:
+    def _take_ports(self, proto: str, host_ips: list[IPAddress], ports: list[int], taken: list[Taken]) -> None:
         """Take the ports in Seaway's table and hold them on every address, or none."""
         start = len(taken)
         try:
@@ -151,16 +151,17 @@ class PortPublisher:
                     for port in ports:
                         self._host_ports.release(proto, host_ip, port)
                     raise
-                taken.extend((proto, host_ip, port) for port in ports)
+                taken.append((proto, host_ip, ports))  # the list, not a key per port
         except BaseException:
             self._release_taken(taken[start:])
             del taken[start:]
             raise
 
-    def _release_taken(self, taken: list[PortKey]) -> None:
-        for proto, host_ip, port in taken:
-            self._holds.release(proto, host_ip, port)
-            self._host_ports.release(proto, host_ip, port)
+    def _release_taken(self, taken: list[Taken]) -> None:
+        for proto, host_ip, ports in taken:
+            for port in ports:
+                self._holds.release(proto, host_ip, port)
+                self._host_ports.release(proto, host_ip, port)
 
 
 def _binding_addresses(driver: PublishesPorts, net: Network, ep: Endpoint, req: PortRequest) -> list[IPAddress]:

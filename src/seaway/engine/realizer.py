@@ -58,9 +58,8 @@ class Realizer:
     def ensure_sandbox(self, sb: Sandbox, undo: ExitStack) -> None:
         if sb.mode == SandboxMode.HOST or netns.is_pinned(Path(sb.key)):
             return
-        netns.create(Path(sb.key))
-        undo.callback(netns.remove, Path(sb.key))
-        sandbox.init_loopback(sb.key)
+        undo.callback(netns.remove, Path(sb.key))  # a namespace made but not set up too
+        sandbox.create(sb.key)
 
     def remove_sandbox(self, sb: Sandbox) -> None:
         if sb.mode != SandboxMode.HOST:

@@ -21,7 +21,7 @@ from seaway.firewall.ruleset import (
     NetworkRules,
     PortEntry,
     PortGuard,
-    container_port_runs,
+    container_port_runs_by_version,
     network_subnet_sets,
     port_entries,
 )
@@ -87,6 +87,7 @@ def port_batches(op: str, mappings: list[PortMapping]) -> list[ElementBatch]:
         data = _address(e.first.container_ip) if e.value == "addr" else struct.pack("!H", e.first.container_port)
         groups.setdefault(e.name, []).append(Element(key, key_end if e.interval else b"", data))
     out = [ElementBatch(op, NFPROTO_INET, n.TABLE, name, tuple(elems)) for name, elems in sorted(groups.items())]
+    by_version = container_port_runs_by_version(mappings)
     for version in (4, 6):
         direct = tuple(
             Element(
@@ -94,7 +95,7 @@ def port_batches(op: str, mappings: list[PortMapping]) -> list[ElementBatch]:
                 _field(_address(ip)) + proto_field + _field(struct.pack("!H", last)),
                 b"",
             )
-            for ip, proto, first, last in container_port_runs(mappings, version)
+            for ip, proto, first, last in by_version.get(version, [])
             for proto_field in (_field(bytes([PROTO_NUMBERS[proto]])),)
         )
         if direct:

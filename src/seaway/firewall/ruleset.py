@@ -445,10 +445,11 @@ def _port_elements(op: str, mappings: list[PortMapping]) -> list[Command]:
         {op: {"element": {"family": n.INET, "table": n.TABLE, "name": name, "elem": elems}}}
         for name, elems in sorted(groups.items())
     ]
+    by_version = container_port_runs_by_version(mappings)
     for version in (4, 6):
         elems = [
             {"concat": [str(ip), proto, first if first == last else {"range": [first, last]}]}
-            for ip, proto, first, last in container_port_runs(mappings, version)
+            for ip, proto, first, last in by_version.get(version, [])
         ]
         if elems:
             body = {"family": n.INET, "table": n.TABLE, "name": n.SET_CONTAINER_PORTS[version], "elem": elems}
@@ -459,14 +460,35 @@ def _port_elements(op: str, mappings: list[PortMapping]) -> list[Command]:
 def container_port_runs(mappings: Sequence[PortMapping], version: int) -> list[tuple[IPAddress, str, int, int]]:
     """``(container ip, proto, first port, last port)`` of the published ports of one
     IP version, consecutive ports merged (a 10,000-port range is one element)."""
-    keys = sorted({(m.container_ip, m.proto, m.container_port) for m in mappings if m.container_ip.version == version})
-    runs: list[list[Any]] = []
-    for ip, proto, port in keys:
-        if runs and runs[-1][0] == ip and runs[-1][1] == proto and runs[-1][3] == port - 1:
-            runs[-1][3] = port
-        else:
-            runs.append([ip, proto, port, port])
-    return [(ip, proto, first, last) for ip, proto, first, last in runs]
+    return container_port_runs_by_version(mappings).get(version, [])
+
+
+def container_port_runs_by_version(
+    mappings: Sequence[PortMapping],
+) -> dict[int, list[tuple[IPAddress, str, int, int]]]:
+    """``container_port_runs`` of both IP versions in one pass. Grouped as ``port_runs``
+    does (a request's mappings share their address objects), so only the few groups are
+    hashed and each group's ports are sorted as plain integers."""
+    groups: dict[tuple[IPAddress, str], set[int]] = {}
+    prev: PortMapping | None = None
+    ports: set[int] = set()
+    for m in mappings:
+        if prev is None or not (m.container_ip is prev.container_ip and m.proto == prev.proto):
+            ports = groups.setdefault((m.container_ip, m.proto), set())
+        ports.add(m.container_port)
+        prev = m
+    out: dict[int, list[tuple[IPAddress, str, int, int]]] = {}
+    for ip, proto in sorted(groups, key=lambda k: (k[0].version, int(k[0]), k[1])):
+        runs = out.setdefault(ip.version, [])
+        first = last = -2
+        for port in sorted(groups[(ip, proto)]):
+            if port != last + 1:
+                if last >= 0:
+                    runs.append((ip, proto, first, last))
+                first = port
+            last = port
+        runs.append((ip, proto, first, last))
+    return out
 
 
 def full(

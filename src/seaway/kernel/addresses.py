@@ -8,7 +8,8 @@ import socket
 from pyroute2 import IPRoute
 
 from seaway.errors import KernelError
-from seaway.kernel.errors import is_exists, is_missing, translating
+from seaway.kernel import rtnl
+from seaway.kernel.errors import is_missing, translating
 from seaway.kernel.routedump import RouteDumps
 from seaway.model.network import IPAddress, IPNetwork
 
@@ -30,33 +31,15 @@ def add_address(
     ipr: IPRoute, index: int, ifname: str, address: IPAddress, prefixlen: int, *, prefix_route: bool = True
 ) -> None:
     """Add ``address/prefixlen``; already present counts as done. IPv6 without DAD.
+    ``ipr`` names the namespace: the calling thread's (one raw rtnetlink request).
 
     With ``prefix_route=False`` the kernel adds no subnet route (``ensure_subnet_route``
     adds Seaway's own)."""
-    attrs: dict[str, object] = {"index": index, "address": str(address), "prefixlen": prefixlen}
     flags = 0 if prefix_route else IFA_F_NOPREFIXROUTE
     if address.version == 6:
         flags |= IFA_F_NODAD  # usable at once, as Docker does
-    if flags:
-        attrs["flags"] = flags
-    try:
-        with translating("add address", f"{address}/{prefixlen} to {ifname}"):
-            ipr.addr("add", **attrs)
-    except KernelError as exc:
-        if not is_exists(exc):
-            raise
-
-
-def replace_default_route(ipr: IPRoute, version: int, gateway: IPAddress | None, index: int, ifname: str) -> None:
-    """The default route via ``gateway``, or on-link through ``ifname`` when it is None."""
-    dst = "0.0.0.0/0" if version == 4 else "::/0"
-    family = socket.AF_INET if version == 4 else socket.AF_INET6
-    if gateway is None:
-        with translating("set default route", f"dev {ifname}"):
-            ipr.route("replace", dst=dst, oif=index, family=family, scope=RT_SCOPE_LINK if version == 4 else 0)
-        return
-    with translating("set default route", f"via {gateway} dev {ifname}"):
-        ipr.route("replace", dst=dst, gateway=str(gateway), oif=index, family=family)
+    with rtnl.RouteLink() as link:
+        link.send([rtnl.add_address(index, ifname, address, prefixlen, flags)])
 
 
 def replace_host_route(ipr: IPRoute, address: IPAddress, index: int, ifname: str, src: IPAddress | None) -> None:
@@ -97,30 +80,11 @@ def forget_neighbour(ipr: IPRoute, address: IPAddress, index: int, ifname: str) 
             raise
 
 
-def delete_default_route(ipr: IPRoute, version: int) -> None:
-    dst = "0.0.0.0/0" if version == 4 else "::/0"
-    family = socket.AF_INET if version == 4 else socket.AF_INET6
-    try:
-        with translating("delete default route", f"IPv{version}"):
-            ipr.route("del", dst=dst, family=family)
-    except KernelError as exc:
-        if not is_missing(exc):
-            raise
-
-
 def ensure_subnet_route(ipr: IPRoute, subnet: IPNetwork, index: int, ifname: str, src: IPAddress) -> None:
-    """The on-link route to ``subnet`` via ``ifname``, marked with Seaway's protocol."""
-    family = socket.AF_INET if subnet.version == 4 else socket.AF_INET6
-    with translating("set route", f"{subnet} dev {ifname}"):
-        ipr.route(
-            "replace",
-            dst=str(subnet),
-            oif=index,
-            family=family,
-            proto=RTPROT_SEAWAY,
-            scope=RT_SCOPE_LINK,
-            prefsrc=str(src),
-        )
+    """The on-link route to ``subnet`` via ``ifname``, marked with Seaway's protocol
+    (``ipr`` names the namespace: the calling thread's; one raw rtnetlink request)."""
+    with rtnl.RouteLink() as link:
+        link.send([rtnl.replace_subnet_route(subnet, index, ifname, src, RTPROT_SEAWAY)])
 
 
 def onlink_routes(dumps: RouteDumps) -> list[IPNetwork]:

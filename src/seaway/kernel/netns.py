@@ -76,13 +76,16 @@ def unshare_net() -> None:
     _check(_libc.unshare(CLONE_NEWNET), "unshare")
 
 
-def create(path: Path) -> None:
-    """Create a new, empty network namespace and pin it at ``path``."""
+def create(path: Path, init: Callable[[], None] | None = None) -> None:
+    """Create a new, empty network namespace and pin it at ``path``; ``init`` runs inside
+    it on the same thread (a sandbox's loopback: no second thread and ``setns``)."""
 
     def body() -> None:
         unshare_net()
         source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
         _check(_libc.mount(source, str(path).encode(), None, MS_BIND, None), "bind mount")
+        if init is not None:
+            init()
 
     with translating("create network namespace", str(path)):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +93,7 @@ def create(path: Path) -> None:
         try:
             run(None, body)
         except BaseException:
-            path.unlink(missing_ok=True)
+            remove(path)  # pinned already if ``init`` failed
             raise
 
 

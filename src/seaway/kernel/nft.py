@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from seaway.errors import KernelError, Unsupported
+from seaway.kernel import fdlimit
 
 NFT = "nft"
 NFT_CTX_OUTPUT_JSON = 1 << 4  # libnftables: with it, input is read as JSON too (nft 1.0.6)
 _libnftables: ctypes.CDLL | None = None
+FD_SETSIZE = 1024
+FD_MARGIN = 64  # descriptors other threads may open meanwhile
 
 
 def available() -> bool:
@@ -72,9 +75,15 @@ def apply_in_process(commands: list[dict[str, Any]], what: str) -> None:
     """``apply`` through libnftables in this process, in the calling thread's namespace
     (a context is made and freed per call: its socket is opened where the thread is).
     For small transactions only (the embedded DNS's table in a container); without the
-    library, an ``nft`` run as ``apply``."""
+    library, an ``nft`` run as ``apply``.
+
+    libnftables 1.0.6 waits for the kernel's answer with ``select(2)``, which cannot take
+    a descriptor numbered 1024 or more: glibc aborts the whole process ("bit out of
+    range 0 - FD_SETSIZE on fd_set"). Its socket gets the lowest free number, which is
+    at most the count of open descriptors; with that many open (a thousand published
+    ports hold a thousand sockets) the transaction goes to an ``nft`` process instead."""
     lib = _library()
-    if lib is None:
+    if lib is None or fdlimit.open_count() + FD_MARGIN >= FD_SETSIZE:
         apply(commands, what)
         return
     if commands:
@@ -127,40 +136,34 @@ def list_table(family: str, name: str) -> dict[str, Any] | None:
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
 
-def table_outline(family: str, name: str) -> list[dict[str, Any]] | None:
-    """A table's objects listed tersely (no set elements), or None when it does not exist."""
-    proc = subprocess.run([NFT, "-j", "-t", "list", "table", family, name], capture_output=True, text=True, check=False)
+def list_chains() -> list[dict[str, Any]]:
+    """Every chain of the namespace (``nft -j list chains``: names and hooks, no rules).
+    Nothing of any set is read, so its cost does not grow with Seaway's elements, one
+    per published port (``list tables`` and ``list table``, even terse, read them all:
+    185 ms with 10,000 published ports against 9 ms)."""
+    proc = subprocess.run([NFT, "-j", "list", "chains"], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        return None
-    return json.loads(proc.stdout).get("nftables", [])  # type: ignore[no-any-return]
+        raise KernelError("list chains", "nftables", None, proc.stderr.strip() or "nft failed")
+    return [o["chain"] for o in json.loads(proc.stdout).get("nftables", []) if "chain" in o]
 
 
-def list_ruleset(skip: frozenset[tuple[str, str]] = frozenset()) -> list[dict[str, Any]]:
-    """Every table of the namespace but those in ``skip`` (``(family, name)``), read only
-    (host-firewall mode copies input chains). The tables are listed one by one, so a
-    skipped table's elements (Seaway's own: one per published port) are never read."""
-    if not skip:
-        proc = subprocess.run([NFT, "-j", "list", "ruleset"], capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise KernelError("list ruleset", "nftables", None, proc.stderr.strip() or "nft failed")
-        return json.loads(proc.stdout).get("nftables", [])  # type: ignore[no-any-return]
+def list_sets(family: str, kind: str) -> list[dict[str, Any]]:
+    """The sets (``kind`` set) or maps (``map``) of ``family``'s tables, without elements."""
+    proc = subprocess.run([NFT, "-j", "-t", "list", f"{kind}s", family], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise KernelError(f"list {kind}s", family, None, proc.stderr.strip() or "nft failed")
+    return [o[kind] for o in json.loads(proc.stdout).get("nftables", []) if kind in o]
+
+
+def list_tables_content(tables: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The objects of each ``(family, name)`` table, listed one by one, read only
+    (host-firewall mode copies input chains); a table gone meanwhile is skipped."""
     objects: list[dict[str, Any]] = []
-    for family, name in list_tables():
-        if (family, name) in skip:
-            continue
-        listing = list_table(family, name)  # None: gone since the table list was read
+    for family, name in tables:
+        listing = list_table(family, name)
         if listing is not None:
             objects += [o for o in listing.get("nftables", []) if "metainfo" not in o]
     return objects
-
-
-def list_tables() -> list[tuple[str, str]]:
-    """``(family, name)`` of every table of the namespace (names only: nothing inside is read)."""
-    proc = subprocess.run([NFT, "-j", "-t", "list", "tables"], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise KernelError("list tables", "nftables", None, proc.stderr.strip() or "nft failed")
-    listing = json.loads(proc.stdout).get("nftables", [])
-    return [(o["table"]["family"], o["table"]["name"]) for o in listing if "table" in o]
 
 
 @dataclass(frozen=True, slots=True)

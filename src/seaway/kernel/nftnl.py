@@ -134,3 +134,58 @@ class ElementSocket:
 
 def is_missing(exc: KernelError) -> bool:
     return exc.errno == errno.ENOENT
+
+
+# ---------------------------------------------------------------- the rules of one table
+
+NFT_MSG_NEWRULE, NFT_MSG_GETRULE = 6, 7
+NLM_F_DUMP = 0x300
+NLMSG_DONE = 0x3
+RULE_TABLE, RULE_CHAIN = 1, 2
+FAMILIES = {"inet": 1, "ip": 2, "bridge": 7, "ip6": 10}
+
+
+def rule_chains(family: str, table: str) -> list[str]:
+    """The chain of every rule of ``table`` (none when it does not exist), from one
+    kernel-filtered rule dump in the calling thread's namespace: nothing of any set is
+    read (``nft list table``, even terse, reads every element, one per published port)."""
+    body = _attr(RULE_TABLE, _string(table))
+    request = _message(
+        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE, NLM_F_REQUEST | NLM_F_DUMP, 1, FAMILIES[family], 0, body
+    )
+    chains: list[str] = []
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_NETFILTER) as sock:
+        sock.settimeout(5)
+        try:
+            sock.bind((0, 0))
+            sock.send(request)
+            while True:
+                data = sock.recv(1 << 16)
+                offset = 0
+                while offset + 16 <= len(data):
+                    length, msg_type, _flags, _seq, _pid = struct.unpack_from("=IHHII", data, offset)
+                    if length < 16:
+                        raise OSError(0, "malformed netlink answer")
+                    if msg_type == NLMSG_DONE:
+                        return chains
+                    if msg_type == NLMSG_ERROR:
+                        (code,) = struct.unpack_from("=i", data, offset + 16)
+                        if code == -errno.ENOENT:
+                            return []
+                        raise OSError(-code, os.strerror(-code))
+                    if msg_type == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE:
+                        chains.append(_string_attr(data, offset + 20, offset + length, RULE_CHAIN))
+                    offset += (length + 3) & ~3
+        except OSError as exc:
+            raise KernelError("list rules of", f"{family} {table}", exc.errno, exc.strerror or str(exc)) from None
+
+
+def _string_attr(data: bytes, start: int, end: int, kind: int) -> str:
+    while start + 4 <= end:
+        size, attr = struct.unpack_from("=HH", data, start)
+        if size < 4:
+            break
+        if attr & 0x3FFF == kind:
+            return data[start + 4 : start + size].split(b"\0", 1)[0].decode(errors="replace")
+        start += (size + 3) & ~3
+    return ""

@@ -3,8 +3,9 @@
 Published traffic never reaches these sockets (it is translated to the container before
 local delivery); they exist so that no other program on the host, and no other
 container, can take a published port while it is published, as Docker's placeholder
-listeners do. A TCP socket listens (so another listener fails to bind even with
-``SO_REUSEADDR``); a UDP socket is bound. IPv6 sockets are IPv6-only, so ``::`` and
+listeners do. A socket is bound without ``SO_REUSEADDR`` (so every other bind of the
+port fails, with the option or without); a TCP port that cannot be bound so (a
+TIME_WAIT leftover) is held by a listener with the option. IPv6 sockets are IPv6-only, so ``::`` and
 ``0.0.0.0`` are held separately. Sockets are made in the calling thread's namespace:
 the engine's own, the host's.
 """
@@ -51,15 +52,20 @@ class PortHolds:
         return sum(len(ports) for ports in self._socks.values())
 
     def hold(self, proto: str, host_ip: IPAddress, port: int) -> None:
-        """Bind (and for TCP/SCTP listen on) the port; idempotent for one key."""
+        """Hold one port (see ``hold_many``); idempotent for one key."""
         self.hold_many(proto, host_ip, [port])
 
     def hold_many(self, proto: str, host_ip: IPAddress, ports: list[int]) -> None:
         """Hold every port on one address, or none of them (a range is one request).
 
-        The loop is the whole cost of a 10,000-port range: four system calls per port
-        (``socket``, ``setsockopt``, ``bind``, ``listen``) and as little Python as can
-        be around them, on the C socket type (no Python ``__init__`` per port)."""
+        The loop is the whole cost of a 10,000-port range: two system calls per port
+        (``socket``, ``bind``) and as little Python as can be around them, on the C
+        socket type (no Python ``__init__`` per port). A bound socket without
+        ``SO_REUSEADDR`` refuses every other bind of its port, with or without that
+        option, and keeps it out of the ephemeral range; only where the bind fails (a
+        connection of an earlier program still in TIME_WAIT on the port, or a real
+        holder) is the port tried as a listener with ``SO_REUSEADDR``, which passes the
+        first and refuses the second."""
         if proto == "sctp" and not sctp_supported():
             raise Unsupported("sctp is not supported by this kernel (CONFIG_IP_SCTP)")
         kind, number = _TYPES[proto]
@@ -80,12 +86,13 @@ class PortHolds:
                 made.append(port)
                 if v6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                if stream:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
                     sock.bind((addr, port))
-                    sock.listen(1)
-                else:
-                    sock.bind((addr, port))
+                except OSError as exc:
+                    if not (stream and exc.errno == errno.EADDRINUSE):
+                        raise
+                    socks[port] = _listener(family, kind, number, v6, addr, port)
+                    sock.close()
         except BaseException as exc:
             for made_port in made:
                 socks.pop(made_port).close()
@@ -104,6 +111,22 @@ class PortHolds:
             for sock in socks.values():
                 sock.close()
         self._socks.clear()
+
+
+def _listener(family: int, kind: int, number: int, v6: bool, addr: str, port: int) -> _socket.socket:
+    """A TCP/SCTP port held by a listener with ``SO_REUSEADDR``: binds beside TIME_WAIT
+    leftovers; listening, it still refuses other binds, with the option or without."""
+    sock = _socket.socket(family, kind, number)
+    try:
+        if v6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((addr, port))
+        sock.listen(1)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _failure(exc: OSError, proto: str, host_ip: IPAddress, port: int) -> SeawayError:

@@ -17,6 +17,7 @@ import struct
 import threading
 
 from seaway.errors import KernelError
+from seaway.kernel.rtnl import frames
 
 NETLINK_ROUTE = 0
 SOL_NETLINK = 270
@@ -62,22 +63,18 @@ class RouteDumps:
         found: list[ipaddress.IPv4Network] = []
         while True:
             data = self._sock.recv(1 << 16)
-            offset = 0
-            while offset + _HEADER.size <= len(data):
-                length, msg_type, _flags, msg_seq, _pid = _HEADER.unpack_from(data, offset)
-                if length < _HEADER.size:
-                    raise OSError(0, "malformed netlink answer")
-                if msg_seq == seq:
-                    if msg_type == NLMSG_DONE:
-                        return found
-                    if msg_type == NLMSG_ERROR:
-                        (code,) = struct.unpack_from("=i", data, offset + _HEADER.size)
-                        raise OSError(-code, os.strerror(-code))
-                    if msg_type == RTM_NEWROUTE:
-                        network = _onlink_destination(data, offset + _HEADER.size, offset + length)
-                        if network is not None:
-                            found.append(network)
-                offset += (length + 3) & ~3
+            for msg_type, msg_seq, start, end in frames(data):
+                if msg_seq != seq:
+                    continue
+                if msg_type == NLMSG_DONE:
+                    return found
+                if msg_type == NLMSG_ERROR:
+                    (code,) = struct.unpack_from("=i", data, start)
+                    raise OSError(-code, os.strerror(-code))
+                if msg_type == RTM_NEWROUTE:
+                    network = _onlink_destination(data, start, end)
+                    if network is not None:
+                        found.append(network)
 
     def close(self) -> None:
         self._sock.close()

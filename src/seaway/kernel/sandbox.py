@@ -1,8 +1,8 @@
 """Work done inside a sandbox's namespace, each call on one throwaway thread.
 
-One attach enters the sandbox once: ``configure_interface`` adds the addresses, sets
-the IPv6 sysctl and brings the link up in a single visit; ``set_default_routes``
-applies the gateway choice.
+One attach enters the sandbox once: ``configure`` adds the addresses, sets the IPv6
+sysctl, brings the link up and applies the gateway choice in a single visit, its
+rtnetlink requests in one write (``seaway.kernel.rtnl``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from pyroute2 import IPRoute
 
 from seaway.errors import KernelError
-from seaway.kernel import addresses, links, netns, sysctl
+from seaway.kernel import addresses, links, netns, rtnl, sysctl
 from seaway.kernel.errors import translating
 from seaway.model.network import IPAddress
 
@@ -41,22 +41,24 @@ def _inside(path: str, fn, *args):  # type: ignore[no-untyped-def]
     return netns.run(path, body)
 
 
-def init_loopback(path: str) -> None:
-    """Loopback up; and every interface announces itself when it comes up (gratuitous
-    ARP, unsolicited neighbour advertisement): a restarted container usually gets its
-    old address back with a new MAC, and the host and its neighbours must not keep
-    sending to the old one until their caches expire (seconds of lost traffic)."""
+def create(path: str) -> None:
+    """A new sandbox namespace pinned at ``path``, its loopback up and every interface
+    announcing itself when it comes up (gratuitous ARP, unsolicited neighbour
+    advertisement): a restarted container usually gets its old address back with a new
+    MAC, and the host and its neighbours must not keep sending to the old one until
+    their caches expire (seconds of lost traffic). One thread does it all."""
+    netns.create(Path(path), _init_here)
 
-    def body(ipr: IPRoute) -> None:
-        index = links.index_here("lo")
-        if index is not None:
-            links.set_up(ipr, index, "lo")
-        for scope in ("all", "default"):  # default: interfaces made here later inherit it
-            sysctl.write(f"net/ipv4/conf/{scope}/arp_notify", "1")
-            if sysctl.exists(f"net/ipv6/conf/{scope}/ndisc_notify"):
-                sysctl.write(f"net/ipv6/conf/{scope}/ndisc_notify", "1")
 
-    _inside(path, body)
+def _init_here() -> None:
+    index = links.index_here("lo")
+    if index is not None:
+        with rtnl.RouteLink() as link:
+            link.send([rtnl.set_up(index, "lo")])
+    for scope in ("all", "default"):  # default: interfaces made here later inherit it
+        sysctl.write(f"net/ipv4/conf/{scope}/arp_notify", "1")
+        if sysctl.exists(f"net/ipv6/conf/{scope}/ndisc_notify"):
+            sysctl.write(f"net/ipv6/conf/{scope}/ndisc_notify", "1")
 
 
 #: per IP version, the (gateway, ifname) of the default route (gateway None: on-link), or None for none
@@ -66,40 +68,45 @@ Interface = tuple[str, list[tuple[IPAddress, int]]]
 
 
 def configure(path: str, interface: Interface | None, routes: Routes | None) -> None:
-    """One visit: configure a new interface, then apply the default-route choice."""
+    """One visit: configure a new interface, then apply the default-route choice (the
+    requests in one rtnetlink write, in that order)."""
 
-    def body(ipr: IPRoute) -> None:
-        if interface is not None:
-            _configure_interface(ipr, *interface)
+    def body() -> None:
+        requests = _interface_requests(*interface) if interface is not None else []
         if routes is not None:
-            _set_default_routes(ipr, routes)
+            requests += _route_requests(routes)
+        with rtnl.RouteLink() as link:
+            link.send(requests)
 
-    _inside(path, body)
+    netns.run(path, body)
 
 
-def _configure_interface(ipr: IPRoute, ifname: str, addrs: list[tuple[IPAddress, int]]) -> None:
-    """Addresses on ``ifname``, IPv6 off on it when it has no IPv6 address, link up."""
+def _interface_requests(ifname: str, addrs: list[tuple[IPAddress, int]]) -> list[rtnl.Request]:
+    """Addresses on ``ifname``, then the link up (IPv6 is turned off on it here and now
+    when it has no IPv6 address). Run inside the sandbox."""
     index = links.index_here(ifname)
     if index is None:
         raise KernelError("configure interface", ifname, None, "not found in the sandbox")
     if not any(a.version == 6 for a, _ in addrs):
         # current Docker: an interface without an IPv6 address gets no link-local one
         sysctl.write(f"net/ipv6/conf/{ifname}/disable_ipv6", "1")
-    for address, prefixlen in addrs:
-        addresses.add_address(ipr, index, ifname, address, prefixlen)
-    links.set_up(ipr, index, ifname)
+    flags = {4: 0, 6: addresses.IFA_F_NODAD}  # IPv6 usable at once, as Docker does
+    requests = [rtnl.add_address(index, ifname, a, p, flags[a.version]) for a, p in addrs]
+    return [*requests, rtnl.set_up(index, ifname)]
 
 
-def _set_default_routes(ipr: IPRoute, routes: Routes) -> None:
+def _route_requests(routes: Routes) -> list[rtnl.Request]:
     """Per IP version, ``(gateway, ifname)`` to route through, or None for no default route."""
+    requests = []
     for version, choice in routes.items():
         if choice is None:
-            addresses.delete_default_route(ipr, version)
+            requests.append(rtnl.delete_default_route(version))
             continue
         gateway, ifname = choice
         index = links.index_here(ifname)
         if index is not None:
-            addresses.replace_default_route(ipr, version, gateway, index, ifname)
+            requests.append(rtnl.replace_default_route(version, gateway, index, ifname))
+    return requests
 
 
 def remove_interface(path: str, ifname: str) -> None:
@@ -144,7 +151,8 @@ def adopt_interface(
         if mac:
             with translating("set MAC address", f"{mac} on {ifname}"):
                 ipr.link("set", index=inner, address=mac)
-        _configure_interface(ipr, ifname, addrs)
+        with rtnl.RouteLink() as link:
+            link.send(_interface_requests(ifname, addrs))
         for destination, next_hop in routes:
             _add_static_route(ipr, inner, ifname, destination, next_hop)
 

@@ -24,8 +24,10 @@ from seaway.lab.fakehost import FakeHost, sh
 
 
 class SeawayDaemon:
-    def __init__(self, host: FakeHost, *extra_args: str) -> None:
+    def __init__(self, host: FakeHost, *extra_args: str, program: tuple[str, ...] = ()) -> None:
         self.host = host
+        #: what runs as the daemon (default: this environment's ``seawayd``; a profiler's wrapper)
+        self.program = program or (str(Path(sys.executable).with_name("seawayd")),)
         self.socket = host.root / "seawayd.sock"
         self.log = host.root / "seawayd.log"
         self.extra_args = extra_args
@@ -38,9 +40,8 @@ class SeawayDaemon:
         return f"unix://{self.socket}"
 
     def start(self, timeout: float = 30) -> SeawayDaemon:
-        seawayd = Path(sys.executable).with_name("seawayd")
         cmd = [
-            "nsenter", f"--net={self.host.host_ns}", str(seawayd),
+            "nsenter", f"--net={self.host.host_ns}", *self.program,
             "--data-root", str(self.host.data_root), "--exec-root", str(self.host.exec_root),
             "-H", self.docker_host, "--log-level", "debug",
             # plugins are looked for inside the fake host's directory, never the machine's
