@@ -124,6 +124,28 @@ class Runtime:
     def start(self, container_id: str) -> None:
         self._runc("start", container_id)
 
+    def update(self, container_id: str, resources: dict[str, object]) -> None:
+        """Change a running container's cgroup limits (OCI ``linux.resources``)."""
+        proc = subprocess.run(
+            [self.runc, "--root", str(self.root), "update", "-r", "-", container_id],
+            input=json.dumps(resources), capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise InternalError(f"Cannot update container {container_id}: {_runc_error(proc.stderr)}")
+
+    def pause(self, container_id: str) -> None:
+        self._runc("pause", container_id)
+
+    def resume(self, container_id: str) -> None:
+        self._runc("resume", container_id)
+
+    def pids(self, container_id: str) -> list[int]:
+        """The container's processes, as the host sees them (``runc ps``)."""
+        proc = self._runc("ps", "--format", "json", container_id, check=False)
+        if proc.returncode != 0:
+            return []
+        return [int(p) for p in json.loads(proc.stdout or "[]") or []]
+
     def kill(self, container_id: str, signal: str) -> None:
         """Send a signal; a container that is not running is not an error."""
         proc = self._runc("kill", container_id, signal, check=False)

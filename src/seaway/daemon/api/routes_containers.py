@@ -36,7 +36,7 @@ def _matches(backend: Backend, ctr: Container, filters: dict[str, list[str]]) ->
             bad = [v for v in values if v not in STATUSES]
             if bad:
                 raise InvalidParameter(f"invalid filter 'status={bad[0]}'")
-            if ctr.state.status not in values:
+            if schemas.shown_status(ctr) not in values:
                 return False
         if key == "exited" and (ctr.state.status != "exited" or str(ctr.state.exit_code) not in values):
             return False
@@ -85,7 +85,10 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 key = ""
         networks = backend.container_networks(ctr, version)
         mappings = backend.container_ports(ctr)
-        return schemas.container_inspect(ctr, image_cmd(ctr), files, key, networks, networks.get("bridge"), mappings)
+        points = [schemas.mount_point(m, source) for m, source in manager.mount_points(ctr)]
+        return schemas.container_inspect(
+            ctr, image_cmd(ctr), files, key, networks, networks.get("bridge"), mappings, points
+        )
 
     async def create(request: web.Request) -> web.Response:
         spec = schemas.parse_container_create(await json_body(request))
@@ -145,7 +148,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         ctr = manager.get(request.match_info["id"])
         if f.query_bool(request, "link"):  # a link is <parent>/<alias>; never the container
             raise Conflict("Conflict, cannot remove the default link name of the container")
-        await backend.run(manager.remove, ctr.id, f.query_bool(request, "force"))
+        await backend.run(manager.remove, ctr.id, f.query_bool(request, "force"), f.query_bool(request, "v"))
         return web.Response(status=204)
 
     async def delete_link(request: web.Request) -> web.Response:
@@ -206,11 +209,20 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         # one cursor: the backlog up to the last whole line, then (with follow) what comes
         cursor = streams.LogCursor(path)
         lines = [item async for item in cursor.follow(lambda: True)]
+        since = f.until(request.query["since"], "since") if request.query.get("since") not in (None, "", "0") else None
+        until = f.until(request.query["until"]) if request.query.get("until") not in (None, "", "0") else None
+        if since is not None or until is not None:
+            lines = [
+                item
+                for item in lines
+                if (since is None or schemas.unix_time(item[2]) >= since)
+                and (until is None or schemas.unix_time(item[2]) <= until)
+            ]
         if count is not None and count >= 0:
             lines = lines[len(lines) - count :] if count else []
         for stream, data, ts in lines:
             await _emit(resp, ctr, want, stream, data, ts, timestamps)
-        if follow and ctr.running:
+        if follow and ctr.running and until is None:
             async for stream, data, ts in cursor.follow(lambda: not ctr.running or gone(request)):
                 await _emit(resp, ctr, want, stream, data, ts, timestamps)
         await resp.write_eof()
@@ -263,6 +275,34 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         await backend.run(manager.rename, ctr.id, request.query.get("name", ""))
         return web.Response(status=204)
 
+    async def update(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        changes, policy = schemas.parse_update(await json_body(request))
+        await backend.run(manager.update, ctr.id, changes, policy)
+        return json_response({"Warnings": []})
+
+    async def pause(request: web.Request) -> web.Response:
+        await backend.run(manager.pause, manager.get(request.match_info["id"]).id)
+        return web.Response(status=204)
+
+    async def unpause(request: web.Request) -> web.Response:
+        await backend.run(manager.unpause, manager.get(request.match_info["id"]).id)
+        return web.Response(status=204)
+
+    async def prune(request: web.Request) -> web.Response:
+        filters = f.filters(request, ("label", "label!", "until"))
+        until = f.until(filters["until"][0]) if "until" in filters else None
+
+        def keep(ctr: Container) -> bool:
+            if "label" in filters and not _matches(backend, ctr, {"label": filters["label"]}):
+                return True
+            if any(_matches(backend, ctr, {"label": [v]}) for v in filters.get("label!", [])):
+                return True
+            return until is not None and schemas.unix_time(ctr.created) >= until
+
+        deleted, reclaimed = await backend.run(manager.prune, keep)
+        return json_response({"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed})
+
     async def resize(request: web.Request) -> web.Response:
         manager.get(request.match_info["id"])
         return web.Response(status=200)
@@ -277,6 +317,10 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("POST", "/containers/{id}/wait", wait)
     add("POST", "/containers/{id}/resize", resize)
     add("POST", "/containers/{id}/rename", rename)
+    add("POST", "/containers/{id}/update", update)
+    add("POST", "/containers/{id}/pause", pause)
+    add("POST", "/containers/{id}/unpause", unpause)
+    add("POST", "/containers/prune", prune)
     add("DELETE", "/containers/{id}", delete)
     add("DELETE", "/containers/{id}/{alias}", delete_link)
     add("GET", "/containers/{id}/logs", logs)
