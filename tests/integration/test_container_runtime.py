@@ -4,6 +4,8 @@ mounts, pause, prune, logs by time. (What docker-py's own container tests found.
 
 from __future__ import annotations
 
+import io
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -192,3 +194,62 @@ def test_pause_prune_and_logs_until(client: Any) -> None:
         assert result["SpaceReclaimed"] > 0
     finally:
         running.remove(force=True)
+
+
+def _tar(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_files_in_and_out_changes_and_commit(client: Any) -> None:
+    api = client.api
+    ctr = api.create_container(
+        "busybox", ["sh", "-c", "cat /vol/in /rootin; rm /bin/true; echo made > /made"], volumes=["/vol"]
+    )
+    try:
+        # a created container: into its volume and into its root filesystem
+        assert api.put_archive(ctr, "/vol", _tar({"in": b"to-volume\n"}))
+        assert api.put_archive(ctr, "/", _tar({"rootin": b"to-rootfs\n"}))
+        with pytest.raises(docker.errors.NotFound, match="Could not find the file /nope in container"):
+            api.put_archive(ctr, "/nope", _tar({"x": b""}))
+        api.start(ctr)
+        assert api.wait(ctr)["StatusCode"] == 0
+        assert api.logs(ctr) == b"to-volume\nto-rootfs\n"
+
+        stream, stat = api.get_archive(ctr, "/made")
+        assert (stat["name"], stat["size"]) == ("made", 5)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            assert tar.extractfile("made").read() == b"made\n"  # type: ignore[union-attr]
+        changes = {(c["Path"], c["Kind"]) for c in api.diff(ctr)}
+        assert {("/made", 1), ("/bin/true", 2), ("/rootin", 1)} <= changes
+        assert not any(path.startswith(("/etc/hosts", "/vol", "/proc")) for path, _ in changes)
+
+        image = client.containers.get(ctr["Id"]).commit(repository="committed", tag="v1")
+        assert client.containers.run("committed:v1", ["cat", "/made", "/rootin"], remove=True) == b"made\nto-rootfs\n"
+        client.images.remove(image.id)
+    finally:
+        api.remove_container(ctr, v=True, force=True)
+
+
+def test_top_and_stats_of_a_running_container(client: Any) -> None:
+    ctr = client.containers.run(
+        "busybox", ["sh", "-c", "ping -c 3 -i 0.2 127.0.0.1 >/dev/null; sleep 300"], detach=True
+    )
+    try:
+        top = ctr.top()
+        assert any("sleep 300" in row[-1] or "ping" in row[-1] for row in top["Processes"])
+        assert "PID" in top["Titles"]
+        stats = ctr.stats(stream=False)
+        assert stats["id"] == ctr.id and stats["read"] != "0001-01-01T00:00:00Z"
+        assert stats["precpu_stats"]["cpu_usage"]["total_usage"] <= stats["cpu_stats"]["cpu_usage"]["total_usage"]
+        assert stats["memory_stats"]["usage"] > 0 and stats["pids_stats"]["current"] >= 1
+        # the container's own interface, counted in its network namespace
+        assert list(stats["networks"]) == ["eth0"]
+        assert stats["networks"]["eth0"]["tx_packets"] >= 0
+    finally:
+        ctr.remove(force=True)

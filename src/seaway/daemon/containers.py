@@ -32,13 +32,20 @@ from typing import Any
 from seaway.daemon import links, netmode
 from seaway.daemon.dnsfeed import DnsFeed, MemberListener
 from seaway.daemon.endpoint_settings import check_endpoint_settings
+from seaway.daemon.filesystems import Filesystems
 from seaway.dns import hosts as hostsfile
 from seaway.dns import resolvconf
 from seaway.engine import Engine, rules
 from seaway.engine.config import EngineConfig
-from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, ProgramNotRunnable, SeawayError
+from seaway.errors import (
+    Conflict,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    ProgramNotRunnable,
+    SeawayError,
+)
 from seaway.model import hostconfig
-from seaway.model import mounts as mountspec
 from seaway.model.container import Container, ContainerSpec, ContainerState, RestartPolicy
 from seaway.model.endpoint import EndpointSpec, SandboxMode
 from seaway.model.hostconfig import ProcessOptions, Resources
@@ -47,10 +54,9 @@ from seaway.model.mounts import MountSpec
 from seaway.model.network import Network
 from seaway.model.ports import PortRequest
 from seaway.resolver.server import Resolver, View
-from seaway.runtime import oci, rootfs
+from seaway.runtime import oci, processes, rootfs, stats
 from seaway.runtime import spec as ocispec
 from seaway.runtime.images import Image, ImageStore
-from seaway.runtime.volumes import VolumeStore
 from seaway.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -94,7 +100,6 @@ class Containers:
         self._store = store
         self._lock = threading.RLock()
         self.images = ImageStore(config.data_root / "images")
-        self.volumes = VolumeStore(config.data_root / "volumes")
         self.runtime = oci.Runtime(config.exec_root / "runc")
         self._containers: dict[str, Container] = {}
         self._host_resolv_conf = host_resolv_conf
@@ -103,6 +108,9 @@ class Containers:
         self._removed: set[str] = set()
         #: sandbox ID -> container ID, so finding a sandbox's container never scans them all
         self._owners: dict[str, str] = {}
+        self.fs = Filesystems(
+            config.data_root, self.images, self.get, lambda: list(self._containers.values()), self._lock
+        )
 
     # ------------------------------------------------------------- paths and records
 
@@ -204,7 +212,7 @@ class Containers:
                 joined = tuple(dict.fromkeys(networks[first].links + spec.links))  # the CLI sends both
                 networks[first] = replace(networks[first], links=joined)
                 spec = replace(spec, links=())
-            spec = replace(spec, mounts=self._plan_mounts(spec))
+            spec = replace(spec, mounts=self.fs.plan_mounts(spec))
             container_id = new_id()
             if not spec.hostname and spec.network_mode != "host" and target is None:
                 spec = replace(spec, hostname=container_id[:12])
@@ -214,30 +222,6 @@ class Containers:
             self._containers[ctr.id] = ctr
             log.info("container created name=%s id=%s", name, ctr.id[:12])
             return ctr
-
-    def _plan_mounts(self, spec: ContainerSpec) -> tuple[MountSpec, ...]:
-        """Anonymous volumes named, VolumesFrom's mounts copied in, every volume made (as
-        Docker does at create, so inspect and ``volume ls`` show them)."""
-        planned = [replace(m, source=new_id()) if m.type == "volume" and not m.source else m for m in spec.mounts]
-        taken = {m.target for m in planned}
-        for text in spec.volumes_from:
-            name, mode = mountspec.parse_volumes_from(text)
-            other = self.get(name)
-            for m in other.spec.mounts:
-                if m.target in taken or m.type == "tmpfs":
-                    continue
-                read_only = m.read_only if not mode else mode == "ro"
-                planned.append(replace(m, read_only=read_only, from_binds=False, from_container=other.id))
-                taken.add(m.target)
-        image = self.images.get(spec.image)
-        for m in planned:
-            if m.type == "volume":
-                _, made = self.volumes.ensure(
-                    m.source, dict(m.labels), driver=spec.volume_driver, anonymous=m.anonymous
-                )
-                if made:
-                    rootfs.copy_up(self.images.rootfs(image), m.target, self.volumes.path(m.source))
-        return tuple(planned)
 
     def _check_name(self, name: str) -> None:
         if not _valid_name(name):
@@ -506,7 +490,7 @@ class Containers:
             ocispec.bind("/etc/hostname", str(files / "hostname")),
             ocispec.bind("/etc/hosts", str(files / "hosts")),
             ocispec.bind("/etc/resolv.conf", str(files / "resolv.conf")),
-            *(self._oci_mount(m) for m in spec.mounts),
+            *(self.fs.oci_mount(m) for m in spec.mounts),
         ]
         hostname = spec.hostname if netns is not None else os.uname().nodename
         config = ocispec.runtime_spec(
@@ -522,25 +506,6 @@ class Containers:
             config["linux"].setdefault("sysctl", {})["kernel.domainname"] = spec.domainname
         (d / "config.json").write_text(json.dumps(config, indent=1))
 
-    def _oci_mount(self, m: MountSpec) -> dict[str, Any]:
-        if m.type == "tmpfs":
-            return ocispec.tmpfs(m.target, ["nosuid", "nodev", "noexec", *([m.mode] if m.mode else [])])
-        if m.type == "volume":
-            source = self.volumes.path(m.source)
-            if not source.is_dir():  # removed by hand meanwhile: Docker makes it again
-                self.volumes.ensure(m.source, dict(m.labels), anonymous=m.anonymous)
-        else:
-            source = Path(m.source)
-            if not source.exists():
-                if not m.from_binds:
-                    raise InvalidParameter(
-                        f'invalid mount config for type "bind": bind source path does not exist: {m.source}'
-                    )
-                source.mkdir(parents=True, exist_ok=True)  # -v /path:... makes it, as Docker
-        mount = ocispec.bind(m.target, str(source), readonly=m.read_only)
-        mount["options"].append(m.propagation or "rprivate")
-        return mount
-
     def _isolation(self, spec: ContainerSpec) -> ocispec.Isolation:
         join = {}
         for kind, mode in (("pid", spec.process.pid_mode), ("ipc", spec.process.ipc_mode)):
@@ -553,16 +518,22 @@ class Containers:
         init = rootfs.init_program() if spec.process.init else ""
         return ocispec.Isolation(options=spec.process, resources=spec.resources, join=join, init_program=init)
 
-    def mount_points(self, ctr: Container) -> list[tuple[MountSpec, str]]:
-        """Each mount with its host directory (inspect's Mounts)."""
-        return [(m, str(self.volumes.path(m.source)) if m.type == "volume" else m.source) for m in ctr.spec.mounts]
+    def _running_pid(self, term: str) -> Container:
+        ctr = self.get(term)
+        if not ctr.running or not ctr.state.pid:
+            raise Conflict(f"Container {ctr.id} is not running")
+        return ctr
 
-    def volume_users(self, name: str) -> list[str]:
-        return [
-            c.id
-            for c in self._containers.values()
-            if any(m.type == "volume" and m.source == name for m in c.spec.mounts)
-        ]
+    def top(self, term: str, ps_args: str) -> tuple[list[str], list[list[str]]]:
+        ctr = self._running_pid(term)
+        return processes.top(self.runtime.pids(ctr.id), ps_args or "-ef")
+
+    def stats_sample(self, term: str) -> stats.Sample | None:
+        """The container's resource use now; None when it does not run."""
+        ctr = self.get(term)
+        if not ctr.running or not ctr.state.pid:
+            return None
+        return stats.sample(ctr.state.pid)
 
     # ------------------------------------------------------------- embedded DNS
 
@@ -886,12 +857,7 @@ class Containers:
         ctr.state.status = "removing"
         self._containers.pop(ctr.id, None)
         if volumes:
-            for m in ctr.spec.mounts:
-                if m.type == "volume" and m.anonymous and not m.from_container and not self.volume_users(m.source):
-                    try:
-                        self.volumes.remove(m.source)
-                    except NotFound:
-                        pass
+            self.fs.remove_anonymous(ctr)
         with self._store.transaction():
             self._store.delete_container(ctr.id)
         rootfs.release(self.dir(ctr.id))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,35 @@ def tree_size(root: Path) -> int:
             except OSError:
                 continue
     return total
+
+
+#: what ``changes`` reports, by Docker's numbers
+MODIFIED, ADDED, DELETED = 0, 1, 2
+#: paths the runtime makes in every container (mount points), which Docker keeps in a
+#: layer of their own and never reports as changes
+RUNTIME_PATHS = ("/proc", "/sys", "/dev", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/sbin/docker-init")
+
+
+def changes(container_dir: Path, image_rootfs: Path, mount_points: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+    """``docker diff``: what the container's writable layer changed, from the overlay's
+    upper directory (a whiteout is a deletion; a path the image has is a modification)."""
+    upper = container_dir / "upper"
+    hidden = set(RUNTIME_PATHS) | set(mount_points)
+    found: dict[str, int] = {}
+    for dirpath, dirs, files in os.walk(upper):
+        for name in dirs + files:
+            host = Path(dirpath) / name
+            inside = "/" + str(host.relative_to(upper))
+            if inside in hidden or any(inside.startswith(h + "/") for h in hidden):
+                continue
+            info = os.lstat(host)
+            if stat.S_ISCHR(info.st_mode) and info.st_rdev == 0:
+                found[inside] = DELETED
+            else:
+                found[inside] = MODIFIED if os.path.lexists(image_rootfs / inside.lstrip("/")) else ADDED
+    # a directory that is only there for a hidden path below it is no change
+    for path in list(found):
+        has_hidden = any(h.startswith(path + "/") for h in hidden)
+        if has_hidden and not any(p.startswith(path + "/") for p in found):
+            del found[path]
+    return sorted(found.items())

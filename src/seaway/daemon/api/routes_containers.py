@@ -4,8 +4,10 @@ logs, attach, rename."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,16 @@ from seaway.daemon.api.errors import json_body, json_response
 from seaway.errors import Conflict, InvalidParameter, NotFound, Unsupported
 from seaway.model import logconfig
 from seaway.model.container import Container
+from seaway.runtime import archive
 from seaway.runtime.attach import AttachStdin
 
 log = logging.getLogger(__name__)
 
 FILTERS = ("id", "name", "status", "label", "network", "exited", "ancestor")
+#: bytes of a tar kept in memory before it spills to a temporary file
+ARCHIVE_SPOOL = 8 << 20
+#: seconds between two stats documents (Docker's collector ticks once a second)
+STATS_INTERVAL = 1.0
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -85,7 +92,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 key = ""
         networks = backend.container_networks(ctr, version)
         mappings = backend.container_ports(ctr)
-        points = [schemas.mount_point(m, source) for m, source in manager.mount_points(ctr)]
+        points = [schemas.mount_point(m, source) for m, source in manager.fs.mount_points(ctr)]
         return schemas.container_inspect(
             ctr, image_cmd(ctr), files, key, networks, networks.get("bridge"), mappings, points
         )
@@ -303,6 +310,88 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         deleted, reclaimed = await backend.run(manager.prune, keep)
         return json_response({"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed})
 
+    def stat_header(ctr: Container, path: str) -> dict[str, str]:
+        with manager.fs.files(ctr.id) as root:
+            stat = archive.path_stat(root, path, ctr.id)
+        return {"X-Docker-Container-Path-Stat": base64.b64encode(json.dumps(stat).encode()).decode()}
+
+    def archive_path(request: web.Request) -> str:
+        path = request.query.get("path", "")
+        if not path:
+            raise InvalidParameter("path must not be empty")  # Docker: the same 400
+        return path
+
+    async def archive_head(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        headers = await backend.run(stat_header, ctr, archive_path(request))
+        return web.Response(status=200, headers=headers)
+
+    async def archive_get(request: web.Request) -> web.StreamResponse:
+        ctr = manager.get(request.match_info["id"])
+        path = archive_path(request)
+        headers = await backend.run(stat_header, ctr, path)
+        with tempfile.SpooledTemporaryFile(max_size=ARCHIVE_SPOOL) as spool:
+
+            def pack() -> None:
+                with manager.fs.files(ctr.id) as root:
+                    archive.write_tar(root, path, ctr.id, spool)  # type: ignore[arg-type]
+                spool.seek(0)
+
+            await backend.run(pack)
+            resp = web.StreamResponse(status=200, headers={**headers, "Content-Type": "application/x-tar"})
+            await resp.prepare(request)
+            while chunk := spool.read(65536):
+                await resp.write(chunk)
+        await resp.write_eof()
+        return resp
+
+    async def archive_put(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        path = archive_path(request)
+        with tempfile.SpooledTemporaryFile(max_size=ARCHIVE_SPOOL) as spool:
+            while chunk := await request.content.read(65536):
+                spool.write(chunk)
+            spool.seek(0)
+
+            def unpack() -> None:
+                with manager.fs.files(ctr.id) as root:
+                    archive.extract_tar(root, path, ctr.id, spool)  # type: ignore[arg-type]
+
+            await backend.run(unpack)
+        return web.Response(status=200)
+
+    async def changes(request: web.Request) -> web.Response:
+        found = await backend.run(manager.fs.changes, request.match_info["id"])
+        return json_response([{"Path": path, "Kind": kind} for path, kind in found] or None)
+
+    async def top(request: web.Request) -> web.Response:
+        titles, rows = await backend.run(manager.top, request.match_info["id"], request.query.get("ps_args", ""))
+        return json_response({"Titles": titles, "Processes": rows})
+
+    async def container_stats(request: web.Request) -> web.StreamResponse:
+        ctr = manager.get(request.match_info["id"])
+        stream = f.query_bool(request, "stream", True)
+        one_shot = f.query_bool(request, "one-shot")
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        before, then = None, schemas.ZERO_TIME
+        while True:
+            sample = await backend.run(manager.stats_sample, ctr.id)
+            now = schemas.now_text()
+            if not stream and before is None and sample is not None and not one_shot:
+                before, then = sample, now  # a single answer carries a CPU delta too
+                await asyncio.sleep(STATS_INTERVAL)
+                continue
+            await resp.write((json.dumps(schemas.stats_json(ctr, now, sample, before, then)) + "\n").encode())
+            if not stream or gone(request):
+                break
+            before, then = sample, now
+            await asyncio.sleep(STATS_INTERVAL)
+            if gone(request):
+                break
+        await resp.write_eof()
+        return resp
+
     async def resize(request: web.Request) -> web.Response:
         manager.get(request.match_info["id"])
         return web.Response(status=200)
@@ -321,6 +410,12 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("POST", "/containers/{id}/pause", pause)
     add("POST", "/containers/{id}/unpause", unpause)
     add("POST", "/containers/prune", prune)
+    add("GET", "/containers/{id}/changes", changes)
+    add("GET", "/containers/{id}/top", top)
+    add("GET", "/containers/{id}/stats", container_stats)
+    add("HEAD", "/containers/{id}/archive", archive_head)
+    add("GET", "/containers/{id}/archive", archive_get)
+    add("PUT", "/containers/{id}/archive", archive_put)
     add("DELETE", "/containers/{id}", delete)
     add("DELETE", "/containers/{id}/{alias}", delete_link)
     add("GET", "/containers/{id}/logs", logs)

@@ -18,7 +18,7 @@ FILTERS = ("name", "label", "dangling", "driver")
 
 def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     manager = backend.containers
-    store = manager.volumes
+    store = manager.fs.volumes
 
     def shown(volume: Volume) -> dict[str, Any]:
         return {
@@ -37,7 +37,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         if "driver" in filters and DRIVER not in filters["driver"]:
             return False
         if "dangling" in filters:
-            dangling = not manager.volume_users(volume.name)
+            dangling = not manager.fs.volume_users(volume.name)
             if not any(dangling == (v.lower() in ("true", "1")) for v in filters["dangling"]):
                 return False
         for label in filters.get("label", []):
@@ -65,7 +65,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     async def delete(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         store.get(name)
-        users = manager.volume_users(name)
+        users = manager.fs.volume_users(name)
         if users:
             raise Conflict(f"remove {name}: volume is in use - [{', '.join(users)}]")
         await backend.run(store.remove, name)
@@ -76,7 +76,9 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         every = any(v.lower() in ("true", "1") for v in filters.get("all", []))
         deleted, reclaimed = [], 0
         for volume in store.list():
-            if manager.volume_users(volume.name) or not (every or volume.anonymous or f.api_version(request) < (1, 42)):
+            if manager.fs.volume_users(volume.name) or not (
+                every or volume.anonymous or f.api_version(request) < (1, 42)
+            ):
                 continue
             if not wanted(volume, {"label": filters.get("label", [])}):
                 continue

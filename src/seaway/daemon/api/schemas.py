@@ -8,7 +8,7 @@ the Engine API (1.41 shapes, plus the fields newer clients read, such as ``GwPri
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seaway.daemon.api import fields as f
 from seaway.dns.records import member_names
@@ -17,6 +17,9 @@ from seaway.model import hostconfig, logconfig, mounts, ports
 from seaway.model.container import RESTART_POLICIES, Container, ContainerSpec, RestartPolicy
 from seaway.model.endpoint import Endpoint, EndpointSpec
 from seaway.model.network import IPAMConfigSpec, Network, NetworkSpec
+
+if TYPE_CHECKING:  # the readings' type only: this module does no I/O
+    from seaway.runtime import stats
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -402,6 +405,12 @@ def _unix(ts: str) -> int:
         return 0
 
 
+def now_text() -> str:
+    """Now, in RFC 3339 with nanoseconds as Docker writes times."""
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}000Z"
+
+
 def unix_time(ts: str) -> float:
     """An RFC 3339 time (conmon's nanoseconds included) as a Unix timestamp; 0 if unreadable."""
     head, dot, rest = ts.replace("Z", "+00:00").partition(".")
@@ -670,4 +679,59 @@ def container_inspect(
             "MacAddress": legacy.get("MacAddress", ""),
             "Networks": networks,
         },
+    }
+
+
+# ------------------------------------------------------------------ stats and top
+
+
+#: the blkio lists Docker's stats carry that Seaway does not read (null, as on cgroup v2)
+BLKIO_UNREAD = (
+    "io_serviced_recursive", "io_queue_recursive", "io_service_time_recursive", "io_wait_time_recursive",
+    "io_merged_recursive", "io_time_recursive", "sectors_recursive",
+)  # fmt: skip
+
+
+def _cpu_json(s: stats.Sample | None) -> dict[str, Any]:
+    throttling = {"periods": 0, "throttled_periods": 0, "throttled_time": 0}
+    if s is None:
+        return {
+            "cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+            "throttling_data": throttling,
+        }
+    return {
+        "cpu_usage": {
+            "total_usage": s.cpu_total,
+            "percpu_usage": list(s.cpu_percpu) or None,
+            "usage_in_kernelmode": s.cpu_system,
+            "usage_in_usermode": s.cpu_user,
+        },
+        "system_cpu_usage": s.system_cpu,
+        "online_cpus": s.online_cpus,
+        "throttling_data": throttling,
+    }
+
+
+def stats_json(
+    ctr: Container, now: str, s: stats.Sample | None, before: stats.Sample | None, then: str
+) -> dict[str, Any]:
+    """Docker's stats document (cgroup v1 shape); ``s`` None for a container not running."""
+    blkio = [{"major": a, "minor": b, "op": op, "value": v} for a, b, op, v in (s.blkio if s else ())]
+    memory: dict[str, Any] = {}
+    if s is not None:
+        memory = {"usage": s.memory_usage, "max_usage": s.memory_max_usage, "stats": s.memory_stat}
+        memory["limit"] = s.memory_limit
+    return {
+        "read": now if s is not None else ZERO_TIME,
+        "preread": then if before is not None else ZERO_TIME,
+        "pids_stats": {"current": s.pids_current, **({"limit": s.pids_limit} if s.pids_limit else {})} if s else {},
+        "blkio_stats": {"io_service_bytes_recursive": blkio or None, **dict.fromkeys(BLKIO_UNREAD)},
+        "num_procs": 0,
+        "storage_stats": {},
+        "cpu_stats": _cpu_json(s),
+        "precpu_stats": _cpu_json(before),
+        "memory_stats": memory,
+        "name": f"/{ctr.name}",
+        "id": ctr.id,
+        "networks": dict(s.networks) if s is not None else {},
     }
