@@ -253,3 +253,33 @@ def test_top_and_stats_of_a_running_container(client: Any) -> None:
         assert stats["networks"]["eth0"]["tx_packets"] >= 0
     finally:
         ctr.remove(force=True)
+
+
+def test_detach_keys_end_the_attach_and_the_container_runs_on(client: Any) -> None:
+    ctr = client.api.create_container("busybox", "cat", stdin_open=True, tty=True)
+    client.api.start(ctr)
+    try:
+        sock = client.api.attach_socket(ctr, {"stdin": 1, "stdout": 1, "stream": 1, "detachKeys": "ctrl-x"})._sock
+        sock.settimeout(10)
+        sock.sendall(b"first\n")
+        received = b""
+        while b"first" not in received:
+            received += sock.recv(4096)
+        sock.sendall(b"\x18")  # ctrl-x
+        while chunk := sock.recv(4096):  # the daemon hangs up after the keys
+            received += chunk
+        assert b"\x18" not in received
+        sock.close()
+        assert client.api.inspect_container(ctr)["State"]["Running"] is True
+        # stdin stayed open (StdinOnce unset): a second attach still reaches cat
+        again = client.api.attach_socket(ctr, {"stdin": 1, "stdout": 1, "stream": 1})._sock
+        again.settimeout(10)
+        again.sendall(b"second\n")
+        seen = b""
+        while b"second" not in seen:
+            seen += again.recv(4096)
+        again.close()
+        with pytest.raises(docker.errors.APIError, match=r"Invalid detach keys \(ctrl-1\) provided"):
+            client.api.attach_socket(ctr, {"stdin": 1, "stream": 1, "detachKeys": "ctrl-1"})
+    finally:
+        client.api.remove_container(ctr, force=True)

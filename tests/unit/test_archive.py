@@ -52,3 +52,26 @@ def _tar(name: str, data: bytes) -> bytes:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def test_detach_keys_are_swallowed_and_partial_matches_passed_on() -> None:
+    from seaway.daemon.api import streams
+
+    fed: list[bytes] = []
+    detached: list[bool] = []
+
+    class Sink:
+        def feed(self, data: bytes) -> None:
+            fed.append(data)
+
+        def close(self) -> None:
+            pass
+
+    sink = streams.DetachingStdin(Sink(), streams.parse_detach_keys("ctrl-p,ctrl-q"), lambda: detached.append(True))
+    sink.feed(b"a\x10b")  # ctrl-p then not ctrl-q: both pass on
+    sink.feed(b"c\x10")
+    sink.feed(b"\x11ignored")
+    assert b"".join(fed) == b"a\x10bc" and detached == [True]
+    assert streams.parse_detach_keys("ctrl-@,x,ctrl-\\") == b"\x00x\x1c"
+    with pytest.raises(InvalidParameter, match=r"Invalid detach keys \(ctrl-12\) provided"):
+        streams.parse_detach_keys("ctrl-12")

@@ -327,7 +327,7 @@ class Containers:
             netns = sb.key if mode != SandboxMode.HOST else None
             link_env = tuple(v for _, env in linked for v in env)
             self._write_bundle(ctr, image.cmd, image.env, netns, extra, extra_env=link_env)
-            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty, ctr.spec.open_stdin)
+            pid = self._create_process(ctr)
             self.runtime.start(ctr.id)
         except BaseException as exc:
             self._start_failed(ctr, sandbox_id, exc)
@@ -350,7 +350,7 @@ class Containers:
             self._write_bundle(
                 ctr, image.cmd, image.env, key, extra, files=self.dir(other.id), hostname=other.spec.hostname
             )
-            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty, ctr.spec.open_stdin)
+            pid = self._create_process(ctr)
             self.runtime.start(ctr.id)
         except BaseException as exc:
             self._start_failed(ctr, "", exc)
@@ -358,6 +358,11 @@ class Containers:
         ctr.state = replace(ctr.state, status="running", pid=pid, started_at=_now(), error="", exit_code=0)
         self._save(ctr)
         log.info("container started name=%s pid=%d in the network of %s", ctr.name, pid, other.name)
+
+    def _create_process(self, ctr: Container) -> int:
+        spec = ctr.spec
+        keep_stdin = spec.open_stdin and not spec.stdin_once
+        return self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), spec.tty, spec.open_stdin, keep_stdin)
 
     def _start_failed(self, ctr: Container, sandbox_id: str, exc: BaseException) -> None:
         """Undo a start that failed; the error stays in the container's state."""

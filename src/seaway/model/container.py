@@ -35,6 +35,9 @@ class ContainerSpec:
     domainname: str = ""
     tty: bool = False
     open_stdin: bool = False
+    #: Config.StdinOnce: the container's stdin closes when its attached client leaves
+    #: (``docker run -i`` sets it; otherwise stdin stays open for the next attach)
+    stdin_once: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     network_mode: str = "default"
     endpoints: dict[str, EndpointSpec] = field(default_factory=dict)

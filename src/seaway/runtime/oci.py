@@ -59,8 +59,11 @@ class Runtime:
             raise InternalError(f"runc {args[0]} {args[-1]}: {_runc_error(proc.stderr)}")
         return proc
 
-    def create(self, container_id: str, name: str, paths: Paths, tty: bool, stdin: bool = False) -> int:
-        """Create the container under conmon; return the container's pid."""
+    def create(
+        self, container_id: str, name: str, paths: Paths, tty: bool, stdin: bool = False, keep_stdin: bool = False
+    ) -> int:
+        """Create the container under conmon; return the container's pid. ``keep_stdin``:
+        the container's stdin stays open when an attached client leaves (not StdinOnce)."""
         paths.exit_dir.mkdir(parents=True, exist_ok=True)
         paths.socket_dir.mkdir(parents=True, exist_ok=True)
         (paths.exit_dir / container_id).unlink(missing_ok=True)
@@ -76,6 +79,8 @@ class Runtime:
             cmd.append("-t")
         if stdin:  # the container's stdin: conmon's attach socket (seaway.runtime.attach)
             cmd.append("--stdin")
+        if stdin and keep_stdin:
+            cmd.append("--leave-stdin-open")
         try:
             launcher = subprocess.Popen(
                 cmd,

@@ -242,7 +242,12 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         start = streams.size_of(path)
         content_type = streams.RAW if ctr.spec.tty else streams.MULTIPLEXED
         stdin = AttachStdin(manager.dir(ctr.id)) if ctr.spec.open_stdin and f.query_bool(request, "stdin") else None
-        resp = await streams.stream_response(request, content_type, stdin)
+        keys = request.query.get("detachKeys")
+        detach_keys = streams.parse_detach_keys(keys) if keys else streams.DEFAULT_DETACH_KEYS
+        sink: streams.StdinSink | None = stdin
+        if stdin is not None:
+            sink = streams.DetachingStdin(stdin, detach_keys, lambda: _hang_up(request))
+        resp = await streams.stream_response(request, content_type, sink)
         try:
             await _attached(request, resp, ctr, want, path, start, stdin)
         finally:
@@ -420,6 +425,12 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("DELETE", "/containers/{id}/{alias}", delete_link)
     add("GET", "/containers/{id}/logs", logs)
     add("POST", "/containers/{id}/attach", attach)
+
+
+def _hang_up(request: web.Request) -> None:
+    """The client detached: the connection closes (the attach's loops see it gone)."""
+    if request.transport is not None:
+        request.transport.close()
 
 
 async def _emit(
