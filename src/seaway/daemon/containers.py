@@ -23,6 +23,7 @@ import shutil
 import signal as signals
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,18 +32,29 @@ from typing import Any
 from seaway.daemon import links, netmode
 from seaway.daemon.dnsfeed import DnsFeed, MemberListener
 from seaway.daemon.endpoint_settings import check_endpoint_settings
+from seaway.daemon.filesystems import Filesystems
 from seaway.dns import hosts as hostsfile
 from seaway.dns import resolvconf
 from seaway.engine import Engine, rules
 from seaway.engine.config import EngineConfig
-from seaway.errors import Conflict, Forbidden, InvalidParameter, NotFound, ProgramNotRunnable, SeawayError
+from seaway.errors import (
+    Conflict,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    ProgramNotRunnable,
+    SeawayError,
+)
+from seaway.model import hostconfig
 from seaway.model.container import Container, ContainerSpec, ContainerState, RestartPolicy
 from seaway.model.endpoint import EndpointSpec, SandboxMode
+from seaway.model.hostconfig import ProcessOptions, Resources
 from seaway.model.ids import new_id
+from seaway.model.mounts import MountSpec
 from seaway.model.network import Network
 from seaway.model.ports import PortRequest
 from seaway.resolver.server import Resolver, View
-from seaway.runtime import oci, rootfs
+from seaway.runtime import oci, processes, rootfs, stats
 from seaway.runtime import spec as ocispec
 from seaway.runtime.images import Image, ImageStore
 from seaway.state.store import Store
@@ -58,6 +70,8 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 SPECIAL_MODES = ("default", "bridge", "host", "none")
 #: seconds a SIGKILL'd container is waited for before the kill call returns (Docker: 10)
 KILL_WAIT = 10.0
+#: seconds between the stop signal and SIGKILL when Config.StopTimeout is not given
+DEFAULT_STOP_TIMEOUT = 10
 
 
 def _now() -> str:
@@ -94,6 +108,9 @@ class Containers:
         self._removed: set[str] = set()
         #: sandbox ID -> container ID, so finding a sandbox's container never scans them all
         self._owners: dict[str, str] = {}
+        self.fs = Filesystems(
+            config.data_root, self.images, self.get, lambda: list(self._containers.values()), self._lock
+        )
 
     # ------------------------------------------------------------- paths and records
 
@@ -195,6 +212,7 @@ class Containers:
                 joined = tuple(dict.fromkeys(networks[first].links + spec.links))  # the CLI sends both
                 networks[first] = replace(networks[first], links=joined)
                 spec = replace(spec, links=())
+            spec = replace(spec, mounts=self.fs.plan_mounts(spec))
             container_id = new_id()
             if not spec.hostname and spec.network_mode != "host" and target is None:
                 spec = replace(spec, hostname=container_id[:12])
@@ -309,7 +327,7 @@ class Containers:
             netns = sb.key if mode != SandboxMode.HOST else None
             link_env = tuple(v for _, env in linked for v in env)
             self._write_bundle(ctr, image.cmd, image.env, netns, extra, extra_env=link_env)
-            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty, ctr.spec.open_stdin)
+            pid = self._create_process(ctr)
             self.runtime.start(ctr.id)
         except BaseException as exc:
             self._start_failed(ctr, sandbox_id, exc)
@@ -332,7 +350,7 @@ class Containers:
             self._write_bundle(
                 ctr, image.cmd, image.env, key, extra, files=self.dir(other.id), hostname=other.spec.hostname
             )
-            pid = self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), ctr.spec.tty, ctr.spec.open_stdin)
+            pid = self._create_process(ctr)
             self.runtime.start(ctr.id)
         except BaseException as exc:
             self._start_failed(ctr, "", exc)
@@ -340,6 +358,11 @@ class Containers:
         ctr.state = replace(ctr.state, status="running", pid=pid, started_at=_now(), error="", exit_code=0)
         self._save(ctr)
         log.info("container started name=%s pid=%d in the network of %s", ctr.name, pid, other.name)
+
+    def _create_process(self, ctr: Container) -> int:
+        spec = ctr.spec
+        keep_stdin = spec.open_stdin and not spec.stdin_once
+        return self.runtime.create(ctr.id, ctr.name, self._paths(ctr.id), spec.tty, spec.open_stdin, keep_stdin)
 
     def _start_failed(self, ctr: Container, sandbox_id: str, exc: BaseException) -> None:
         """Undo a start that failed; the error stays in the container's state."""
@@ -352,7 +375,7 @@ class Containers:
         ctr.state.exit_code = exc.exit_code if isinstance(exc, ProgramNotRunnable) else 128
         self._save(ctr)
         if ctr.spec.auto_remove:
-            self._remove(ctr)
+            self._remove(ctr, volumes=True)  # --rm takes its anonymous volumes too
 
     def network_owner(self, ctr: Container) -> Container | None:
         """The container whose network stack ``ctr`` shares (``container:<id>`` mode)."""
@@ -465,20 +488,57 @@ class Containers:
             spec.hostname or os.uname().nodename,
             spec.tty,
         )
+        uid, gid, groups = rootfs.resolve_user(d / "rootfs", spec.user, spec.process.group_add)
+        process = replace(process, uid=uid, gid=gid, additional_gids=groups)
         mounts = [
             *extra,
             ocispec.bind("/etc/hostname", str(files / "hostname")),
             ocispec.bind("/etc/hosts", str(files / "hosts")),
             ocispec.bind("/etc/resolv.conf", str(files / "resolv.conf")),
+            *(self.fs.oci_mount(m) for m in spec.mounts),
         ]
         hostname = spec.hostname if netns is not None else os.uname().nodename
         config = ocispec.runtime_spec(
-            process, rootfs=str(d / "rootfs"), hostname=hostname, netns_path=netns, extra_mounts=mounts
+            process,
+            rootfs=str(d / "rootfs"),
+            hostname=hostname,
+            netns_path=netns,
+            extra_mounts=mounts,
+            isolation=self._isolation(spec),
         )
         if spec.domainname and netns is not None:
             # as Docker: the sysctl has setdomainname(2)'s effect in the container's UTS namespace
             config["linux"].setdefault("sysctl", {})["kernel.domainname"] = spec.domainname
         (d / "config.json").write_text(json.dumps(config, indent=1))
+
+    def _isolation(self, spec: ContainerSpec) -> ocispec.Isolation:
+        join = {}
+        for kind, mode in (("pid", spec.process.pid_mode), ("ipc", spec.process.ipc_mode)):
+            target = netmode.target_of(mode)
+            if target is not None:
+                other = self.get(target)
+                if not other.running or not other.state.pid:
+                    raise Conflict(f"cannot join {kind.upper()} of a non running container: {other.id}")
+                join[kind] = f"/proc/{other.state.pid}/ns/{kind}"
+        init = rootfs.init_program() if spec.process.init else ""
+        return ocispec.Isolation(options=spec.process, resources=spec.resources, join=join, init_program=init)
+
+    def _running_pid(self, term: str) -> Container:
+        ctr = self.get(term)
+        if not ctr.running or not ctr.state.pid:
+            raise Conflict(f"Container {ctr.id} is not running")
+        return ctr
+
+    def top(self, term: str, ps_args: str) -> tuple[list[str], list[list[str]]]:
+        ctr = self._running_pid(term)
+        return processes.top(self.runtime.pids(ctr.id), ps_args or "-ef")
+
+    def stats_sample(self, term: str) -> stats.Sample | None:
+        """The container's resource use now; None when it does not run."""
+        ctr = self.get(term)
+        if not ctr.running or not ctr.state.pid:
+            return None
+        return stats.sample(ctr.state.pid)
 
     # ------------------------------------------------------------- embedded DNS
 
@@ -536,6 +596,7 @@ class Containers:
             ctr = self.get(term)
             if not ctr.running:
                 raise Conflict(f"Cannot kill container: {term}: Container {ctr.id} is not running")
+            self._check_not_paused(ctr)
             sig = _signal_name(signal)
             if sig in ("SIGKILL", "SIGTERM", "SIGINT"):
                 ctr.state.stopped_by_user = True
@@ -548,6 +609,60 @@ class Containers:
         if sig == "SIGKILL":
             self._wait_exited(ctr, KILL_WAIT)
         return ctr
+
+    def pause(self, term: str) -> None:
+        with self._lock:
+            ctr = self.get(term)
+            if not ctr.running or ctr.state.status == "restarting":
+                raise Conflict(f"Container {ctr.id} is not running")
+            if ctr.state.paused:
+                raise Conflict(f"Container {ctr.id} is already paused")
+            self.runtime.pause(ctr.id)
+            ctr.state.paused = True
+            self._save(ctr)
+
+    def unpause(self, term: str) -> None:
+        with self._lock:
+            ctr = self.get(term)
+            if not ctr.state.paused or not ctr.running:
+                raise Conflict(f"Container {ctr.id} is not paused")
+            self.runtime.resume(ctr.id)
+            ctr.state.paused = False
+            self._save(ctr)
+
+    def _check_not_paused(self, ctr: Container) -> None:
+        if ctr.state.paused and ctr.running:
+            raise Conflict(f"Container {ctr.id} is paused. Unpause the container before stopping or killing")
+
+    def update(self, term: str, changes: dict[str, Any], policy: RestartPolicy | None) -> Container:
+        """``docker update``: new cgroup limits (applied at once to a running container) and
+        restart policy."""
+        with self._lock:
+            ctr = self.get(term)
+            if policy is not None and ctr.spec.auto_remove and policy.name != "no":
+                raise InvalidParameter(
+                    "Restart policy cannot be updated because AutoRemove is enabled for the container"
+                )
+            resources = hostconfig.updated(ctr.spec.resources, changes)
+            if ctr.running and ctr.state.status == "running" and resources != ctr.spec.resources:
+                wanted = {k: v for k, v in ocispec.resources_spec(resources).items() if k != "devices"}
+                self.runtime.update(ctr.id, wanted)
+            ctr.spec = replace(ctr.spec, resources=resources, restart_policy=policy or ctr.spec.restart_policy)
+            self._save(ctr)
+            return ctr
+
+    def prune(self, keep: Callable[[Container], bool]) -> tuple[list[str], int]:
+        """Remove every stopped container ``keep`` does not keep: their IDs and the bytes
+        their writable layers held."""
+        removed, reclaimed = [], 0
+        with self._lock:
+            for ctr in list(self._containers.values()):
+                if ctr.running or keep(ctr):
+                    continue
+                reclaimed += rootfs.layer_size(self.dir(ctr.id))
+                self._remove(ctr)
+                removed.append(ctr.id)
+        return removed, reclaimed
 
     def withdraw_names(self, term: str) -> None:
         """The container's endpoints stop answering by name, while it still runs (a swarm
@@ -572,6 +687,7 @@ class Containers:
             self._restart_due.pop(ctr.id, None)
             if not ctr.running:
                 return False
+            self._check_not_paused(ctr)
             ctr.state.stopped_by_user = True
             self._save(ctr)
             if ctr.state.status == "restarting":
@@ -579,7 +695,8 @@ class Containers:
                 self._save(ctr)
                 return True
             self.runtime.kill(ctr.id, _signal_name(signal or ctr.spec.stop_signal))
-        wait = ctr.spec.stop_timeout if timeout is None or timeout < 0 else timeout
+        given = ctr.spec.stop_timeout if ctr.spec.stop_timeout is not None else DEFAULT_STOP_TIMEOUT
+        wait = given if timeout is None or timeout < 0 else timeout
         if not self._wait_exited(ctr, wait):
             self.runtime.kill(ctr.id, "SIGKILL")
             self._wait_exited(ctr, 30)
@@ -632,7 +749,7 @@ class Containers:
         if restart and _seconds_between(ctr.state.started_at, finished) >= 10:
             self._backoff.pop(ctr.id, None)  # Docker: a run of 10 s resets the back-off
         status = "restarting" if restart else "exited"
-        ctr.state = replace(ctr.state, status=status, exit_code=code, pid=0, finished_at=finished)
+        ctr.state = replace(ctr.state, status=status, exit_code=code, pid=0, finished_at=finished, paused=False)
         self._save(ctr)  # the exit file goes only once the code is safe in the store
         (self.config.exec_root / "exits" / ctr.id).unlink(missing_ok=True)
         self._teardown(ctr, ctr.sandbox_id)
@@ -644,7 +761,7 @@ class Containers:
             self._restart_due[ctr.id] = time.monotonic() + min(0.1 * (2**attempts), 60.0)
             return
         if ctr.spec.auto_remove:
-            self._remove(ctr)
+            self._remove(ctr, volumes=True)  # --rm takes its anonymous volumes too
 
     def _should_restart(self, ctr: Container) -> bool:
         policy = ctr.spec.restart_policy
@@ -689,7 +806,8 @@ class Containers:
 
     # ------------------------------------------------------------- remove
 
-    def remove(self, term: str, force: bool = False) -> None:
+    def remove(self, term: str, force: bool = False, volumes: bool = False) -> None:
+        """``volumes``: also its anonymous volumes (``docker rm -v``)."""
         with self._lock:
             ctr = self.get(term)
             if ctr.running and not force:
@@ -704,12 +822,14 @@ class Containers:
                 ctr.state.stopped_by_user = True
                 self._restart_due.pop(ctr.id, None)
                 self.runtime.kill(ctr.id, "SIGKILL")
+                if ctr.state.paused:  # a frozen process takes its SIGKILL once thawed
+                    self.runtime.resume(ctr.id)
         if ctr.running:
             self._wait_exited(ctr, 30)
         with self._lock:
             if ctr.running:  # the exit never arrived: take it down anyway
                 self._teardown(ctr, ctr.sandbox_id)
-            self._remove(ctr)
+            self._remove(ctr, volumes)
 
     def remove_link(self, term: str, alias: str) -> None:
         """``DELETE /containers/<parent>/<alias>?link=true``: the parent forgets the legacy
@@ -738,9 +858,11 @@ class Containers:
                 self._write_files(ctr, ctr.sandbox_id, nets, tuple(entries))
             log.info("link removed name=%s alias=%s", ctr.name, alias)
 
-    def _remove(self, ctr: Container) -> None:
+    def _remove(self, ctr: Container, volumes: bool = False) -> None:
         ctr.state.status = "removing"
         self._containers.pop(ctr.id, None)
+        if volumes:
+            self.fs.remove_anonymous(ctr)
         with self._store.transaction():
             self._store.delete_container(ctr.id)
         rootfs.release(self.dir(ctr.id))
@@ -939,6 +1061,13 @@ def _from_doc(doc: dict[str, Any]) -> Container:
         spec_doc[key] = tuple(spec_doc[key])
     spec_doc["links"] = tuple(spec_doc.get("links", ()))
     spec_doc["ports"] = tuple(PortRequest(**r) for r in spec_doc.get("ports", ()))
+    spec_doc["resources"] = Resources(**_tuples(spec_doc.get("resources", {}), ("device_cgroup_rules",)))
+    spec_doc["process"] = ProcessOptions(**_tuples(spec_doc.get("process", {}), ("cap_add", "cap_drop", "group_add")))
+    spec_doc["mounts"] = tuple(
+        MountSpec(**{**m, "labels": tuple(tuple(kv) for kv in m.get("labels", ()))}) for m in spec_doc.get("mounts", ())
+    )
+    for key in ("volumes", "volumes_from"):
+        spec_doc[key] = tuple(spec_doc.get(key, ()))
     return Container(
         id=doc["id"],
         name=doc["name"],
@@ -949,6 +1078,10 @@ def _from_doc(doc: dict[str, Any]) -> Container:
         sandbox_id=doc["sandbox_id"],
         networks={k: _endpoint(v) for k, v in doc["networks"].items()},
     )
+
+
+def _tuples(doc: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: tuple(v) if k in keys else v for k, v in doc.items()}
 
 
 def _endpoint(doc: dict[str, Any]) -> EndpointSpec:

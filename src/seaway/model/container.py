@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from seaway.model.endpoint import EndpointSpec
+from seaway.model.hostconfig import ProcessOptions, Resources
+from seaway.model.mounts import MountSpec
 from seaway.model.ports import PortRequest
 
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
@@ -33,6 +35,9 @@ class ContainerSpec:
     domainname: str = ""
     tty: bool = False
     open_stdin: bool = False
+    #: Config.StdinOnce: the container's stdin closes when its attached client leaves
+    #: (``docker run -i`` sets it; otherwise stdin stays open for the next attach)
+    stdin_once: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     network_mode: str = "default"
     endpoints: dict[str, EndpointSpec] = field(default_factory=dict)
@@ -43,7 +48,8 @@ class ContainerSpec:
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
     auto_remove: bool = False
     stop_signal: str = "SIGTERM"
-    stop_timeout: int = 10
+    #: Config.StopTimeout: None (not given) waits Docker's 10 s
+    stop_timeout: int | None = None
     exposed_ports: tuple[str, ...] = ()
     #: HostConfig.PortBindings as given (shown back by inspect), and what it asks for
     port_bindings: dict[str, list[dict[str, str]]] = field(default_factory=dict)
@@ -55,6 +61,17 @@ class ContainerSpec:
     #: HostConfig.LogConfig: the driver (see model.logconfig) and its options as given
     log_driver: str = "json-file"
     log_options: dict[str, str] = field(default_factory=dict)
+    #: Config.User: ``user[:group]``, by name (the image's /etc/passwd) or number
+    user: str = ""
+    resources: Resources = field(default_factory=Resources)
+    process: ProcessOptions = field(default_factory=ProcessOptions)
+    #: Binds, Mounts and Config.Volumes' anonymous volumes, in that order
+    mounts: tuple[MountSpec, ...] = ()
+    #: Config.Volumes as given (mount points)
+    volumes: tuple[str, ...] = ()
+    #: HostConfig.VolumesFrom: ``container[:ro|rw]``
+    volumes_from: tuple[str, ...] = ()
+    volume_driver: str = ""
 
 
 @dataclass(slots=True)
@@ -69,6 +86,7 @@ class ContainerState:
     finished_at: str = "0001-01-01T00:00:00Z"
     restart_count: int = 0
     stopped_by_user: bool = False  # for unless-stopped and for a stop during a restart
+    paused: bool = False
 
 
 @dataclass(slots=True)

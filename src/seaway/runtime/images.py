@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import stat
 import tarfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -113,13 +115,42 @@ class ImageStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        self._add(image, tags)
+        return image
+
+    def commit(
+        self, tree: Path, tag: str, comment: str, cmd: list[str], env: list[str], leave_out: tuple[str, ...] = ()
+    ) -> Image:
+        """``docker commit``: a new image whose root filesystem is a copy of ``tree`` (a
+        container's merged view), without the paths in ``leave_out`` (the runtime's own)."""
+        created = datetime.now(UTC).isoformat()
+        staging = self.root / f".commit-{hashlib.sha256(created.encode()).hexdigest()[:12]}"
+        rootfs = staging / "rootfs"
+        try:
+            shutil.copytree(tree, rootfs, symlinks=True, ignore=_special_files)
+            for path in leave_out:
+                target = rootfs / path.lstrip("/")
+                if target.is_file() and not target.is_symlink() and target.stat().st_size == 0:
+                    target.unlink()
+            size = sum(p.lstat().st_size for p in rootfs.rglob("*") if p.is_file() and not p.is_symlink())
+            config = {"created": created, "cmd": cmd, "env": env, "comment": comment, "size": size}
+            image_id = "sha256:" + hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+            tags = [normalize_tag(tag)] if tag else []
+            image = Image(id=image_id, repo_tags=tags, created=created, size=size, cmd=cmd, env=env, comment=comment)
+            staging.rename(self.root / image_id.removeprefix("sha256:"))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self._add(image, tags)
+        return image
+
+    def _add(self, image: Image, tags: list[str]) -> None:
         for other in self._images.values():  # a tag moves to the newest image
             if tags and tags[0] in other.repo_tags:
                 other.repo_tags.remove(tags[0])
                 self._save(other)
         self._images[image.id] = image
         self._save(image)
-        return image
 
     def _save(self, image: Image) -> None:
         if image.is_host:
@@ -189,6 +220,16 @@ class ImageStore:
         del self._images[image.id]
         answer.append({"Deleted": image.id})
         return answer
+
+
+def _special_files(directory: str, names: list[str]) -> list[str]:
+    """Sockets, pipes and device nodes are not copied into an image."""
+    out = []
+    for name in names:
+        mode = os.lstat(os.path.join(directory, name)).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            out.append(name)
+    return out
 
 
 class _HashingReader:

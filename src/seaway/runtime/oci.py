@@ -59,8 +59,11 @@ class Runtime:
             raise InternalError(f"runc {args[0]} {args[-1]}: {_runc_error(proc.stderr)}")
         return proc
 
-    def create(self, container_id: str, name: str, paths: Paths, tty: bool, stdin: bool = False) -> int:
-        """Create the container under conmon; return the container's pid."""
+    def create(
+        self, container_id: str, name: str, paths: Paths, tty: bool, stdin: bool = False, keep_stdin: bool = False
+    ) -> int:
+        """Create the container under conmon; return the container's pid. ``keep_stdin``:
+        the container's stdin stays open when an attached client leaves (not StdinOnce)."""
         paths.exit_dir.mkdir(parents=True, exist_ok=True)
         paths.socket_dir.mkdir(parents=True, exist_ok=True)
         (paths.exit_dir / container_id).unlink(missing_ok=True)
@@ -76,6 +79,8 @@ class Runtime:
             cmd.append("-t")
         if stdin:  # the container's stdin: conmon's attach socket (seaway.runtime.attach)
             cmd.append("--stdin")
+        if stdin and keep_stdin:
+            cmd.append("--leave-stdin-open")
         try:
             launcher = subprocess.Popen(
                 cmd,
@@ -123,6 +128,28 @@ class Runtime:
 
     def start(self, container_id: str) -> None:
         self._runc("start", container_id)
+
+    def update(self, container_id: str, resources: dict[str, object]) -> None:
+        """Change a running container's cgroup limits (OCI ``linux.resources``)."""
+        proc = subprocess.run(
+            [self.runc, "--root", str(self.root), "update", "-r", "-", container_id],
+            input=json.dumps(resources), capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise InternalError(f"Cannot update container {container_id}: {_runc_error(proc.stderr)}")
+
+    def pause(self, container_id: str) -> None:
+        self._runc("pause", container_id)
+
+    def resume(self, container_id: str) -> None:
+        self._runc("resume", container_id)
+
+    def pids(self, container_id: str) -> list[int]:
+        """The container's processes, as the host sees them (``runc ps``)."""
+        proc = self._runc("ps", "--format", "json", container_id, check=False)
+        if proc.returncode != 0:
+            return []
+        return [int(p) for p in json.loads(proc.stdout or "[]") or []]
 
     def kill(self, container_id: str, signal: str) -> None:
         """Send a signal; a container that is not running is not an error."""

@@ -50,11 +50,13 @@ async def errors_middleware(request: web.Request, handler):  # type: ignore[no-u
 
 
 async def json_body(request: web.Request) -> dict[str, object]:
-    """The request's JSON object (an empty body is an empty object)."""
+    """The request's JSON object (an empty body or ``null`` is an empty object)."""
     raw = await request.read()
     if not raw.strip():
         return {}
     body = json.loads(raw)
+    if body is None:  # null: Go decodes it into an empty value, as dockerd does
+        return {}
     if not isinstance(body, dict):
         raise InvalidParameter("invalid JSON: expected an object")
     return body

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -16,8 +17,17 @@ def _wrong(key: str, expected: str, value: Any) -> InvalidParameter:
     return InvalidParameter(f"json: cannot unmarshal {type(value).__name__} into field {key} of type {expected}")
 
 
+def _get(body: dict[str, Any], key: str) -> Any:
+    """``body[key]``, matched without regard to case when not exact, as Go's JSON decoder
+    matches Docker's fields (docker-py sends ``CPURealtimePeriod`` for ``CpuRealtimePeriod``)."""
+    if key in body:
+        return body[key]
+    lowered = key.lower()
+    return next((v for k, v in body.items() if k.lower() == lowered), None)
+
+
 def string(body: dict[str, Any], key: str, default: str = "") -> str:
-    value = body.get(key)
+    value = _get(body, key)
     if value is None:
         return default
     if not isinstance(value, str):
@@ -26,7 +36,7 @@ def string(body: dict[str, Any], key: str, default: str = "") -> str:
 
 
 def boolean(body: dict[str, Any], key: str, default: bool = False) -> bool:
-    value = body.get(key)
+    value = _get(body, key)
     if value is None:
         return default
     if not isinstance(value, bool):
@@ -35,7 +45,7 @@ def boolean(body: dict[str, Any], key: str, default: bool = False) -> bool:
 
 
 def integer(body: dict[str, Any], key: str, default: int = 0) -> int:
-    value = body.get(key)
+    value = _get(body, key)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
@@ -44,7 +54,7 @@ def integer(body: dict[str, Any], key: str, default: int = 0) -> int:
 
 
 def obj(body: dict[str, Any], key: str) -> dict[str, Any]:
-    value = body.get(key)
+    value = _get(body, key)
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -61,7 +71,7 @@ def str_map(body: dict[str, Any], key: str) -> dict[str, str]:
 
 
 def str_list(body: dict[str, Any], key: str) -> tuple[str, ...]:
-    value = body.get(key)
+    value = _get(body, key)
     if value is None:
         return ()
     if isinstance(value, str):  # Docker accepts a string for Cmd/Entrypoint
@@ -135,3 +145,23 @@ def filters(request: web.Request, accepted: tuple[str, ...] | None) -> dict[str,
         else:
             raise InvalidParameter(f"invalid filter: {raw}")
     return out
+
+
+def until(text: str, key: str = "until") -> float:
+    """Docker's time arguments (``until``, ``since``): a Unix timestamp (with a fraction),
+    an RFC 3339 time, or a duration before now like ``10m``; as a Unix timestamp."""
+    now = datetime.now(UTC)
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if text[-1:] in units and text[:-1].replace(".", "", 1).isdigit():
+            return (now - timedelta(seconds=float(text[:-1]) * units[text[-1]])).timestamp()
+        if text.replace(".", "", 1).isdigit():
+            return float(text)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise InvalidParameter(f"invalid filter '{key}={text}'") from None
+
+
+def given(body: dict[str, Any], key: str) -> bool:
+    """The body sets ``key`` (to something other than null), matched as ``_get`` does."""
+    return _get(body, key) is not None

@@ -4,8 +4,10 @@ logs, attach, rename."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,16 @@ from seaway.daemon.api.errors import json_body, json_response
 from seaway.errors import Conflict, InvalidParameter, NotFound, Unsupported
 from seaway.model import logconfig
 from seaway.model.container import Container
+from seaway.runtime import archive
 from seaway.runtime.attach import AttachStdin
 
 log = logging.getLogger(__name__)
 
 FILTERS = ("id", "name", "status", "label", "network", "exited", "ancestor")
+#: bytes of a tar kept in memory before it spills to a temporary file
+ARCHIVE_SPOOL = 8 << 20
+#: seconds between two stats documents (Docker's collector ticks once a second)
+STATS_INTERVAL = 1.0
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -36,7 +43,7 @@ def _matches(backend: Backend, ctr: Container, filters: dict[str, list[str]]) ->
             bad = [v for v in values if v not in STATUSES]
             if bad:
                 raise InvalidParameter(f"invalid filter 'status={bad[0]}'")
-            if ctr.state.status not in values:
+            if schemas.shown_status(ctr) not in values:
                 return False
         if key == "exited" and (ctr.state.status != "exited" or str(ctr.state.exit_code) not in values):
             return False
@@ -85,7 +92,10 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
                 key = ""
         networks = backend.container_networks(ctr, version)
         mappings = backend.container_ports(ctr)
-        return schemas.container_inspect(ctr, image_cmd(ctr), files, key, networks, networks.get("bridge"), mappings)
+        points = [schemas.mount_point(m, source) for m, source in manager.fs.mount_points(ctr)]
+        return schemas.container_inspect(
+            ctr, image_cmd(ctr), files, key, networks, networks.get("bridge"), mappings, points
+        )
 
     async def create(request: web.Request) -> web.Response:
         spec = schemas.parse_container_create(await json_body(request))
@@ -145,7 +155,7 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         ctr = manager.get(request.match_info["id"])
         if f.query_bool(request, "link"):  # a link is <parent>/<alias>; never the container
             raise Conflict("Conflict, cannot remove the default link name of the container")
-        await backend.run(manager.remove, ctr.id, f.query_bool(request, "force"))
+        await backend.run(manager.remove, ctr.id, f.query_bool(request, "force"), f.query_bool(request, "v"))
         return web.Response(status=204)
 
     async def delete_link(request: web.Request) -> web.Response:
@@ -206,11 +216,20 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         # one cursor: the backlog up to the last whole line, then (with follow) what comes
         cursor = streams.LogCursor(path)
         lines = [item async for item in cursor.follow(lambda: True)]
+        since = f.until(request.query["since"], "since") if request.query.get("since") not in (None, "", "0") else None
+        until = f.until(request.query["until"]) if request.query.get("until") not in (None, "", "0") else None
+        if since is not None or until is not None:
+            lines = [
+                item
+                for item in lines
+                if (since is None or schemas.unix_time(item[2]) >= since)
+                and (until is None or schemas.unix_time(item[2]) <= until)
+            ]
         if count is not None and count >= 0:
             lines = lines[len(lines) - count :] if count else []
         for stream, data, ts in lines:
             await _emit(resp, ctr, want, stream, data, ts, timestamps)
-        if follow and ctr.running:
+        if follow and ctr.running and until is None:
             async for stream, data, ts in cursor.follow(lambda: not ctr.running or gone(request)):
                 await _emit(resp, ctr, want, stream, data, ts, timestamps)
         await resp.write_eof()
@@ -223,7 +242,12 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         start = streams.size_of(path)
         content_type = streams.RAW if ctr.spec.tty else streams.MULTIPLEXED
         stdin = AttachStdin(manager.dir(ctr.id)) if ctr.spec.open_stdin and f.query_bool(request, "stdin") else None
-        resp = await streams.stream_response(request, content_type, stdin)
+        keys = request.query.get("detachKeys")
+        detach_keys = streams.parse_detach_keys(keys) if keys else streams.DEFAULT_DETACH_KEYS
+        sink: streams.StdinSink | None = stdin
+        if stdin is not None:
+            sink = streams.DetachingStdin(stdin, detach_keys, lambda: _hang_up(request))
+        resp = await streams.stream_response(request, content_type, sink)
         try:
             await _attached(request, resp, ctr, want, path, start, stdin)
         finally:
@@ -263,6 +287,116 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         await backend.run(manager.rename, ctr.id, request.query.get("name", ""))
         return web.Response(status=204)
 
+    async def update(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        changes, policy = schemas.parse_update(await json_body(request))
+        await backend.run(manager.update, ctr.id, changes, policy)
+        return json_response({"Warnings": []})
+
+    async def pause(request: web.Request) -> web.Response:
+        await backend.run(manager.pause, manager.get(request.match_info["id"]).id)
+        return web.Response(status=204)
+
+    async def unpause(request: web.Request) -> web.Response:
+        await backend.run(manager.unpause, manager.get(request.match_info["id"]).id)
+        return web.Response(status=204)
+
+    async def prune(request: web.Request) -> web.Response:
+        filters = f.filters(request, ("label", "label!", "until"))
+        until = f.until(filters["until"][0]) if "until" in filters else None
+
+        def keep(ctr: Container) -> bool:
+            if "label" in filters and not _matches(backend, ctr, {"label": filters["label"]}):
+                return True
+            if any(_matches(backend, ctr, {"label": [v]}) for v in filters.get("label!", [])):
+                return True
+            return until is not None and schemas.unix_time(ctr.created) >= until
+
+        deleted, reclaimed = await backend.run(manager.prune, keep)
+        return json_response({"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed})
+
+    def stat_header(ctr: Container, path: str) -> dict[str, str]:
+        with manager.fs.files(ctr.id) as root:
+            stat = archive.path_stat(root, path, ctr.id)
+        return {"X-Docker-Container-Path-Stat": base64.b64encode(json.dumps(stat).encode()).decode()}
+
+    def archive_path(request: web.Request) -> str:
+        path = request.query.get("path", "")
+        if not path:
+            raise InvalidParameter("path must not be empty")  # Docker: the same 400
+        return path
+
+    async def archive_head(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        headers = await backend.run(stat_header, ctr, archive_path(request))
+        return web.Response(status=200, headers=headers)
+
+    async def archive_get(request: web.Request) -> web.StreamResponse:
+        ctr = manager.get(request.match_info["id"])
+        path = archive_path(request)
+        headers = await backend.run(stat_header, ctr, path)
+        with tempfile.SpooledTemporaryFile(max_size=ARCHIVE_SPOOL) as spool:
+
+            def pack() -> None:
+                with manager.fs.files(ctr.id) as root:
+                    archive.write_tar(root, path, ctr.id, spool)  # type: ignore[arg-type]
+                spool.seek(0)
+
+            await backend.run(pack)
+            resp = web.StreamResponse(status=200, headers={**headers, "Content-Type": "application/x-tar"})
+            await resp.prepare(request)
+            while chunk := spool.read(65536):
+                await resp.write(chunk)
+        await resp.write_eof()
+        return resp
+
+    async def archive_put(request: web.Request) -> web.Response:
+        ctr = manager.get(request.match_info["id"])
+        path = archive_path(request)
+        with tempfile.SpooledTemporaryFile(max_size=ARCHIVE_SPOOL) as spool:
+            while chunk := await request.content.read(65536):
+                spool.write(chunk)
+            spool.seek(0)
+
+            def unpack() -> None:
+                with manager.fs.files(ctr.id) as root:
+                    archive.extract_tar(root, path, ctr.id, spool)  # type: ignore[arg-type]
+
+            await backend.run(unpack)
+        return web.Response(status=200)
+
+    async def changes(request: web.Request) -> web.Response:
+        found = await backend.run(manager.fs.changes, request.match_info["id"])
+        return json_response([{"Path": path, "Kind": kind} for path, kind in found] or None)
+
+    async def top(request: web.Request) -> web.Response:
+        titles, rows = await backend.run(manager.top, request.match_info["id"], request.query.get("ps_args", ""))
+        return json_response({"Titles": titles, "Processes": rows})
+
+    async def container_stats(request: web.Request) -> web.StreamResponse:
+        ctr = manager.get(request.match_info["id"])
+        stream = f.query_bool(request, "stream", True)
+        one_shot = f.query_bool(request, "one-shot")
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        before, then = None, schemas.ZERO_TIME
+        while True:
+            sample = await backend.run(manager.stats_sample, ctr.id)
+            now = schemas.now_text()
+            if not stream and before is None and sample is not None and not one_shot:
+                before, then = sample, now  # a single answer carries a CPU delta too
+                await asyncio.sleep(STATS_INTERVAL)
+                continue
+            await resp.write((json.dumps(schemas.stats_json(ctr, now, sample, before, then)) + "\n").encode())
+            if not stream or gone(request):
+                break
+            before, then = sample, now
+            await asyncio.sleep(STATS_INTERVAL)
+            if gone(request):
+                break
+        await resp.write_eof()
+        return resp
+
     async def resize(request: web.Request) -> web.Response:
         manager.get(request.match_info["id"])
         return web.Response(status=200)
@@ -277,10 +411,26 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
     add("POST", "/containers/{id}/wait", wait)
     add("POST", "/containers/{id}/resize", resize)
     add("POST", "/containers/{id}/rename", rename)
+    add("POST", "/containers/{id}/update", update)
+    add("POST", "/containers/{id}/pause", pause)
+    add("POST", "/containers/{id}/unpause", unpause)
+    add("POST", "/containers/prune", prune)
+    add("GET", "/containers/{id}/changes", changes)
+    add("GET", "/containers/{id}/top", top)
+    add("GET", "/containers/{id}/stats", container_stats)
+    add("HEAD", "/containers/{id}/archive", archive_head)
+    add("GET", "/containers/{id}/archive", archive_get)
+    add("PUT", "/containers/{id}/archive", archive_put)
     add("DELETE", "/containers/{id}", delete)
     add("DELETE", "/containers/{id}/{alias}", delete_link)
     add("GET", "/containers/{id}/logs", logs)
     add("POST", "/containers/{id}/attach", attach)
+
+
+def _hang_up(request: web.Request) -> None:
+    """The client detached: the connection closes (the attach's loops see it gone)."""
+    if request.transport is not None:
+        request.transport.close()
 
 
 async def _emit(

@@ -1,4 +1,4 @@
-"""``/images``: import (``docker import``), list, inspect, tag, remove. Pulling is not offered."""
+"""``/images``: import (``docker import``), commit, list, inspect, tag, remove. Pulling is not offered."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aiohttp import web
 
 from seaway.daemon.api import fields as f
 from seaway.daemon.api.backend import Backend
-from seaway.daemon.api.errors import json_response
+from seaway.daemon.api.errors import json_body, json_response
 from seaway.daemon.api.schemas import _unix
 from seaway.errors import Unsupported
 from seaway.runtime.images import Image
@@ -125,6 +125,18 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         await backend.run(images.tag, request.match_info["name"], target)
         return web.Response(status=201)
 
+    async def commit(request: web.Request) -> web.Response:
+        ctr = backend.containers.get(request.query.get("container", ""))
+        repo = request.query.get("repo", "")
+        target = parse_tag_target(repo, request.query.get("tag", "")) if repo else ""
+        config = await json_body(request)
+        cmd = list(f.str_list(config, "Cmd")) if f.given(config, "Cmd") else None
+        env = list(f.str_list(config, "Env")) if f.given(config, "Env") else None
+        comment = request.query.get("comment", "")
+        image = await backend.run(backend.containers.fs.commit, ctr.id, target, comment, cmd, env)
+        return json_response({"Id": image.id}, status=201)
+
+    add("POST", "/commit", commit)
     add("POST", "/images/create", create)
     add("GET", "/images/json", list_images)
     add("GET", "/images/{name:.+}/json", inspect)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from aiohttp import web
 
@@ -45,19 +45,8 @@ def _matches(net: Network, filters: dict[str, list[str]], in_use: bool) -> bool:
 
 def _created_before(net: Network, until: str) -> bool:
     """Docker's ``until``: a Unix timestamp, an RFC 3339 time, or a duration like ``10m``."""
-    now = datetime.now(UTC)
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        if until[-1:] in units and until[:-1].replace(".", "", 1).isdigit():
-            limit = now - timedelta(seconds=float(until[:-1]) * units[until[-1]])
-        elif until.replace(".", "", 1).isdigit():
-            limit = datetime.fromtimestamp(float(until), UTC)
-        else:
-            limit = datetime.fromisoformat(until.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidParameter(f"invalid filter 'until={until}'") from None
     created = datetime.fromisoformat(net.created.replace("Z", "+00:00"))
-    return created < limit
+    return created.timestamp() < f.until(until)
 
 
 def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]

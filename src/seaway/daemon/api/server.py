@@ -16,6 +16,7 @@ from seaway.daemon.api import (
     routes_services,
     routes_swarm,
     routes_system,
+    routes_volumes,
 )
 from seaway.daemon.api.backend import Backend
 from seaway.daemon.api.errors import errors_middleware
@@ -31,6 +32,7 @@ ROUTE_MODULES = (
     routes_swarm,
     routes_nodes,
     routes_services,
+    routes_volumes,
     routes_openapi,
 )
 MAX_BODY = 1 << 20  # JSON bodies; image uploads are streamed

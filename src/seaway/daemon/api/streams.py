@@ -10,6 +10,8 @@ from typing import Protocol
 
 from aiohttp import web
 
+from seaway.errors import InvalidParameter
+
 STDOUT, STDERR = 1, 2
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
 RAW = "application/vnd.docker.raw-stream"
@@ -86,6 +88,64 @@ class _HijackedProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._inner.resume_writing()
+
+
+#: Docker's default detach keys (ctrl-p, ctrl-q)
+DEFAULT_DETACH_KEYS = b"\x10\x11"
+_CTRL_SPECIALS = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
+
+
+def parse_detach_keys(text: str) -> bytes:
+    """Docker's ``detachKeys``: comma-separated ``ctrl-<x>`` or single characters."""
+    out = bytearray()
+    for key in text.split(","):
+        low = key.lower()
+        if len(key) == 1:
+            out.append(ord(key))
+        elif low.startswith("ctrl-") and len(low) == 6 and ("a" <= low[5] <= "z" or low[5] in _CTRL_SPECIALS):
+            out.append(ord(low[5]) - ord("a") + 1 if "a" <= low[5] <= "z" else _CTRL_SPECIALS[low[5]])
+        else:
+            raise InvalidParameter(f"Invalid detach keys ({text}) provided")
+    return bytes(out)
+
+
+class DetachingStdin:
+    """Passes a client's bytes on to ``inner`` until they spell the detach keys: then the
+    keys are swallowed, and ``detach()`` ends the attach (the container keeps running).
+    A partial match that goes wrong is passed on as it came."""
+
+    def __init__(self, inner: StdinSink, keys: bytes, detach: Callable[[], None]) -> None:
+        self._inner = inner
+        self._keys = keys
+        self._detach = detach
+        self._held = b""
+        self.detached = False
+
+    def feed(self, data: bytes) -> None:
+        if self.detached:
+            return
+        out = bytearray()
+        for byte in data:
+            if byte == self._keys[len(self._held)]:
+                self._held += bytes([byte])
+                if self._held == self._keys:
+                    if out:
+                        self._inner.feed(bytes(out))
+                    self.detached = True
+                    self._detach()
+                    return
+                continue
+            out += self._held
+            self._held = b""
+            if byte == self._keys[0]:
+                self._held = bytes([byte])
+            else:
+                out.append(byte)
+        if out:
+            self._inner.feed(bytes(out))
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 #: seconds between a hijacked answer's head and a body that is ready at once: docker-py
