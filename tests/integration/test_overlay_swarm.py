@@ -443,3 +443,72 @@ def test_the_underlay_carries_vxlan_with_the_vni_and_broadcast_reaches_every_mem
     finally:
         for h in ("h1", "h2", "h3"):
             docker(lab, h, "rm", "-f", f"b{h[1]}", check=False)
+
+
+NO_CONFIG = 'configuration network "mvcfg" does not exist'
+WORKER_REFUSED = (
+    "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. "
+    "Please run this command on a manager node or promote the current node to a manager."
+)
+
+
+def test_node_local_swarm_networks_are_built_on_each_node_from_its_own_configuration(lab: Lab) -> None:
+    """``--scope swarm --config-from`` (dockerd 20.10's behaviour, observed): each worker
+    builds the macvlan network from its own config-only network (one subnet, a range per
+    node), their containers reach each other over the LAN; the manager, without one,
+    shows the swarm's record and refuses a container with dockerd's task error."""
+    ranges = {"h2": "10.77.0.32/28", "h3": "10.77.0.64/28"}
+    for host, ip_range in ranges.items():
+        docker(lab, host, "network", "create", "--config-only", "--subnet", "10.77.0.0/24", "--gateway", "10.77.0.1", "--ip-range", ip_range,
+               "-o", "parent=eth0", "mvcfg")  # fmt: skip
+    try:
+        given = docker(lab, "h1", "network", "create", "-d", "macvlan", "--scope", "swarm", "--config-from", "mvcfg",
+                       "--subnet", "10.78.0.0/24", "bad", check=False)  # fmt: skip
+        assert "user specified configurations are not supported if the network depends on a configuration network" in (
+            given.stderr
+        )
+        opted = docker(lab, "h1", "network", "create", "-d", "macvlan", "--scope", "swarm", "--config-from", "mvcfg",
+                       "-o", "parent=eth0", "bad", check=False)  # fmt: skip
+        assert "network driver options are not supported if the network depends on a configuration network" in (
+            opted.stderr
+        )
+        worker = docker(lab, "h2", "network", "create", "-d", "macvlan", "--scope", "swarm", "--config-from", "mvcfg",
+                        "bad", check=False)  # fmt: skip
+        assert WORKER_CREATE in worker.stderr
+        docker(lab, "h1", "network", "create", "-d", "macvlan", "--scope", "swarm", "--config-from", "mvcfg",
+               "--attachable", "mvs")  # fmt: skip
+        seen = inspect(lab, "h1", "mvs")
+        assert (seen["Scope"], seen["Driver"], seen["ConfigFrom"], seen["IPAM"]["Config"]) == (
+            "swarm", "macvlan", {"Network": "mvcfg"}, []
+        )  # fmt: skip
+        refused = docker(lab, "h1", "run", "-d", "--name", "mv1", "--network", "mvs", "busybox", "sleep", "600",
+                         check=False)  # fmt: skip
+        assert refused.returncode != 0 and NO_CONFIG in refused.stderr
+        for host in ranges:
+            docker(lab, host, "run", "-d", "--name", f"mv{host[1]}", "--network", "mvs", "busybox", "sleep", "600")
+        local = inspect(lab, "h3", "mvs")
+        assert (local["Scope"], local["Driver"], local["ConfigFrom"]) == ("swarm", "macvlan", {"Network": "mvcfg"})
+        assert local["IPAM"]["Config"] == [
+            {"Subnet": "10.77.0.0/24", "Gateway": "10.77.0.1", "IPRange": "10.77.0.64/28"}
+        ]
+        assert local["Options"] == {"parent": "eth0"}
+        addr = {h: docker(lab, h, "inspect", "-f", "{{.NetworkSettings.Networks.mvs.IPAddress}}", f"mv{h[1]}").stdout.strip()
+                for h in ranges}  # fmt: skip
+        assert addr["h2"].startswith("10.77.0.3") or addr["h2"].startswith("10.77.0.4"), addr
+        assert 64 <= int(addr["h3"].rsplit(".", 1)[1]) < 80, addr
+        sh(lab, "h2", "mv2", f"ping -c1 -W2 {addr['h3']}")
+        assert "mvs" in names(lab, "h1") and "mvs" in names(lab, "h2")
+        in_use = docker(lab, "h3", "network", "rm", "mvcfg", check=False)
+        assert 'configuration network "mvcfg" is in use' in in_use.stderr
+        rm = docker(lab, "h2", "network", "rm", "mvs", check=False)
+        assert rm.returncode != 0 and WORKER_REFUSED in rm.stderr
+        by_name = lab.host("h2").run(["docker", "network", "rm", "ingress"], input="y\n")  # dockerd: by ID only
+        assert "network ingress not found" in by_name.stderr
+    finally:
+        docker(lab, "h2", "rm", "-f", "mv2", check=False)
+        docker(lab, "h3", "rm", "-f", "mv3", check=False)
+        docker(lab, "h1", "rm", "-f", "mv1", check=False)
+        docker(lab, "h1", "network", "rm", "mvs", check=False)
+        wait_for(lambda: all("mvs" not in names(lab, h) for h in ranges), 10, "mvs gone from the workers")
+        for host in ranges:
+            docker(lab, host, "network", "rm", "mvcfg", check=False)

@@ -88,9 +88,6 @@ NOT_A_MANAGER = (
 WORKER_NETWORK_CREATE = (
     "Cannot create a multi-host network from a worker node. Please create the network from a manager node."
 )
-WORKER_NETWORK_REMOVE = (
-    "Cannot remove a multi-host network from a worker node. Please remove the network from a manager node."
-)
 LOCAL_WAIT = 5.0
 WORKER_REFUSED = (
     "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. "
@@ -608,8 +605,8 @@ class Agent:
         return record
 
     async def remove_network(self, ref: str) -> None:
-        if self.state is not None and not self.is_manager:
-            raise Forbidden(WORKER_NETWORK_REMOVE)
+        if self.state is not None and not self.is_manager:  # dockerd 20.10's worker: 503, the cluster-state text
+            raise Unavailable(WORKER_REFUSED)
         store = await self.require_manager()
         record = await networks.remove(store, ref)
         await self._until_local(record["ID"], present=False)

@@ -36,6 +36,13 @@ MAX_VNI = (1 << 24) - 1
 ENCRYPTED_OPTION = "encrypted"
 ACCEPTED_OPTIONS = (opts.MTU, VNI_OPTION)
 DEFAULT_POOL = "10.0.0.0/8"
+#: drivers of swarm-scoped networks each node builds for itself from its own configuration
+#: network (``--scope swarm --config-from``): nothing is allocated cluster-wide
+NODE_LOCAL_DRIVERS = ("macvlan", "ipvlan", "bridge")
+CONFIG_ONLY_FIELDS = (
+    "configuration network can only contain network specific fields. Network operator fields "
+    "like [ ingress | internal | attachable | scope ] are not supported."
+)
 UNDERLAY_MTU = 1500
 
 
@@ -55,10 +62,16 @@ def plan(
     validate_network_name(spec.name)
     if spec.name in PREDEFINED_NETWORKS:
         raise Forbidden(f"operation is not permitted on predefined {spec.name} network ")
+    if spec.config_only:  # dockerd's check of the request, before any other
+        raise Forbidden(CONFIG_ONLY_FIELDS)
+    if spec.config_from:
+        _check_config_from(spec)
+    if spec.driver in NODE_LOCAL_DRIVERS:
+        return _node_local(spec, network_id, now)
     if spec.driver != "overlay":
         raise Unsupported(f"swarm-scoped networks with driver {spec.driver!r} are not supported by Seaway yet")
-    if spec.config_only or spec.config_from:
-        raise Unsupported("swarm-scoped networks from a configuration network are not supported by Seaway yet")
+    if spec.config_from:
+        raise Unsupported("overlay networks from a configuration network are not supported by Seaway")
     if spec.ipam_driver not in ("", "default"):
         raise Unsupported(f"IPAM driver {spec.ipam_driver!r} for swarm-scoped networks is not supported by Seaway yet")
     if ENCRYPTED_OPTION in spec.options:
@@ -82,6 +95,39 @@ def plan(
     }  # fmt: skip
 
 
+def _check_config_from(spec: NetworkSpec) -> None:
+    """dockerd's refusals of a network that takes its configuration from another."""
+    if (
+        spec.ipam_configs
+        or spec.enable_ipv6
+        or spec.labels
+        or spec.ipam_options
+        or spec.ipam_driver not in ("", "default")
+    ):
+        raise Forbidden(
+            "user specified configurations are not supported if the network depends on a configuration network"
+        )
+    if spec.options:
+        raise Forbidden("network driver options are not supported if the network depends on a configuration network")
+
+
+def _node_local(spec: NetworkSpec, network_id: str, now: str) -> dict[str, Any]:
+    """The record of a node-local swarm network: its name, driver and configuration
+    network; each node finds that by name when it first attaches something (a node
+    without one refuses then, as dockerd's task does: the manager does not check)."""
+    if not spec.config_from:
+        raise Unsupported(f"swarm-scoped {spec.driver} networks without --config-from are not supported by Seaway yet")
+    return {
+        "ID": network_id, "Name": spec.name, "Driver": spec.driver, "Created": now,
+        "Attachable": spec.attachable, "Internal": spec.internal, "Ingress": False, "EnableIPv6": False,
+        "Options": {}, "Labels": {}, "ConfigFrom": spec.config_from, "Subnets": [],
+    }  # fmt: skip
+
+
+def is_node_local(record: dict[str, Any]) -> bool:
+    return record.get("Driver", "overlay") != "overlay"
+
+
 def ingress(network_id: str, now: str) -> dict[str, Any]:
     """The ``ingress`` network every swarm has from its start (Docker's subnet and VNI)."""
     subnet = Subnet(ipaddress.ip_network(INGRESS_SUBNET), None, None, {}, user_given=False)
@@ -99,7 +145,10 @@ def subnets_of(record: dict[str, Any]) -> list[str]:
 
 
 def to_network(record: dict[str, Any], local: str, port: int = VXLAN_PORT) -> Network:
-    """The local engine's network for a record, on a node whose data-path address is ``local``."""
+    """The local engine's network for a record, on a node whose data-path address is
+    ``local``; for a node-local network, its placeholder (``Network.placeholder``)."""
+    if is_node_local(record):
+        return _placeholder(record)
     options = dict(record.get("Options") or {})
     version = ipaddress.ip_address(local).version
     # the option is the containers' MTU, as Docker's overlay takes it; else the underlay's less VXLAN
@@ -118,6 +167,25 @@ def to_network(record: dict[str, Any], local: str, port: int = VXLAN_PORT) -> Ne
         labels=dict(record.get("Labels") or {}),
         driver_options=OverlayOptions(vni=int(record["VNI"]), local=local, port=port, mtu=mtu),
         ingress=bool(record.get("Ingress")),
+    )
+
+
+def _placeholder(record: dict[str, Any]) -> Network:
+    return Network(
+        id=record["ID"],
+        name=record["Name"],
+        driver=record["Driver"],
+        scope="swarm",
+        created=record["Created"],
+        subnets=(),
+        enable_ipv6=False,
+        internal=bool(record.get("Internal")),
+        attachable=bool(record.get("Attachable")),
+        options={},
+        labels={},
+        config_only=True,
+        config_from=str(record.get("ConfigFrom", "")),
+        ipam_driver="",
     )
 
 

@@ -192,7 +192,7 @@ class NetworkSync:
     # -- out: this node's endpoints (called from the engine's worker threads)
 
     def member_joined(self, net: Network, ep: Endpoint, member: Member, container_id: str, service: str = "") -> None:
-        if net.scope != "swarm" or self._loop is None:
+        if not net.multi_host or self._loop is None:  # a node-local network's endpoints stay on their node
             return
         record = {
             "Name": member.container,
@@ -350,7 +350,7 @@ class NetworkSync:
         for network_id in self._networks:
             if network_id in self._engine.view.networks and not self._engine.endpoints_of_network(network_id):
                 await asyncio.to_thread(self._engine.reclaim_idle, network_id)  # leftovers of a kill
-            if network_id in self._engine.view.networks:
+            if network_id in self._engine.view.networks and not netrecords.is_node_local(self._networks[network_id]):
                 peers = [_peer(i, r) for i, r in remote.get(network_id, {}).items()]
                 await asyncio.to_thread(self._engine.set_peers, network_id, peers)
                 self._dns_all(network_id, old_remote.get(network_id, {}), remote.get(network_id, {}))
@@ -582,7 +582,7 @@ class NetworkSync:
             log.error("swarm: network %s cannot be used on this node: %s", record["Name"], exc)
             return
         peers = [_peer(i, r) for i, r in self._remote.get(net.id, {}).items()]
-        if peers:
+        if peers and net.multi_host:
             await asyncio.to_thread(self._engine.set_peers, net.id, peers)
         self._dns_all(net.id, {}, self._remote.get(net.id, {}))
         if self._records is not None:

@@ -36,13 +36,13 @@ async def create(store: Store, spec: NetworkSpec, cluster: dict[str, Any]) -> di
             identity.new_id(),
             datetime.now(UTC).isoformat(),
             taken_subnets=[ipaddress.ip_network(s) for r in records for s in netrecords.subnets_of(r)],
-            taken_vnis={int(r["VNI"]) for r in records},
+            taken_vnis={int(r["VNI"]) for r in records if "VNI" in r},
             address_pools=list(cluster.get("DefaultAddrPool") or [netrecords.DEFAULT_POOL]),
             subnet_size=int(cluster.get("SubnetSize") or 24),
             cluster_id=str(cluster.get("ID", "")),
         )
         if await store.transact(create=_keys(record)) is not None:
-            log.info("swarm: network %s created (%s, VNI %d)", record["Name"], record["ID"], record["VNI"])
+            log.info("swarm: network %s created (%s, VNI %s)", record["Name"], record["ID"], record.get("VNI", "none"))
             return record
     raise Unavailable(f"could not allocate network {spec.name}: other networks were being created at the same time")
 
@@ -94,5 +94,6 @@ def _keys(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     keys = {schema.network(record["ID"]): record, schema.network_name(record["Name"]): owner}
     for cidr in netrecords.subnets_of(record):
         keys[schema.subnet(cidr)] = owner
-    keys[schema.vni(int(record["VNI"]))] = owner
+    if "VNI" in record:  # a node-local network holds neither subnets nor a VNI
+        keys[schema.vni(int(record["VNI"]))] = owner
     return keys

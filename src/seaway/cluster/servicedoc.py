@@ -327,7 +327,10 @@ def swarm_network(record: Json, version: int) -> Json:
     options = {k: v for k, v in (record.get("Options") or {}).items() if k != VNI_OPTION}
     ingress = bool(record.get("Ingress"))
     spec: Json = {"Name": record["Name"], "Labels": dict(record.get("Labels") or {})}
-    spec["DriverConfiguration"] = {} if ingress else {"Name": "overlay", **({"Options": options} if options else {})}
+    driver = record.get("Driver", "overlay")
+    spec["DriverConfiguration"] = {} if ingress else {"Name": driver, **({"Options": options} if options else {})}
+    if record.get("ConfigFrom"):
+        spec["ConfigFrom"] = {"Network": record["ConfigFrom"]}
     for key, field in (("IPv6Enabled", "EnableIPv6"), ("Internal", "Internal"), ("Attachable", "Attachable")):
         if record.get(field):
             spec[key] = True
@@ -344,7 +347,10 @@ def swarm_network(record: Json, version: int) -> Json:
         "CreatedAt": record["Created"],
         "UpdatedAt": record.get("Updated", record["Created"]),
         "Spec": spec,
-        "DriverState": {"Name": "overlay", "Options": {VNI_OPTION: str(record["VNI"]), **options}},
+        "DriverState": {
+            "Name": driver,
+            "Options": {VNI_OPTION: str(record["VNI"]), **options} if "VNI" in record else options,
+        },
         "IPAMOptions": {
             "Driver": {"Name": "default"},
             "Configs": [_ipam_config(s) for s in record.get("Subnets", [])],

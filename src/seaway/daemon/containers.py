@@ -927,7 +927,7 @@ class Containers:
             gateway = self.engine.network(GATEWAY_BRIDGE)
         except NotFound:
             return  # not in a swarm
-        wanted = any(n.scope == "swarm" and not n.internal for n in nets)
+        wanted = any(n.multi_host and not n.internal for n in nets)
         present = self.engine.view.endpoint_in(sandbox_id, gateway.id) is not None
         if wanted and not present:
             self.engine.connect(sandbox_id, gateway.id, EndpointSpec())

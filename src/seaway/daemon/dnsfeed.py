@@ -47,7 +47,7 @@ class DnsFeed:
             net = view.networks.get(network_id)
             ep = view.endpoint_in(ctr.sandbox_id, network_id) if ctr.sandbox_id else None
             named = net is not None and self._engine.names_members(net)
-            if net is None or ep is None or not (named or net.scope == "swarm"):
+            if net is None or ep is None or not (named or net.multi_host):
                 continue  # (a swarm network's endpoints are told to the cluster, named or not: ingress)
             spec = ctr.networks.get(network_id)
             names = member_names(ctr.name, spec.aliases if spec else (), ctr.id, ctr.spec.hostname) if named else ()

@@ -151,7 +151,7 @@ class Engine:
 
     def _pool_of(self, net: Network, subnet: Subnet) -> AddressPool | None:
         """The pool of a subnet of a network with a remote IPAM (None: Seaway's own)."""
-        if net.scope == "swarm":
+        if net.multi_host:
             return SwarmPool(net, subnet, lambda: self.cluster_pools)
         if net.config_only or net.ipam_driver in ("", "default"):
             return None
@@ -305,10 +305,34 @@ class Engine:
                 return view.networks[net.id]
             if net.name in view.names:
                 raise Conflict(f"network with name {net.name} already exists")
-            self._drivers[net.driver].check_network(net, [n for n in view.networks.values() if not n.config_only])
+            if not net.config_only:
+                self._drivers[net.driver].check_network(net, [n for n in view.networks.values() if not n.config_only])
             self._install_network(net, release=False)
             log.info("network adopted name=%s id=%s driver=%s", net.name, short_id(net.id), net.driver)
             return net
+
+    def _build_node_local(self, placeholder: Network) -> Network:
+        """This node's own instance of a node-local swarm network (``--config-from``),
+        planned from its configuration network of that name, in place of the placeholder:
+        Docker's ``configuration network "X" does not exist`` when the node has none."""
+        spec = NetworkSpec(
+            name=placeholder.name,
+            driver=placeholder.driver,
+            internal=placeholder.internal,
+            attachable=placeholder.attachable,
+            config_from=placeholder.config_from,
+        )
+        planned = self._networks.plan(spec, self._view.without_network(placeholder.id))
+        net = replace(planned, id=placeholder.id, scope="swarm", created=placeholder.created)
+        try:
+            self._install_network(net, release=True)
+        except BaseException:
+            with self._store.transaction():  # the failed install took the placeholder's row with it
+                self._store.put_network(placeholder, READY)
+            self._view = self._view.with_network(placeholder)
+            raise
+        log.info("network built name=%s id=%s from=%s", net.name, short_id(net.id), net.config_from)
+        return net
 
     def reclaim_idle(self, network_id: str) -> None:
         """A lazy network without local endpoints holds no kernel objects: remove any a
@@ -327,7 +351,7 @@ class Engine:
             net = view.network(term)
             if net.predefined and not predefined:
                 raise Forbidden(f"{net.name} is a pre-defined network and cannot be removed")
-            if net.config_only and any(n.config_from == net.name for n in view.networks.values()):
+            if net.config_only and any(n.config_from == net.name and not n.placeholder for n in view.networks.values()):
                 raise Forbidden(f'error while removing network: configuration network "{net.name}" is in use')
             eps = view.endpoints_of_network(net.id)
             if eps:  # Docker's text (20.10): the network's name and ID
@@ -415,6 +439,9 @@ class Engine:
                     f"Could not attach to network {net.name}: rpc error: code = PermissionDenied "
                     f"desc = network {net.name} not manually attachable"
                 )
+            if net.placeholder:
+                net = self._build_node_local(net)
+                view = self._view
             driver = self._drivers[net.driver]
             ep = self._addresses.plan(view, sb, net, driver, spec)
             try:

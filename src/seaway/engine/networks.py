@@ -229,7 +229,7 @@ def _apply_config_from(spec: NetworkSpec, view: Snapshot) -> NetworkSpec:
     if spec.options:
         raise Forbidden("network driver options are not supported if the network depends on a configuration network")
     source = view.networks.get(view.names.get(spec.config_from, ""))
-    if source is None or not source.config_only:
+    if source is None or not source.config_only or source.placeholder:
         raise NotFound(f'configuration network "{spec.config_from}" does not exist')
     configs = tuple(
         IPAMConfigSpec(

@@ -41,7 +41,7 @@ def _exclusive_error(modes: set[str]) -> Forbidden:
 def check_membership(current: Iterable[Network], new: Network, name: str) -> None:
     """May a container on ``current`` also join ``new``? ``name``: the container's."""
     current = list(current)
-    if new.config_only:
+    if new.config_only and not new.placeholder:  # a placeholder is built by the connect
         raise Forbidden(CONFIG_ONLY_ENDPOINT)
     if any(n.id == new.id for n in current):
         raise Forbidden(f"endpoint with name {name} already exists in network {new.name}")

@@ -24,7 +24,7 @@ ON_LINK = "on-link"
 
 
 def _gateway(net: Network, version: int, ep: Endpoint | None = None) -> IPAddress | str | None:
-    if net.internal or net.scope == "swarm":  # a swarm network's way out is docker_gwbridge, as in Docker
+    if net.internal or net.multi_host:  # an overlay's way out is docker_gwbridge, as in Docker
         return None
     if ep is not None and ep.gateways is not None:
         return next((g for g in ep.gateways if g.version == version), None)

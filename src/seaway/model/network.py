@@ -207,5 +207,23 @@ class Network:
     def predefined(self) -> bool:
         return self.name in PREDEFINED_NETWORKS
 
+    @property
+    def node_local(self) -> bool:
+        """A swarm-scoped network of a node-local driver (``--scope swarm --config-from``):
+        each node builds its own from its configuration network of that name; no VXLAN,
+        no cluster-wide addresses, no endpoints seen by other nodes."""
+        return self.scope == "swarm" and self.driver != "overlay"
+
+    @property
+    def multi_host(self) -> bool:
+        """A swarm-scoped overlay: one segment across nodes, its way out docker_gwbridge."""
+        return self.scope == "swarm" and self.driver == "overlay"
+
+    @property
+    def placeholder(self) -> bool:
+        """A node-local swarm network not built on this node yet: it holds the name (and
+        shows the swarm's record) until the first endpoint builds it (``Engine.connect``)."""
+        return self.node_local and self.config_only
+
     def subnets_of(self, version: int) -> tuple[Subnet, ...]:
         return tuple(s for s in self.subnets if s.version == version)

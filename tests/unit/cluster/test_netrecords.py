@@ -63,6 +63,16 @@ def test_local_network_of_a_record_takes_the_nodes_vtep_and_the_inner_mtu() -> N
         (NetworkSpec(name="x", driver="overlay", options={"colour": "blue"}), [], set(), InvalidParameter, "colour"),
         (NetworkSpec(name="host", driver="overlay"), [], set(), Forbidden, "predefined"),
         (NetworkSpec(name="x", driver="bridge", scope="swarm"), [], set(), Unsupported, "bridge"),
+        (NetworkSpec(name="x", driver="macvlan", scope="swarm", config_from="c",
+                     ipam_configs=(IPAMConfigSpec(subnet="10.9.0.0/24"),)),
+         [], set(), Forbidden, "^user specified configurations are not supported if the network depends on a configuration"),
+        (NetworkSpec(name="x", driver="macvlan", scope="swarm", config_from="c", enable_ipv6=True), [], set(), Forbidden,
+         "^user specified configurations"),
+        (NetworkSpec(name="x", driver="macvlan", scope="swarm", config_from="c", options={"parent": "eth0"}), [], set(),
+         Forbidden, "^network driver options are not supported if the network depends on a configuration network$"),
+        (NetworkSpec(name="x", scope="swarm", config_only=True), [], set(), Forbidden,
+         r"^configuration network can only contain network specific fields. Network operator fields like \[ ingress"),
+        (NetworkSpec(name="x", driver="overlay", config_from="c"), [], set(), Unsupported, "configuration network"),
     ],
 )  # fmt: skip
 def test_refusals(spec: NetworkSpec, taken: list[str], vnis: set[int], error: type, text: str) -> None:
@@ -73,3 +83,18 @@ def test_refusals(spec: NetworkSpec, taken: list[str], vnis: set[int], error: ty
 def test_an_exhausted_pool_is_refused_with_docker_s_text() -> None:
     with pytest.raises(InvalidParameter, match="could not find an available, non-overlapping IPv4 address pool"):
         plan(NetworkSpec(name="x", driver="overlay"), ["10.0.0.0/8"])
+
+
+def test_a_node_local_record_names_its_configuration_and_allocates_nothing() -> None:
+    spec = NetworkSpec(name="mvs", driver="macvlan", scope="swarm", config_from="cfg", attachable=True)
+    record = plan(spec)
+    assert (record["Driver"], record["ConfigFrom"], record["Subnets"], "VNI" in record) == ("macvlan", "cfg", [], False)
+    net = netrecords.to_network(record, "192.0.2.1")
+    assert net.placeholder and net.node_local and not net.multi_host
+    assert (net.scope, net.driver, net.config_from, net.attachable, net.subnets) == (
+        "swarm",
+        "macvlan",
+        "cfg",
+        True,
+        (),
+    )

@@ -113,7 +113,10 @@ def setup(add, backend: Backend) -> None:  # type: ignore[no-untyped-def]
         return web.Response(status=200)
 
     async def delete(request: web.Request) -> web.Response:
-        net = network_of(request.match_info["id"])
+        term = request.match_info["id"]
+        net = network_of(term)
+        if net.ingress and term == net.name and not backend.swarm.is_manager:
+            raise NotFound(f"network {term} not found")  # dockerd 20.10's worker finds ingress by ID only
         if net.scope == "swarm":
             await backend.swarm.remove_network(net.id)
             return web.Response(status=204)

@@ -78,6 +78,14 @@ def network_json(net: Network, containers: dict[str, dict[str, Any]] | None) -> 
         if s.aux_addresses:
             entry["AuxiliaryAddresses"] = {k: str(v) for k, v in s.aux_addresses.items()}
         configs.append(entry)
+    if net.placeholder:  # the swarm's record, as dockerd shows it where the node has not built it
+        return {
+            "Name": net.name, "Id": net.id, "Created": net.created, "Scope": "swarm", "Driver": net.driver,
+            "EnableIPv4": True, "EnableIPv6": False, "IPAM": {"Driver": "", "Options": None, "Config": []},
+            "Internal": net.internal, "Attachable": net.attachable, "Ingress": False,
+            "ConfigFrom": {"Network": net.config_from}, "ConfigOnly": False, "Containers": containers or None,
+            "Options": None, "Labels": None,
+        }  # fmt: skip
     return {
         "Name": net.name,
         "Id": net.id,
