@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cluster, core, daemon, dns, lab, machine, ports, services, throughput
+from bench import cluster, core, daemon, dns, lab, machine, ports, propagation, services, throughput
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="result file (default bench/results/<date>-<suite>[-quick].json)")
     parser.add_argument(
         "--suite",
-        choices=("core", "daemon", "dns", "throughput", "ports", "lab", "cluster", "services", "all"),
+        choices=("core", "daemon", "dns", "throughput", "ports", "lab", "cluster", "services", "propagation", "all"),
         default="all",
-        help="which benchmarks to run",
+        help="which benchmarks to run (propagation, 20 lab hosts, only when named; not in all)",
     )
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         results["benchmarks"]["cluster"] = cluster.run(quick=args.quick, log=log, compare=args.compare == "dockerd")
     if args.suite in ("services", "all"):
         results["benchmarks"]["services"] = services.run(quick=args.quick, log=log)
+    if args.suite == "propagation":
+        results["benchmarks"]["propagation"] = propagation.run(quick=args.quick, log=log)
     suffix = ("-quick" if args.quick else "") + ("-vs-dockerd" if args.compare else "")
     out = args.out or Path(__file__).parent / "results" / f"{started:%Y-%m-%d}-{args.suite}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += cluster.summary(results["benchmarks"]["cluster"])
     if "services" in results["benchmarks"]:
         lines += services.summary(results["benchmarks"]["services"])
+    if "propagation" in results["benchmarks"]:
+        lines += propagation.summary(results["benchmarks"]["propagation"])
     print("\n".join(lines))
     return 0
 
