@@ -62,7 +62,7 @@ class _RecordWatch:
             f"--cacert={certs / 'ca.pem'}", f"--cert={certs / 'node.pem'}", f"--key={certs / 'node.key'}",
             "watch", "--prefix", "/seaway/v1/nodes/",
         ]  # fmt: skip
-        self.errors = tempfile.TemporaryFile("w+")
+        self.errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in close())
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.errors, text=True)
         self.lines: queue.Queue[tuple[float, str]] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -86,6 +86,7 @@ class _RecordWatch:
     def close(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        self.errors.close()
 
 
 class _NeighWatch:
