@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import balancer, cluster, core, daemon, dns, lab, machine, ports, services, soak, throughput
+from bench import balancer, cluster, core, daemon, dns, lab, machine, ports, propagation, services, soak, throughput
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,10 +39,11 @@ def main(argv: list[str] | None = None) -> int:
             "services",
             "balancer",
             "soak",
+            "propagation",
             "all",
         ),
         default="all",
-        help="which benchmarks to run (soak, ~17 min, only when named)",
+        help="which benchmarks to run (soak, ~17 min, and propagation, 20 lab hosts: only when named)",
     )
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
@@ -73,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         results["benchmarks"]["balancer"] = balancer.run(quick=args.quick, log=log)
     if args.suite == "soak":
         results["benchmarks"]["soak"] = soak.run(quick=args.quick, log=log)
+    if args.suite == "propagation":
+        results["benchmarks"]["propagation"] = propagation.run(quick=args.quick, log=log)
     suffix = ("-quick" if args.quick else "") + ("-vs-dockerd" if args.compare else "")
     out = args.out or Path(__file__).parent / "results" / f"{started:%Y-%m-%d}-{args.suite}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += balancer.summary(results["benchmarks"]["balancer"])
     if "soak" in results["benchmarks"]:
         lines += soak.summary(results["benchmarks"]["soak"])
+    if "propagation" in results["benchmarks"]:
+        lines += propagation.summary(results["benchmarks"]["propagation"])
     print("\n".join(lines))
     return 0
 
