@@ -494,10 +494,7 @@ class NetworkSync:
             self._mesh = mesh
             services = services | set(self._mesh_ports)
             if self._store is not None:
-                record = {
-                    "Name": "ingress-endpoint", "Names": [], "IPv4": str(ep.ipv4 or ""), "IPv6": "",
-                    "MAC": ep.mac_address, "VTEP": self.vtep, "Host": self.hostname, "Container": "", "LB": True,
-                }  # fmt: skip
+                record = self._peer_record("ingress-endpoint", str(ep.ipv4 or ""), ep.mac_address)
                 await self._store.put(schema.node_endpoint(self._me, ingress, ep.id), record)
         for service_id in sorted(services):
             ports = self._mesh_ports.get(service_id, [])
@@ -525,10 +522,7 @@ class NetworkSync:
         address = await addrpool.allocate_next(store, net, subnet, {"Node": self._me, "LB": True})
         assert isinstance(address, ipaddress.IPv4Address)
         self._lb[network_id] = address
-        record = {
-            "Name": f"lb-{net.name}", "Names": [], "IPv4": str(address), "IPv6": "", "MAC": balancer.mac_of(address),
-            "VTEP": self.vtep, "Host": self.hostname, "Container": "", "LB": True,
-        }  # fmt: skip
+        record = self._peer_record(f"lb-{net.name}", str(address), balancer.mac_of(address))
         await store.put(self._lb_key(network_id), record)
         await asyncio.to_thread(self._engine.set_balancer, network_id, address, self._backends.vips(network_id))
         log.info("swarm: load balancer of network %s on this node at %s", net.name, address)
@@ -541,6 +535,14 @@ class NetworkSync:
             await asyncio.to_thread(self._engine.set_balancer, network_id, None, {})
         await store.delete(self._lb_key(network_id))
         await store.delete(schema.address(network_id, str(address)))
+
+    def _peer_record(self, name: str, ipv4: str, mac: str) -> dict[str, Any]:
+        """The record of an endpoint of this node that is a peer only (``LB``: no name, no
+        backend): a balancer's address, the routing mesh's sandbox."""
+        return {
+            "Name": name, "Names": [], "IPv4": ipv4, "IPv6": "", "MAC": mac,
+            "VTEP": self.vtep, "Host": self.hostname, "Container": "", "LB": True,
+        }  # fmt: skip
 
     def _lb_key(self, network_id: str) -> str:
         return schema.node_endpoint(self._me, network_id, f"lb-{self._me[:12]}")

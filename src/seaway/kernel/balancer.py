@@ -38,15 +38,7 @@ def install(path: str, bridge: str, lb_address: Address, vips: list[Address], ru
     """Make the balancer of the namespace at ``path`` (idempotent: the table is made anew)."""
 
     def body() -> None:
-        for key, value in (
-            ("net/ipv4/ip_forward", "1"),
-            ("net/ipv4/conf/all/send_redirects", "0"),
-            ("net/ipv4/conf/default/send_redirects", "0"),
-            (f"net/ipv4/conf/{bridge}/send_redirects", "0"),
-            ("net/netfilter/nf_conntrack_tcp_timeout_established", str(ESTABLISHED_TIMEOUT)),
-        ):
-            if sysctl.exists(key):
-                sysctl.write(key, value)
+        _balancing_sysctls(bridge)
         with IPRoute() as ipr:
             index = _bridge(bridge)
             with translating("set balancer MAC address on", bridge):
@@ -92,16 +84,7 @@ def route_through(path: str) -> None:
     routing mesh's sandbox), sends no ICMP redirect, and keeps idle flows as long as the
     balancers do."""
 
-    def body() -> None:
-        for key, value in (
-            ("net/ipv4/ip_forward", "1"),
-            ("net/ipv4/conf/all/send_redirects", "0"),
-            ("net/netfilter/nf_conntrack_tcp_timeout_established", str(ESTABLISHED_TIMEOUT)),
-        ):
-            if sysctl.exists(key):
-                sysctl.write(key, value)
-
-    netns.run(path, body)
+    netns.run(path, _balancing_sysctls, None)
 
 
 def apply_in(path: str, commands: str, what: str) -> None:
@@ -131,6 +114,22 @@ def forget_flows(path: str, backends: list[Address]) -> int:
         return count
 
     return netns.run(path, body)
+
+
+def _balancing_sysctls(interface: str | None) -> None:
+    """In the calling thread's namespace: forwarding on, ICMP redirects off (also on
+    ``interface``), conntrack's established timeout explicit."""
+    settings = [
+        ("net/ipv4/ip_forward", "1"),
+        ("net/ipv4/conf/all/send_redirects", "0"),
+        ("net/ipv4/conf/default/send_redirects", "0"),
+        ("net/netfilter/nf_conntrack_tcp_timeout_established", str(ESTABLISHED_TIMEOUT)),
+    ]
+    if interface is not None:
+        settings.append((f"net/ipv4/conf/{interface}/send_redirects", "0"))
+    for key, value in settings:
+        if sysctl.exists(key):
+            sysctl.write(key, value)
 
 
 def _bridge(bridge: str) -> int:
